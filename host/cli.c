@@ -1,0 +1,59 @@
+/* cli.c - shared pieces of the subcommands (see cli.h). */
+#include "host/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "host/util.h"
+
+int av_cli_fail(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "attnviz %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 2;
+}
+
+int av_cli_fail_last(void) {
+    fprintf(stderr, "attnviz: %s\n", av_last_error());
+    return 2;
+}
+
+int av_cli_usage(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "attnviz %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (see attnviz %s --help)\n", cmd);
+    va_end(ap);
+    return 2;
+}
+
+int av_cli_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return av_cli_usage(cmd, "%s expects a whole number from %ld to %ld, got '%s'", opt, lo, hi, s);
+    *out = v;
+    return 0;
+}
+
+int av_cli_double(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi))
+        return av_cli_usage(cmd, "%s expects a number from %g to %g, got '%s'", opt, lo, hi, s);
+    *out = v;
+    return 0;
+}
+
+void av_cli_reset_getopt(void) {
+    optind = 0; /* glibc: 0 re-initialises getopt fully */
+    opterr = 0; /* we print our own one-line message */
+}

@@ -1,0 +1,12 @@
+/* cmd_info.c - `attnviz info`. Not implemented yet: says so and exits 2. */
+#include <stdio.h>
+#include <string.h>
+#include "host/cli.h"
+
+int av_cmd_info(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], "--help")) {
+        printf("usage: attnviz info ... (not implemented yet)\n");
+        return 0;
+    }
+    return av_cli_fail("info", "not implemented yet");
+}

@@ -1,0 +1,47 @@
+/* progress.c - see progress.h. */
+#include "host/progress.h"
+
+#include <stdio.h>
+#include <unistd.h>
+#include "host/util.h"
+
+void av_progress_start(av_progress *p, const char *label, const char *unit, int64_t total) {
+    snprintf(p->label, sizeof p->label, "%s", label);
+    snprintf(p->unit, sizeof p->unit, "%s", unit);
+    p->total = total;
+    p->done = 0;
+    p->start = p->last_draw = av_now();
+    p->tty = isatty(2);
+}
+
+static void fmt_secs(char *out, size_t n, double s) {
+    if (s < 60) snprintf(out, n, "%.0fs", s);
+    else if (s < 3600) snprintf(out, n, "%dm%02ds", (int)(s / 60), (int)s % 60);
+    else snprintf(out, n, "%dh%02dm", (int)(s / 3600), (int)(s / 60) % 60);
+}
+
+void av_progress_add(av_progress *p, int64_t n) {
+    p->done += n;
+    if (!p->tty) return;
+    double now = av_now();
+    if (now - p->last_draw < 0.1 && p->done < p->total) return;
+    p->last_draw = now;
+    double el = now - p->start, rate = el > 0 ? (double)p->done / el : 0;
+    char eta[32] = "?";
+    if (rate > 0 && p->total > 0) fmt_secs(eta, sizeof eta, (double)(p->total - p->done) / rate);
+    int width = 30, fill = p->total > 0 ? (int)(width * (double)p->done / (double)p->total) : 0;
+    char bar[32];
+    for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
+    bar[width] = 0;
+    fprintf(stderr, "\r%s [%s] %lld/%lld %s, %.0f %s/s, ETA %s   ", p->label, bar, (long long)p->done,
+            (long long)p->total, p->unit, rate, p->unit, eta);
+    fflush(stderr);
+}
+
+void av_progress_done(av_progress *p, const char *note) {
+    double el = av_now() - p->start;
+    if (p->tty) fputc('\r', stderr);
+    fprintf(stderr, "%s: %lld %s in %.1fs (%.0f %s/s)%s%s%s\n", p->label, (long long)p->done, p->unit,
+            el, el > 0 ? (double)p->done / el : 0.0, p->unit, note ? "; " : "",
+            note ? note : "", p->tty ? "                    " : "");
+}

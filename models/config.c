@@ -25,6 +25,19 @@
 #define MAX_POSITIONS (1 << 20)
 #define MAX_IMAGE 16384
 
+/* A JSON string as messages show it: control bytes would break the one-line message. */
+#define SHOWN 48
+static const char *shown(const char *s, char *buf) {
+    size_t i = 0;
+    for (; s[i] && i + 4 < SHOWN; i++) {
+        unsigned char c = (unsigned char)s[i];
+        buf[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+    }
+    if (s[i]) memcpy(buf + i, "...", 3), i += 3;
+    buf[i] = 0;
+    return buf;
+}
+
 /* The first of the spellings (NULL-terminated) that is present, else NULL. */
 static const cJSON *find_key(const cJSON *obj, const char *const *keys, const char **which) {
     for (int i = 0; keys[i]; i++) {
@@ -98,7 +111,11 @@ static int get_act(const cJSON *obj, const char *file, const char *const *keys, 
     }
     if (!strcmp(s, "gelu") || !strcmp(s, "gelu_python")) *out = AV_GELU_ERF;
     else if (!strcmp(s, "gelu_new") || !strcmp(s, "gelu_pytorch_tanh") || !strcmp(s, "gelu_fast")) *out = AV_GELU_TANH;
-    else return av_fail("%s: \"%s\" is \"%.40s\"; attnviz computes gelu, gelu_new, gelu_pytorch_tanh, gelu_fast", file, k, s);
+    else {
+        char b[SHOWN];
+        return av_fail("%s: \"%s\" is \"%s\"; attnviz computes gelu, gelu_new, gelu_pytorch_tanh, gelu_fast", file, k,
+                       shown(s, b));
+    }
     return AV_OK;
 }
 
@@ -140,7 +157,10 @@ static int parse_config(const cJSON *root, const char *file, av_model_config *c)
     if (!strcmp(mt->valuestring, "bert")) c->type = AV_MODEL_BERT;
     else if (!strcmp(mt->valuestring, "gpt2")) c->type = AV_MODEL_GPT2;
     else if (!strcmp(mt->valuestring, "vit")) c->type = AV_MODEL_VIT;
-    else return av_fail("%s: unknown model_type \"%.40s\" (attnviz reads bert, gpt2, vit)", file, mt->valuestring);
+    else {
+        char b[SHOWN];
+        return av_fail("%s: unknown model_type \"%s\" (attnviz reads bert, gpt2, vit)", file, shown(mt->valuestring, b));
+    }
     snprintf(c->model_type, sizeof c->model_type, "%s", mt->valuestring);
 
     static const char *const k_layers[] = {"num_hidden_layers", "n_layer", NULL};
@@ -198,9 +218,10 @@ static int parse_config(const cJSON *root, const char *file, av_model_config *c)
         const cJSON *pe = cJSON_GetObjectItemCaseSensitive(root, "position_embedding_type");
         if (pe && !cJSON_IsNull(pe)) {
             if (!cJSON_IsString(pe)) return av_fail("%s: \"position_embedding_type\" is not a string", file);
+            char b[SHOWN];
             if (strcmp(pe->valuestring, "absolute"))
-                return av_fail("%s: \"position_embedding_type\" is \"%.40s\"; attnviz reads \"absolute\"", file,
-                               pe->valuestring);
+                return av_fail("%s: \"position_embedding_type\" is \"%s\"; attnviz reads \"absolute\"", file,
+                               shown(pe->valuestring, b));
         }
     }
     return AV_OK;

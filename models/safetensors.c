@@ -8,6 +8,7 @@
 #include "models/safetensors.h"
 
 #include <cjson/cJSON.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,20 @@ size_t av_st_dtype_size(av_st_dtype t) {
     for (size_t i = 0; i < NDTYPES; i++)
         if (dtypes[i].dtype == t) return dtypes[i].size;
     return 0;
+}
+
+/* A name as messages show it: a tensor name is arbitrary JSON text, and a newline or
+ * escape code in it must not break the one-line message (or the terminal). */
+#define SHOWN 128
+static const char *shown(const char *s, char *buf) {
+    size_t i = 0;
+    for (; s && s[i] && i + 4 < SHOWN; i++) {
+        unsigned char c = (unsigned char)s[i];
+        buf[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+    }
+    if (s && s[i]) memcpy(buf + i, "...", 3), i += 3;
+    buf[i] = 0;
+    return buf;
 }
 
 /* The growing tensor list while shards are parsed; moved into the av_safetensors at the end. */
@@ -82,7 +97,8 @@ static int span_cmp(const void *a, const void *b) {
 /* Checks one header entry and appends the tensor it describes. */
 static int parse_entry(const cJSON *e, const char *file, const uint8_t *block,
                        uint64_t block_size, tensor_list *out, uint64_t *b_out, uint64_t *e_out) {
-    const char *name = e->string;
+    char name[SHOWN], dt[SHOWN];
+    shown(e->string, name);
     if (!cJSON_IsObject(e)) return av_fail("%s: tensor '%s': entry is not a JSON object", file, name);
     const cJSON *jd = cJSON_GetObjectItemCaseSensitive(e, "dtype");
     const cJSON *js = cJSON_GetObjectItemCaseSensitive(e, "shape");
@@ -99,7 +115,7 @@ static int parse_entry(const cJSON *e, const char *file, const uint8_t *block,
             t.dtype = dtypes[i].dtype;
             esize = dtypes[i].size;
         }
-    if (!esize) return av_fail("%s: tensor '%s': unknown dtype \"%.32s\"", file, name, jd->valuestring);
+    if (!esize) return av_fail("%s: tensor '%s': unknown dtype \"%s\"", file, name, shown(jd->valuestring, dt));
     if (!cJSON_IsArray(js)) return av_fail("%s: tensor '%s': \"shape\" is not an array", file, name);
     int ndim = cJSON_GetArraySize(js);
     if (ndim > AV_ST_MAXDIM)
@@ -140,7 +156,7 @@ static int parse_entry(const cJSON *e, const char *file, const uint8_t *block,
     t.numel = (int64_t)numel;
     t.nbytes = (size_t)nbytes;
     t.data = block ? block + b : NULL;
-    t.name = strdup(name);
+    t.name = strdup(e->string);
     if (!t.name) return av_fail("out of memory");
     t.file = NULL; /* set by finish(), once the file list can no longer move */
     if (list_push(out, &t) != AV_OK) { free(t.name); return AV_ERR; }
@@ -195,12 +211,13 @@ static int parse_image(const uint8_t *data, size_t size, const char *file, int f
     span *spans = av_malloc((size_t)(n ? n : 1) * sizeof *spans);
     if (!spans) { cJSON_Delete(root); return AV_ERR; }
     int ns = 0, rc = AV_OK, first = out->n;
+    char n1[SHOWN], n2[SHOWN];
     for (const cJSON *e = root->child; e && rc == AV_OK; e = e->next) {
         if (!strcmp(e->string, "__metadata__")) {
             if (!cJSON_IsObject(e)) { rc = av_fail("%s: \"__metadata__\" is not a JSON object", file); break; }
             for (const cJSON *m = e->child; m; m = m->next)
                 if (!cJSON_IsString(m)) {
-                    rc = av_fail("%s: \"__metadata__\" entry '%s' is not a string", file, m->string);
+                    rc = av_fail("%s: \"__metadata__\" entry '%s' is not a string", file, shown(m->string, n1));
                     break;
                 }
             continue;
@@ -222,8 +239,8 @@ static int parse_image(const uint8_t *data, size_t size, const char *file, int f
         for (int i = 0; i < ns && rc == AV_OK; i++) {
             if (reach_idx >= 0 && spans[i].b < reach)
                 rc = av_fail("%s: tensor '%s': data_offsets [%llu, %llu] overlap tensor '%s' (ends at %llu)", file,
-                             out->v[spans[i].idx].name, (unsigned long long)spans[i].b,
-                             (unsigned long long)spans[i].e, out->v[reach_idx].name, (unsigned long long)reach);
+                             shown(out->v[spans[i].idx].name, n1), (unsigned long long)spans[i].b,
+                             (unsigned long long)spans[i].e, shown(out->v[reach_idx].name, n2), (unsigned long long)reach);
             if (spans[i].e > reach || reach_idx < 0) {
                 reach = spans[i].e > reach ? spans[i].e : reach;
                 reach_idx = spans[i].idx;
@@ -254,12 +271,13 @@ static int finish(av_safetensors *st, tensor_list *l, const int *tags) {
     l->v = NULL;
     l->n = l->cap = 0;
     qsort(st->tensors, (size_t)st->count, sizeof *st->tensors, name_cmp);
+    char nm[SHOWN];
     for (int i = 1; i < st->count; i++)
         if (!strcmp(st->tensors[i].name, st->tensors[i - 1].name)) {
             if (st->tensors[i].file == st->tensors[i - 1].file)
-                return av_fail("%s: tensor '%s': duplicate name", st->tensors[i].file, st->tensors[i].name);
+                return av_fail("%s: tensor '%s': duplicate name", st->tensors[i].file, shown(st->tensors[i].name, nm));
             return av_fail("%s: tensor '%s': duplicate name (also in %s)", st->tensors[i].file,
-                           st->tensors[i].name, st->tensors[i - 1].file);
+                           shown(st->tensors[i].name, nm), st->tensors[i - 1].file);
         }
     return AV_OK;
 }
@@ -342,12 +360,14 @@ static int open_sharded(av_safetensors *st, const char *index_path, tensor_list 
     char *slash = strrchr(dir, '/');
     if (slash) slash[1] = 0;
     else snprintf(dir, sizeof dir, ".");
+    char n1[SHOWN], n2[SHOWN];
     /* Shards in first-seen order, each opened and parsed once. */
     for (const cJSON *e = wm ? wm->child : NULL; e && rc == AV_OK; e = e->next) {
-        if (!cJSON_IsString(e)) { rc = av_fail("%s: weight_map '%s' is not a file name", index_path, e->string); break; }
+        if (!cJSON_IsString(e)) { rc = av_fail("%s: weight_map '%s' is not a file name", index_path, shown(e->string, n1)); break; }
         const char *shard = e->valuestring;
         if (!shard[0] || strchr(shard, '/') || !strcmp(shard, "..")) {
-            rc = av_fail("%s: weight_map '%s': shard name \"%s\" is not a plain file name", index_path, e->string, shard);
+            rc = av_fail("%s: weight_map '%s': shard name \"%s\" is not a plain file name", index_path,
+                         shown(e->string, n1), shown(shard, n2));
             break;
         }
         char path[4096];
@@ -359,7 +379,7 @@ static int open_sharded(av_safetensors *st, const char *index_path, tensor_list 
         if (idx < 0) {
             char why[1024]; /* av_fail writes the buffer av_last_error reads */
             snprintf(why, sizeof why, "%s", av_last_error());
-            rc = av_fail("%s: shard \"%s\" (tensor '%s'): %s", index_path, shard, e->string, why);
+            rc = av_fail("%s: shard \"%s\" (tensor '%s'): %s", index_path, shown(shard, n2), shown(e->string, n1), why);
             break;
         }
         rc = parse_image(st->maps[idx].data, st->maps[idx].size, st->files[idx], idx, l, tags, ntags);
@@ -370,9 +390,10 @@ static int open_sharded(av_safetensors *st, const char *index_path, tensor_list 
         char want[4096];
         av_path_join(want, sizeof want, dir, e->valuestring);
         if (!t)
-            rc = av_fail("%s: tensor '%s': not found in its shard %s", index_path, e->string, e->valuestring);
+            rc = av_fail("%s: tensor '%s': not found in its shard %s", index_path, shown(e->string, n1), shown(e->valuestring, n2));
         else if (strcmp(t->file, want))
-            rc = av_fail("%s: tensor '%s': index says %s, found in %s", index_path, e->string, e->valuestring, t->file);
+            rc = av_fail("%s: tensor '%s': index says %s, found in %s", index_path, shown(e->string, n1),
+                         shown(e->valuestring, n2), t->file);
     }
     cJSON_Delete(root);
     return rc;
@@ -441,11 +462,14 @@ int av_st_to_f32(const av_st_tensor *t, float *out) {
         for (int64_t i = 0; i < n; i++) {
             double d;
             memcpy(&d, p + 8 * i, 8);
-            out[i] = (float)d;
+            /* Out of float range the C conversion is undefined: saturate to infinity. */
+            out[i] = d > FLT_MAX ? INFINITY : d < -FLT_MAX ? -INFINITY : (float)d;
         }
         return AV_OK;
-    default:
-        return av_fail("%s: tensor '%s': dtype %s is not a float type", t->file ? t->file : "?", t->name,
+    default: {
+        char nm[SHOWN];
+        return av_fail("%s: tensor '%s': dtype %s is not a float type", t->file ? t->file : "?", shown(t->name, nm),
                        av_st_dtype_name(t->dtype));
+    }
     }
 }

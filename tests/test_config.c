@@ -151,6 +151,7 @@ static void test_faults(void) {
     expect_fault("{\"num_hidden_layers\":2}", "missing key \"model_type\"");
     expect_fault("{\"model_type\":3}", "\"model_type\" is not a string");
     expect_fault("{\"model_type\":\"roberta\"}", "unknown model_type \"roberta\"");
+    expect_fault("{\"model_type\":\"x\\ny\"}", "unknown model_type \"x?y\"");
     expect_fault("{\"model_type\":\"bert\"}", "missing key \"num_hidden_layers\" (or \"n_layer\")");
     expect_fault("{\"model_type\":\"gpt2\",\"n_layer\":1,\"n_head\":1}", "missing key \"hidden_size\" (or \"n_embd\")");
     const char *subst[][3] = {

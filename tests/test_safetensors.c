@@ -274,6 +274,10 @@ static void test_faults(void) {
     expect_fault(h, 8, "overlap tensor 'a'"); /* an empty tensor inside another one's bytes */
     snprintf(h, sizeof h, "{%s,\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", ok_a);
     expect_fault(h, 12, "tensor 'a': duplicate name");
+    /* Control bytes in names and dtypes (JSON lets them through raw) stay out of the
+     * one-line message: found by fuzz_safetensors. */
+    expect_fault("{\"a\\nb\\u001b[31m\":{\"dtype\":\"F1\n\",\"shape\":[],\"data_offsets\":[0,4]}}", 4,
+                 "tensor 'a?b?[31m': unknown dtype \"F1?\"");
     expect_fault("{\"__metadata__\":[1]}", 0, "\"__metadata__\" is not a JSON object");
     expect_fault("{\"__metadata__\":{\"a\":{}}}", 0, "\"__metadata__\" entry 'a' is not a string");
 

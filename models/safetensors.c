@@ -270,7 +270,7 @@ static int finish(av_safetensors *st, tensor_list *l, const int *tags) {
     st->count = l->n;
     l->v = NULL;
     l->n = l->cap = 0;
-    qsort(st->tensors, (size_t)st->count, sizeof *st->tensors, name_cmp);
+    if (st->count > 1) qsort(st->tensors, (size_t)st->count, sizeof *st->tensors, name_cmp);
     char nm[SHOWN];
     for (int i = 1; i < st->count; i++)
         if (!strcmp(st->tensors[i].name, st->tensors[i - 1].name)) {

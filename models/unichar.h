@@ -37,11 +37,12 @@ static inline int av_uc_is_number(int32_t c) {
     return k >= UTF8PROC_CATEGORY_ND && k <= UTF8PROC_CATEGORY_NO;
 }
 
-/* Any of the "other" categories C* (Cc, Cf, Cs, Co, Cn): BERT drops these as control
- * characters (tab, newline and carriage return excepted, by the caller). */
-static inline int av_uc_is_other(int32_t c) {
-    utf8proc_category_t k = utf8proc_category(c);
-    return k == UTF8PROC_CATEGORY_CN || k >= UTF8PROC_CATEGORY_CC;
+/* What BERT drops as a control character (tab, newline and carriage return excepted, by
+ * the caller): categories Cc, Cf, Cs and Co. Not Cn (unassigned, noncharacters): the
+ * category tables of tokenizers' BertNormalizer do not list it, so such a character stays
+ * and becomes [UNK] (transformers' slow BertTokenizer drops it; we follow tokenizers). */
+static inline int av_uc_is_bert_control(int32_t c) {
+    return utf8proc_category(c) >= UTF8PROC_CATEGORY_CC;
 }
 
 /* BERT punctuation: every ASCII non-alphanumeric printable (so $ + < = > ^ ` | ~ count,

@@ -126,7 +126,7 @@ static int clean_and_pad(const av_wordpiece *w, const uint8_t *s, size_t n, cpbu
         int32_t c;
         p += (size_t)av_utf8_next(s + p, n - p, &c);
         if (c == '\t' || c == '\n' || c == '\r') { out->v[out->n++] = ' '; continue; }
-        if (c == 0 || c == 0xFFFD || av_uc_is_other(c)) continue;
+        if (c == 0 || c == 0xFFFD || av_uc_is_bert_control(c)) continue;
         if (av_uc_is_white_space(c)) { out->v[out->n++] = ' '; continue; }
         if (w->opts.chinese_chars && av_uc_is_bert_cjk(c)) {
             out->v[out->n++] = ' ';

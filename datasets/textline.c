@@ -73,10 +73,26 @@ static const char *json_type_name(const cJSON *v) {
     return "an object";
 }
 
+/* Offset of a "\u0000" escape (an odd run of backslashes before the u), or -1. cJSON
+ * would decode it to a NUL that silently ends the C string: "a\u0000b" would become "a". */
+static int64_t nul_escape_at(const char *s, size_t n) {
+    for (size_t i = 0; i + 6 <= n; i++) {
+        if (s[i] != '\\') continue;
+        size_t run = 1;
+        while (i + run < n && s[i + run] == '\\') run++;
+        i += run - 1; /* s[i] is the last backslash of the run */
+        if (run % 2 == 1 && i + 6 <= n && s[i + 1] == 'u' && !memcmp(s + i + 2, "0000", 4))
+            return (int64_t)i;
+    }
+    return -1;
+}
+
 int av_jsonl_parse_item(const char *line, size_t n, char **text, char **text_b) {
     *text = NULL;
     *text_b = NULL;
     if (av_utf8_check(line, n) != AV_OK) return AV_ERR;
+    int64_t nul = nul_escape_at(line, n);
+    if (nul >= 0) return av_fail("\\u0000 (NUL) escape at byte %lld", (long long)nul + 1);
     /* cJSON wants a NUL-terminated buffer to reject trailing garbage after the value. */
     char *buf = av_malloc(n + 1);
     if (!buf) return AV_ERR_NOMEM;

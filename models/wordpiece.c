@@ -41,6 +41,7 @@ static int load_vocab_txt(av_vocab *v, const char *path) {
         size_t end = nl ? (size_t)(nl - text) : len;
         size_t tl = end - p;
         if (tl && text[p + tl - 1] == '\r') tl--;
+        if (memchr(text + p, 0, tl)) { rc = av_fail("%s: line %d: NUL byte in a token", path, (int)id + 1); break; }
         rc = av_vocab_add(v, text + p, tl, id++);
         p = end + 1;
     }
@@ -123,10 +124,16 @@ static int cp_reserve(cpbuf *b, size_t extra) {
 static int clean_and_pad(const av_wordpiece *w, const uint8_t *s, size_t n, cpbuf *out) {
     if (cp_reserve(out, 3 * n)) return AV_ERR_NOMEM;
     for (size_t p = 0; p < n;) {
-        int32_t c;
+        int32_t c = s[p];
+        if (c < 0x80) {
+            /* ASCII, most of any text: the same rules without the table lookups */
+            p++;
+            if (c == '\t' || c == '\n' || c == '\r') out->v[out->n++] = ' ';
+            else if (c >= 0x20 && c != 0x7F) out->v[out->n++] = c;
+            continue;
+        }
         p += (size_t)av_utf8_next(s + p, n - p, &c);
-        if (c == '\t' || c == '\n' || c == '\r') { out->v[out->n++] = ' '; continue; }
-        if (c == 0 || c == 0xFFFD || av_uc_is_bert_control(c)) continue;
+        if (c == 0xFFFD || av_uc_is_bert_control(c)) continue;
         if (av_uc_is_white_space(c)) { out->v[out->n++] = ' '; continue; }
         if (w->opts.chinese_chars && av_uc_is_bert_cjk(c)) {
             out->v[out->n++] = ' ';
@@ -141,6 +148,14 @@ static int clean_and_pad(const av_wordpiece *w, const uint8_t *s, size_t n, cpbu
 
 /* NFD of in (canonical decomposition and reordering, by utf8proc) minus the Mn marks. */
 static int strip_accents(const cpbuf *in, cpbuf *out) {
+    size_t ascii = 0;
+    while (ascii < in->n && in->v[ascii] < 0x80) ascii++;
+    if (ascii == in->n) {   /* ASCII is its own NFD and has no marks */
+        if (cp_reserve(out, in->n + 1)) return AV_ERR_NOMEM;
+        memcpy(out->v, in->v, in->n * sizeof *in->v);
+        out->n = in->n;
+        return AV_OK;
+    }
     size_t bytes = 0;
     for (size_t i = 0; i < in->n; i++) bytes += in->v[i] < 0x80 ? 1 : in->v[i] < 0x800 ? 2 : in->v[i] < 0x10000 ? 3 : 4;
     uint8_t *u8 = malloc(bytes + 1);
@@ -171,6 +186,7 @@ static int lowercase(cpbuf *b) {
     size_t j = b->n + extra;
     for (size_t i = b->n; i-- > 0;) {
         if (b->v[i] == 0x130) { b->v[--j] = 0x307; b->v[--j] = 'i'; }
+        else if (b->v[i] < 0x80) b->v[--j] = b->v[i] >= 'A' && b->v[i] <= 'Z' ? b->v[i] + 32 : b->v[i];
         else b->v[--j] = utf8proc_tolower(b->v[i]);
     }
     b->n += extra;
@@ -203,10 +219,19 @@ static int encode_word(const av_wordpiece *wp, const int32_t *w, size_t n, int32
             key = cand;
             pre = 2;
         }
+        /* hash every prefix once (FNV runs left to right), then probe longest first */
+        uint64_t hs[101];
+        uint64_t h = av_vocab_hash(AV_VOCAB_HASH0, key, pre);
+        size_t last = start;
+        for (size_t e = start + 1; e <= n && pre + bounds[e] - bounds[start] <= wp->vocab.max_len; e++) {
+            h = av_vocab_hash(h, word + bounds[e - 1], bounds[e] - bounds[e - 1]);
+            hs[e - start] = h;
+            last = e;
+        }
         int32_t id = -1;
-        size_t end = n;
+        size_t end = last;
         for (; end > start && id < 0; end--)
-            id = av_vocab_find(&wp->vocab, key, pre + bounds[end] - bounds[start]);
+            id = av_vocab_find_hashed(&wp->vocab, key, pre + bounds[end] - bounds[start], hs[end - start]);
         if (id < 0) {
             enc->count = start_count;
             return av_encoding_push(enc, wp->unk, type_id);

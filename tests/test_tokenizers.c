@@ -5,6 +5,7 @@
  * differing line. Then: special ids, byte-level round trips, invalid UTF-8, a long word,
  * threads sharing one tokenizer, and every load error naming its file. */
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "host/util.h"
 #include "models/tokenizer.h"
 #include "tests/check.h"
+#include "tests/fuzz/tokenizer_invariants.h"
 
 #define FIX "tests/fixtures/tokenizers"
 
@@ -123,43 +125,6 @@ static int parity(const char *name, const char *dir, const char *type, const cor
     return ok_plain;
 }
 
-/* Byte-level decoding: the inverse of GPT-2's bytes_to_unicode. */
-static int unbyte(int32_t cp) {
-    for (int b = 0; b < 256; b++) {
-        int32_t c = b;
-        if (!((b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF))) {
-            int k = 0;
-            for (int x = 0; x < b; x++)
-                if (!((x >= 0x21 && x <= 0x7E) || (x >= 0xA1 && x <= 0xAC) || (x >= 0xAE && x <= 0xFF))) k++;
-            c = 256 + k;
-        }
-        if (c == cp) return b;
-    }
-    return -1;
-}
-
-/* The bytes the tokens of e spell (the input, for a byte-level BPE). Caller frees. */
-static char *bpe_decode(const av_tokenizer *t, const av_encoding *e) {
-    size_t cap = 16, n = 0;
-    for (int i = 0; i < e->count; i++) cap += strlen(av_tokenizer_token(t, e->ids[i]));
-    char *out = malloc(cap);
-    for (int i = 0; i < e->count; i++) {
-        const uint8_t *s = (const uint8_t *)av_tokenizer_token(t, e->ids[i]);
-        if (strcmp((const char *)s, "<|endoftext|>") == 0) {
-            memcpy(out + n, s, 13);
-            n += 13;
-            continue;
-        }
-        while (*s) {
-            int32_t cp = *s < 0x80 ? *s : ((s[0] & 0x1F) << 6) | (s[1] & 0x3F);   /* all < U+0800 */
-            s += *s < 0x80 ? 1 : 2;
-            out[n++] = (char)unbyte(cp);
-        }
-    }
-    out[n] = 0;
-    return out;
-}
-
 static void check_roundtrip(const char *dir, const corpus_t *c) {
     av_tokenizer *t = NULL;
     if (av_tokenizer_load(dir, "gpt2", &t) != AV_OK) { CHECK_MSG(0, "%s", av_last_error()); return; }
@@ -168,8 +133,8 @@ static void check_roundtrip(const char *dir, const corpus_t *c) {
     for (int i = 0; i < c->n; i++) {
         av_encoding_clear(&e);
         av_tokenizer_encode_plain(t, c->v[i].text, &e);
-        char *back = bpe_decode(t, &e);
-        if (strcmp(back, c->v[i].text) != 0 && !bad++)
+        char *back = av_fuzz_bpe_decode(t, &e);
+        if ((!back || strcmp(back, c->v[i].text) != 0) && !bad++)
             fprintf(stderr, "  round trip fails at corpus line %d\n", i + 1);
         free(back);
     }
@@ -178,8 +143,8 @@ static void check_roundtrip(const char *dir, const corpus_t *c) {
     const char *junk = "ok \xff\xfe \xc3 \xe2\x82 tail\xf0\x9f\x98";
     av_encoding_clear(&e);
     CHECK(av_tokenizer_encode_plain(t, junk, &e) == AV_OK);
-    char *back = bpe_decode(t, &e);
-    CHECK_MSG(strcmp(back, junk) == 0, "invalid UTF-8 did not round-trip");
+    char *back = av_fuzz_bpe_decode(t, &e);
+    CHECK_MSG(back && strcmp(back, junk) == 0, "invalid UTF-8 did not round-trip");
     free(back);
     /* A 200 000-letter word: the heap-ordered merge keeps this fast and exact. */
     size_t big = 200000;
@@ -188,8 +153,8 @@ static void check_roundtrip(const char *dir, const corpus_t *c) {
     word[big] = 0;
     av_encoding_clear(&e);
     CHECK(av_tokenizer_encode_plain(t, word, &e) == AV_OK);
-    back = bpe_decode(t, &e);
-    CHECK_MSG(strcmp(back, word) == 0 && e.count > 0 && e.count < (int)big, "long word: %d tokens", e.count);
+    back = av_fuzz_bpe_decode(t, &e);
+    CHECK_MSG(back && strcmp(back, word) == 0 && e.count > 0 && e.count < (int)big, "long word: %d tokens", e.count);
     free(back);
     free(word);
     av_encoding_free(&e);
@@ -296,6 +261,33 @@ static void check_bert_options(const char *minilm, const corpus_t *c) {
     rmdir(dir);
 }
 
+/* The fuzz target's checks over its committed inputs (seeds and anything it found), so
+ * builds without clang replay them too. */
+static void replay_fuzz_corpus(void) {
+    av_tokenizer *bert = NULL, *bpe = NULL;
+    if (av_tokenizer_load("tests/fixtures/models/bert-tiny", "bert", &bert) != AV_OK ||
+        av_tokenizer_load("tests/fixtures/models/gpt2-tiny", "gpt2", &bpe) != AV_OK) {
+        CHECK_MSG(0, "%s", av_last_error());
+        av_tokenizer_free(bert);
+        return;
+    }
+    DIR *d = opendir("tests/fuzz/tokenizers");
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));) {
+        if (e->d_name[0] == '.') continue;
+        char p[512];
+        snprintf(p, sizeof p, "tests/fuzz/tokenizers/%s", e->d_name);
+        char *text = av_read_file(p, NULL);   /* up to the first NUL, as the target sees it */
+        CHECK_MSG(text && av_fuzz_tokenize(bert, bpe, text) == 0, "%s breaks an invariant", p);
+        free(text);
+        n++;
+    }
+    if (d) closedir(d);
+    CHECK_MSG(n >= 10, "only %d fuzz inputs in tests/fuzz/tokenizers", n);
+    av_tokenizer_free(bert);
+    av_tokenizer_free(bpe);
+}
+
 /* ---- load errors: one line naming the file ------------------------------------------ */
 
 static char tmpdir[64];
@@ -397,6 +389,7 @@ int main(void) {
          * it since the fetch was added still checks everything else */
         printf("NOTE: %s missing (run scripts/install.sh): real GPT-2 vocabulary not checked\n", probe);
     }
+    replay_fuzz_corpus();
     check_load_errors();
     for (int i = 0; i < c.n; i++) { free(c.v[i].text); free(c.v[i].text_b); }
     free(c.v);

@@ -47,6 +47,7 @@ gpt2=${AV_GPT2_TOKENIZER_DIR:-.deps/models/gpt2-tokenizer}
   echo "C: one thread, best of 3 passes (cold = first pass, BPE cache empty). tokenizers $("$PY" -c 'import tokenizers; print(tokenizers.__version__)'):"
   echo "encode per line on one thread (best of 3), and encode_batch on all $(nproc) cores."
   echo "CPU: $(lscpu | grep 'Model name' | sed 's/.*: *//'), $(cc --version | head -1)."
+  echo "Load average at start: $(cut -d" " -f1-3 /proc/loadavg) (the machine is shared: compare C and HF within one run only)."
   echo
   echo "| tokenizer | tokens | C MB/s | C cold MB/s | HF 1 thread MB/s | HF batch MB/s | same token count |"
   echo "| --- | --- | --- | --- | --- | --- | --- |"

@@ -25,7 +25,7 @@ def load(d, kind):
 def main():
     d, kind, path = sys.argv[1:4]
     reps = int(sys.argv[4]) if len(sys.argv) > 4 else 3
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8", newline="") as f:   # keep "\r" as the C side does
         lines = f.read().split("\n")[:-1]
     nbytes = os.path.getsize(path)
     tok = load(d, kind)

@@ -288,6 +288,27 @@ static void replay_fuzz_corpus(void) {
     av_tokenizer_free(bpe);
 }
 
+/* bpe-small with tokenizer_config.json {"add_prefix_space": true}. */
+static void check_bpe_prefix(const corpus_t *c) {
+    char dir[] = "/tmp/av_tokpre_XXXXXX", p[512], target[4096];
+    if (!mkdtemp(dir)) { CHECK_MSG(0, "mkdtemp"); return; }
+    const char *files[] = { "vocab.json", "merges.txt" };
+    for (int i = 0; i < 2; i++) {
+        snprintf(p, sizeof p, FIX "/bpe-small/%s", files[i]);
+        CHECK(realpath(p, target) != NULL);
+        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+        CHECK(symlink(target, p) == 0);
+    }
+    snprintf(p, sizeof p, "%s/tokenizer_config.json", dir);
+    FILE *f = fopen(p, "wb");
+    fputs("{\"add_prefix_space\": true}", f);
+    fclose(f);
+    parity("bpe-small-prefix", dir, "gpt2", c);
+    const char *all[] = { "vocab.json", "merges.txt", "tokenizer_config.json" };
+    for (int i = 0; i < 3; i++) { snprintf(p, sizeof p, "%s/%s", dir, all[i]); unlink(p); }
+    rmdir(dir);
+}
+
 /* ---- load errors: one line naming the file ------------------------------------------ */
 
 static char tmpdir[64];
@@ -298,6 +319,12 @@ static void put(const char *name, const char *text) {
     FILE *f = fopen(p, "wb");
     fputs(text, f);
     fclose(f);
+}
+
+static void unlink_in_tmp(const char *name) {
+    char p[256];
+    snprintf(p, sizeof p, "%s/%s", tmpdir, name);
+    unlink(p);
 }
 
 static void expect_error(const char *type, const char *names_file, const char *also) {
@@ -347,6 +374,9 @@ static void check_load_errors(void) {
     put("merges.txt", "#version: 0.2\na b\nab b\n");
     expect_error("gpt2", "merges.txt", "'abb' is not in vocab.json");
     put("merges.txt", "#version: 0.2\na b\n");
+    put("tokenizer_config.json", "{\"add_prefix_space\": 1}");
+    expect_error("gpt2", "tokenizer_config.json", "add_prefix_space");
+    unlink_in_tmp("tokenizer_config.json");
     t = NULL;
     CHECK(av_tokenizer_load(tmpdir, "gpt2", &t) == AV_OK);
     if (t) {
@@ -375,6 +405,7 @@ int main(void) {
     parity("gpt2-tiny", "tests/fixtures/models/gpt2-tiny", "gpt2", &c);
     parity("bpe-small", FIX "/bpe-small", "gpt2", &c);
     check_bert_options(minilm, &c);
+    check_bpe_prefix(&c);
     check_minilm_basics(minilm);
     check_roundtrip(FIX "/bpe-small", &c);
     check_threads(FIX "/bpe-small", &c);

@@ -59,8 +59,7 @@ int av_wordpiece_load(const char *dir, av_wordpiece **out) {
     av_wordpiece *w = av_calloc(1, sizeof *w);
     if (!w) return AV_ERR_NOMEM;
     av_vocab_init(&w->vocab);
-    w->opts = (av_wordpiece_opts){ .lowercase = 1, .strip_accents = -1, .chinese_chars = 1,
-                                   .max_word_chars = 100 };
+    w->opts = (av_wordpiece_opts){ .lowercase = 1, .strip_accents = -1, .chinese_chars = 1 };
     int rc = load_vocab_txt(&w->vocab, vpath);
     cJSON *cfg = NULL;
     if (rc == AV_OK && av_file_exists(cpath)) {
@@ -198,9 +197,9 @@ static int lowercase(cpbuf *b) {
 /* One word (code points w[0..n)) -> ids, or [UNK] for the whole word. */
 static int encode_word(const av_wordpiece *wp, const int32_t *w, size_t n, int32_t type_id,
                        av_encoding *enc) {
-    if (n > (size_t)wp->opts.max_word_chars || n > 100) return av_encoding_push(enc, wp->unk, type_id);
-    char word[404], cand[406];
-    size_t bounds[101];   /* bounds[i] = byte offset of character i in word */
+    if (n > AV_WORDPIECE_MAX_CHARS) return av_encoding_push(enc, wp->unk, type_id);
+    char word[4 * AV_WORDPIECE_MAX_CHARS], cand[2 + 4 * AV_WORDPIECE_MAX_CHARS];
+    size_t bounds[AV_WORDPIECE_MAX_CHARS + 1];   /* bounds[i] = byte offset of character i in word */
     size_t len = 0;
     for (size_t i = 0; i < n; i++) {
         bounds[i] = len;
@@ -220,7 +219,7 @@ static int encode_word(const av_wordpiece *wp, const int32_t *w, size_t n, int32
             pre = 2;
         }
         /* hash every prefix once (FNV runs left to right), then probe longest first */
-        uint64_t hs[101];
+        uint64_t hs[AV_WORDPIECE_MAX_CHARS + 1];
         uint64_t h = av_vocab_hash(AV_VOCAB_HASH0, key, pre);
         size_t last = start;
         for (size_t e = start + 1; e <= n && pre + bounds[e] - bounds[start] <= wp->vocab.max_len; e++) {

@@ -4,6 +4,7 @@
 #include "kernels/cuda/common.cuh"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 extern "C" {
 #include "kernels/device.h"
@@ -42,6 +43,17 @@ int av_cuda_ready(void) {
     if (s != CUBLAS_STATUS_SUCCESS) {
         av_fail("CUDA backend: cannot set up cuBLAS: %s", cublasGetStatusString(s));
         return init_failed();
+    }
+    // The GEMM precision can be chosen without a flag in every command: benchmarks and
+    // users comparing precisions set AV_CUDA_GEMM=f32|tf32|bf16|f16.
+    const char *want = getenv("AV_CUDA_GEMM");
+    if (want && *want) {
+        av_gemm_precision p;
+        if (av_cuda_parse_gemm_precision(want, &p) != AV_OK) {
+            av_fail("AV_CUDA_GEMM: '%s' is not a GEMM precision (expected f32, tf32, bf16 or f16)", want);
+            return init_failed();
+        }
+        av_cuda_set_gemm_precision(p);
     }
     g.ready = 1;
     return AV_OK;

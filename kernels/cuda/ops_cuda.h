@@ -44,7 +44,8 @@ int av_cuda_bias_gelu(float *x, const float *bias, int64_t rows, int N, av_gelu_
 /* GEMM precision of av_cuda_matmul. F32 (the default): cublasSgemm, matches the CPU to
  * ~1e-6. TF32: f32 data, TF32 tensor cores. BF16 / F16: both operands rounded to 16 bits
  * on the device, tensor-core cublasGemmEx with f32 accumulate and f32 output (relative
- * error ~1e-3..1e-2). */
+ * error ~1e-3..1e-2). The environment variable AV_CUDA_GEMM=f32|tf32|bf16|f16 sets it when
+ * the backend starts (an unknown value makes av_cuda_init fail with a message). */
 typedef enum { AV_GEMM_F32 = 0, AV_GEMM_TF32 = 1, AV_GEMM_BF16 = 2, AV_GEMM_F16 = 3 } av_gemm_precision;
 int av_cuda_set_gemm_precision(av_gemm_precision p);
 av_gemm_precision av_cuda_gemm_precision(void);

@@ -6,7 +6,8 @@
  * auto  : exact up to AV_KNN_EXACT_MAX points, approx above (bench/RESULTS-tsne.md has
  *         the measurement behind the threshold).
  * Every point is its own nearest neighbour (or ties with duplicates of itself), so we
- * ask for k+1 and drop the point itself wherever it appears in its list. */
+ * ask for more than k and drop the point itself wherever it appears in its list.
+ * Returned distances are recomputed in double from the vectors (see av_knn_build). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,25 @@ static float *unit_rows(const float *X, int64_t n, int d) {
     return U;
 }
 
+typedef struct { int64_t idx; double dist; } cand;
+static int cmp_cand(const void *a, const void *b) {
+    const cand *x = a, *y = b;
+    if (x->dist != y->dist) return x->dist < y->dist ? -1 : 1;
+    return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* Squared Euclidean distance, or 1 - cosine on the unit rows (= half the squared
+ * distance between them), in double. */
+static double exact_dist(const float *data, int d, int64_t i, int64_t j, av_metric metric) {
+    const float *a = data + i * d, *b = data + j * d;
+    double s = 0;
+    for (int c = 0; c < d; c++) {
+        double t = (double)a[c] - b[c];
+        s += t * t;
+    }
+    return metric == AV_METRIC_COSINE ? 0.5 * s : s;
+}
+
 static int faiss_fail(const char *what) {
     const char *e = faiss_get_last_error();
     return av_fail("FAISS %s failed: %s", what, e && *e ? e : "unknown error");
@@ -58,7 +78,10 @@ int av_knn_build(const float *X, int64_t n, int d, int k, av_metric metric,
     if (n < 2) return av_fail("kNN: need at least 2 points, got %lld", (long long)n);
     if (k < 1 || k > n - 1) return av_fail("kNN: k = %d outside 1..%lld (n = %lld points)", k, (long long)(n - 1), (long long)n);
     method = av_knn_resolve(method, n);
-    int kk = k + 1;
+    /* the search's own ranking, from float distances expanded as |x|^2 + |y|^2 - 2 x.y,
+     * is coarse for near-duplicates (q/k clouds are full of them): fetch a few extra
+     * candidates and rank them again by distances computed directly in double */
+    int kk = (int)(k + 1 + AV_KNN_RERANK_EXTRA < n ? k + 1 + AV_KNN_RERANK_EXTRA : n);
     const float *data = X;
     float *unit = NULL;
     if (metric == AV_METRIC_COSINE) {
@@ -91,23 +114,29 @@ int av_knn_build(const float *X, int64_t n, int d, int k, av_metric metric,
     if (faiss_Index_add(index, n, data)) { rc = faiss_fail("add"); goto done; }
     if (faiss_Index_search(index, n, data, kk, D, I)) { rc = faiss_fail("search"); goto done; }
     int64_t missing = 0;
-#pragma omp parallel for schedule(static) reduction(+ : missing)
-    for (int64_t i = 0; i < n; i++) {
-        const int64_t *ri = I + i * kk;
-        const float *rd = D + i * kk;
-        int o = 0;
-        for (int j = 0; j < kk && o < k; j++) {
-            if (ri[j] == i) continue;
-            if (ri[j] < 0) { missing++; continue; } /* HNSW may return fewer than asked */
-            float v = rd[j];
-            /* FAISS's IP gives similarity; L2 is squared. Rounding can make either a hair
-             * negative for near-duplicates. */
-            if (metric == AV_METRIC_COSINE) v = method == AV_KNN_EXACT ? 1.0f - v : 0.5f * v;
-            out->idx[i * k + o] = ri[j];
-            out->dist[i * k + o] = v < 0 ? 0 : v;
-            o++;
+#pragma omp parallel reduction(+ : missing)
+    {
+        cand *c = malloc((size_t)kk * sizeof *c);
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < n; i++) {
+            const int64_t *ri = I + i * kk;
+            int m = 0;
+            for (int j = 0; j < kk; j++) {
+                if (ri[j] == i) continue;
+                if (ri[j] < 0) continue; /* HNSW may return fewer than asked */
+                c[m].idx = ri[j];
+                c[m].dist = exact_dist(data, d, i, ri[j], metric);
+                m++;
+            }
+            qsort(c, (size_t)m, sizeof *c, cmp_cand);
+            int o = 0;
+            for (; o < k && o < m; o++) {
+                out->idx[i * k + o] = c[o].idx;
+                out->dist[i * k + o] = (float)c[o].dist;
+            }
+            for (; o < k; o++) { out->idx[i * k + o] = -1; out->dist[i * k + o] = INFINITY; missing++; }
         }
-        for (; o < k; o++) { out->idx[i * k + o] = -1; out->dist[i * k + o] = INFINITY; missing++; }
+        free(c);
     }
     if (missing) {
         rc = av_fail("kNN: the approximate index found fewer than %d neighbours for some points "

@@ -11,6 +11,9 @@
 /* HNSW efSearch for k neighbours: wide enough that recall at k stays near 1. */
 #define AV_KNN_EF_SEARCH(k) ((k) * 2 > 128 ? (k) * 2 : 128)
 
+/* Candidates fetched beyond k + 1 and re-ranked by exact distances. */
+#define AV_KNN_RERANK_EXTRA 8
+
 /* The method `auto` stands for at n points (other methods are returned unchanged). */
 av_knn_method av_knn_resolve(av_knn_method m, int64_t n);
 #endif

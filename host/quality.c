@@ -104,7 +104,8 @@ int av_knn_preservation(const float *X, const float *Y, int64_t n, int d, int di
 int av_trustworthiness(const float *X, const float *Y, int64_t n, int d, int dim, int k,
                        int64_t sample, uint64_t seed, double *out) {
     if (check_args("trustworthiness", n, k)) return AV_ERR;
-    if (2.0 * n - 3.0 * k - 1 <= 0) return av_fail("trustworthiness: k = %d must be below n/2 = %lld", k, (long long)(n / 2));
+    /* sklearn's bound: beyond it the normalisation no longer maps to [0, 1] */
+    if (2.0 * k >= (double)n) return av_fail("trustworthiness: k = %d must be below n/2 = %g", k, n / 2.0);
     int64_t m;
     int64_t *q = pick_queries(n, sample, seed, &m);
     if (!q) return AV_ERR_NOMEM;

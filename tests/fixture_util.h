@@ -13,7 +13,7 @@
 #define AV_FIX_DIR "tests/fixtures/projections/"
 
 /* Array `name` (without .npy) as f32 (or i32 widened to int64 when ints != NULL). */
-static float *fix_load(const char *name, int64_t *rows, int *cols, int64_t **ints) {
+static inline float *fix_load(const char *name, int64_t *rows, int *cols, int64_t **ints) {
     char path[512];
     snprintf(path, sizeof path, AV_FIX_DIR "%s.npy", name);
     av_npy a;
@@ -36,7 +36,7 @@ static float *fix_load(const char *name, int64_t *rows, int *cols, int64_t **int
 }
 
 /* reference.json: ref[set][key] (key may be "otsne2") then [sub] when sub != NULL. */
-static double fix_ref(const char *set, const char *key, const char *sub) {
+static inline double fix_ref(const char *set, const char *key, const char *sub) {
     static cJSON *ref = NULL;
     if (!ref && !(ref = av_json_read(AV_FIX_DIR "reference.json"))) {
         fprintf(stderr, "fixture: %s\n", av_last_error());

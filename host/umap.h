@@ -43,6 +43,17 @@ int av_umap_find_ab(double spread, double min_dist, double *a, double *b);
 int av_umap_spectral_init(const av_umap_graph *g, const float *X, int d, int dim,
                           uint64_t seed, float *Y);
 
+/* The random streams of UMAP: splitmix64 (Steele et al.), one state per stream, so a
+ * stream seeded from (seed, stream id) gives the same numbers whatever thread runs it. */
+static inline uint64_t av_umap_rand(uint64_t *s) {
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+/* Uniform in [0, 1). */
+static inline double av_umap_uniform(uint64_t *s) { return (double)(av_umap_rand(s) >> 11) * 0x1.0p-53; }
+
 /* Everything after the neighbour search: graph, pruning, init, SGD. knn->dist must hold
  * metric distances (not squared). Y [n, p->dim]. */
 int av_umap_from_knn(const float *X, int64_t n, int d, const av_knn *knn,

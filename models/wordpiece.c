@@ -147,6 +147,7 @@ static int clean_and_pad(const av_wordpiece *w, const uint8_t *s, size_t n, cpbu
 
 /* NFD of in (canonical decomposition and reordering, by utf8proc) minus the Mn marks. */
 static int strip_accents(const cpbuf *in, cpbuf *out) {
+    out->n = 0;
     size_t ascii = 0;
     while (ascii < in->n && in->v[ascii] < 0x80) ascii++;
     if (ascii == in->n) {   /* ASCII is its own NFD and has no marks */
@@ -161,7 +162,6 @@ static int strip_accents(const cpbuf *in, cpbuf *out) {
     if (!u8) return av_fail("out of memory (tokenizer buffer)"), AV_ERR_NOMEM;
     size_t k = 0;
     for (size_t i = 0; i < in->n; i++) k += (size_t)utf8proc_encode_char(in->v[i], u8 + k);
-    out->n = 0;
     utf8proc_ssize_t need = utf8proc_decompose(u8, (utf8proc_ssize_t)k, NULL, 0, UTF8PROC_DECOMPOSE);
     if (need >= 0 && cp_reserve(out, (size_t)need + 1) == AV_OK)
         need = utf8proc_decompose(u8, (utf8proc_ssize_t)k, out->v, (utf8proc_ssize_t)out->cap, UTF8PROC_DECOMPOSE);

@@ -45,7 +45,9 @@ gpt2=${AV_GPT2_TOKENIZER_DIR:-.deps/models/gpt2-tokenizer}
   echo
   echo "Text: ${mb} MB generated (Zipf over 30k words + 10% parity-corpus lines), $(wc -l < "$work/text.txt") lines."
   echo "C: one thread, best of 3 passes (cold = first pass, BPE cache empty). tokenizers $("$PY" -c 'import tokenizers; print(tokenizers.__version__)'):"
-  echo "encode per line on one thread (best of 3), and encode_batch on all $(nproc) cores."
+  echo "encode per line on one thread (best of 3; includes Python's per-call cost, as a Python caller"
+  echo "pays it), and encode_batch on all $(nproc) cores. Token counts must agree (the parity test"
+  echo "checks ids line by line; this is a second look on a bigger text)."
   echo "CPU: $(lscpu | grep 'Model name' | sed 's/.*: *//'), $(cc --version | head -1)."
   echo "Load average at start: $(cut -d" " -f1-3 /proc/loadavg) (the machine is shared: compare C and HF within one run only)."
   echo

@@ -210,6 +210,32 @@ static void check_minilm_basics(const char *dir) {
     CHECK(av_tokenizer_encode(t, "Hello, world!", "HELLO", &e) == AV_OK);
     int32_t want[] = { 101, 7592, 1010, 2088, 999, 102, 7592, 102 }, types[] = { 0, 0, 0, 0, 0, 0, 1, 1 };
     CHECK(e.count == 8 && memcmp(e.ids, want, sizeof want) == 0 && memcmp(e.type_ids, types, sizeof types) == 0);
+    /* every id spells its vocab.txt line */
+    char path[512];
+    snprintf(path, sizeof path, "%s/vocab.txt", dir);
+    char *vocab = av_read_file(path, NULL);
+    int id = 0, wrong = 0;
+    char *save = NULL;
+    for (char *l = vocab ? strtok_r(vocab, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save), id++)
+        wrong += !av_tokenizer_token(t, id) || strcmp(av_tokenizer_token(t, id), l) != 0;
+    CHECK_MSG(id == 30522 && wrong == 0, "%d of %d tokens differ from vocab.txt", wrong, id);
+    free(vocab);
+    /* a 1 MB text of one word (-> [UNK]) and a 1 MB text of words: no crash, same ids as
+     * the pieces encoded apart */
+    size_t big = 1 << 20;
+    char *text = malloc(big + 1);
+    memset(text, 'a', big);
+    text[big] = 0;
+    av_encoding_clear(&e);
+    CHECK(av_tokenizer_encode_plain(t, text, &e) == AV_OK && e.count == 1 && e.ids[0] == 100);
+    for (size_t i = 0; i < big; i++) text[i] = "hello world, "[i % 13];
+    av_encoding_clear(&e);
+    CHECK(av_tokenizer_encode_plain(t, text, &e) == AV_OK);
+    int per = 3;   /* hello , world per 13 bytes: "hello" "world" "," */
+    CHECK_MSG(e.count >= (int)(big / 13) * per && e.ids[0] == 7592 && e.ids[1] == 2088 && e.ids[2] == 1010,
+              "1 MB text: %d tokens", e.count);
+    free(text);
+    av_encoding_clear(&e);
     /* invalid UTF-8 bytes are dropped like U+FFFD, never a crash */
     av_encoding_clear(&e);
     CHECK(av_tokenizer_encode_plain(t, "hello \xff\xfe\xc3 world\xe2\x82", &e) == AV_OK);

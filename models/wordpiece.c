@@ -152,7 +152,7 @@ static int strip_accents(const cpbuf *in, cpbuf *out) {
     while (ascii < in->n && in->v[ascii] < 0x80) ascii++;
     if (ascii == in->n) {   /* ASCII is its own NFD and has no marks */
         if (cp_reserve(out, in->n + 1)) return AV_ERR_NOMEM;
-        memcpy(out->v, in->v, in->n * sizeof *in->v);
+        if (in->n) memcpy(out->v, in->v, in->n * sizeof *in->v);
         out->n = in->n;
         return AV_OK;
     }

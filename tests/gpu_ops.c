@@ -272,14 +272,15 @@ int main(void) {
     test_add(1001, 1);
 
     int32_t l3[] = {37, 20, 1}, l4[] = {128, 77, 5, 128}, l2[] = {50, 50}, l0[] = {0, 9}, l1[] = {1};
+    int32_t l40[] = {40, 17}, l33[] = {33, 32};
     test_attention(3, 37, 2, 16, l3, 0);    /* d < 32: lanes past d idle */
     test_attention(3, 37, 2, 16, l3, 1);
     test_attention(4, 128, 12, 64, l4, 0);  /* BERT heads, padding */
     test_attention(4, 128, 12, 64, l4, 1);  /* GPT-2 heads */
     test_attention(2, 50, 12, 64, l2, 0);   /* ViT-B/32: 50 tokens, none padded */
     test_attention(3, 37, 4, 32, l3, 0);    /* MiniLM head size */
-    test_attention(2, 40, 2, 80, l2, 1);    /* three accumulators per lane */
-    test_attention(2, 33, 1, 128, l2, 0);   /* the largest head size */
+    test_attention(2, 40, 2, 80, l40, 1);    /* three accumulators per lane */
+    test_attention(2, 33, 1, 128, l33, 0);   /* the largest head size */
     test_attention(2, 9, 3, 8, l0, 1);      /* an empty item: all zeros */
     test_attention(1, 1, 2, 64, l1, 1);     /* one token */
 

@@ -4,7 +4,8 @@
  * av_model_forward on the CPU and on CUDA; every layer's q and k (real tokens only), the
  * per-head |v| and the final hidden states must agree by relative L2 error: 1e-4 with f32
  * GEMMs, 3e-2 with bf16 tensor-core GEMMs. The CPU forward is itself held to transformers
- * by tests/test_forward.c, so this is a comparison with PyTorch at one remove.
+ * by tests/test_forward.c, so this is a comparison with PyTorch at one remove. The bf16
+ * bound: bench/bf16_error_prediction.py predicts 4e-3..7e-3 for these models.
  * SKIPs (exit 77) when the build has no CUDA or there is no usable device. */
 #include <math.h>
 #include <stdlib.h>

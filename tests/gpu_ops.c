@@ -234,6 +234,20 @@ static void test_errors(void) {
     CHECK(av_cuda_parse_gemm_precision("fp8", &p) == AV_ERR);
     CHECK(gpu->patchify(d, d, 1, 30, 16) == AV_ERR);
     gpu->free(d); gpu->free(dlen);
+    /* More memory than any card has: NULL and a message, not an abort. */
+    CHECK(gpu->alloc((size_t)1 << 52) == NULL);
+    CHECK(strstr(av_last_error(), "device memory") != NULL);
+    /* A bad AV_CUDA_GEMM stops the backend from starting, with the variable named. */
+    av_cuda_shutdown();
+    setenv("AV_CUDA_GEMM", "fp8", 1);
+    CHECK(av_cuda_init() == AV_ERR);
+    CHECK(strstr(av_last_error(), "AV_CUDA_GEMM") != NULL);
+    setenv("AV_CUDA_GEMM", "bf16", 1);
+    CHECK(av_cuda_init() == AV_OK && av_cuda_gemm_precision() == AV_GEMM_BF16);
+    av_cuda_shutdown();
+    unsetenv("AV_CUDA_GEMM");
+    CHECK(av_cuda_init() == AV_OK);
+    CHECK(av_cuda_set_gemm_precision(AV_GEMM_F32) == AV_OK);
 }
 #endif
 

@@ -70,7 +70,7 @@ void av_view_sentence_draw(av_viewer *v) {
             float w = v->att[i * o.n + j];
             if (w < (active >= 0 ? 0.005f : 0.02f)) continue;
             av_rgba c = line;
-            c.a = active >= 0 ? w : w * 0.6f;
+            c.a = active >= 0 ? w : w * 0.9f;
             av_draw2d_line(d, o.lx + 8, o.y0 + o.row * (i + 0.5f), o.rx - 8, o.y0 + o.row * (j + 0.5f), 2, c);
             v->lines_drawn++;
         }

@@ -85,6 +85,8 @@ static int get_float(const cJSON *obj, const char *file, const char *const *keys
     if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) return av_fail("%s: \"%s\" is not a number", file, k);
     if (!(v->valuedouble > lo && v->valuedouble < hi))
         return av_fail("%s: \"%s\" is %g, outside (%g, %g)", file, k, v->valuedouble, lo, hi);
+    /* In range as a double can still round to the bound as a float (1e-91 -> 0). */
+    if (!((float)v->valuedouble > (float)lo)) return av_fail("%s: \"%s\" is %g, too small for a float", file, k, v->valuedouble);
     *out = (float)v->valuedouble;
     return AV_OK;
 }

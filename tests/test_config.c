@@ -169,6 +169,7 @@ static void test_faults(void) {
         {"\"max_position_embeddings\":64", "\"y\":1", "missing key \"max_position_embeddings\""},
         {"\"vocab_size\":100", "\"vocab_size\":100,\"layer_norm_eps\":\"1e-12\"", "\"layer_norm_eps\" is not a number"},
         {"\"vocab_size\":100", "\"vocab_size\":100,\"layer_norm_eps\":0", "\"layer_norm_eps\" is 0, outside"},
+        {"\"vocab_size\":100", "\"vocab_size\":100,\"layer_norm_eps\":1e-91", "\"layer_norm_eps\" is 1e-91, too small for a float"},
         {"\"vocab_size\":100", "\"vocab_size\":100,\"hidden_act\":\"relu\"", "\"hidden_act\" is \"relu\""},
         {"\"vocab_size\":100", "\"vocab_size\":100,\"hidden_act\":1", "\"hidden_act\" is not a string"},
         {"\"vocab_size\":100", "\"vocab_size\":100,\"type_vocab_size\":true", "\"type_vocab_size\" is not an integer"},

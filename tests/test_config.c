@@ -125,8 +125,8 @@ static void test_variants(void) {
     const char *vit = "{\"model_type\":\"vit\",\"num_hidden_layers\":1,\"num_attention_heads\":1,\"hidden_size\":8,"
                       "\"intermediate_size\":8}";
     const char *pre[] = {"{\"size\":384}", "{\"size\":{\"height\":300,\"width\":200}}", "{\"size\":{\"shortest_edge\":256}}",
-                         "{\"do_resize\":false,\"resample\":3,\"do_rescale\":false,\"rescale_factor\":0.5,"
-                         "\"do_normalize\":false,\"image_mean\":0.25,\"image_std\":[0.1,0.2,0.3]}",
+                         ("{\"do_resize\":false,\"resample\":3,\"do_rescale\":false,\"rescale_factor\":0.5,"
+                          "\"do_normalize\":false,\"image_mean\":0.25,\"image_std\":[0.1,0.2,0.3]}"),
                          "{}"};
     int want_h[] = {384, 300, 256, 224, 224}, want_w[] = {384, 200, 256, 224, 224};
     for (int i = 0; i < 5; i++) {

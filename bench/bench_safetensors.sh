@@ -80,8 +80,11 @@ minilm=.deps/models/all-MiniLM-L6-v2
       "$(echo "$floor * 1000" | bc -l)" "$(echo "$p * 1000" | bc -l)"
   done
   echo
-  echo "The process floor is the dynamic loading of the engine's libraries (cuBLAS/cuBLASLt,"
-  echo "OpenBLAS, GL): it dwarfs the checkpoint work, which is the difference of the two"
-  echo "attnviz columns (every header parsed and validated, the index cross-checked)."
+  echo "The process floor dwarfs the checkpoint work (the difference of the two attnviz"
+  echo "columns: every header parsed and validated, the index cross-checked). perf on"
+  echo "\`attnviz --help\` (2026-11-25): the time is in shared-library constructors before"
+  echo "main(), mostly libcublasLt.so.13 faulting in ~200 MB of anonymous memory (max RSS"
+  echo "224 MB for --help); the dynamic loader itself takes ~4 ms. Loading cuBLAS lazily"
+  echo "(dlopen when --device picks CUDA) would remove it for CPU runs and for info."
 } > bench/RESULTS-safetensors.md
 cat bench/RESULTS-safetensors.md

@@ -204,6 +204,7 @@ static void test_faults(void) {
     expect_pre_fault("{\"do_resize\":\"yes\"}", "\"do_resize\" is not true or false");
     expect_pre_fault("{\"image_mean\":[0.5,0.5]}", "\"image_mean\" is not a number or a list of 3 numbers");
     expect_pre_fault("{\"image_std\":[0.5,0,0.5]}", "\"image_std\"[1] is 0");
+    expect_pre_fault("{\"image_std\":1e-320}", "not a usable scale");
     expect_pre_fault("{\"image_std\":[0.5,\"a\",0.5]}", "\"image_std\" holds a non-number");
     expect_pre_fault("{\"rescale_factor\":-1}", "\"rescale_factor\" is -1, outside");
     expect_pre_fault("{\"resample\":9}", "\"resample\" is 9, outside 0..5");

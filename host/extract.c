@@ -452,7 +452,9 @@ int av_extract(const char *model_dir, const char *data, const char *run_dir, con
     if ((av_file_exists(run_dir) || av_is_dir(run_dir)) && !o->force)
         return av_fail("%s: already exists (use --force to replace it)", run_dir);
     av_device dev;
-    if (av_device_choose(o->device, o->quiet, &dev)) return AV_ERR;
+    /* quietly here (a bad input found below must stay a one-line error); the line saying
+     * which device runs is printed once the inputs are known to be good */
+    if (av_device_choose(o->device, 1, &dev)) return AV_ERR;
     const av_backend *be = dev == AV_DEVICE_CUDA ? av_backend_cuda() : av_backend_cpu();
     if (!be) return AV_ERR;
 
@@ -495,7 +497,10 @@ int av_extract(const char *model_dir, const char *data, const char *run_dir, con
         goto done;
     if (write_token_files(&j)) goto done;
 
-    if (!o->quiet) av_progress_start(&prog, "extract", "tokens", j.n_tokens);
+    if (!o->quiet) {
+        av_device_choose(o->device, 0, &dev);
+        av_progress_start(&prog, "extract", "tokens", j.n_tokens);
+    }
     rc = c->type == AV_MODEL_VIT ? run_images(&j, o, o->quiet ? NULL : &prog) : run_text(&j, o, o->quiet ? NULL : &prog);
     if (rc) goto done;
     rc = AV_ERR;

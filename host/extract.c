@@ -397,7 +397,7 @@ static int write_manifest(job *j, const char *model_dir, const char *data, const
     int64_t qs[4] = {c->num_layers, c->num_heads, j->n_tokens, c->head_dim};
     av_manifest_set_array(m, "q", "q.npy", j->dtype, 4, qs);
     av_manifest_set_array(m, "k", "k.npy", j->dtype, 4, qs);
-    av_manifest_set_array(m, "vnorm", "vnorm.npy", j->dtype, 3, qs);
+    av_manifest_set_array(m, "v_norm", "v_norm.npy", j->dtype, 3, qs);
     av_manifest_set_array(m, "token_item", "token_item.npy", AV_DT_I32, 1, &j->n_tokens);
     av_manifest_set_array(m, "token_pos", "token_pos.npy", AV_DT_I32, 1, &j->n_tokens);
     cJSON_AddStringToObject(m, "tokens", "tokens.jsonl");
@@ -412,7 +412,7 @@ static int write_manifest(job *j, const char *model_dir, const char *data, const
         cJSON_AddNumberToObject(m, "patch_size", c->patch_size);
         cJSON_AddNumberToObject(m, "grid", c->image_size / c->patch_size);
     }
-    /* per-head mean |v|: the viewer's value-norm weighting without reading vnorm.npy */
+    /* per-head mean |v|: the viewer's value-norm weighting without reading v_norm.npy */
     cJSON *vm = cJSON_AddArrayToObject(m, "vnorm_mean");
     for (int l = 0; l < c->num_layers; l++) {
         cJSON *row = cJSON_CreateArray();
@@ -493,7 +493,7 @@ int av_extract(const char *model_dir, const char *data, const char *run_dir, con
     int64_t shape[4] = {c->num_layers, c->num_heads, j.n_tokens, c->head_dim};
     j.vsum = av_calloc((size_t)c->num_layers * c->num_heads, sizeof(double));
     if (!j.vsum || out_open(&j.q, j.tmp, "q.npy", j.dtype, 4, shape) ||
-        out_open(&j.k, j.tmp, "k.npy", j.dtype, 4, shape) || out_open(&j.vn, j.tmp, "vnorm.npy", j.dtype, 3, shape))
+        out_open(&j.k, j.tmp, "k.npy", j.dtype, 4, shape) || out_open(&j.vn, j.tmp, "v_norm.npy", j.dtype, 3, shape))
         goto done;
     if (write_token_files(&j)) goto done;
 

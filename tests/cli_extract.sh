@@ -30,7 +30,7 @@ printf 'the quick brown fox jumps over the lazy dog.\nhello world\n' >good.txt
 "$AV" extract "$M/bert-tiny" good.txt -o run --device cpu 2>err.txt
 rc=$?
 [ $rc -eq 0 ] || fail "good run: exit $rc: $(cat err.txt)"
-for f in manifest.json q.npy k.npy vnorm.npy token_item.npy token_pos.npy tokens.jsonl items.jsonl; do
+for f in manifest.json q.npy k.npy v_norm.npy token_item.npy token_pos.npy tokens.jsonl items.jsonl; do
   [ -s "run/$f" ] || fail "good run: run/$f missing"
 done
 ntok=$(grep -o '"num_tokens":[[:space:]]*[0-9]*' run/manifest.json | grep -o '[0-9]*$')

@@ -5,12 +5,15 @@
  * backend's default f32 GEMM (AV_CUDA_GEMM unset). */
 #include <stdlib.h>
 #include <string.h>
+#include "kernels/device.h"
 #include "tests/check.h"
 #include "tests/forward_cases.h"
 
 int main(void) {
     const char *prec = getenv("AV_CUDA_GEMM");
     if (prec && strcmp(prec, "f32")) AV_SKIP("AV_CUDA_GEMM=%s: the 1e-4 bound holds for f32 GEMM only", prec);
+    char why[256] = "";
+    if (av_cuda_device_count(why, sizeof why) <= 0) AV_SKIP("%s", why);
     const av_backend *be = av_backend_cuda();
     if (!be) AV_SKIP("no CUDA backend: %s", av_last_error());
     run_case(be, "tests/fixtures/models/bert-tiny", "bert-tiny");

@@ -34,7 +34,7 @@ static int compare_run(const char *run_dir, const char *case_name, double tol) {
     av_npy_close(&hid);
     av_npy vn;
     char vpath[4200];
-    CHECK(av_npy_open(av_run_path(&r, vpath, sizeof vpath, "vnorm.npy"), &vn) == 0);
+    CHECK(av_npy_open(av_run_path(&r, vpath, sizeof vpath, "v_norm.npy"), &vn) == 0);
     int H = r.num_heads, d = r.head_dim, compared = 0;
     int64_t T = r.num_tokens;
     const int32_t *ti = r.token_item.data, *tp = r.token_pos.data;

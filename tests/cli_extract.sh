@@ -58,7 +58,13 @@ echo "ok   existing output folder: $(cat err.txt)"
 [ -s err.txt ] && fail "--quiet printed: $(cat err.txt)"
 rm -rf run
 
+# "run/" names the same folder as "run" (the temporary folder must not land inside it)
+"$AV" extract "$M/bert-tiny" good.txt -o run/ --quiet 2>err.txt || fail "-o run/: $(cat err.txt)"
+[ -f run/manifest.json ] && ! ls -d run/*.tmp-* run.tmp-* >/dev/null 2>&1 || fail "-o run/ did not give run/manifest.json alone"
+rm -rf run
+
 # ---- usage ---------------------------------------------------------------------------
+expect_bad "output '.'" "not a usable run folder" -- "$AV" extract "$M/bert-tiny" good.txt -o .
 expect_bad "extra argument" "expected MODEL_DIR and DATA" -- "$AV" extract "$M/bert-tiny" good.txt extra -o run
 expect_bad "missing -o" "-o RUN is required" -- "$AV" extract "$M/bert-tiny" good.txt
 expect_bad "unknown option" "unknown option" -- "$AV" extract "$M/bert-tiny" good.txt -o run --frobnicate

@@ -63,6 +63,7 @@ static void test_decode(void) {
      * upsampling vs stb's): measured max 3 / mean 0.15 on the colour file, 0 on grey. */
     compare_with_pillow("photo_40x30", "jpg", 6, 0.5);
     compare_with_pillow("grey_16x8", "jpg", 1, 0.1);
+    compare_with_pillow("progressive_40x30", "jpg", 6, 0.5);
 }
 
 /* Expects the check and the load of `bytes` (as dir/name) to fail with `fault` in the

@@ -81,6 +81,23 @@ static int check_png(const char *name, const uint8_t *d, size_t n, int *w, int *
 static int is_sof(uint8_t m) { return m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC; }
 static int is_rst(uint8_t m) { return m >= 0xD0 && m <= 0xD7; }
 
+/* A DHT segment's tables: class 0/1, id 0..3, at most 256 codes each, exactly filling
+ * the segment. stb_image 2.27 (Debian's) writes past its Huffman arrays when the 16
+ * code counts add up to more than 256; newer stb checks this, ours must. */
+static int check_dht(const char *name, const uint8_t *p, size_t n) {
+    while (n > 0) {
+        if (n < 17) return av_fail("%s: JPEG: Huffman table segment too short", name);
+        if ((p[0] >> 4) > 1 || (p[0] & 15) > 3) return av_fail("%s: JPEG: bad Huffman table header", name);
+        size_t codes = 0;
+        for (int k = 1; k <= 16; k++) codes += p[k];
+        if (codes > 256) return av_fail("%s: JPEG: Huffman table with %zu codes (at most 256)", name, codes);
+        if (n - 17 < codes) return av_fail("%s: JPEG: Huffman table segment too short", name);
+        p += 17 + codes;
+        n -= 17 + codes;
+    }
+    return AV_OK;
+}
+
 /* Walks the marker segments; inside a scan, 0xFF is followed by 0x00 (stuffing), a
  * restart marker or fill bytes, so the first other marker ends the scan. */
 static int check_jpeg(const char *name, const uint8_t *d, size_t n, int *w, int *h) {
@@ -103,6 +120,7 @@ static int check_jpeg(const char *name, const uint8_t *d, size_t n, int *w, int 
         size_t len = (size_t)d[i] << 8 | d[i + 1];
         if (len < 2) return av_fail("%s: JPEG: bad segment length at byte %zu", name, i + 1);
         if (n - i < len) return av_fail(trunc, name);
+        if (m == 0xC4 && check_dht(name, d + i + 2, len - 2) != AV_OK) return AV_ERR;
         if (is_sof(m)) {
             if (len < 8) return av_fail("%s: JPEG: frame header too short", name);
             uint32_t fh = (uint32_t)d[i + 3] << 8 | d[i + 4], fw = (uint32_t)d[i + 5] << 8 | d[i + 6];

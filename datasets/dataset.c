@@ -209,7 +209,7 @@ static int load_images(loader *L, const char *root) {
     strlist files = {0};
     int rc = walk(L, root, "", 0, &files);
     if (rc != AV_OK) { strlist_free(&files); return rc; }
-    qsort(files.v, files.n, sizeof *files.v, cmp_str);
+    if (files.n) qsort(files.v, files.n, sizeof *files.v, cmp_str); /* v is NULL when empty */
     for (size_t i = 0; i < files.n && rc == AV_OK; i++) {
         char full[4096];
         av_path_join(full, sizeof full, root, files.v[i]);

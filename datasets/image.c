@@ -1,9 +1,11 @@
 /* image.c - JPEG/PNG structure checks and decoding to RGB (see image.h). */
 #include "datasets/image.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <stb_image.h>
 #include <stb_image_write.h>
 #include "host/util.h"
@@ -207,6 +209,26 @@ static void write_to_file(void *ctx, void *data, int size) {
         fclose(a->f); /* remembered as failed: a NULL stream */
         a->f = NULL;
     }
+}
+
+typedef struct { FILE *f; int failed; } plain_out;
+
+static void write_to_plain(void *ctx, void *data, int size) {
+    plain_out *o = ctx;
+    if (!o->failed && fwrite(data, 1, (size_t)size, o->f) != (size_t)size) o->failed = 1;
+}
+
+int av_image_write_png_plain(const char *path, const uint8_t *rgb, int width, int height) {
+    if (width <= 0 || height <= 0) return av_fail("%s: cannot write a %dx%d image", path, width, height);
+    plain_out o = {fopen(path, "wb"), 0};
+    if (!o.f) return av_fail("%s: cannot write: %s", path, strerror(errno));
+    int ok = stbi_write_png_to_func(write_to_plain, &o, width, height, 3, rgb, width * 3);
+    if (fclose(o.f) != 0) o.failed = 1;
+    if (!ok || o.failed) {
+        unlink(path);
+        return av_fail("%s: cannot write PNG", path);
+    }
+    return AV_OK;
 }
 
 int av_image_write_png(const char *path, const uint8_t *rgb, int width, int height) {

@@ -98,7 +98,7 @@ static char *read_stdin(size_t *len) {
 /* Text and JSONL: one item per non-blank line. */
 static int load_lines(loader *L, const char *buf, size_t len, int jsonl) {
     av_dataset_t *ds = L->ds;
-    const char *name = ds->source;
+    const char *name = strcmp(ds->source, "-") ? ds->source : "<stdin>";
     size_t pos = 0;
     if (len >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3)) pos = 3;
     int64_t lineno = 0, blank = 0;

@@ -64,6 +64,8 @@ bad "$BERT" notext.jsonl "notext.jsonl:3: no \"text\" member"
 printf '{"text": "fine"\n' >broken.jsonl
 bad "$BERT" broken.jsonl "broken.jsonl:1: not valid JSON"
 bad "$BERT" missing.txt "missing.txt: cannot open"
+set +e; printf 'ok\n\xff\n' | "$AV" extract "$BERT" - -o bad_stdin --quiet 2>err.txt; rc=$?; set -e
+[ "$rc" = 2 ] && grep -qF "<stdin>:2: invalid UTF-8 at byte 1" err.txt || fail "stdin error: $(cat err.txt)"
 
 # bad image input
 mkdir -p noimg && echo "just text" >noimg/readme.txt

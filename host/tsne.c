@@ -23,6 +23,11 @@
 #include "host/tsne_tree.h"
 #include "host/util.h"
 
+/* Below this many points an iteration takes well under a millisecond, and waking the
+ * OpenMP team for each of its loops costs more than it saves (badly so when the cores
+ * are shared): small clouds run on one thread. */
+#define AV_TSNE_PARALLEL_MIN 2048
+
 void av_tsne_defaults(av_tsne_params *p) {
     memset(p, 0, sizeof *p);
     p->dim = 2;
@@ -169,7 +174,7 @@ static int gradient(const av_tsne_P *P, const double *Y, int64_t n, int dim, dou
                     double exag, av_tree *tree, double *sumq_row, double *G, double *Z_out,
                     double *kl_pos) {
     if (av_tree_build(tree, Y, n, dim) != AV_OK) return AV_ERR;
-#pragma omp parallel for schedule(dynamic, 128)
+#pragma omp parallel for schedule(dynamic, 128) if (n >= AV_TSNE_PARALLEL_MIN)
     for (int64_t i = 0; i < n; i++) {
         double neg[3] = {0, 0, 0};
         sumq_row[i] = av_tree_repulsion(tree, Y + i * dim, theta, neg);
@@ -180,7 +185,7 @@ static int gradient(const av_tsne_P *P, const double *Y, int64_t n, int dim, dou
     if (Z <= 0) Z = 1e-300;
     double klp = 0;
     int want_kl = kl_pos != NULL;
-#pragma omp parallel for schedule(dynamic, 256) reduction(+ : klp)
+#pragma omp parallel for schedule(dynamic, 256) reduction(+ : klp) if (n >= AV_TSNE_PARALLEL_MIN)
     for (int64_t i = 0; i < n; i++) {
         double pos[3] = {0, 0, 0};
         const double *yi = Y + i * dim;
@@ -289,7 +294,7 @@ int av_tsne(const float *X, int64_t n, int d, const av_tsne_params *p, float *Yo
         double Z, klp = 0;
         if ((rc = gradient(&P, Y, n, dim, p->theta, exag, &tree, sq, G, &Z, report ? &klp : NULL)) != AV_OK) goto done;
         double mean[3] = {0, 0, 0};
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= AV_TSNE_PARALLEL_MIN)
         for (size_t a = 0; a < nd; a++) {
             double g = G[a];
             gains[a] = U[a] * g < 0 ? gains[a] + 0.2 : gains[a] * 0.8;

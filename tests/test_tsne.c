@@ -42,6 +42,16 @@ static void test_tree_exact_at_theta0(int dim) {
     av_tree t = {0};
     CHECK(av_tree_build(&t, Y, n, dim) == AV_OK);
     CHECK(t.nodes[0].count == n);
+    /* the traversal order lists every point once, the duplicate pair included */
+    int64_t *order = malloc((size_t)n * sizeof *order);
+    int *seen = calloc((size_t)n, sizeof *seen);
+    av_tree_order(&t, order);
+    int once = 1;
+    for (int i = 0; i < n; i++) seen[order[i]]++;
+    for (int i = 0; i < n; i++) once &= seen[i] == 1;
+    CHECK(once);
+    free(order);
+    free(seen);
     double worst = 0, worst_q = 0, mean_half = 0;
     for (int i = 0; i < n; i++) {
         double neg[3] = {0, 0, 0}, ref[3] = {0, 0, 0}, refq = 0, negh[3] = {0, 0, 0};

@@ -67,7 +67,9 @@ static void sgd_epoch(float *Y, int64_t n, int dim, const edge_set *E, double a,
             E->next[i] += E->eps[i];
             int nneg = (int)((epoch - E->next_neg[i]) / E->eps_neg[i]);
             for (int s = 0; s < nneg; s++) {
-                int64_t k = (int64_t)(av_umap_rand(&rng) % (uint64_t)n);
+                /* Lemire's multiply-shift instead of %: a 64-bit division per sample
+                 * was a visible share of the epoch */
+                int64_t k = (int64_t)(((av_umap_rand(&rng) >> 32) * (uint64_t)n) >> 32);
                 if (k == E->head[i]) continue;
                 oth = Y + k * dim;
                 d2 = 0.0f;

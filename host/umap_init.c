@@ -36,8 +36,12 @@ typedef struct {
     double *isq;            /* 1 / sqrt(degree), local */
 } comp_op;
 
+/* Threads only pay off on big components: a parallel region costs more than a small
+ * component's whole product, and a layout may have hundreds of small components. */
+#define PAR_MIN 20000
+
 static void apply_m(const comp_op *op, const double *v, double *out) {
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if (op->n > PAR_MIN)
     for (int64_t i = 0; i < op->n; i++) {
         int64_t gi = op->verts[i];
         double s = 0.0;
@@ -114,7 +118,7 @@ static int lanczos(const comp_op *op, int dim, uint64_t *rng, double *out) {
             }
         }
         /* Rayleigh-Ritz on span(V[0..m)): H = V^T M V */
-        #pragma omp parallel for schedule(dynamic)
+        #pragma omp parallel for schedule(dynamic) if (n > PAR_MIN)
         for (int a = 0; a < m; a++)
             for (int b = 0; b <= a; b++) {
                 double h = 0.5 * (dot(V + (int64_t)a * n, W + (int64_t)b * n, n) +
@@ -127,7 +131,7 @@ static int lanczos(const comp_op *op, int dim, uint64_t *rng, double *out) {
         for (int r = 0; r < keep; r++) {
             int c = m - 1 - r;
             double *y = Y + (int64_t)r * n, *my = MY + (int64_t)r * n, res = 0.0;
-            #pragma omp parallel for schedule(static) reduction(+:res)
+            #pragma omp parallel for schedule(static) reduction(+:res) if (n > PAR_MIN)
             for (int64_t i = 0; i < n; i++) {
                 double yv = 0.0, wv = 0.0;
                 for (int a = 0; a < m; a++) {

@@ -138,14 +138,23 @@ def main():
     for r in rows:
         lines.append(f"| {r['n']} | {r['epochs']} | {r['ref_s']:.2f} / {r['ref_cpu']:.2f} | {r['ours_s']:.2f} ({r['knn_s']:.2f} + {r['layout_s']:.2f}) / {r['ours_cpu']:.2f} | "
                      f"{r['ref_s'] / r['ours_s']:.2f}x / {r['ref_cpu'] / r['ours_cpu']:.2f}x | {r['ref_trust']:.4f} | {r['ours_trust']:.4f} | {r['ours_trust'] - r['ref_trust']:+.4f} |")
-    goal = all(r["ref_s"] / r["ours_s"] >= 2 and abs(r["ours_trust"] - r["ref_trust"]) <= 0.01 for r in rows)
-    lines += ["", f"Goal (>= 2x faster, trustworthiness within 0.01): {'met' if goal else 'NOT met'} at every size."]
+    goal = all(r["ref_s"] / r["ours_s"] >= 2 and r["ours_trust"] >= r["ref_trust"] - 0.01 for r in rows)
+    lines += ["", f"Goal (>= 2x faster wall time, trustworthiness at most 0.01 below umap-learn; higher is better): {'met' if goal else 'NOT met'} at every size."]
     if pca_rows:
         lines += ["", "| N | scikit-learn PCA wall / CPU s | attnviz av_pca wall / CPU s | speed-up wall | max component diff (up to sign) |", "|---|---|---|---|---|"]
         for r in pca_rows:
             lines.append(f"| {r['n']} | {r['sk_s']:.3f} / {r['sk_cpu']:.3f} | {r['ours_s']:.3f} / {r['ours_cpu']:.3f} | {r['sk_s'] / r['ours_s']:.2f}x | {r['comp_diff']:.1e} |")
     else:
         lines += ["", "PCA: not measured (av_pca is not in this build's library yet)."]
+    lines += ["", "Notes:",
+              "- The machine these figures come from is shared by several jobs (load average far above the",
+              "  core count while measuring), so wall times carry large noise; CPU seconds are the steadier",
+              "  comparison. Rerun on a quiet machine before quoting a speed-up.",
+              "- Where the attnviz time goes (perf, 10k points, 1 thread): the SGD epochs ~85% (a third of",
+              "  it in powf), Lanczos spectral init ~8%, the exact kNN graph ~3%.",
+              "- The SGD does the same number of edge and negative samples as umap-learn (same",
+              "  epochs_per_sample schedule); the speed-up comes from the exact BLAS kNN graph instead of",
+              "  NN-descent, the Lanczos init instead of ARPACK through scipy, and float32 C loops."]
     with open(os.path.join(HERE, "RESULTS-umap.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     with open(os.path.join(HERE, "data", "umap_time.json"), "w") as f:

@@ -1,0 +1,98 @@
+/* overlay.c - the parts drawn over every view: title bar with the search field, help
+ * line, colour legend, tooltips. */
+#include <stdio.h>
+#include <string.h>
+#include "viewer/viewer_internal.h"
+
+void av_overlay_topbar(av_viewer *v, const char *title) {
+    av_theme th = av_theme_of(v);
+    av_draw2d *d = &v->d2;
+    float W = (float)v->width;
+    av_draw2d_rect(d, 0, 0, W, AV_TOPBAR, th.panel);
+    av_draw2d_rect(d, 0, AV_TOPBAR - 1, W, 1, th.border);
+    av_draw2d_text_clip(d, 10, 7, 1, th.fg, title, W - 360);
+    /* search field */
+    float bx = W - 322, bw = 312;
+    av_draw2d_rect(d, bx, 5, bw, AV_TOPBAR - 10, th.bg);
+    av_draw2d_rect_outline(d, bx, 5, bw, AV_TOPBAR - 10, v->search_active ? 2 : 1,
+                           v->search_active ? th.accent : th.border);
+    char buf[200];
+    if (!v->search[0] && !v->search_active) {
+        av_draw2d_text(d, bx + 8, 9, 0, th.dim, "search a token  ( / )");
+    } else {
+        snprintf(buf, sizeof buf, "%s%s", v->search, v->search_active ? "|" : "");
+        av_draw2d_text_clip(d, bx + 8, 9, 0, th.fg, buf, bw - 110);
+        snprintf(buf, sizeof buf, "%lld hit%s", (long long)v->search_hits, v->search_hits == 1 ? "" : "s");
+        av_draw2d_text(d, bx + bw - 8 - av_font_width(&d->font, 0, buf), 9, 0,
+                       v->search_hits ? th.hit : th.dim, buf);
+    }
+}
+
+void av_overlay_bottombar(av_viewer *v, const char *help) {
+    av_theme th = av_theme_of(v);
+    av_draw2d *d = &v->d2;
+    float W = (float)v->width, y = (float)v->height - AV_BOTTOMBAR;
+    av_draw2d_rect(d, 0, y, W, AV_BOTTOMBAR, th.panel);
+    av_draw2d_rect(d, 0, y, W, 1, th.border);
+    if (v->note[0]) {
+        av_rgba warn = {0.85f, 0.2f, 0.15f, 1};
+        av_draw2d_text_clip(d, 10, y + 4, 0, warn, v->note, W - 20);
+    } else {
+        av_draw2d_text_clip(d, 10, y + 4, 0, th.dim, help, W - 20);
+    }
+}
+
+void av_overlay_legend(av_viewer *v, float x, float y) {
+    av_theme th = av_theme_of(v);
+    av_draw2d *d = &v->d2;
+    char title[64];
+    snprintf(title, sizeof title, "colour: %s", av_color_name(v->color));
+    if (av_color_categorical(v->color)) {
+        const char *names[10];
+        int n = av_vdata_categories(v->vd, v->color, names, 10);
+        float h = 22 + 18.0f * n;
+        av_draw2d_rect(d, x, y - h, 170, h, th.panel);
+        av_draw2d_rect_outline(d, x, y - h, 170, h, 1, th.border);
+        av_draw2d_text(d, x + 8, y - h + 4, 0, th.fg, title);
+        for (int i = 0; i < n; i++) {
+            float yy = y - h + 24 + 18.0f * i;
+            av_draw2d_circle(d, x + 15, yy + 7, 5, av_palette(v, i));
+            av_draw2d_text_clip(d, x + 27, yy, 0, th.fg, names[i], 135);
+        }
+    } else {
+        float h = 58;
+        av_draw2d_rect(d, x, y - h, 170, h, th.panel);
+        av_draw2d_rect_outline(d, x, y - h, 170, h, 1, th.border);
+        av_draw2d_text(d, x + 8, y - h + 4, 0, th.fg, title);
+        for (int i = 0; i < 150; i++) av_draw2d_rect(d, x + 10 + i, y - h + 24, 1, 12, av_colormap(i / 149.0f));
+        const char *lo = "low", *hi = "high";
+        if (v->color == AV_COLOR_POSITION) { lo = "first"; hi = "last"; }
+        if (v->color == AV_COLOR_ROW) { lo = "top"; hi = "bottom"; }
+        if (v->color == AV_COLOR_COL) { lo = "left"; hi = "right"; }
+        av_draw2d_text(d, x + 10, y - h + 38, 0, th.dim, lo);
+        av_draw2d_text(d, x + 160 - av_font_width(&d->font, 0, hi), y - h + 38, 0, th.dim, hi);
+    }
+}
+
+void av_overlay_tooltip(av_viewer *v, float x, float y, const char **lines, int n) {
+    av_theme th = av_theme_of(v);
+    av_draw2d *d = &v->d2;
+    float w = 0;
+    for (int i = 0; i < n; i++) {
+        float lw = av_font_width(&d->font, 0, lines[i]);
+        if (lw > w) w = lw;
+    }
+    if (w > 460) w = 460;
+    w += 16;
+    float h = 8 + 18.0f * n;
+    float bx = x + 14, by = y + 14;
+    if (bx + w > v->width - 4) bx = x - 14 - w;
+    if (by + h > v->height - AV_BOTTOMBAR) by = y - 14 - h;
+    if (bx < 4) bx = 4;
+    if (by < AV_TOPBAR + 2) by = AV_TOPBAR + 2;
+    av_rgba bg = th.panel;
+    bg.a = 0.96f;
+    av_draw2d_rect(d, bx, by, w, h, bg);
+    av_draw2d_rect_outline(d, bx, by, w, h, 1, th.border);
+    for (int i = 0; i < n; i++) av_draw2d_text_clip(d, bx + 8, by + 4 + 18.0f * i, 0, th.fg, lines[i], w - 16);
+}

@@ -1,0 +1,112 @@
+/* view_matrix.c - every head at once: layers as rows, heads as columns, each cell the
+ * head's joint q/k cloud fitted to the cell. Hovering a cell shows its statistics
+ * (stats.json); clicking opens the single view. When all points would not draw at
+ * frame rate each cell draws a stride subsample, and the title says so. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "viewer/gl.h"
+#include "viewer/viewer_internal.h"
+
+#define LEFT 46.0f
+#define HEADROW 22.0f
+
+av_rect av_matrix_cell(const av_viewer *v, int l, int h) {
+    int L = v->vd->run.num_layers, H = v->vd->run.num_heads;
+    float top = AV_TOPBAR + HEADROW, bottom = AV_BOTTOMBAR + 4;
+    float cw = ((float)v->width - LEFT - 8) / H, ch = ((float)v->height - top - bottom) / L;
+    return (av_rect){LEFT + cw * h + 1, top + ch * l + 1, cw - 2, ch - 2};
+}
+
+int av_matrix_hit(const av_viewer *v, float x, float y, int *l, int *h) {
+    int L = v->vd->run.num_layers, H = v->vd->run.num_heads;
+    av_rect a = av_matrix_cell(v, 0, 0);
+    float cw = a.w + 2, ch = a.h + 2;
+    int hh = (int)floorf((x - LEFT) / cw), ll = (int)floorf((y - (AV_TOPBAR + HEADROW)) / ch);
+    if (x < LEFT || y < AV_TOPBAR + HEADROW || hh < 0 || hh >= H || ll < 0 || ll >= L) return 0;
+    *l = ll;
+    *h = hh;
+    return 1;
+}
+
+static void stats_lines(av_viewer *v, int l, int h, char buf[][96], const char **lines, int *n) {
+    int k = 0;
+    snprintf(buf[k], 96, "layer %d, head %d  (click to open)", l, h);
+    lines[k] = buf[k]; k++;
+    const cJSON *st = av_vdata_head_stats(v->vd, l, h);
+    if (!st) {
+        snprintf(buf[k], 96, v->vd->stats ? "no entry in stats.json" : "no stats.json yet (attnviz stats RUN)");
+        lines[k] = buf[k]; k++;
+    } else {
+        const cJSON *e;
+        cJSON_ArrayForEach(e, st) {
+            if (k >= 14 || !e->string || !strcmp(e->string, "layer") || !strcmp(e->string, "head")) continue;
+            if (cJSON_IsNumber(e)) snprintf(buf[k], 96, "%s: %.4g", e->string, e->valuedouble);
+            else if (cJSON_IsString(e)) snprintf(buf[k], 96, "%s: %s", e->string, e->valuestring);
+            else continue;
+            lines[k] = buf[k]; k++;
+        }
+    }
+    *n = k;
+}
+
+void av_view_matrix_draw(av_viewer *v) {
+    av_vdata *vd = v->vd;
+    av_theme th = av_theme_of(v);
+    av_draw2d *d = &v->d2;
+    int L = vd->run.num_layers, H = vd->run.num_heads;
+    for (int l = 0; l < L; l++)
+        for (int h = 0; h < H; h++) {
+            av_rect r = av_matrix_cell(v, l, h);
+            av_draw2d_rect(d, r.x, r.y, r.w, r.h, th.panel);
+        }
+    av_draw2d_flush(d);
+    av_rect c0 = av_matrix_cell(v, 0, 0);
+    float size = c0.w < c0.h ? c0.w : c0.h;
+    size = size / 70.0f * v->point_size;
+    if (size < 1.5f) size = 1.5f;
+    if (size > v->point_size) size = v->point_size;
+    for (int l = 0; l < L; l++)
+        for (int h = 0; h < H; h++) {
+            av_rect r = av_matrix_cell(v, l, h);
+            float m[16];
+            av_head_matrix(v, l, h, r.w, r.h, 0, m);
+            av_points_draw(v, l, h, r, m, v->lod_stride, size, 0);
+        }
+    /* labels */
+    for (int h = 0; h < H; h++) {
+        av_rect r = av_matrix_cell(v, 0, h);
+        char s[16];
+        snprintf(s, sizeof s, "H%d", h);
+        av_draw2d_text(d, r.x + r.w / 2 - av_font_width(&d->font, 0, s) / 2, AV_TOPBAR + 3, 0, th.dim, s);
+    }
+    for (int l = 0; l < L; l++) {
+        av_rect r = av_matrix_cell(v, l, 0);
+        char s[16];
+        snprintf(s, sizeof s, "L%d", l);
+        av_draw2d_text(d, 8, r.y + r.h / 2 - 8, 0, th.dim, s);
+    }
+    if (v->hover_l >= 0) {
+        av_rect r = av_matrix_cell(v, v->hover_l, v->hover_h);
+        av_draw2d_rect_outline(d, r.x - 1, r.y - 1, r.w + 2, r.h + 2, 2, th.accent);
+    }
+    char title[512];
+    const char *base = strrchr(vd->run.dir, '/');
+    base = base && base[1] ? base + 1 : vd->run.dir;
+    int n = snprintf(title, sizeof title, "%s  %s  %d x %d heads  %s %d-D  %lld points per head", base,
+                     vd->run.model_type, L, H, vd->cur >= 0 ? vd->proj[vd->cur].method : "-", av_vdata_dim(vd),
+                     (long long)(2 * vd->T));
+    if (v->lod_stride > 1)
+        snprintf(title + n, sizeof title - (size_t)n, "  |  level of detail: 1 in %d points per cell", v->lod_stride);
+    av_overlay_topbar(v, title);
+    av_overlay_bottombar(v, "hover: head statistics  click: open head  c colour  p projection  q/k queries/keys  "
+                            "t theme  / search  v sentence/image view");
+    if (v->color != AV_COLOR_QK || v->search_hits) av_overlay_legend(v, (float)v->width - 180, (float)v->height - AV_BOTTOMBAR - 8);
+    if (v->hover_l >= 0) {
+        char buf[16][96];
+        const char *lines[16];
+        int k;
+        stats_lines(v, v->hover_l, v->hover_h, buf, lines, &k);
+        av_overlay_tooltip(v, v->mouse_x, v->mouse_y, lines, k);
+    }
+}

@@ -1,0 +1,574 @@
+/* viewdata.c - the viewer's CPU-side model of a run folder (see viewdata.h). */
+#include "viewer/viewdata.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "host/util.h"
+
+static const char *color_names[AV_COLOR_COUNT] = {
+    "qk", "position", "mod5", "punct", "norm", "toklen", "itemlen", "freq", "row", "col", "label"};
+
+const char *av_color_name(av_color_mode m) { return m >= 0 && m < AV_COLOR_COUNT ? color_names[m] : "?"; }
+
+int av_color_parse(const char *name, av_color_mode *out) {
+    for (int i = 0; i < AV_COLOR_COUNT; i++)
+        if (!strcmp(name, color_names[i])) { *out = (av_color_mode)i; return AV_OK; }
+    return av_fail("unknown colour mode '%s' (qk, position, mod5, punct, norm, toklen, itemlen, freq, row, col, label)", name);
+}
+
+int av_color_categorical(av_color_mode m) {
+    return m == AV_COLOR_QK || m == AV_COLOR_MOD5 || m == AV_COLOR_PUNCT || m == AV_COLOR_LABEL;
+}
+
+/* ---- tokens.jsonl and items.jsonl ------------------------------------------------ */
+
+/* Calls fn for every non-empty line; fn returns AV_OK or fails naming path:line. */
+static int each_line(const char *path, int (*fn)(void *, char *, int64_t), void *user) {
+    size_t n;
+    char *buf = av_read_file(path, &n);
+    if (!buf) return AV_ERR;
+    char *line = buf;
+    int64_t lineno = 0;
+    int rc = AV_OK;
+    while (rc == AV_OK && line < buf + n) {
+        char *nl = memchr(line, '\n', (size_t)(buf + n - line));
+        if (nl) *nl = 0;
+        lineno++;
+        if (*line) rc = fn(user, line, lineno);
+        if (!nl) break;
+        line = nl + 1;
+    }
+    free(buf);
+    return rc;
+}
+
+typedef struct { av_vdata *vd; const char *path; int64_t count; int has_rc; } load_ctx;
+
+static int token_line(void *user, char *line, int64_t lineno) {
+    load_ctx *c = user;
+    av_vdata *vd = c->vd;
+    if (c->count >= vd->T) return av_fail("%s:%lld: more tokens than num_tokens (%lld)", c->path, (long long)lineno, (long long)vd->T);
+    cJSON *j = cJSON_Parse(line);
+    const cJSON *tx = j ? cJSON_GetObjectItemCaseSensitive(j, "text") : NULL;
+    if (!cJSON_IsString(tx)) {
+        cJSON_Delete(j);
+        return av_fail("%s:%lld: not a JSON object with a \"text\" string", c->path, (long long)lineno);
+    }
+    int64_t t = c->count++;
+    vd->tok_text[t] = strdup(tx->valuestring);
+    const cJSON *row = cJSON_GetObjectItemCaseSensitive(j, "row"), *col = cJSON_GetObjectItemCaseSensitive(j, "col");
+    if (cJSON_IsNumber(row) && cJSON_IsNumber(col) && vd->tok_row) {
+        vd->tok_row[t] = row->valueint;
+        vd->tok_col[t] = col->valueint;
+        c->has_rc = 1;
+    }
+    cJSON_Delete(j);
+    return vd->tok_text[t] ? AV_OK : av_fail("out of memory reading %s", c->path);
+}
+
+static int item_line(void *user, char *line, int64_t lineno) {
+    load_ctx *c = user;
+    av_vdata *vd = c->vd;
+    if (c->count >= vd->run.num_items)
+        return av_fail("%s:%lld: more items than num_items (%lld)", c->path, (long long)lineno, (long long)vd->run.num_items);
+    cJSON *j = cJSON_Parse(line);
+    const char *text = NULL, *label = NULL;
+    if (cJSON_IsString(j)) {
+        text = j->valuestring;
+    } else if (cJSON_IsObject(j)) {
+        static const char *keys[] = {"text", "path", "image", "file"};
+        for (size_t k = 0; k < 4 && !text; k++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, keys[k]);
+            if (cJSON_IsString(v)) text = v->valuestring;
+        }
+        const cJSON *lb = cJSON_GetObjectItemCaseSensitive(j, "label");
+        if (cJSON_IsString(lb)) label = lb->valuestring;
+    } else if (!j) {
+        text = line;  /* a plain line: the item itself */
+    }
+    if (!text) {
+        cJSON_Delete(j);
+        return av_fail("%s:%lld: expected a string or an object with \"text\" or \"path\"", c->path, (long long)lineno);
+    }
+    int64_t i = c->count++;
+    vd->item_text[i] = strdup(text);
+    vd->item_label[i] = label ? strdup(label) : NULL;
+    cJSON_Delete(j);
+    return vd->item_text[i] ? AV_OK : av_fail("out of memory reading %s", c->path);
+}
+
+/* ---- projections ------------------------------------------------------------------ */
+
+static int proj_cmp(const void *a, const void *b) {
+    const av_proj_info *x = a, *y = b;
+    int c = strcmp(x->method, y->method);
+    return c ? c : x->dim - y->dim;
+}
+
+static void scan_projections(av_vdata *vd) {
+    char dir[4200];
+    av_run_path(&vd->run, dir, sizeof dir, "proj");
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)) && vd->nproj < AV_MAX_PROJ) {
+        size_t n = strlen(e->d_name);
+        if (n < 8 || n > 60 || strcmp(e->d_name + n - 5, "d.npy")) continue;
+        const char *dash = strrchr(e->d_name, '-');
+        if (!dash || dash == e->d_name) continue;
+        int dim = atoi(dash + 1);
+        if ((dim != 2 && dim != 3) || dash + 2 != e->d_name + n - 5) continue;
+        av_proj_info *p = &vd->proj[vd->nproj++];
+        snprintf(p->method, sizeof p->method, "%.*s", (int)(dash - e->d_name), e->d_name);
+        p->dim = dim;
+        snprintf(p->file, sizeof p->file, "proj/%s", e->d_name);
+    }
+    closedir(d);
+    qsort(vd->proj, (size_t)vd->nproj, sizeof vd->proj[0], proj_cmp);
+}
+
+int av_vdata_find_proj(const av_vdata *vd, const char *method, int dim) {
+    /* without a method, prefer t-SNE, then UMAP, then whatever is there */
+    static const char *pref[] = {"tsne", "umap", "pca"};
+    if (!method) {
+        for (int k = 0; k < 3; k++) {
+            int i = av_vdata_find_proj(vd, pref[k], dim);
+            if (i >= 0) return i;
+        }
+    }
+    for (int i = 0; i < vd->nproj; i++)
+        if ((!method || !strcmp(vd->proj[i].method, method)) && (!dim || vd->proj[i].dim == dim)) return i;
+    return -1;
+}
+
+int av_vdata_load_proj(av_vdata *vd, int i) {
+    if (i < 0 || i >= vd->nproj) return av_fail("%s: no such projection", vd->run.dir);
+    if (i == vd->cur) return AV_OK;
+    av_npy a;
+    char path[4200];
+    av_run_path(&vd->run, path, sizeof path, vd->proj[i].file);
+    if (av_npy_open(path, &a) != AV_OK) return AV_ERR;
+    int L = vd->run.num_layers, H = vd->run.num_heads, dim = vd->proj[i].dim;
+    if (a.dtype != AV_DT_F32 || a.ndim != 4 || a.shape[0] != L || a.shape[1] != H || a.shape[2] != 2 * vd->T ||
+        a.shape[3] != dim) {
+        char got[160] = "";
+        for (int k = 0; k < a.ndim; k++) snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", k ? "," : "", (long long)a.shape[k]);
+        av_npy_close(&a);
+        return av_fail("%s: shape [%s] %s does not match the run: want [%d,%d,%lld,%d] f32", path, got,
+                       av_dtype_name(a.dtype), L, H, (long long)(2 * vd->T), dim);
+    }
+    float *bounds = av_malloc((size_t)L * H * 6 * sizeof(float));
+    if (!bounds) { av_npy_close(&a); return AV_ERR; }
+    const float *p = a.data;
+    int64_t n = 2 * vd->T;
+    for (int64_t c = 0; c < (int64_t)L * H; c++) {
+        float *b = bounds + c * 6;
+        for (int k = 0; k < 3; k++) { b[k] = INFINITY; b[3 + k] = -INFINITY; }
+        for (int64_t j = 0; j < n; j++)
+            for (int k = 0; k < dim; k++) {
+                float v = p[(c * n + j) * dim + k];
+                if (!isfinite(v)) continue;
+                if (v < b[k]) b[k] = v;
+                if (v > b[3 + k]) b[3 + k] = v;
+            }
+        for (int k = 0; k < 3; k++)
+            if (!(b[k] <= b[3 + k])) { b[k] = -1; b[3 + k] = 1; }
+    }
+    if (vd->cur >= 0) av_npy_close(&vd->pdata);
+    free(vd->bounds);
+    vd->pdata = a;
+    vd->bounds = bounds;
+    vd->cur = i;
+    return AV_OK;
+}
+
+int av_vdata_dim(const av_vdata *vd) { return vd->cur >= 0 ? vd->proj[vd->cur].dim : 2; }
+
+const float *av_vdata_point(const av_vdata *vd, int l, int h, int64_t p) {
+    int dim = av_vdata_dim(vd);
+    return (const float *)vd->pdata.data + (((int64_t)l * vd->run.num_heads + h) * 2 * vd->T + p) * dim;
+}
+
+/* ---- open / close ----------------------------------------------------------------- */
+
+int av_vdata_open(const char *dir, av_vdata *vd) {
+    memset(vd, 0, sizeof *vd);
+    vd->cur = -1;
+    if (av_run_open(dir, &vd->run) != AV_OK) return AV_ERR;
+    av_run *r = &vd->run;
+    vd->T = r->num_tokens;
+    vd->is_vit = !strcmp(r->model_type, "vit");
+    vd->is_gpt2 = !strcmp(r->model_type, "gpt2");
+    int64_t T = vd->T, I = r->num_items;
+    vd->tok_text = av_calloc((size_t)T + 1, sizeof(char *));
+    vd->tok_item = av_malloc(((size_t)T + 1) * sizeof(int32_t));
+    vd->tok_pos = av_malloc(((size_t)T + 1) * sizeof(int32_t));
+    vd->item_start = av_calloc((size_t)I + 1, sizeof(int64_t));
+    vd->item_len = av_calloc((size_t)I + 1, sizeof(int64_t));
+    vd->item_text = av_calloc((size_t)I + 1, sizeof(char *));
+    vd->item_label = av_calloc((size_t)I + 1, sizeof(char *));
+    if (vd->is_vit) {
+        vd->tok_row = av_malloc(((size_t)T + 1) * sizeof(int32_t));
+        vd->tok_col = av_malloc(((size_t)T + 1) * sizeof(int32_t));
+    }
+    if (!vd->tok_text || !vd->tok_item || !vd->tok_pos || !vd->item_start || !vd->item_len || !vd->item_text ||
+        !vd->item_label || (vd->is_vit && (!vd->tok_row || !vd->tok_col)))
+        goto fail;
+    memcpy(vd->tok_item, r->token_item.data, (size_t)T * sizeof(int32_t));
+    memcpy(vd->tok_pos, r->token_pos.data, (size_t)T * sizeof(int32_t));
+
+    /* items must own contiguous token ranges in token order: attention is per item */
+    char path[4200];
+    av_run_path(r, path, sizeof path, "token_item.npy");
+    for (int64_t t = 0; t < T; t++) {
+        int32_t it = vd->tok_item[t];
+        if (it < 0 || it >= I) { av_fail("%s: token %lld has item %d (the run has %lld items)", path, (long long)t, it, (long long)I); goto fail; }
+        if (vd->item_len[it] == 0) vd->item_start[it] = t;
+        else if (vd->item_start[it] + vd->item_len[it] != t) { av_fail("%s: the tokens of item %d are not contiguous", path, it); goto fail; }
+        vd->item_len[it]++;
+    }
+    if (vd->is_vit) {
+        for (int64_t t = 0; t < T; t++) vd->tok_row[t] = vd->tok_col[t] = -1;
+        int64_t patches = I ? vd->item_len[0] - 1 : 0;
+        int g = (int)lround(sqrt((double)patches));
+        vd->grid = (int64_t)g * g == patches ? g : 0;
+    }
+
+    load_ctx c = {vd, path, 0, 0};
+    av_run_path(r, path, sizeof path, "tokens.jsonl");
+    if (each_line(path, token_line, &c) != AV_OK) goto fail;
+    if (c.count != T) { av_fail("%s: %lld tokens, manifest says %lld", path, (long long)c.count, (long long)T); goto fail; }
+    if (vd->is_vit && !c.has_rc && vd->grid) /* derive patch positions: token 0 is the class token */
+        for (int64_t t = 0; t < T; t++) {
+            int p = vd->tok_pos[t] - 1;
+            if (p >= 0) { vd->tok_row[t] = p / vd->grid; vd->tok_col[t] = p % vd->grid; }
+        }
+    c = (load_ctx){vd, path, 0, 0};
+    av_run_path(r, path, sizeof path, "items.jsonl");
+    if (each_line(path, item_line, &c) != AV_OK) goto fail;
+    if (c.count != I) { av_fail("%s: %lld items, manifest says %lld", path, (long long)c.count, (long long)I); goto fail; }
+
+    av_run_path(r, path, sizeof path, "stats.json");
+    if (av_file_exists(path) && !(vd->stats = av_json_read(path))) goto fail;
+
+    const cJSON *arrays = cJSON_GetObjectItemCaseSensitive(r->manifest, "arrays");
+    const cJSON *vn = arrays ? cJSON_GetObjectItemCaseSensitive(arrays, "v_norm") : NULL;
+    const cJSON *vf = vn ? cJSON_GetObjectItemCaseSensitive(vn, "file") : NULL;
+    if (cJSON_IsString(vf) && !strstr(vf->valuestring, "..")) {
+        av_run_path(r, path, sizeof path, vf->valuestring);
+        if (av_npy_open(path, &vd->vnorm) != AV_OK) goto fail;
+        if (vd->vnorm.ndim != 3 || vd->vnorm.shape[0] != r->num_layers || vd->vnorm.shape[1] != r->num_heads ||
+            vd->vnorm.shape[2] != T || vd->vnorm.dtype == AV_DT_I32) {
+            av_npy_close(&vd->vnorm);
+            av_fail("%s: shape does not match the run: want [%d,%d,%lld] f32|f16", path, r->num_layers, r->num_heads, (long long)T);
+            goto fail;
+        }
+        vd->has_vnorm = 1;
+    }
+    scan_projections(vd);
+    return AV_OK;
+fail:
+    av_vdata_close(vd);
+    return AV_ERR;
+}
+
+void av_vdata_close(av_vdata *vd) {
+    for (int64_t t = 0; vd->tok_text && t < vd->T; t++) free(vd->tok_text[t]);
+    for (int64_t i = 0; vd->item_text && i < vd->run.num_items; i++) {
+        free(vd->item_text[i]);
+        if (vd->item_label) free(vd->item_label[i]);
+    }
+    free(vd->tok_text); free(vd->tok_row); free(vd->tok_col); free(vd->tok_item); free(vd->tok_pos);
+    free(vd->item_start); free(vd->item_len); free(vd->item_text); free(vd->item_label);
+    free(vd->bounds); free(vd->norm01);
+    if (vd->cur >= 0) av_npy_close(&vd->pdata);
+    if (vd->has_vnorm) av_npy_close(&vd->vnorm);
+    if (vd->stats) cJSON_Delete(vd->stats);
+    av_run_close(&vd->run);
+    memset(vd, 0, sizeof *vd);
+    vd->cur = -1;
+}
+
+/* ---- token attributes ------------------------------------------------------------- */
+
+static int is_special_text(const char *s) {
+    static const char *sp[] = {"[CLS]", "[SEP]", "[PAD]", "[MASK]", "[UNK]", "<|endoftext|>", "<s>", "</s>", "<pad>"};
+    for (size_t i = 0; i < sizeof sp / sizeof sp[0]; i++)
+        if (!strcmp(s, sp[i])) return 1;
+    return 0;
+}
+
+int av_vdata_is_special(const av_vdata *vd, int64_t t) {
+    if (vd->is_vit) return vd->tok_pos[t] == 0;
+    return is_special_text(vd->tok_text[t]);
+}
+
+/* The token with its word-piece / byte-level markers removed: "##ing" -> "ing", "Ġthe" -> "the". */
+static const char *token_core(const char *s) {
+    if (!strncmp(s, "##", 2) && s[2]) return s + 2;
+    if (!strncmp(s, "\xc4\xa0", 2) && s[2]) return s + 2;   /* U+0120 'Ġ' */
+    if (!strncmp(s, "\xc4\x8a", 2) && s[2]) return s + 2;   /* U+010A 'Ċ' */
+    return s;
+}
+
+static int is_punct_text(const char *s) {
+    s = token_core(s);
+    if (!*s) return 0;
+    for (; *s; s++)
+        if (!ispunct((unsigned char)*s)) return 0;
+    return 1;
+}
+
+static int64_t utf8_len(const char *s) {
+    int64_t n = 0;
+    for (; *s; s++) n += ((unsigned char)*s & 0xc0) != 0x80;
+    return n;
+}
+
+typedef struct { const char *s; int64_t t; } str_idx;
+static int str_idx_cmp(const void *a, const void *b) {
+    return strcmp(((const str_idx *)a)->s, ((const str_idx *)b)->s);
+}
+
+int av_vdata_token_attr(const av_vdata *vd, av_color_mode m, float *out) {
+    int64_t T = vd->T;
+    switch (m) {
+    case AV_COLOR_QK:
+    case AV_COLOR_NORM:
+        for (int64_t t = 0; t < T; t++) out[t] = 0;
+        return AV_OK;
+    case AV_COLOR_POSITION:
+        for (int64_t t = 0; t < T; t++) {
+            int64_t n = vd->item_len[vd->tok_item[t]];
+            out[t] = n > 1 ? (float)vd->tok_pos[t] / (float)(n - 1) : 0.0f;
+        }
+        return AV_OK;
+    case AV_COLOR_MOD5:
+        for (int64_t t = 0; t < T; t++) out[t] = (float)(vd->tok_pos[t] % 5);
+        return AV_OK;
+    case AV_COLOR_PUNCT:
+        for (int64_t t = 0; t < T; t++)
+            out[t] = av_vdata_is_special(vd, t) ? 2.0f : (!vd->is_vit && is_punct_text(vd->tok_text[t])) ? 1.0f : 0.0f;
+        return AV_OK;
+    case AV_COLOR_TOKLEN:
+    case AV_COLOR_ITEMLEN: {
+        float mx = 1;
+        for (int64_t t = 0; t < T; t++) {
+            out[t] = m == AV_COLOR_TOKLEN ? (float)utf8_len(token_core(vd->tok_text[t])) : (float)vd->item_len[vd->tok_item[t]];
+            if (out[t] > mx) mx = out[t];
+        }
+        for (int64_t t = 0; t < T; t++) out[t] /= mx;
+        return AV_OK;
+    }
+    case AV_COLOR_FREQ: {
+        str_idx *s = av_malloc(((size_t)T + 1) * sizeof *s);
+        if (!s) return AV_ERR;
+        for (int64_t t = 0; t < T; t++) s[t] = (str_idx){vd->tok_text[t], t};
+        qsort(s, (size_t)T, sizeof *s, str_idx_cmp);
+        double lmax = log((double)(T > 1 ? T : 2));
+        for (int64_t a = 0; a < T;) {
+            int64_t b = a;
+            while (b < T && !strcmp(s[a].s, s[b].s)) b++;
+            float v = (float)(log((double)(b - a)) / lmax);
+            for (int64_t k = a; k < b; k++) out[s[k].t] = v;
+            a = b;
+        }
+        free(s);
+        return AV_OK;
+    }
+    case AV_COLOR_ROW:
+    case AV_COLOR_COL:
+        if (!vd->is_vit || !vd->grid) return av_fail("%s: colour mode '%s' needs a ViT run", vd->run.dir, av_color_name(m));
+        for (int64_t t = 0; t < T; t++) {
+            int32_t v = m == AV_COLOR_ROW ? vd->tok_row[t] : vd->tok_col[t];
+            out[t] = v < 0 ? -1.0f : (float)v / (float)(vd->grid > 1 ? vd->grid - 1 : 1);
+        }
+        return AV_OK;
+    case AV_COLOR_LABEL: {
+        /* label -> index of its first appearance, so colours are stable for a run */
+        int64_t I = vd->run.num_items;
+        int any = 0;
+        for (int64_t i = 0; i < I; i++) any |= vd->item_label[i] != NULL;
+        if (!any) return av_fail("%s: colour mode 'label' needs items with a \"label\" in items.jsonl", vd->run.dir);
+        for (int64_t t = 0; t < T; t++) {
+            const char *lb = vd->item_label[vd->tok_item[t]];
+            int64_t k = 0;
+            if (lb)
+                for (int64_t i = 0; i < I; i++) {
+                    const char *o = vd->item_label[i];
+                    if (!o) continue;
+                    if (!strcmp(o, lb)) break;
+                    int seen = 0;
+                    for (int64_t j = 0; j < i && !seen; j++) seen = vd->item_label[j] && !strcmp(vd->item_label[j], o);
+                    k += !seen;
+                }
+            out[t] = lb ? (float)(k % 10) : -1.0f;
+        }
+        return AV_OK;
+    }
+    default:
+        return av_fail("unknown colour mode %d", (int)m);
+    }
+}
+
+int av_vdata_categories(const av_vdata *vd, av_color_mode m, const char **names, int max) {
+    static const char *qk[] = {"query", "key"}, *punct[] = {"other", "punctuation", "special"};
+    static const char *mod5[] = {"pos % 5 = 0", "1", "2", "3", "4"};
+    const char **src = NULL;
+    int n = 0;
+    if (m == AV_COLOR_QK) { src = qk; n = 2; }
+    else if (m == AV_COLOR_PUNCT) { src = punct; n = 3; }
+    else if (m == AV_COLOR_MOD5) { src = mod5; n = 5; }
+    else if (m == AV_COLOR_LABEL) {
+        int64_t I = vd->run.num_items;
+        for (int64_t i = 0; i < I && n < max && n < 10; i++) {
+            const char *o = vd->item_label[i];
+            int seen = !o;
+            for (int k = 0; k < n && !seen; k++) seen = !strcmp(names[k], o);
+            if (!seen) names[n++] = o;
+        }
+        return n;
+    }
+    if (n > max) n = max;
+    for (int i = 0; i < n; i++) names[i] = src[i];
+    return n;
+}
+
+static float row_norm(const av_npy *a, int64_t base, int d) {
+    double s = 0;
+    if (a->dtype == AV_DT_F32) {
+        const float *p = (const float *)a->data + base;
+        for (int k = 0; k < d; k++) s += (double)p[k] * p[k];
+    } else {
+        const uint16_t *p = (const uint16_t *)a->data + base;
+        for (int k = 0; k < d; k++) { float v = av_f16_to_f32(p[k]); s += (double)v * v; }
+    }
+    return (float)sqrt(s);
+}
+
+const float *av_vdata_norms(av_vdata *vd) {
+    if (vd->norm01) return vd->norm01;
+    int L = vd->run.num_layers, H = vd->run.num_heads, d = vd->run.head_dim;
+    int64_t T = vd->T;
+    float *n = av_malloc(((size_t)L * H * 2 * T + 1) * sizeof(float));
+    if (!n) return NULL;
+    #pragma omp parallel for schedule(dynamic)
+    for (int64_t c = 0; c < (int64_t)L * H; c++) {
+        float *o = n + c * 2 * T, lo = INFINITY, hi = -INFINITY;
+        for (int64_t t = 0; t < T; t++) {
+            o[t] = row_norm(&vd->run.q, (c * T + t) * d, d);
+            o[T + t] = row_norm(&vd->run.k, (c * T + t) * d, d);
+        }
+        for (int64_t p = 0; p < 2 * T; p++) { if (o[p] < lo) lo = o[p]; if (o[p] > hi) hi = o[p]; }
+        float span = hi > lo ? hi - lo : 1;
+        for (int64_t p = 0; p < 2 * T; p++) o[p] = (o[p] - lo) / span;
+    }
+    vd->norm01 = n;
+    return n;
+}
+
+/* ---- search and stats ------------------------------------------------------------- */
+
+int64_t av_vdata_search(const av_vdata *vd, const char *text, uint8_t *flags, uint8_t bit) {
+    int64_t hits = 0;
+    for (int64_t t = 0; t < vd->T; t++) flags[t] &= (uint8_t)~bit;
+    if (!text || !*text) return 0;
+    for (int64_t t = 0; t < vd->T; t++)
+        if (!strcasecmp(token_core(vd->tok_text[t]), text) || !strcasecmp(vd->tok_text[t], text)) {
+            flags[t] |= bit;
+            hits++;
+        }
+    return hits;
+}
+
+static int head_matches(const cJSON *e, int l, int h) {
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(e, "layer"), *b = cJSON_GetObjectItemCaseSensitive(e, "head");
+    return cJSON_IsNumber(a) && cJSON_IsNumber(b) && a->valueint == l && b->valueint == h;
+}
+
+const cJSON *av_vdata_head_stats(const av_vdata *vd, int l, int h) {
+    if (!vd->stats) return NULL;
+    const cJSON *heads = cJSON_IsArray(vd->stats) ? vd->stats : cJSON_GetObjectItemCaseSensitive(vd->stats, "heads");
+    char key[32];
+    snprintf(key, sizeof key, "%d:%d", l, h);
+    if (cJSON_IsArray(heads)) {
+        const cJSON *e;
+        cJSON_ArrayForEach(e, heads) if (head_matches(e, l, h)) return e;
+        /* an array in layer-major order without explicit indices */
+        const cJSON *e2 = cJSON_GetArrayItem(heads, l * vd->run.num_heads + h);
+        if (cJSON_IsObject(e2) && !cJSON_GetObjectItemCaseSensitive(e2, "layer")) return e2;
+        return NULL;
+    }
+    if (cJSON_IsObject(heads)) return cJSON_GetObjectItemCaseSensitive(heads, key);
+    return cJSON_GetObjectItemCaseSensitive(vd->stats, key);
+}
+
+/* ---- attention -------------------------------------------------------------------- */
+
+static void load_rows(const av_npy *a, int64_t base, int64_t n, int d, float *out) {
+    if (a->dtype == AV_DT_F32) {
+        memcpy(out, (const float *)a->data + base, (size_t)n * d * sizeof(float));
+    } else {
+        const uint16_t *p = (const uint16_t *)a->data + base;
+        for (int64_t i = 0; i < n * d; i++) out[i] = av_f16_to_f32(p[i]);
+    }
+}
+
+int av_vdata_attention(const av_vdata *vd, int l, int h, int64_t item, int hide_special,
+                       int vnorm_weight, float **Aout, int64_t *nout) {
+    *Aout = NULL;
+    *nout = 0;
+    if (item < 0 || item >= vd->run.num_items) return av_fail("%s: no item %lld", vd->run.dir, (long long)item);
+    if (l < 0 || l >= vd->run.num_layers || h < 0 || h >= vd->run.num_heads)
+        return av_fail("%s: no head %d:%d", vd->run.dir, l, h);
+    int64_t n = vd->item_len[item], t0 = vd->item_start[item];
+    int d = vd->run.head_dim;
+    int64_t base = (((int64_t)l * vd->run.num_heads + h) * vd->T + t0) * d;
+    float *q = av_malloc((size_t)n * d * sizeof(float)), *k = av_malloc((size_t)n * d * sizeof(float));
+    float *A = av_malloc((size_t)(n * n + 1) * sizeof(float));
+    if (!q || !k || !A) { free(q); free(k); free(A); return AV_ERR; }
+    load_rows(&vd->run.q, base, n, d, q);
+    load_rows(&vd->run.k, base, n, d, k);
+    double inv = 1.0 / sqrt((double)d);
+    for (int64_t i = 0; i < n; i++) {
+        float *row = A + i * n;
+        double mx = -INFINITY;
+        for (int64_t j = 0; j < n; j++) {
+            if (vd->is_gpt2 && j > i) { row[j] = -INFINITY; continue; }
+            double s = 0;
+            for (int c = 0; c < d; c++) s += (double)q[i * d + c] * k[j * d + c];
+            row[j] = (float)(s * inv);
+            if (row[j] > mx) mx = row[j];
+        }
+        double sum = 0;
+        for (int64_t j = 0; j < n; j++) {
+            double e = isinf(row[j]) ? 0.0 : exp(row[j] - mx);
+            row[j] = (float)e;
+            sum += e;
+        }
+        for (int64_t j = 0; j < n; j++) row[j] = (float)(row[j] / sum);
+    }
+    free(q);
+    free(k);
+    if (hide_special || (vnorm_weight && vd->has_vnorm)) {
+        for (int64_t j = 0; j < n; j++) {
+            int64_t t = t0 + j;
+            float w = 1;
+            if (hide_special && (av_vdata_is_special(vd, t) || ((vd->is_gpt2 || vd->is_vit) && vd->tok_pos[t] == 0))) w = 0;
+            if (vnorm_weight && vd->has_vnorm && w > 0)
+                w *= av_npy_get_f32(&vd->vnorm, ((int64_t)l * vd->run.num_heads + h) * vd->T + t);
+            for (int64_t i = 0; i < n; i++) A[i * n + j] *= w;
+        }
+        for (int64_t i = 0; i < n; i++) {
+            double s = 0;
+            for (int64_t j = 0; j < n; j++) s += A[i * n + j];
+            for (int64_t j = 0; j < n; j++) A[i * n + j] = s > 0 ? (float)(A[i * n + j] / s) : 0.0f;
+        }
+    }
+    *Aout = A;
+    *nout = n;
+    return AV_OK;
+}

@@ -1,0 +1,98 @@
+/* viewdata.h - everything the viewer reads from a run folder, on the CPU side and
+ * independent of OpenGL: the run (q/k mappings), token texts and ViT patch positions,
+ * item texts or image paths, the projections on disk (proj/<method>-<dim>d.npy), the
+ * loaded projection with per-head bounds, stats.json, colour attributes, token search,
+ * and attention recomputed from q/k for one item and one head.
+ *
+ * av_vdata owns all of it; av_vdata_close frees it. Arrays returned through pointer
+ * arguments are caller-owned unless said otherwise. */
+#ifndef AV_VIEWER_VIEWDATA_H
+#define AV_VIEWER_VIEWDATA_H
+#include <stdint.h>
+#include <cjson/cJSON.h>
+#include "host/runfolder.h"
+
+#define AV_MAX_PROJ 32
+
+typedef struct { char method[32]; int dim; char file[96]; } av_proj_info;
+
+/* Colour modes (MISSION.md "Colour encodings"). */
+typedef enum {
+    AV_COLOR_QK = 0,        /* query vs key */
+    AV_COLOR_POSITION,      /* position / (item length - 1) */
+    AV_COLOR_MOD5,          /* position mod 5 */
+    AV_COLOR_PUNCT,         /* punctuation / special tokens / other */
+    AV_COLOR_NORM,          /* |q| or |k| of the head, scaled per head */
+    AV_COLOR_TOKLEN,        /* characters in the token */
+    AV_COLOR_ITEMLEN,       /* tokens in the item */
+    AV_COLOR_FREQ,          /* how often the token text occurs in the run (log) */
+    AV_COLOR_ROW,           /* ViT patch row */
+    AV_COLOR_COL,           /* ViT patch column */
+    AV_COLOR_LABEL,         /* the item's class label (items.jsonl "label") */
+    AV_COLOR_COUNT
+} av_color_mode;
+const char *av_color_name(av_color_mode m);
+int av_color_parse(const char *name, av_color_mode *out);
+/* 1 when the mode is categorical (palette), 0 when continuous (colormap). */
+int av_color_categorical(av_color_mode m);
+
+typedef struct {
+    av_run run;
+    int64_t T;                   /* tokens */
+    char **tok_text;             /* [T] UTF-8 */
+    int32_t *tok_row, *tok_col;  /* [T] ViT patch row/column, -1 for the class token; NULL for text */
+    int32_t *tok_item, *tok_pos; /* [T] copies of token_item / token_pos */
+    int64_t *item_start, *item_len; /* [num_items] tokens of item i: item_start[i] .. + item_len[i] */
+    char **item_text;            /* [num_items] text, or image path for ViT */
+    char **item_label;           /* [num_items] class label or NULL */
+    int grid;                    /* ViT patch grid side (14 for ViT-B/16), 0 for text */
+    int is_vit, is_gpt2;
+    av_proj_info proj[AV_MAX_PROJ];
+    int nproj;
+    int cur;                     /* index into proj of the loaded projection, -1 none */
+    av_npy pdata;                /* [L, H, 2T, dim] f32 */
+    float *bounds;               /* [L*H][6]: min xyz, max xyz of each head's cloud */
+    cJSON *stats;                /* stats.json or NULL */
+    av_npy vnorm;                /* v_norm.npy [L, H, T] when the run has it */
+    int has_vnorm;
+    float *norm01;               /* [L*H*2T] |q|,|k| scaled to 0..1 per head (lazy) */
+} av_vdata;
+
+/* Opens the run and everything beside it; fails naming the file at fault. A run without
+ * projections opens fine (nproj == 0); the caller says which command makes them. */
+int av_vdata_open(const char *dir, av_vdata *vd);
+void av_vdata_close(av_vdata *vd);
+
+/* Index of the projection (method, dim); method NULL or dim 0 = first match. -1 if none. */
+int av_vdata_find_proj(const av_vdata *vd, const char *method, int dim);
+/* Maps proj[i] and checks its shape against the run: AV_ERR naming the file. */
+int av_vdata_load_proj(av_vdata *vd, int i);
+int av_vdata_dim(const av_vdata *vd);
+/* Pointer to point p (0..2T-1) of head (l, h) in the loaded projection. */
+const float *av_vdata_point(const av_vdata *vd, int l, int h, int64_t p);
+
+/* Per-token colour values for mode (length T): categories as small integers for
+ * categorical modes, 0..1 for continuous ones. AV_COLOR_NORM: use av_vdata_norms. */
+int av_vdata_token_attr(const av_vdata *vd, av_color_mode m, float *out);
+/* Names of the categories of a categorical mode, for the legend. Returns the count. */
+int av_vdata_categories(const av_vdata *vd, av_color_mode m, const char **names, int max);
+/* |q| and |k| of every point of every head, scaled per head to 0..1; computed once. */
+const float *av_vdata_norms(av_vdata *vd);
+
+/* Marks (bit `bit` of flags[T]) every token whose text, with "##"/"Ġ" stripped and
+ * compared case-insensitively, equals text. Returns the number of hits. */
+int64_t av_vdata_search(const av_vdata *vd, const char *text, uint8_t *flags, uint8_t bit);
+
+/* The stats.json entry of head (l, h), or NULL. */
+const cJSON *av_vdata_head_stats(const av_vdata *vd, int l, int h);
+
+/* Attention of item for head (l, h): A [n, n] row-major, row i = query token i,
+ * softmax over keys of q.k/sqrt(d), causal (j <= i) for GPT-2. n = item length.
+ * hide_special drops [CLS]/[SEP] (BERT), the first token (GPT-2) or the class token
+ * (ViT) from the keys and renormalises each row; vnorm_weight multiplies by |v_j| and
+ * renormalises. Caller frees *A. */
+int av_vdata_attention(const av_vdata *vd, int l, int h, int64_t item, int hide_special,
+                       int vnorm_weight, float **A, int64_t *n);
+/* 1 when token t is special for its model ([CLS]/[SEP]/..., GPT-2's first token, ViT class token). */
+int av_vdata_is_special(const av_vdata *vd, int64_t t);
+#endif

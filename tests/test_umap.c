@@ -52,6 +52,30 @@ static void brute_knn(const float *X, int64_t n, int d, int k, av_knn *out) {
     }
 }
 
+static double trust(const float *X, const float *Y, int64_t n, int d, int dim, int k);
+
+/* The whole path of av_umap: kNN graph by FAISS (av_knn_build), then the layout. */
+static void test_av_umap(const char *name, double ref_trust) {
+    char path[512];
+    int64_t n, d;
+    snprintf(path, sizeof path, FIX "%s_X.npy", name);
+    float *X = load_f32(path, &n, &d);
+    if (!X) { CHECK(0); return; }
+    av_umap_params p;
+    av_umap_defaults(&p);
+    float *Y = malloc((size_t)(n * 2) * sizeof(float));
+    CHECK_MSG(av_umap(X, n, (int)d, &p, Y) == AV_OK, "%s", av_last_error());
+    double t = trust(X, Y, n, (int)d, 2, 15);
+    printf("av_umap (FAISS kNN) on %s: trustworthiness %.4f (umap-learn %.4f)\n", name, t, ref_trust);
+    CHECK_MSG(fabs(t - ref_trust) <= 0.015, "%s: trustworthiness %.4f, umap-learn %.4f", name, t, ref_trust);
+    /* refusals: too few points, non-finite input */
+    CHECK(av_umap(X, 3, (int)d, &p, Y) == AV_ERR && strstr(av_last_error(), "4 points"));
+    X[5 * d + 1] = NAN;
+    CHECK(av_umap(X, n, (int)d, &p, Y) == AV_ERR && strstr(av_last_error(), "row 5"));
+    free(X);
+    free(Y);
+}
+
 /* scikit-learn's trustworthiness: 1 - 2/(nk(2n-3k-1)) sum over each point's k nearest
  * in Y that are not among its k nearest in X of (rank in X - k). */
 static double trust(const float *X, const float *Y, int64_t n, int d, int dim, int k) {
@@ -229,6 +253,7 @@ int main(void) {
     const cJSON *tr = cJSON_GetObjectItem(exp, "trust");
     test_layout("blobs", cJSON_GetObjectItem(tr, "blobs")->valuedouble);
     test_layout("qk", cJSON_GetObjectItem(tr, "qk")->valuedouble);
+    test_av_umap("qk", cJSON_GetObjectItem(tr, "qk")->valuedouble);
     test_3d_and_seed();
     cJSON_Delete(exp);
     return av_check_summary("test_umap");

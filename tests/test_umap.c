@@ -162,6 +162,13 @@ static void test_graph(void) {
     printf("fuzzy graph: nnz %lld, max |w - umap-learn| %.2e, max |rho| err %.2e, max sigma rel err %.2e\n",
            (long long)g.nnz, worst, worst_rho, worst_sig);
     av_umap_graph_free(&g);
+    /* rows with missing neighbours (idx -1 at the end, as a search may return) */
+    for (int j = k - 3; j < k; j++) { idx[j] = -1; dist[j] = INFINITY; idx[5 * k + j] = -1; dist[5 * k + j] = INFINITY; }
+    CHECK(av_umap_fuzzy_graph(idx, dist, n, k, 1.0, &g, rho, sig) == AV_OK);
+    int sane = isfinite(sig[0]) && sig[0] > 0;
+    for (int64_t e = 0; e < g.nnz; e++) sane = sane && g.col[e] >= 0 && g.col[e] < n && g.val[e] > 0 && g.val[e] <= 1.0f;
+    CHECK(sane);
+    av_umap_graph_free(&g);
     free(dense); free(kd); free(ki); free(rho_ref); free(sig_ref); free(gref);
     free(idx); free(dist); free(rho); free(sig);
 }

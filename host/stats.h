@@ -25,7 +25,8 @@
  *                       token-paired: |Qc^T Kc|_F^2 / (|Qc^T Qc|_F |Kc^T Kc|_F), in [0, 1];
  *                       1 when K is an orthogonal map of Q up to scale
  *   entropy             mean entropy of the attention rows, in nats
- *   v_norm              mean |v| when the run has an array "v_norm" [L, H, T] (else null)
+ *   v_norm              mean |v| when the run has the array "vnorm" [L, H, T] that
+ *                       extract writes ("v_norm" accepted too), else null
  *
  * Ownership: av_stats_parse_heads allocates the head list (caller frees); everything
  * else writes into caller buffers or returns a cJSON tree the caller deletes. */

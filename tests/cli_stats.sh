@@ -68,8 +68,8 @@ fresh tiny_bert c; head -c 100 "$fix/tiny_bert/k.npy" >"$AV_TMP/c/k.npy"
 expect_refusal "truncated k.npy" "k.npy" "$AV_TMP/c"
 fresh tiny_vit v; printf '{"text": "x"\n' >"$AV_TMP/v/tokens.jsonl"
 expect_refusal "broken tokens.jsonl (ViT)" "tokens.jsonl:1" "$AV_TMP/v"
-fresh tiny_bert w; cp "$fix/tiny_gpt2/token_item.npy" "$AV_TMP/w/v_norm.npy"
-expect_refusal "mis-shaped v_norm.npy" "v_norm.npy" "$AV_TMP/w"
+fresh tiny_bert w; cp "$fix/tiny_gpt2/token_item.npy" "$AV_TMP/w/vnorm.npy"
+expect_refusal "mis-shaped vnorm.npy" "vnorm.npy" "$AV_TMP/w"
 expect_refusal "no such run" "no such folder" "$AV_TMP/nothing"
 
 exit $fail

@@ -124,7 +124,7 @@ static void scan_projections(av_vdata *vd) {
         av_proj_info *p = &vd->proj[vd->nproj++];
         snprintf(p->method, sizeof p->method, "%.*s", (int)(dash - e->d_name), e->d_name);
         p->dim = dim;
-        snprintf(p->file, sizeof p->file, "proj/%s", e->d_name);
+        snprintf(p->file, sizeof p->file, "proj/%.*s", (int)n, e->d_name);  /* n <= 60 */
     }
     closedir(d);
     qsort(vd->proj, (size_t)vd->nproj, sizeof vd->proj[0], proj_cmp);

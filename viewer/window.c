@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include "host/util.h"
+#include "viewer/headless.h"
 #include "viewer/png.h"
 #include "viewer/viewer_internal.h"
 
@@ -265,6 +266,7 @@ int av_window_run(const av_session_opts *o, int width, int height, const char *s
         return av_fail("cannot open an OpenGL 3.3 core window (%s)", glfw_error);
     }
     glfwMakeContextCurrent(win);
+    av_gl_pin_driver();
     glfwSwapInterval(1);
     av_viewer v;
     win_state w = {0};

@@ -6,6 +6,7 @@
  * Options are parsed with getopt_long; every subcommand answers --help on stdout. */
 #ifndef AV_HOST_CLI_H
 #define AV_HOST_CLI_H
+#include "host/extract.h"
 
 int av_cmd_run(int argc, char **argv);
 int av_cmd_extract(int argc, char **argv);
@@ -27,4 +28,29 @@ int av_cli_int(const char *cmd, const char *opt, const char *s, long lo, long hi
 int av_cli_double(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out);
 /* Resets getopt state before a subcommand parses its argv. */
 void av_cli_reset_getopt(void);
+
+/* The extract options, shared by `extract` and `run` (host/cmd_extract.c). Put
+ * AV_EXTRACT_LONGOPTS into a getopt_long table and hand every code it returns to
+ * av_cli_extract_option: 0 = taken, 1 = not an extract option, 2 = bad value (printed). */
+enum { AV_OPT_DEVICE = 1000, AV_OPT_MAX_ITEMS, AV_OPT_MAX_TOKENS, AV_OPT_DTYPE, AV_OPT_BATCH,
+       AV_OPT_FORCE, AV_OPT_SAMPLE_SEED, AV_OPT_QUIET };
+#define AV_EXTRACT_LONGOPTS \
+    {"device", required_argument, NULL, AV_OPT_DEVICE}, \
+    {"max-items", required_argument, NULL, AV_OPT_MAX_ITEMS}, \
+    {"max-tokens", required_argument, NULL, AV_OPT_MAX_TOKENS}, \
+    {"dtype", required_argument, NULL, AV_OPT_DTYPE}, \
+    {"batch", required_argument, NULL, AV_OPT_BATCH}, \
+    {"force", no_argument, NULL, AV_OPT_FORCE}, \
+    {"sample-seed", required_argument, NULL, AV_OPT_SAMPLE_SEED}, \
+    {"quiet", no_argument, NULL, AV_OPT_QUIET}
+#define AV_EXTRACT_OPTIONS_HELP \
+    "  --device auto|cpu|cuda  where the model runs (auto: CUDA when a GPU is usable)\n" \
+    "  --max-items N         use N items of DATA (the first N, or a sample with --sample-seed)\n" \
+    "  --sample-seed S       with --max-items: a reproducible random sample (order kept)\n" \
+    "  --max-tokens N        stop before the item that would take the total past N tokens\n" \
+    "  --dtype f16|f32       storage type of q, k and |v| (default f16)\n" \
+    "  --batch N             items per forward batch (default 32)\n" \
+    "  --force               replace RUN if it exists\n" \
+    "  --quiet               no device line, no progress\n"
+int av_cli_extract_option(const char *cmd, int code, const char *arg, av_extract_opts *opts);
 #endif

@@ -1,12 +1,121 @@
-/* cmd_run.c - `attnviz run`. Not implemented yet: says so and exits 2. */
+/* cmd_run.c - `attnviz run MODEL_DIR DATA [-o RUN] [options] [--view]`: extract, then
+ * project, then stats, then (with --view) the viewer, in one go. The later steps are run
+ * through their own subcommands (av_cmd_project, av_cmd_stats, av_cmd_view) with the
+ * options meant for them, so `run` behaves exactly like the commands typed one by one. */
+#include <getopt.h>
+#include <libgen.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "host/cli.h"
+#include "host/extract.h"
+#include "host/util.h"
+
+static const char *usage_text =
+    "usage: attnviz run MODEL_DIR DATA [-o RUN] [options] [--view]\n"
+    "\n"
+    "Extract (see attnviz extract --help), then project every head (attnviz project), then\n"
+    "compute the head statistics (attnviz stats) into one run folder; --view opens it.\n"
+    "\n"
+    "options:\n"
+    "  -o, --output RUN      the run folder (default: runs/<model>-<data>)\n"
+    AV_EXTRACT_OPTIONS_HELP
+    "  --method, --dim, --heads, --perplexity, --neighbors, --iters, --seed, --no-translate,\n"
+    "  --scale               passed to attnviz project (see attnviz project --help)\n"
+    "  --view                open the viewer on the finished run\n"
+    "  -h, --help            this text\n";
+
+enum { OPT_VIEW = 2000, OPT_PROJECT_ARG, OPT_PROJECT_FLAG };
 
 int av_cmd_run(int argc, char **argv) {
-    if (argc > 1 && !strcmp(argv[1], "--help")) {
-        printf("usage: attnviz run ... (not implemented yet)\n");
-        return 0;
+    static const struct option longopts[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {"view", no_argument, NULL, OPT_VIEW},
+        AV_EXTRACT_LONGOPTS,
+        {"method", required_argument, NULL, OPT_PROJECT_ARG},
+        {"dim", required_argument, NULL, OPT_PROJECT_ARG},
+        {"heads", required_argument, NULL, OPT_PROJECT_ARG},
+        {"perplexity", required_argument, NULL, OPT_PROJECT_ARG},
+        {"neighbors", required_argument, NULL, OPT_PROJECT_ARG},
+        {"iters", required_argument, NULL, OPT_PROJECT_ARG},
+        {"seed", required_argument, NULL, OPT_PROJECT_ARG},
+        {"no-translate", no_argument, NULL, OPT_PROJECT_FLAG},
+        {"scale", no_argument, NULL, OPT_PROJECT_FLAG},
+        {NULL, 0, NULL, 0},
+    };
+    av_extract_opts o;
+    av_extract_defaults(&o);
+    const char *out = NULL;
+    int view = 0, c, idx = 0;
+    /* project's argv: "project" RUN [--device D] [options...] */
+    char **pargv = calloc((size_t)argc * 2 + 8, sizeof(char *));
+    if (!pargv) return av_cli_fail("run", "out of memory");
+    int pargc = 2;
+    while ((c = getopt_long(argc, argv, ":o:h", longopts, &idx)) != -1) {
+        if (c == 'o') out = optarg;
+        else if (c == 'h') {
+            fputs(usage_text, stdout);
+            free(pargv);
+            return 0;
+        } else if (c == OPT_VIEW) view = 1;
+        else if (c == OPT_PROJECT_ARG || c == OPT_PROJECT_FLAG) {
+            static char names[64][40];
+            int slot = pargc % 64;
+            snprintf(names[slot], sizeof names[slot], "--%s", longopts[idx].name);
+            pargv[pargc++] = names[slot];
+            if (c == OPT_PROJECT_ARG) pargv[pargc++] = optarg;
+        } else if (c == ':') {
+            free(pargv);
+            return av_cli_usage("run", "%s needs a value", argv[optind - 1]);
+        } else if (c == '?') {
+            free(pargv);
+            return av_cli_usage("run", "unknown option '%s'", argv[optind - 1]);
+        } else if (av_cli_extract_option("run", c, optarg, &o)) {
+            free(pargv);
+            return 2;
+        }
     }
-    return av_cli_fail("run", "not implemented yet");
+    if (argc - optind != 2) {
+        free(pargv);
+        return av_cli_usage("run", "expected MODEL_DIR and DATA, got %d argument%s", argc - optind,
+                            argc - optind == 1 ? "" : "s");
+    }
+    const char *model = argv[optind], *data = argv[optind + 1];
+    char def[4096];
+    if (!out) { /* runs/<model folder name>-<data name without extension> */
+        char m[2048], d[2048];
+        snprintf(m, sizeof m, "%s", model);
+        snprintf(d, sizeof d, "%s", data);
+        char *mb = basename(m), *db = basename(d), *dot = strrchr(db, '.');
+        if (dot && dot != db) *dot = 0;
+        snprintf(def, sizeof def, "runs/%s-%s", mb, db);
+        out = def;
+    }
+    av_extract_result res;
+    if (av_extract(model, data, out, &o, &res)) {
+        free(pargv);
+        return av_cli_fail_last();
+    }
+    if (!o.quiet)
+        fprintf(stderr, "attnviz run: extracted %lld items, %lld tokens into %s\n", (long long)res.items,
+                (long long)res.tokens, out);
+    pargv[0] = "project";
+    pargv[1] = (char *)out;
+    pargv[pargc++] = "--device";
+    pargv[pargc++] = (char *)o.device;
+    pargv[pargc] = NULL;
+    av_cli_reset_getopt();
+    int rc = av_cmd_project(pargc, pargv);
+    free(pargv);
+    if (rc) return av_cli_fail("run", "project failed; %s holds the extraction (run attnviz project/stats on it)", out);
+    char *sargv[] = {"stats", (char *)out, NULL};
+    av_cli_reset_getopt();
+    if ((rc = av_cmd_stats(2, sargv))) return av_cli_fail("run", "stats failed on %s", out);
+    if (view) {
+        char *vargv[] = {"view", (char *)out, NULL};
+        av_cli_reset_getopt();
+        return av_cmd_view(2, vargv);
+    }
+    return 0;
 }

@@ -3,6 +3,7 @@
  * a missing or ill-typed key is an AV_ERR naming the file and the key. */
 #ifndef AV_MODELS_CONFIG_H
 #define AV_MODELS_CONFIG_H
+#include "host/util.h"
 #include "kernels/ops.h"
 
 typedef enum { AV_MODEL_BERT = 0, AV_MODEL_GPT2 = 1, AV_MODEL_VIT = 2 } av_model_type;
@@ -34,4 +35,7 @@ typedef struct {
 int av_config_load(const char *dir, av_model_config *cfg);
 /* Same from a JSON text in memory (fuzz target); name is used in messages. */
 int av_config_parse(const char *json, size_t len, const char *name, av_model_config *cfg);
+/* Applies a preprocessor_config.json text on top of cfg (whose ViT defaults
+ * av_config_parse has set); keys that are absent keep their values. */
+int av_config_parse_preprocessor(const char *json, size_t len, const char *name, av_model_config *cfg);
 #endif

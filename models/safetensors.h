@@ -15,8 +15,11 @@
 #include <stdint.h>
 #include "host/util.h"
 
+/* The dtypes after AV_ST_BOOL were added for the rest of the format's list: they are read
+ * as opaque data (no conversion), so a checkpoint holding one still opens. */
 typedef enum { AV_ST_F32, AV_ST_F16, AV_ST_BF16, AV_ST_F64, AV_ST_I64, AV_ST_I32, AV_ST_I16,
-               AV_ST_I8, AV_ST_U8, AV_ST_BOOL } av_st_dtype;
+               AV_ST_I8, AV_ST_U8, AV_ST_BOOL, AV_ST_U16, AV_ST_U32, AV_ST_U64, AV_ST_F8_E4M3,
+               AV_ST_F8_E5M2 } av_st_dtype;
 #define AV_ST_MAXDIM 8
 
 typedef struct {
@@ -25,7 +28,9 @@ typedef struct {
     int ndim;
     int64_t shape[AV_ST_MAXDIM];
     int64_t numel;
-    const void *data;       /* into the mapping of its shard */
+    const void *data;       /* into the mapping of its shard; NOT necessarily aligned for
+                             * its dtype (the header length is free): read through memcpy
+                             * or av_st_to_f32 */
     size_t nbytes;
     const char *file;       /* the shard it lives in (for messages) */
 } av_st_tensor;
@@ -36,7 +41,8 @@ typedef struct {
     av_mmap *maps;          /* one per shard */
     char **files;
     int nfiles;
-    char *index_json;       /* sorted name lookup lives here too (implementation detail) */
+    char *index_json;       /* path of model.safetensors.index.json when sharded, else NULL.
+                             * tensors[] is sorted by name: av_safetensors_find bsearches it */
 } av_safetensors;
 
 /* Opens path: a .safetensors file, a model.safetensors.index.json, or a model folder

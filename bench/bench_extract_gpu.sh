@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Extraction throughput on the GPU: attnviz extract --device cuda against transformers in
+# PyTorch on the same GPU, same shapes (bert-base-uncased and gpt2 small, random weights),
+# same batch (32 x 128 tokens), same token count, f32 and bf16 (our AV_CUDA_GEMM=bf16
+# tensor-core GEMMs; PyTorch's torch.autocast bf16). Writes bench/RESULTS-gpu-extract.md.
+#   bash bench/bench_extract_gpu.sh            (bench/gpu_run.sh runs it; so does bench/run.sh)
+# Env: AV (attnviz binary), PY (python with torch + transformers + CUDA), BENCH_QUICK=1
+# (64 items instead of 512). Needs no network. On a machine without an NVIDIA GPU or with
+# a build without CUDA it says SKIP and writes nothing.
+#
+# What each column is (tokens per second, real tokens; every item is 128 tokens, no padding):
+#   attnviz extract   the whole command: load, tokenize, forward, q/k packed on the device
+#                     to f16, downloaded, written to q.npy/k.npy; second of two runs (warm
+#                     page cache); model load included, so this is a lower bound
+#   torch forward     transformers' forward pass alone (warm, load excluded)
+#   torch + q/k       the same job as extract: forward with hooks that move every layer's
+#                     q and k to the host as f16 [L, H, tokens, d] in an .npy memmap
+# and the floor for writing q/k: the same number of bytes written with dd (fsync) into
+# the same folder.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+AV=${AV:-$root/build/attnviz}
+PY=${PY:-}
+if [ -z "$PY" ]; then
+  for p in "$root/.deps/venv/bin/python" python3; do
+    if "$p" -c 'import torch, transformers, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then PY=$p; break; fi
+  done
+fi
+if ! nvidia-smi -L >/dev/null 2>&1; then echo "bench_extract_gpu: SKIP: no NVIDIA GPU on this machine"; exit 0; fi
+if [ ! -x "$root/build/dev_matmul" ]; then echo "bench_extract_gpu: SKIP: build/ has no CUDA backend (no nvcc at build time)"; exit 0; fi
+if [ -z "$PY" ]; then echo "bench_extract_gpu: SKIP: no python with torch (CUDA) and transformers"; exit 0; fi
+
+n=512; [ "${BENCH_QUICK:-0}" = 1 ] && n=64
+tokens=$((n * 128))
+work="$root/build/bench_gpu"
+mkdir -p "$work"
+if [ ! -f "$work/models.$n.done" ]; then
+  rm -rf "$work/models"; mkdir -p "$work/models"
+  "$PY" bench/bench_extract_gpu.py models "$work/models" "$n" || { echo "bench_extract_gpu: making the models failed"; exit 1; }
+  touch "$work/models.$n.done"
+fi
+
+out="$root/bench/RESULTS-gpu-extract.md"
+tmp="$out.tmp.$$"
+gpu=$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -1)
+{
+  echo "## Extraction on the GPU ($gpu)"
+  echo
+  echo "$(date -u +%Y-%m-%d), $n items x 128 tokens = $tokens tokens per run, batch 32, q/k stored as f16."
+  echo "torch $("$PY" -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda)'),"\
+       "transformers $("$PY" -c 'import transformers; print(transformers.__version__)'), nvcc $(nvcc --version | sed -n 's/.*release \([0-9.]*\).*/\1/p')."
+  echo
+  echo "| model | precision | attnviz extract tok/s | torch forward tok/s | torch + q/k tok/s | extract / (torch + q/k) |"
+  echo "|---|---|---|---|---|---|"
+} > "$tmp"
+
+for model in bert-base gpt2; do
+  data="$work/models/${model%-base}.txt"
+  for prec in f32 bf16; do
+    run="$work/run-$model-$prec"
+    ours="failed"
+    ok=1
+    for attempt in warm timed; do
+      rm -rf "$run"
+      start=$(date +%s.%N)
+      if ! AV_CUDA_GEMM=$prec "$AV" extract "$work/models/$model" "$data" -o "$run" --device cuda --dtype f16 --batch 32 \
+           > "$work/extract.log" 2>&1; then
+        ok=0; echo "bench_extract_gpu: attnviz extract failed on $model ($prec): $(tail -1 "$work/extract.log")"; break
+      fi
+      end=$(date +%s.%N)
+    done
+    [ $ok = 1 ] && ours=$("$PY" -c "print(f'{$tokens / ($end - $start):,.0f}')")
+    peer=$("$PY" bench/bench_extract_gpu.py torch "$work/models/$model" "$n" "$prec" "$work/torch-qk" 2>"$work/torch.log" | tail -1)
+    if [ -z "$peer" ]; then echo "bench_extract_gpu: torch failed on $model ($prec): $(tail -1 "$work/torch.log")"; peer='{"forward_tok_s": 0, "extract_tok_s": 0}'; fi
+    "$PY" - "$model" "$prec" "$ours" "$peer" >> "$tmp" <<'PYEOF'
+import json, sys
+model, prec, ours, peer = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+f, e = peer["forward_tok_s"], peer["extract_tok_s"]
+ratio = f"{float(ours.replace(',', '')) / e:.2f}x" if ours != "failed" and e else "-"
+print(f"| {model} | {prec} | {ours} | {f:,.0f} | {e:,.0f} | {ratio} |")
+PYEOF
+    rm -rf "$run" "$work/torch-qk"
+  done
+done
+
+# The floor for writing q/k: bert-base and gpt2 both store 12 x 12 heads of 64 per token.
+bytes=$((2 * 12 * 12 * tokens * 64 * 2))
+mb=$((bytes / 1048576))
+start=$(date +%s.%N)
+dd if=/dev/zero of="$work/ddtest" bs=1M count="$mb" conv=fsync status=none
+end=$(date +%s.%N)
+rm -f "$work/ddtest"
+"$PY" -c "s = $end - $start; print(f'\nWriting q and k ({$mb} MiB in f16) takes at least {s:.2f} s on this disk ({$mb / 1024 / s:.2f} GiB/s, dd with fsync), i.e. caps extraction at {$tokens / s:,.0f} tok/s however fast the GPU is.')" >> "$tmp"
+mv "$tmp" "$out"
+cat "$out"

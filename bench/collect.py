@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Gathers bench/RESULTS-*.md into bench/RESULTS.md under a description of the machine and
+the versions, and draws the plots of bench/data/*.json into bench/plots/.
+
+A data file is {"title", "xlabel", "ylabel", "logx", "logy", "series": [{"label", "x", "y"}],
+"fit": true|false}; with fit, each series gets its growth exponent (slope in log-log) in the
+legend."""
+import glob
+import json
+import os
+import platform
+import subprocess
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=20).stdout.strip()
+    except Exception:
+        return ""
+
+
+def machine():
+    cpu = sh("lscpu | grep 'Model name' | sed 's/.*: *//'") or platform.processor()
+    gpu = sh("nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1") or "none"
+    mem = sh("free -g | awk '/Mem:/{print $2}'")
+    vers = sh(f"{HERE}/../.deps/venv/bin/pip freeze 2>/dev/null | grep -iE '^(torch|transformers|openTSNE|umap-learn|scikit-learn|faiss-cpu|numpy)=='")
+    return (f"- CPU: {cpu}, {os.cpu_count()} cores, {mem} GiB\n- GPU: {gpu}\n"
+            f"- OS: {platform.platform()}\n- compiler: {sh('cc --version | head -1')}\n"
+            f"- peers: {', '.join(vers.split())}\n")
+
+
+def plot(path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    d = json.load(open(path))
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
+    for s in d["series"]:
+        x, y = np.asarray(s["x"], float), np.asarray(s["y"], float)
+        label = s["label"]
+        if d.get("fit") and len(x) >= 2 and np.all(x > 0) and np.all(y > 0):
+            k = np.polyfit(np.log(x), np.log(y), 1)[0]
+            label += f" (grows as n^{k:.2f})"
+        ax.plot(x, y, "o-", label=label)
+    if d.get("logx"):
+        ax.set_xscale("log")
+    if d.get("logy"):
+        ax.set_yscale("log")
+    ax.set_xlabel(d.get("xlabel", ""))
+    ax.set_ylabel(d.get("ylabel", ""))
+    ax.set_title(d.get("title", ""))
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    out = os.path.join(HERE, "plots", os.path.basename(path).replace(".json", ".png"))
+    fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
+def main():
+    parts = ["# attnviz benchmark results\n",
+             "Produced by `bash bench/run.sh` (bench/collect.py). Every ratio is measured side by side in "
+             "one run on the same machine, same input, same threads. Figures from different machines "
+             "are never put in one ratio.\n", "## Machine\n", machine()]
+    plots = []
+    for path in sorted(glob.glob(os.path.join(HERE, "data", "*.json"))):
+        try:
+            plots.append(plot(path))
+        except Exception as e:  # a broken data file must not hide the tables
+            parts.append(f"\n(plot of {os.path.basename(path)} failed: {e})\n")
+    if plots:
+        parts.append("\n## Plots\n")
+        for p in plots:
+            parts.append(f"![{os.path.basename(p)}](plots/{os.path.basename(p)})\n")
+    for path in sorted(glob.glob(os.path.join(HERE, "RESULTS-*.md"))):
+        parts.append("\n" + open(path).read().strip() + "\n")
+    for path in sorted(glob.glob(os.path.join(HERE, "RESULTS-*.failed"))):
+        parts.append("\n**" + open(path).read().strip() + "**\n")
+    with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
+        f.write("\n".join(parts))
+
+
+if __name__ == "__main__":
+    main()

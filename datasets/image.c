@@ -1,0 +1,204 @@
+/* image.c - JPEG/PNG structure checks and decoding to RGB (see image.h). */
+#include "datasets/image.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stb_image.h>
+#include <stb_image_write.h>
+#include "host/util.h"
+
+av_image_format av_image_sniff(const uint8_t *d, size_t n) {
+    static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+    if (n >= 8 && !memcmp(d, png_sig, 8)) return AV_IMAGE_PNG;
+    if (n >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF) return AV_IMAGE_JPEG;
+    return AV_IMAGE_UNKNOWN;
+}
+
+static uint32_t be32(const uint8_t *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* CRC-32 as PNG defines it (ISO 3309, reflected polynomial 0xEDB88320). */
+static uint32_t crc_table[256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_init(void) {
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        crc_table[i] = c;
+    }
+}
+
+static uint32_t crc32_png(const uint8_t *p, size_t n) {
+    pthread_once(&crc_once, crc_init);
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) c = crc_table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
+    return c ^ 0xFFFFFFFFu;
+}
+
+static int check_size(const char *name, uint32_t w, uint32_t h) {
+    if (w == 0 || h == 0) return av_fail("%s: image has zero width or height", name);
+    if (w > AV_IMAGE_MAX_SIDE || h > AV_IMAGE_MAX_SIDE)
+        return av_fail("%s: image is %ux%u, larger than %d pixels on a side", name, w, h, AV_IMAGE_MAX_SIDE);
+    return AV_OK;
+}
+
+static int check_png(const char *name, const uint8_t *d, size_t n, int *w, int *h) {
+    size_t i = 8;
+    int have_idat = 0;
+    for (int first = 1;; first = 0) {
+        if (n - i < 12) return av_fail("%s: PNG data ends before IEND (truncated)", name);
+        uint32_t len = be32(d + i);
+        char type[5];
+        memcpy(type, d + i + 4, 4);
+        type[4] = 0;
+        for (int k = 0; k < 4; k++)
+            if (!((type[k] >= 'A' && type[k] <= 'Z') || (type[k] >= 'a' && type[k] <= 'z')))
+                return av_fail("%s: bad PNG chunk type at byte %zu", name, i + 4);
+        if (len > 0x7FFFFFFFu) return av_fail("%s: PNG chunk '%s' has a bad length", name, type);
+        if (n - i - 12 < len)
+            return av_fail("%s: PNG chunk '%s' runs past the end of the file (truncated)", name, type);
+        if (crc32_png(d + i + 4, (size_t)len + 4) != be32(d + i + 8 + len))
+            return av_fail("%s: PNG chunk '%s' has a bad CRC", name, type);
+        if (first) {
+            if (strcmp(type, "IHDR") || len != 13) return av_fail("%s: PNG does not start with IHDR", name);
+            uint32_t pw = be32(d + i + 8), ph = be32(d + i + 12);
+            if (check_size(name, pw, ph) != AV_OK) return AV_ERR;
+            *w = (int)pw;
+            *h = (int)ph;
+        }
+        if (!strcmp(type, "IDAT")) have_idat = 1;
+        if (!strcmp(type, "IEND")) {
+            if (!have_idat) return av_fail("%s: PNG has no image data (no IDAT chunk)", name);
+            return AV_OK;
+        }
+        i += 12 + (size_t)len;
+    }
+}
+
+static int is_sof(uint8_t m) { return m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC; }
+static int is_rst(uint8_t m) { return m >= 0xD0 && m <= 0xD7; }
+
+/* Walks the marker segments; inside a scan, 0xFF is followed by 0x00 (stuffing), a
+ * restart marker or fill bytes, so the first other marker ends the scan. */
+static int check_jpeg(const char *name, const uint8_t *d, size_t n, int *w, int *h) {
+    const char *trunc = "%s: JPEG data ends before EOI (truncated)";
+    size_t i = 2;
+    int have_sof = 0, have_sos = 0;
+    for (;;) {
+        if (i >= n) return av_fail(trunc, name);
+        if (d[i] != 0xFF) return av_fail("%s: JPEG: expected a marker at byte %zu", name, i + 1);
+        while (i < n && d[i] == 0xFF) i++;
+        if (i >= n) return av_fail(trunc, name);
+        uint8_t m = d[i++];
+        if (m == 0xD9) {
+            if (!have_sos) return av_fail("%s: JPEG has no image data (EOI before any scan)", name);
+            return AV_OK;
+        }
+        if (m == 0x01 || is_rst(m)) continue; /* markers without a segment */
+        if (m == 0xD8 || m == 0x00) return av_fail("%s: JPEG: unexpected marker 0x%02X at byte %zu", name, m, i);
+        if (n - i < 2) return av_fail(trunc, name);
+        size_t len = (size_t)d[i] << 8 | d[i + 1];
+        if (len < 2) return av_fail("%s: JPEG: bad segment length at byte %zu", name, i + 1);
+        if (n - i < len) return av_fail(trunc, name);
+        if (is_sof(m)) {
+            if (len < 8) return av_fail("%s: JPEG: frame header too short", name);
+            uint32_t fh = (uint32_t)d[i + 3] << 8 | d[i + 4], fw = (uint32_t)d[i + 5] << 8 | d[i + 6];
+            if (check_size(name, fw, fh) != AV_OK) return AV_ERR;
+            *w = (int)fw;
+            *h = (int)fh;
+            have_sof = 1;
+        }
+        i += len;
+        if (m != 0xDA) continue;
+        if (!have_sof) return av_fail("%s: JPEG: scan before the frame header", name);
+        have_sos = 1;
+        for (;;) {
+            const uint8_t *ff = i < n ? memchr(d + i, 0xFF, n - i) : NULL;
+            if (!ff || (size_t)(ff - d) + 1 >= n) return av_fail(trunc, name);
+            i = (size_t)(ff - d);
+            uint8_t next = d[i + 1];
+            if (next != 0x00 && next != 0xFF && !is_rst(next)) break;
+            i += next == 0xFF ? 1 : 2;
+        }
+    }
+}
+
+int av_image_check_mem(const char *name, const uint8_t *data, size_t n, int *width, int *height) {
+    int w = 0, h = 0, rc;
+    if (n == 0) return av_fail("%s: empty file", name);
+    switch (av_image_sniff(data, n)) {
+    case AV_IMAGE_PNG: rc = check_png(name, data, n, &w, &h); break;
+    case AV_IMAGE_JPEG: rc = check_jpeg(name, data, n, &w, &h); break;
+    default: return av_fail("%s: not a JPEG or PNG file (unknown signature)", name);
+    }
+    if (rc != AV_OK) return rc;
+    if (n > 0x7FFFFFFF) return av_fail("%s: file larger than 2 GiB", name);
+    /* The structure is sound; stb must also support the variant (e.g. not an
+     * arithmetic-coded or 12-bit JPEG). */
+    int sw, sh, sc;
+    if (!stbi_info_from_memory(data, (int)n, &sw, &sh, &sc))
+        return av_fail("%s: cannot decode: %s", name, stbi_failure_reason());
+    if (width) *width = w;
+    if (height) *height = h;
+    return AV_OK;
+}
+
+int av_image_check(const char *path, int *width, int *height) {
+    av_mmap m;
+    if (av_mmap_open(path, &m) != AV_OK) return AV_ERR;
+    int rc = av_image_check_mem(path, m.data, m.size, width, height);
+    av_mmap_close(&m);
+    return rc;
+}
+
+int av_image_load_mem(const char *name, const uint8_t *data, size_t n, av_image *img) {
+    memset(img, 0, sizeof *img);
+    int w, h;
+    if (av_image_check_mem(name, data, n, &w, &h) != AV_OK) return AV_ERR;
+    int sw, sh, sc;
+    uint8_t *px = stbi_load_from_memory(data, (int)n, &sw, &sh, &sc, 3);
+    if (!px) return av_fail("%s: cannot decode: %s", name, stbi_failure_reason());
+    /* stbi allocates with malloc (STBI_MALLOC default), so av_image_free may free() it. */
+    img->width = sw;
+    img->height = sh;
+    img->rgb = px;
+    return AV_OK;
+}
+
+int av_image_load(const char *path, av_image *img) {
+    memset(img, 0, sizeof *img);
+    av_mmap m;
+    if (av_mmap_open(path, &m) != AV_OK) return AV_ERR;
+    int rc = av_image_load_mem(path, m.data, m.size, img);
+    av_mmap_close(&m);
+    return rc;
+}
+
+void av_image_free(av_image *img) {
+    if (!img) return;
+    free(img->rgb);
+    memset(img, 0, sizeof *img);
+}
+
+static void write_to_file(void *ctx, void *data, int size) {
+    av_atomic_file *a = ctx;
+    if (a->f && fwrite(data, 1, (size_t)size, a->f) != (size_t)size) {
+        fclose(a->f); /* remembered as failed: a NULL stream */
+        a->f = NULL;
+    }
+}
+
+int av_image_write_png(const char *path, const uint8_t *rgb, int width, int height) {
+    if (width <= 0 || height <= 0) return av_fail("%s: cannot write a %dx%d image", path, width, height);
+    av_atomic_file a;
+    if (av_atomic_open(&a, path) != AV_OK) return AV_ERR;
+    int ok = stbi_write_png_to_func(write_to_file, &a, width, height, 3, rgb, width * 3);
+    if (!ok || !a.f) {
+        av_atomic_abort(&a);
+        return av_fail("%s: cannot write PNG", path);
+    }
+    return av_atomic_commit(&a);
+}

@@ -1,0 +1,543 @@
+/* extract.c - the extraction pipeline (see extract.h): dataset -> tokens -> batched
+ * forward passes -> a complete run folder, renamed into place atomically. */
+#include "host/extract.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "datasets/dataset.h"
+#include "datasets/image.h"
+#include "host/progress.h"
+#include "host/runfolder.h"
+#include "host/util.h"
+#include "kernels/device.h"
+#include "models/image_preprocess.h"
+#include "models/model.h"
+#include "models/tokenizer.h"
+
+void av_extract_defaults(av_extract_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->device = "auto";
+    o->dtype = AV_DT_F16;
+    o->batch = 32;
+}
+
+/* ---- a memory-mapped output array: header written, body filled at computed offsets -- */
+typedef struct {
+    int fd;
+    uint8_t *map;
+    size_t size, hdr;
+    char path[4200];
+} out_array;
+
+static int out_open(out_array *a, const char *dir, const char *name, av_dtype dt, int ndim, const int64_t *shape) {
+    memset(a, 0, sizeof *a);
+    a->fd = -1;
+    av_path_join(a->path, sizeof a->path, dir, name);
+    char hdr[512];
+    a->hdr = av_npy_header(hdr, sizeof hdr, dt, ndim, shape);
+    int64_t count = 1;
+    for (int i = 0; i < ndim; i++) count *= shape[i];
+    a->size = a->hdr + (size_t)count * av_dtype_size(dt);
+    a->fd = open(a->path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (a->fd < 0) return av_fail("%s: cannot create (%s)", a->path, strerror(errno));
+    if (ftruncate(a->fd, (off_t)a->size) != 0) {
+        av_fail("%s: cannot size to %zu bytes (%s)", a->path, a->size, strerror(errno));
+        close(a->fd);
+        a->fd = -1;
+        return AV_ERR;
+    }
+    void *m = mmap(NULL, a->size, PROT_READ | PROT_WRITE, MAP_SHARED, a->fd, 0);
+    if (m == MAP_FAILED) {
+        av_fail("%s: cannot map %zu bytes (%s)", a->path, a->size, strerror(errno));
+        close(a->fd);
+        a->fd = -1;
+        return AV_ERR;
+    }
+    a->map = m;
+    memcpy(a->map, hdr, a->hdr);
+    return AV_OK;
+}
+
+/* Flushes and closes; with keep = 0 only releases (the folder is removed anyway). */
+static int out_close(out_array *a, int keep) {
+    int rc = AV_OK;
+    if (a->map) {
+        if (keep && msync(a->map, a->size, MS_SYNC) != 0) rc = av_fail("%s: write failed (%s)", a->path, strerror(errno));
+        munmap(a->map, a->size);
+        a->map = NULL;
+    }
+    if (a->fd >= 0) {
+        if (keep && rc == AV_OK && fsync(a->fd) != 0) rc = av_fail("%s: write failed (%s)", a->path, strerror(errno));
+        close(a->fd);
+        a->fd = -1;
+    }
+    return rc;
+}
+
+/* ---- JSON string output (UTF-8 kept, control characters escaped) -------------------- */
+static void json_str(FILE *f, const char *s) {
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+        else if (*p == '\n') fputs("\\n", f);
+        else if (*p == '\t') fputs("\\t", f);
+        else if (*p == '\r') fputs("\\r", f);
+        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+        else fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+/* ---- the job ------------------------------------------------------------------------ */
+typedef struct {
+    av_model model;
+    const av_model_config *cfg;
+    av_tokenizer *tok;
+    av_dataset_t ds;
+    int have_ds;
+    /* kept items (indices into ds.items), their token counts and first token */
+    int64_t n_items, n_tokens;
+    int64_t *item_src;
+    int32_t *len;
+    int64_t *off;
+    int32_t *ids, *types;     /* text: all tokens, flat, in token order */
+    int64_t truncated, dropped;
+    /* outputs */
+    char tmp[4200];
+    out_array q, k, vn;
+    av_dtype dtype;
+    double *vsum;             /* [L*H] sum of |v| */
+    /* the batch being run: item index (into kept items) of each batch row */
+    const int64_t *batch_items;
+} job;
+
+/* One layer of one batch: every real token's q, k (and |v|) to its place in the arrays. */
+static int sink(void *user, const av_layer_out *o) {
+    job *j = user;
+    const int H = o->H, d = o->d, l = o->layer;
+    const int64_t n = j->n_tokens;
+    const size_t es = av_dtype_size(j->dtype);
+#pragma omp parallel for schedule(dynamic)
+    for (int h = 0; h < H; h++) {
+        double vs = 0;
+        for (int b = 0; b < o->B; b++) {
+            int64_t it = j->batch_items[b], off = j->off[it];
+            int len = j->len[it];
+            int64_t base = ((int64_t)l * H + h) * n + off; /* token row in [L, H, T, .] */
+            for (int t = 0; t < len; t++) {
+                const float *qs = o->q + ((int64_t)b * o->T + t) * o->ld + h * d;
+                const float *ks = o->k + ((int64_t)b * o->T + t) * o->ld + h * d;
+                uint8_t *qd = j->q.map + j->q.hdr + (size_t)(base + t) * d * es;
+                uint8_t *kd = j->k.map + j->k.hdr + (size_t)(base + t) * d * es;
+                float v = o->vnorm[((int64_t)b * o->T + t) * H + h];
+                vs += v;
+                if (j->dtype == AV_DT_F32) {
+                    memcpy(qd, qs, (size_t)d * sizeof(float));
+                    memcpy(kd, ks, (size_t)d * sizeof(float));
+                    memcpy(j->vn.map + j->vn.hdr + (size_t)(base + t) * sizeof(float), &v, sizeof v);
+                } else {
+                    uint16_t *q16 = (uint16_t *)(void *)qd, *k16 = (uint16_t *)(void *)kd;
+                    for (int i = 0; i < d; i++) {
+                        q16[i] = av_f32_to_f16(qs[i]);
+                        k16[i] = av_f32_to_f16(ks[i]);
+                    }
+                    uint16_t v16 = av_f32_to_f16(v);
+                    memcpy(j->vn.map + j->vn.hdr + (size_t)(base + t) * 2, &v16, 2);
+                }
+            }
+        }
+        j->vsum[(int64_t)l * H + h] += vs;
+    }
+    return AV_OK;
+}
+
+/* Tokenizes every item; fills len/off/ids/types, applies truncation and --max-tokens. */
+static int tokenize_all(job *j, const av_extract_opts *o) {
+    const av_model_config *c = j->cfg;
+    int64_t N = j->ds.count, cap = 0, used = 0;
+    av_encoding enc = {0};
+    j->item_src = av_malloc(sizeof(int64_t) * (size_t)N);
+    j->len = av_malloc(sizeof(int32_t) * (size_t)N);
+    j->off = av_malloc(sizeof(int64_t) * (size_t)N);
+    if (!j->item_src || !j->len || !j->off) return AV_ERR;
+    int32_t sep = av_tokenizer_sep(j->tok);
+    int rc = AV_OK;
+    for (int64_t i = 0; i < N; i++) {
+        const av_item *it = &j->ds.items[i];
+        av_encoding_clear(&enc);
+        if (av_tokenizer_encode(j->tok, it->text, it->text_b, &enc)) {
+            char msg[1024];
+            snprintf(msg, sizeof msg, "%s", av_last_error());
+            rc = av_fail("%s:%lld: %s", j->ds.source, (long long)it->line, msg);
+            break;
+        }
+        int n = enc.count;
+        if (n == 0) { /* e.g. text the tokenizer maps to nothing: no token to show */
+            j->dropped++;
+            continue;
+        }
+        if (n > c->max_positions) {
+            /* keep the head of the item; a BERT item keeps its closing [SEP] as
+             * transformers' truncation does */
+            int ends_sep = sep >= 0 && enc.ids[n - 1] == sep;
+            if (ends_sep) {
+                enc.ids[c->max_positions - 1] = sep;
+                enc.type_ids[c->max_positions - 1] = enc.type_ids[n - 1];
+            }
+            n = c->max_positions;
+            j->truncated++;
+        }
+        if (o->max_tokens > 0 && used + n > o->max_tokens) {
+            if (j->n_items == 0) {
+                rc = av_fail("--max-tokens %lld: the first item alone has %d tokens", (long long)o->max_tokens, n);
+                break;
+            }
+            break;
+        }
+        if (used + n > cap) {
+            int64_t ncap = cap ? cap * 2 : 4096;
+            while (ncap < used + n) ncap *= 2;
+            int32_t *ni = realloc(j->ids, sizeof(int32_t) * (size_t)ncap);
+            if (ni) j->ids = ni;
+            int32_t *nt = ni ? realloc(j->types, sizeof(int32_t) * (size_t)ncap) : NULL;
+            if (nt) j->types = nt;
+            if (!ni || !nt) {
+                rc = av_fail("out of memory holding %lld token ids", (long long)ncap);
+                break;
+            }
+            cap = ncap;
+        }
+        memcpy(j->ids + used, enc.ids, sizeof(int32_t) * (size_t)n);
+        memcpy(j->types + used, enc.type_ids, sizeof(int32_t) * (size_t)n);
+        j->item_src[j->n_items] = i;
+        j->len[j->n_items] = n;
+        j->off[j->n_items] = used;
+        j->n_items++;
+        used += n;
+    }
+    av_encoding_free(&enc);
+    j->n_tokens = used;
+    if (rc == AV_OK && j->n_items == 0)
+        rc = av_fail("%s: no item produced a token", j->ds.source);
+    return rc;
+}
+
+static int vit_items(job *j, const av_extract_opts *o) {
+    int64_t N = j->ds.count, per = j->cfg->max_positions;
+    j->item_src = av_malloc(sizeof(int64_t) * (size_t)N);
+    j->len = av_malloc(sizeof(int32_t) * (size_t)N);
+    j->off = av_malloc(sizeof(int64_t) * (size_t)N);
+    if (!j->item_src || !j->len || !j->off) return AV_ERR;
+    for (int64_t i = 0; i < N; i++) {
+        if (o->max_tokens > 0 && (j->n_items + 1) * per > o->max_tokens) break;
+        j->item_src[j->n_items] = i;
+        j->len[j->n_items] = (int32_t)per;
+        j->off[j->n_items] = j->n_items * per;
+        j->n_items++;
+    }
+    if (j->n_items == 0)
+        return av_fail("--max-tokens %lld: one image alone has %lld tokens", (long long)o->max_tokens, (long long)per);
+    j->n_tokens = j->n_items * per;
+    return AV_OK;
+}
+
+/* token_item / token_pos / tokens.jsonl / items.jsonl */
+static int write_token_files(job *j) {
+    int rc = AV_OK;
+    int64_t n = j->n_tokens;
+    int32_t *ti = av_malloc(sizeof(int32_t) * (size_t)n), *tp = av_malloc(sizeof(int32_t) * (size_t)n);
+    if (!ti || !tp) { free(ti); free(tp); return AV_ERR; }
+    for (int64_t i = 0; i < j->n_items; i++)
+        for (int t = 0; t < j->len[i]; t++) {
+            ti[j->off[i] + t] = (int32_t)i;
+            tp[j->off[i] + t] = t;
+        }
+    char path[4300];
+    if (av_npy_write(av_path_join(path, sizeof path, j->tmp, "token_item.npy"), AV_DT_I32, 1, &n, ti) ||
+        av_npy_write(av_path_join(path, sizeof path, j->tmp, "token_pos.npy"), AV_DT_I32, 1, &n, tp))
+        rc = AV_ERR;
+    free(ti);
+    free(tp);
+    if (rc) return rc;
+
+    FILE *f = fopen(av_path_join(path, sizeof path, j->tmp, "tokens.jsonl"), "w");
+    if (!f) return av_fail("%s: cannot create (%s)", path, strerror(errno));
+    int vit = j->cfg->type == AV_MODEL_VIT, g = vit ? j->cfg->image_size / j->cfg->patch_size : 0;
+    for (int64_t i = 0; i < j->n_items; i++)
+        for (int t = 0; t < j->len[i]; t++) {
+            fputs("{\"text\": ", f);
+            if (vit) {
+                char s[48];
+                if (t == 0) snprintf(s, sizeof s, "[CLS]");
+                else snprintf(s, sizeof s, "(%d,%d)", (t - 1) / g, (t - 1) % g);
+                json_str(f, s);
+                fprintf(f, ", \"item\": %lld, \"pos\": %d, \"row\": %d, \"col\": %d}\n", (long long)i, t,
+                        t ? (t - 1) / g : -1, t ? (t - 1) % g : -1);
+            } else {
+                const char *s = av_tokenizer_token(j->tok, j->ids[j->off[i] + t]);
+                json_str(f, s ? s : "");
+                fprintf(f, ", \"item\": %lld, \"pos\": %d}\n", (long long)i, t);
+            }
+        }
+    if (fclose(f) != 0) return av_fail("%s: write failed", path);
+
+    f = fopen(av_path_join(path, sizeof path, j->tmp, "items.jsonl"), "w");
+    if (!f) return av_fail("%s: cannot create (%s)", path, strerror(errno));
+    for (int64_t i = 0; i < j->n_items; i++) {
+        const av_item *it = &j->ds.items[j->item_src[i]];
+        fputs("{\"text\": ", f);
+        char real[PATH_MAX];
+        /* image paths are stored absolute, so the viewer finds them from anywhere */
+        json_str(f, vit && realpath(it->text, real) ? real : it->text);
+        if (it->text_b) { fputs(", \"text_b\": ", f); json_str(f, it->text_b); }
+        if (it->label) { fputs(", \"label\": ", f); json_str(f, it->label); }
+        fprintf(f, ", \"line\": %lld, \"num_tokens\": %d}\n", (long long)it->line, j->len[i]);
+    }
+    if (fclose(f) != 0) return av_fail("%s: write failed", path);
+    return AV_OK;
+}
+
+static int cmp_len_desc(const void *a, const void *b, void *lens) {
+    const int32_t *L = lens;
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    if (L[x] != L[y]) return L[x] > L[y] ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
+static int run_text(job *j, const av_extract_opts *o, av_progress *p) {
+    int64_t *order = av_malloc(sizeof(int64_t) * (size_t)j->n_items);
+    if (!order) return AV_ERR;
+    for (int64_t i = 0; i < j->n_items; i++) order[i] = i;
+    qsort_r(order, (size_t)j->n_items, sizeof *order, cmp_len_desc, j->len);
+    int B = o->batch, T0 = j->len[order[0]];
+    int32_t *ids = av_malloc(sizeof(int32_t) * (size_t)B * T0), *types = av_malloc(sizeof(int32_t) * (size_t)B * T0);
+    int32_t *lengths = av_malloc(sizeof(int32_t) * (size_t)B);
+    int rc = ids && types && lengths ? AV_OK : AV_ERR;
+    int32_t pad = av_tokenizer_pad(j->tok);
+    if (pad < 0) pad = 0; /* any valid id: padded rows are masked and never stored */
+    for (int64_t s = 0; rc == AV_OK && s < j->n_items; s += B) {
+        int nb = (int)(j->n_items - s < B ? j->n_items - s : B);
+        int T = j->len[order[s]]; /* longest first */
+        for (int b = 0; b < nb; b++) {
+            int64_t it = order[s + b];
+            int n = j->len[it];
+            lengths[b] = n;
+            memcpy(ids + (int64_t)b * T, j->ids + j->off[it], sizeof(int32_t) * (size_t)n);
+            memcpy(types + (int64_t)b * T, j->types + j->off[it], sizeof(int32_t) * (size_t)n);
+            for (int t = n; t < T; t++) {
+                ids[(int64_t)b * T + t] = pad;
+                types[(int64_t)b * T + t] = 0;
+            }
+        }
+        av_batch batch = {.B = nb, .T = T, .ids = ids, .types = j->cfg->type == AV_MODEL_BERT ? types : NULL,
+                          .lengths = lengths};
+        j->batch_items = order + s;
+        rc = av_model_forward(&j->model, &batch, sink, j, NULL);
+        int64_t toks = 0;
+        for (int b = 0; b < nb; b++) toks += lengths[b];
+        if (p) av_progress_add(p, toks);
+    }
+    free(ids);
+    free(types);
+    free(lengths);
+    free(order);
+    return rc;
+}
+
+static int run_images(job *j, const av_extract_opts *o, av_progress *p) {
+    const av_model_config *c = j->cfg;
+    int B = o->batch, S = c->image_size, T = (int)c->max_positions;
+    size_t per = (size_t)3 * S * S;
+    float *pixels = av_malloc(sizeof(float) * per * (size_t)B);
+    int64_t *rows = av_malloc(sizeof(int64_t) * (size_t)B);
+    int32_t *lengths = av_malloc(sizeof(int32_t) * (size_t)B);
+    int rc = pixels && rows && lengths ? AV_OK : AV_ERR;
+    for (int64_t s = 0; rc == AV_OK && s < j->n_items; s += B) {
+        int nb = (int)(j->n_items - s < B ? j->n_items - s : B);
+        for (int b = 0; rc == AV_OK && b < nb; b++) {
+            const char *path = j->ds.items[j->item_src[s + b]].text;
+            av_image img;
+            if (av_image_load(path, &img)) {
+                rc = AV_ERR;
+                break;
+            }
+            if (av_vit_preprocess(c, img.rgb, img.width, img.height, pixels + per * b)) {
+                char msg[1024];
+                snprintf(msg, sizeof msg, "%s", av_last_error());
+                rc = av_fail("%s: %s", path, msg);
+            }
+            av_image_free(&img);
+            rows[b] = s + b;
+            lengths[b] = T;
+        }
+        if (rc) break;
+        av_batch batch = {.B = nb, .T = T, .lengths = lengths, .pixels = pixels};
+        j->batch_items = rows;
+        rc = av_model_forward(&j->model, &batch, sink, j, NULL);
+        if (p) av_progress_add(p, (int64_t)nb * T);
+    }
+    free(pixels);
+    free(rows);
+    free(lengths);
+    return rc;
+}
+
+static int write_manifest(job *j, const char *model_dir, const char *data, const av_backend *be) {
+    const av_model_config *c = j->cfg;
+    char real[PATH_MAX];
+    cJSON *m = av_manifest_new(c->model_type, realpath(model_dir, real) ? real : model_dir, c->num_layers,
+                               c->num_heads, c->head_dim, j->n_items, j->n_tokens, j->dtype);
+    if (!m) return av_fail("manifest: out of memory");
+    int64_t qs[4] = {c->num_layers, c->num_heads, j->n_tokens, c->head_dim};
+    av_manifest_set_array(m, "q", "q.npy", j->dtype, 4, qs);
+    av_manifest_set_array(m, "k", "k.npy", j->dtype, 4, qs);
+    av_manifest_set_array(m, "vnorm", "vnorm.npy", j->dtype, 3, qs);
+    av_manifest_set_array(m, "token_item", "token_item.npy", AV_DT_I32, 1, &j->n_tokens);
+    av_manifest_set_array(m, "token_pos", "token_pos.npy", AV_DT_I32, 1, &j->n_tokens);
+    cJSON_AddStringToObject(m, "tokens", "tokens.jsonl");
+    cJSON_AddStringToObject(m, "items", "items.jsonl");
+    cJSON_AddStringToObject(m, "data", realpath(data, real) ? real : data);
+    cJSON_AddStringToObject(m, "device", be->name);
+    cJSON_AddNumberToObject(m, "max_positions", c->max_positions);
+    cJSON_AddNumberToObject(m, "truncated_items", (double)j->truncated);
+    cJSON_AddNumberToObject(m, "dropped_items", (double)j->dropped);
+    if (c->type == AV_MODEL_VIT) {
+        cJSON_AddNumberToObject(m, "image_size", c->image_size);
+        cJSON_AddNumberToObject(m, "patch_size", c->patch_size);
+        cJSON_AddNumberToObject(m, "grid", c->image_size / c->patch_size);
+    }
+    /* per-head mean |v|: the viewer's value-norm weighting without reading vnorm.npy */
+    cJSON *vm = cJSON_AddArrayToObject(m, "vnorm_mean");
+    for (int l = 0; l < c->num_layers; l++) {
+        cJSON *row = cJSON_CreateArray();
+        for (int h = 0; h < c->num_heads; h++)
+            cJSON_AddItemToArray(row, cJSON_CreateNumber(j->vsum[l * c->num_heads + h] / (double)j->n_tokens));
+        cJSON_AddItemToArray(vm, row);
+    }
+    int rc = av_manifest_write(j->tmp, m);
+    cJSON_Delete(m);
+    return rc;
+}
+
+/* Puts the finished temporary folder in place of run_dir. */
+static int publish(const char *tmp, const char *run_dir, int force) {
+    if (av_file_exists(run_dir) || av_is_dir(run_dir)) {
+        if (!force) return av_fail("%s: already exists (use --force to replace it)", run_dir);
+        char old[4300];
+        snprintf(old, sizeof old, "%s.old-%ld", run_dir, (long)getpid());
+        if (rename(run_dir, old) != 0) return av_fail("%s: cannot replace (%s)", run_dir, strerror(errno));
+        if (rename(tmp, run_dir) != 0) {
+            int e = errno;
+            rename(old, run_dir);
+            return av_fail("%s: cannot rename %s into place (%s)", run_dir, tmp, strerror(e));
+        }
+        av_rm_rf(old);
+        return AV_OK;
+    }
+    if (rename(tmp, run_dir) != 0) return av_fail("%s: cannot rename %s into place (%s)", run_dir, tmp, strerror(errno));
+    return AV_OK;
+}
+
+int av_extract(const char *model_dir, const char *data, const char *run_dir, const av_extract_opts *o,
+               av_extract_result *res) {
+    double t0 = av_now();
+    if (o->batch <= 0) return av_fail("--batch must be positive");
+    if (o->dtype != AV_DT_F16 && o->dtype != AV_DT_F32) return av_fail("--dtype must be f16 or f32");
+    if ((av_file_exists(run_dir) || av_is_dir(run_dir)) && !o->force)
+        return av_fail("%s: already exists (use --force to replace it)", run_dir);
+    av_device dev;
+    if (av_device_choose(o->device, o->quiet, &dev)) return AV_ERR;
+    const av_backend *be = dev == AV_DEVICE_CUDA ? av_backend_cuda() : av_backend_cpu();
+    if (!be) return AV_ERR;
+
+    job j;
+    memset(&j, 0, sizeof j);
+    j.q.fd = j.k.fd = j.vn.fd = -1;
+    j.dtype = o->dtype;
+    int rc = AV_ERR, tmp_made = 0;
+    av_progress prog;
+    if (av_model_load(model_dir, be, &j.model)) return AV_ERR;
+    j.cfg = &j.model.cfg;
+    const av_model_config *c = j.cfg;
+    if (c->type != AV_MODEL_VIT && av_tokenizer_load(model_dir, c->model_type, &j.tok)) goto done;
+    if (c->type == AV_MODEL_BERT && (av_tokenizer_cls(j.tok) < 0 || av_tokenizer_sep(j.tok) < 0)) {
+        av_fail("%s: the vocabulary has no [CLS] or [SEP] token", model_dir);
+        goto done;
+    }
+    av_dataset_opts dopts = {.max_items = o->max_items, .sample_seed = o->sample_seed, .strict = 1};
+    if (av_dataset_load(data, &dopts, &j.ds)) goto done;
+    j.have_ds = 1;
+    if (j.ds.count == 0) {
+        av_fail("%s: no items", data);
+        goto done;
+    }
+    if ((c->type == AV_MODEL_VIT) != (j.ds.kind == AV_DATA_IMAGES)) {
+        av_fail("%s: %s data, but %s is a %s model", data, j.ds.kind == AV_DATA_IMAGES ? "image" : "text",
+                model_dir, c->model_type);
+        goto done;
+    }
+    if ((c->type == AV_MODEL_VIT ? vit_items(&j, o) : tokenize_all(&j, o))) goto done;
+
+    snprintf(j.tmp, sizeof j.tmp, "%s.tmp-%ld", run_dir, (long)getpid());
+    av_rm_rf(j.tmp);
+    if (av_mkdir_p(j.tmp)) goto done;
+    tmp_made = 1;
+    int64_t shape[4] = {c->num_layers, c->num_heads, j.n_tokens, c->head_dim};
+    j.vsum = av_calloc((size_t)c->num_layers * c->num_heads, sizeof(double));
+    if (!j.vsum || out_open(&j.q, j.tmp, "q.npy", j.dtype, 4, shape) ||
+        out_open(&j.k, j.tmp, "k.npy", j.dtype, 4, shape) || out_open(&j.vn, j.tmp, "vnorm.npy", j.dtype, 3, shape))
+        goto done;
+    if (write_token_files(&j)) goto done;
+
+    if (!o->quiet) av_progress_start(&prog, "extract", "tokens", j.n_tokens);
+    rc = c->type == AV_MODEL_VIT ? run_images(&j, o, o->quiet ? NULL : &prog) : run_text(&j, o, o->quiet ? NULL : &prog);
+    if (rc) goto done;
+    rc = AV_ERR;
+    if (!o->quiet) {
+        char note[160];
+        snprintf(note, sizeof note, "%lld items on %s", (long long)j.n_items, be->name);
+        if (j.truncated)
+            snprintf(note + strlen(note), sizeof note - strlen(note), ", %lld truncated to %d tokens",
+                     (long long)j.truncated, c->max_positions);
+        av_progress_done(&prog, note);
+    }
+    if (out_close(&j.q, 1) || out_close(&j.k, 1) || out_close(&j.vn, 1)) goto done;
+    if (write_manifest(&j, model_dir, data, be)) goto done;
+    if (publish(j.tmp, run_dir, o->force)) goto done;
+    tmp_made = 0;
+    rc = AV_OK;
+    if (res) {
+        res->items = j.n_items;
+        res->tokens = j.n_tokens;
+        res->truncated = j.truncated;
+        res->dropped = j.dropped;
+        res->seconds = av_now() - t0;
+        snprintf(res->device, sizeof res->device, "%s", be->name);
+    }
+done:
+    out_close(&j.q, 0);
+    out_close(&j.k, 0);
+    out_close(&j.vn, 0);
+    if (tmp_made) {
+        char keep[1024];
+        snprintf(keep, sizeof keep, "%s", av_last_error());
+        av_rm_rf(j.tmp);
+        av_fail("%s", keep);
+    }
+    free(j.vsum);
+    free(j.item_src);
+    free(j.len);
+    free(j.off);
+    free(j.ids);
+    free(j.types);
+    if (j.have_ds) av_dataset_free(&j.ds);
+    if (j.tok) av_tokenizer_free(j.tok);
+    av_model_free(&j.model);
+    return rc;
+}

@@ -1,0 +1,44 @@
+/* extract.h - the extraction pipeline behind `attnviz extract` (and the first step of
+ * `attnviz run`): model folder + dataset -> run folder (DESIGN.md, host/runfolder.h).
+ *
+ * Steps: load the dataset (strict: a bad line or image is an error), tokenize every text
+ * item (items longer than the model's positions are truncated and counted) or count the
+ * ViT patches, apply --max-tokens (whole items), then run the model in batches (text
+ * items sorted by length so batches carry little padding) and stream every layer's
+ * per-head q, k and |v| into memory-mapped q.npy / k.npy / vnorm.npy [L, H, T, d] at
+ * computed offsets, so the run may be far larger than RAM.
+ *
+ * Atomicity: everything is written into "<RUN>.tmp-<pid>/", the manifest last, and the
+ * folder is renamed to RUN only when complete; on any error the temporary folder is
+ * removed. An existing RUN is refused unless force is set (then replaced only after the
+ * new one is complete). The caller owns the options; nothing returned needs freeing. */
+#ifndef AV_HOST_EXTRACT_H
+#define AV_HOST_EXTRACT_H
+#include <stdint.h>
+#include "host/npy.h"
+
+typedef struct {
+    const char *device;     /* "auto" | "cpu" | "cuda" */
+    int64_t max_items;      /* 0 = all */
+    int64_t max_tokens;     /* 0 = no cap; else whole items while the total stays <= cap */
+    av_dtype dtype;         /* AV_DT_F16 (default) or AV_DT_F32 for q/k/vnorm */
+    int batch;              /* items per forward batch */
+    int force;              /* replace an existing RUN */
+    uint64_t sample_seed;   /* with max_items: random subset (0 = the first max_items) */
+    int quiet;              /* no device line, no progress */
+} av_extract_opts;
+
+typedef struct {
+    int64_t items, tokens;
+    int64_t truncated;      /* items cut to the model's positions */
+    int64_t dropped;        /* items that produced no token */
+    double seconds;
+    char device[16];        /* backend used: "cpu" | "cuda" */
+} av_extract_result;
+
+void av_extract_defaults(av_extract_opts *o);
+/* Runs the pipeline; res may be NULL. AV_ERR with a one-line message naming the file
+ * and the fault on bad input; RUN is then untouched. */
+int av_extract(const char *model_dir, const char *data, const char *run_dir, const av_extract_opts *o,
+               av_extract_result *res);
+#endif

@@ -1,0 +1,29 @@
+/* tsne.h - the pieces of t-SNE (tsne.c) beyond project.h's av_tsne, for tests, the
+ * benchmark and the project command: the sparse affinities P, the KL divergence of an
+ * embedding against them, and the perplexity clamp. av_tsne_P owns its three arrays;
+ * av_tsne_P_free releases them. */
+#ifndef AV_HOST_TSNE_H
+#define AV_HOST_TSNE_H
+#include <stdint.h>
+#include "host/project.h"
+
+/* The final KL is computed exactly (all n^2 pairs) up to this many points, else with
+ * the Barnes-Hut estimate of the normalisation Z. */
+#define AV_TSNE_KL_EXACT_MAX 10000
+
+/* Symmetric joint probabilities, CSR with sorted columns, summing to 1. */
+typedef struct { int64_t n; int64_t *rowptr, *col; double *val; } av_tsne_P;
+
+/* P of X at the given perplexity (clamped like av_tsne; see below). */
+int av_tsne_affinities(const float *X, int64_t n, int d, double perplexity, av_metric metric,
+                       av_knn_method knn_method, uint64_t seed, av_tsne_P *P);
+void av_tsne_P_free(av_tsne_P *P);
+/* KL(P || Q(Y)); exact = 1 sums Z over all pairs, else the BH estimate (theta 0.5). */
+int av_tsne_kl(const av_tsne_P *P, const float *Y, int64_t n, int dim, int exact, double *kl);
+
+/* Perplexity actually used for n points: at most (n - 1) / 3 so that 3 perplexity
+ * neighbours exist (openTSNE's rule). av_tsne warns when it clamps and verbose is set. */
+double av_tsne_effective_perplexity(int64_t n, double perplexity);
+/* 1 when av_tsne's reported KL is exact for n points, 0 when BH-estimated. */
+int av_tsne_kl_is_exact(int64_t n);
+#endif

@@ -1,0 +1,352 @@
+/* config.c - reads config.json (BERT, GPT-2, ViT) and ViT's preprocessor_config.json into
+ * an av_model_config (config.h).
+ *
+ * The architecture sizes are required: a config.json written by transformers always holds
+ * them, and guessing a layer count would build a wrong model silently. Secondary options
+ * take transformers' own class defaults when absent (BertConfig, GPT2Config, ViTConfig,
+ * ViTImageProcessor), so hand-trimmed configs load the way transformers loads them. A key
+ * that is present with the wrong type is always an error. */
+#include "models/config.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "host/util.h"
+
+/* Bounds far above any real model but low enough that sizes multiplied together
+ * (hidden x intermediate, vocab x hidden) stay well inside 64 bits. */
+#define MAX_LAYERS 1024
+#define MAX_HEADS 1024
+#define MAX_HIDDEN 65536
+#define MAX_INTERMEDIATE (1 << 20)
+#define MAX_VOCAB (1 << 24)
+#define MAX_POSITIONS (1 << 20)
+#define MAX_IMAGE 16384
+
+/* A JSON string as messages show it: control bytes would break the one-line message. */
+#define SHOWN 48
+static const char *shown(const char *s, char *buf) {
+    size_t i = 0;
+    for (; s[i] && i + 4 < SHOWN; i++) {
+        unsigned char c = (unsigned char)s[i];
+        buf[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+    }
+    if (s[i]) memcpy(buf + i, "...", 3), i += 3;
+    buf[i] = 0;
+    return buf;
+}
+
+/* The first of the spellings (NULL-terminated) that is present, else NULL. */
+static const cJSON *find_key(const cJSON *obj, const char *const *keys, const char **which) {
+    for (int i = 0; keys[i]; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, keys[i]);
+        if (v) {
+            *which = keys[i];
+            return v;
+        }
+    }
+    *which = keys[0];
+    return NULL;
+}
+
+static int missing(const char *file, const char *const *keys) {
+    if (keys[1]) return av_fail("%s: missing key \"%s\" (or \"%s\")", file, keys[0], keys[1]);
+    return av_fail("%s: missing key \"%s\"", file, keys[0]);
+}
+
+/* An integer in [lo, hi]; when absent, an error if required, else def. */
+static int get_int(const cJSON *obj, const char *file, const char *const *keys, long lo, long hi,
+                   int required, long def, int *out) {
+    const char *k;
+    const cJSON *v = find_key(obj, keys, &k);
+    if (!v) {
+        if (required) return missing(file, keys);
+        *out = (int)def;
+        return AV_OK;
+    }
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble != floor(v->valuedouble))
+        return av_fail("%s: \"%s\" is not an integer", file, k);
+    if (v->valuedouble < (double)lo || v->valuedouble > (double)hi)
+        return av_fail("%s: \"%s\" is %.17g, outside %ld..%ld", file, k, v->valuedouble, lo, hi);
+    *out = (int)v->valuedouble;
+    return AV_OK;
+}
+
+static int get_float(const cJSON *obj, const char *file, const char *const *keys, double lo, double hi,
+                     double def, float *out) {
+    const char *k;
+    const cJSON *v = find_key(obj, keys, &k);
+    if (!v) {
+        *out = (float)def;
+        return AV_OK;
+    }
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) return av_fail("%s: \"%s\" is not a number", file, k);
+    if (!(v->valuedouble > lo && v->valuedouble < hi))
+        return av_fail("%s: \"%s\" is %g, outside (%g, %g)", file, k, v->valuedouble, lo, hi);
+    *out = (float)v->valuedouble;
+    return AV_OK;
+}
+
+static int get_bool(const cJSON *obj, const char *file, const char *key, int def, int *out) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!v) {
+        *out = def;
+        return AV_OK;
+    }
+    if (!cJSON_IsBool(v)) return av_fail("%s: \"%s\" is not true or false", file, key);
+    *out = cJSON_IsTrue(v);
+    return AV_OK;
+}
+
+/* transformers' ACT2FN names for the two GELU forms our kernels compute. */
+static int get_act(const cJSON *obj, const char *file, const char *const *keys, const char *def, av_gelu_kind *out) {
+    const char *k;
+    const cJSON *v = find_key(obj, keys, &k);
+    const char *s = def;
+    if (v) {
+        if (!cJSON_IsString(v)) return av_fail("%s: \"%s\" is not a string", file, k);
+        s = v->valuestring;
+    }
+    if (!strcmp(s, "gelu") || !strcmp(s, "gelu_python")) *out = AV_GELU_ERF;
+    else if (!strcmp(s, "gelu_new") || !strcmp(s, "gelu_pytorch_tanh") || !strcmp(s, "gelu_fast")) *out = AV_GELU_TANH;
+    else {
+        char b[SHOWN];
+        return av_fail("%s: \"%s\" is \"%s\"; attnviz computes gelu, gelu_new, gelu_pytorch_tanh, gelu_fast", file, k,
+                       shown(s, b));
+    }
+    return AV_OK;
+}
+
+/* ViT's image_size / patch_size: an integer, or a square [n, n] pair. */
+static int get_square(const cJSON *obj, const char *file, const char *key, long def, long hi, int *out) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!v) {
+        *out = (int)def;
+        return AV_OK;
+    }
+    if (cJSON_IsArray(v)) {
+        const cJSON *a = v->child, *b = a ? a->next : NULL;
+        if (cJSON_GetArraySize(v) != 2 || !cJSON_IsNumber(a) || !cJSON_IsNumber(b))
+            return av_fail("%s: \"%s\" is not an integer or an [h, w] pair", file, key);
+        if (a->valuedouble != b->valuedouble)
+            return av_fail("%s: \"%s\" is not square; attnviz reads square ViT inputs", file, key);
+        v = a;
+    }
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble != floor(v->valuedouble) ||
+        v->valuedouble < 1 || v->valuedouble > (double)hi)
+        return av_fail("%s: \"%s\" is not an integer from 1 to %ld", file, key, hi);
+    *out = (int)v->valuedouble;
+    return AV_OK;
+}
+
+static void vit_processor_defaults(av_model_config *c) {
+    c->do_resize = c->do_rescale = c->do_normalize = 1;
+    c->resize_h = c->resize_w = 224;
+    c->resample = 2;
+    c->rescale_factor = 1.0f / 255.0f;
+    for (int i = 0; i < 3; i++) c->image_mean[i] = c->image_std[i] = 0.5f; /* IMAGENET_STANDARD_* */
+}
+
+static int parse_config(const cJSON *root, const char *file, av_model_config *c) {
+    if (!cJSON_IsObject(root)) return av_fail("%s: not a JSON object", file);
+    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(root, "model_type");
+    if (!mt) return av_fail("%s: missing key \"model_type\"", file);
+    if (!cJSON_IsString(mt)) return av_fail("%s: \"model_type\" is not a string", file);
+    if (!strcmp(mt->valuestring, "bert")) c->type = AV_MODEL_BERT;
+    else if (!strcmp(mt->valuestring, "gpt2")) c->type = AV_MODEL_GPT2;
+    else if (!strcmp(mt->valuestring, "vit")) c->type = AV_MODEL_VIT;
+    else {
+        char b[SHOWN];
+        return av_fail("%s: unknown model_type \"%s\" (attnviz reads bert, gpt2, vit)", file, shown(mt->valuestring, b));
+    }
+    snprintf(c->model_type, sizeof c->model_type, "%s", mt->valuestring);
+
+    static const char *const k_layers[] = {"num_hidden_layers", "n_layer", NULL};
+    static const char *const k_heads[] = {"num_attention_heads", "n_head", NULL};
+    static const char *const k_hidden[] = {"hidden_size", "n_embd", NULL};
+    static const char *const k_inter[] = {"intermediate_size", "n_inner", NULL};
+    static const char *const k_pos[] = {"max_position_embeddings", "n_positions", NULL};
+    static const char *const k_vocab[] = {"vocab_size", NULL};
+    static const char *const k_types[] = {"type_vocab_size", NULL};
+    static const char *const k_eps[] = {"layer_norm_eps", "layer_norm_epsilon", NULL};
+    static const char *const k_act[] = {"hidden_act", "activation_function", NULL};
+    int gpt2 = c->type == AV_MODEL_GPT2, vit = c->type == AV_MODEL_VIT, bert = c->type == AV_MODEL_BERT;
+    if (get_int(root, file, k_layers, 1, MAX_LAYERS, 1, 0, &c->num_layers) ||
+        get_int(root, file, k_heads, 1, MAX_HEADS, 1, 0, &c->num_heads) ||
+        get_int(root, file, k_hidden, 1, MAX_HIDDEN, 1, 0, &c->hidden))
+        return AV_ERR;
+    if (c->hidden % c->num_heads)
+        return av_fail("%s: hidden size %d is not divisible by the %d attention heads", file, c->hidden, c->num_heads);
+    c->head_dim = c->hidden / c->num_heads;
+    /* GPT-2 writes "n_inner": null for the default 4 x n_embd. */
+    const char *k;
+    const cJSON *inter = find_key(root, k_inter, &k);
+    if (gpt2 && (!inter || cJSON_IsNull(inter))) c->intermediate = 4 * c->hidden;
+    else if (get_int(root, file, k_inter, 1, MAX_INTERMEDIATE, 1, 0, &c->intermediate)) return AV_ERR;
+    if (get_float(root, file, k_eps, 0.0, 1.0, gpt2 ? 1e-5 : 1e-12, &c->layer_norm_eps) ||
+        get_act(root, file, k_act, gpt2 ? "gelu_new" : "gelu", &c->act))
+        return AV_ERR;
+    if (vit) {
+        c->vocab_size = 0;
+        c->type_vocab_size = 0;
+        if (get_square(root, file, "image_size", 224, MAX_IMAGE, &c->image_size) ||
+            get_square(root, file, "patch_size", 16, MAX_IMAGE, &c->patch_size) ||
+            get_int(root, file, (const char *const[]){"num_channels", NULL}, 1, 64, 0, 3, &c->num_channels) ||
+            get_bool(root, file, "qkv_bias", 1, &c->qkv_bias))
+            return AV_ERR;
+        if (c->num_channels != 3)
+            return av_fail("%s: \"num_channels\" is %d; attnviz reads RGB ViTs (3)", file, c->num_channels);
+        if (c->patch_size > c->image_size)
+            return av_fail("%s: \"patch_size\" %d is larger than \"image_size\" %d", file, c->patch_size, c->image_size);
+        int side = c->image_size / c->patch_size; /* the patch conv's floor, as in ViTPatchEmbeddings */
+        c->max_positions = side * side + 1;
+        vit_processor_defaults(c);
+        c->resize_h = c->resize_w = c->image_size;
+    } else {
+        c->qkv_bias = 1;
+        if (get_int(root, file, k_vocab, 1, MAX_VOCAB, 1, 0, &c->vocab_size) ||
+            get_int(root, file, k_pos, 1, MAX_POSITIONS, 1, 0, &c->max_positions) ||
+            get_int(root, file, k_types, 0, 65536, 0, bert ? 2 : 0, &c->type_vocab_size))
+            return AV_ERR;
+        if (!bert) c->type_vocab_size = 0;
+    }
+    if (bert) {
+        /* Relative position variants add terms to the attention logits that stored q/k do
+         * not carry; reading them as absolute would draw a different model. */
+        const cJSON *pe = cJSON_GetObjectItemCaseSensitive(root, "position_embedding_type");
+        if (pe && !cJSON_IsNull(pe)) {
+            if (!cJSON_IsString(pe)) return av_fail("%s: \"position_embedding_type\" is not a string", file);
+            char b[SHOWN];
+            if (strcmp(pe->valuestring, "absolute"))
+                return av_fail("%s: \"position_embedding_type\" is \"%s\"; attnviz reads \"absolute\"", file,
+                               shown(pe->valuestring, b));
+        }
+    }
+    return AV_OK;
+}
+
+/* Parses len bytes as JSON: a private NUL-terminated copy, and nothing but whitespace
+ * may follow the value. */
+static cJSON *parse_json(const char *json, size_t len, const char *name) {
+    char *text = av_malloc(len + 1);
+    if (!text) return NULL;
+    if (len) memcpy(text, json, len);
+    text[len] = 0;
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (!root) {
+        av_fail("%s: invalid JSON near byte %ld", name, end ? (long)(end - text) : -1L);
+    } else {
+        for (const char *p = end; p < text + len; p++)
+            if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
+                av_fail("%s: bytes after the JSON value (byte %ld)", name, (long)(p - text));
+                cJSON_Delete(root);
+                root = NULL;
+                break;
+            }
+    }
+    free(text);
+    return root;
+}
+
+int av_config_parse(const char *json, size_t len, const char *name, av_model_config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    cJSON *root = parse_json(json, len, name);
+    if (!root) return AV_ERR;
+    int rc = parse_config(root, name, cfg);
+    cJSON_Delete(root);
+    return rc;
+}
+
+/* image_mean / image_std: three numbers, or one for all channels (transformers allows both). */
+static int get_triple(const cJSON *obj, const char *file, const char *key, int positive, float *out) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!v || cJSON_IsNull(v)) return AV_OK;
+    double x[3];
+    if (cJSON_IsNumber(v)) {
+        x[0] = x[1] = x[2] = v->valuedouble;
+    } else if (cJSON_IsArray(v) && cJSON_GetArraySize(v) == 3) {
+        int i = 0;
+        for (const cJSON *e = v->child; e; e = e->next, i++) {
+            if (!cJSON_IsNumber(e)) return av_fail("%s: \"%s\" holds a non-number", file, key);
+            x[i] = e->valuedouble;
+        }
+    } else {
+        return av_fail("%s: \"%s\" is not a number or a list of 3 numbers", file, key);
+    }
+    for (int i = 0; i < 3; i++) {
+        if (!isfinite(x[i]) || fabs(x[i]) > 1e6 || (positive && !(x[i] > 0)))
+            return av_fail("%s: \"%s\"[%d] is %g, not a usable %s", file, key, i, x[i], positive ? "scale" : "mean");
+        out[i] = (float)x[i];
+    }
+    return AV_OK;
+}
+
+static int parse_preprocessor(const cJSON *root, const char *file, av_model_config *c) {
+    if (!cJSON_IsObject(root)) return av_fail("%s: not a JSON object", file);
+    if (get_bool(root, file, "do_resize", 1, &c->do_resize) || get_bool(root, file, "do_rescale", 1, &c->do_rescale) ||
+        get_bool(root, file, "do_normalize", 1, &c->do_normalize) ||
+        get_int(root, file, (const char *const[]){"resample", NULL}, 0, 5, 0, 2, &c->resample) ||
+        get_float(root, file, (const char *const[]){"rescale_factor", NULL}, 0.0, 1e6, 1.0 / 255.0, &c->rescale_factor) ||
+        get_triple(root, file, "image_mean", 0, c->image_mean) || get_triple(root, file, "image_std", 1, c->image_std))
+        return AV_ERR;
+    const cJSON *size = cJSON_GetObjectItemCaseSensitive(root, "size");
+    if (!size || cJSON_IsNull(size)) return AV_OK;
+    if (cJSON_IsNumber(size)) {
+        const char *const k[] = {"size", NULL};
+        if (get_int(root, file, k, 1, MAX_IMAGE, 1, 0, &c->resize_h)) return AV_ERR;
+        c->resize_w = c->resize_h;
+    } else if (cJSON_IsObject(size)) {
+        const cJSON *h = cJSON_GetObjectItemCaseSensitive(size, "height");
+        const cJSON *se = cJSON_GetObjectItemCaseSensitive(size, "shortest_edge");
+        if (h) {
+            if (get_int(size, file, (const char *const[]){"height", NULL}, 1, MAX_IMAGE, 1, 0, &c->resize_h) ||
+                get_int(size, file, (const char *const[]){"width", NULL}, 1, MAX_IMAGE, 1, 0, &c->resize_w))
+                return AV_ERR;
+        } else if (se) {
+            /* A ViT needs image_size x image_size input; a shortest-edge size is read as that
+             * square (ViTImageProcessor itself accepts only height/width). */
+            if (get_int(size, file, (const char *const[]){"shortest_edge", NULL}, 1, MAX_IMAGE, 1, 0, &c->resize_h))
+                return AV_ERR;
+            c->resize_w = c->resize_h;
+        } else {
+            return av_fail("%s: \"size\" has neither \"height\"/\"width\" nor \"shortest_edge\"", file);
+        }
+    } else {
+        return av_fail("%s: \"size\" is not an integer or an object", file);
+    }
+    return AV_OK;
+}
+
+int av_config_parse_preprocessor(const char *json, size_t len, const char *name, av_model_config *cfg) {
+    cJSON *root = parse_json(json, len, name);
+    if (!root) return AV_ERR;
+    int rc = parse_preprocessor(root, name, cfg);
+    cJSON_Delete(root);
+    return rc;
+}
+
+int av_config_load(const char *dir, av_model_config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    char path[4096];
+    if (!av_is_dir(dir)) {
+        if (!av_file_exists(dir)) return av_fail("%s: no such folder", dir);
+        return av_fail("%s: not a folder (expected a model folder with config.json)", dir);
+    }
+    av_path_join(path, sizeof path, dir, "config.json");
+    size_t len = 0;
+    char *text = av_read_file(path, &len);
+    if (!text) return AV_ERR;
+    int rc = av_config_parse(text, len, path, cfg);
+    free(text);
+    if (rc != AV_OK || cfg->type != AV_MODEL_VIT) return rc;
+    av_path_join(path, sizeof path, dir, "preprocessor_config.json");
+    if (!av_file_exists(path)) return AV_OK;
+    text = av_read_file(path, &len);
+    if (!text) return AV_ERR;
+    rc = av_config_parse_preprocessor(text, len, path, cfg);
+    free(text);
+    return rc;
+}

@@ -1,0 +1,84 @@
+/* model.h - a transformer loaded from a Hugging Face folder onto a backend, and its forward
+ * pass (BERT post-LN encoder, GPT-2 pre-LN causal decoder, ViT pre-LN encoder), written once
+ * against the av_backend table so the same code drives the CPU and CUDA.
+ *
+ * Loading (models/model.c): config.json through av_config_load, weights through
+ * av_safetensors_open (F32/F16/BF16, upcast to f32). Tensor names may carry the prefixes
+ * "bert.", "transformer.", "vit." or none; LayerNorm "gamma"/"beta" are accepted for
+ * "weight"/"bias"; GPT-2's attn.bias / attn.masked_bias buffers are ignored. A missing or
+ * misshapen tensor is an AV_ERR naming it. Each layer's q, k, v projections are fused into
+ * one [3C] projection at load time so a layer makes one GEMM for them.
+ *
+ * Forward (models/forward.c): for every layer the q, k (after projection and bias, before
+ * 1/sqrt(d)) and the per-head |v| of every real token go to a sink callback, on the host.
+ *
+ * Ownership: av_model_load fills an av_model that owns every backend buffer (weights and
+ * workspace); av_model_free releases them. The sink's pointers are valid only during the
+ * call. */
+#ifndef AV_MODELS_MODEL_H
+#define AV_MODELS_MODEL_H
+#include <stdint.h>
+#include "kernels/ops.h"
+#include "models/config.h"
+
+typedef struct {
+    float *qkv_w, *qkv_b;       /* fused: [3C, C] (NK) or [C, 3C] (KN); bias [3C] (zeros when absent) */
+    float *o_w, *o_b;           /* attention output projection */
+    float *ln1_g, *ln1_b;       /* BERT: after attention; GPT-2/ViT: before attention */
+    float *fc_w, *fc_b;         /* MLP up [I, C] / [C, I] */
+    float *proj_w, *proj_b;     /* MLP down */
+    float *ln2_g, *ln2_b;       /* BERT: after the MLP; GPT-2/ViT: before the MLP */
+} av_layer_weights;
+
+typedef struct {
+    av_model_config cfg;
+    const av_backend *be;
+    av_wlayout wl;              /* AV_W_KN for GPT-2's Conv1D, AV_W_NK otherwise */
+    /* embeddings: BERT wte/wpe/tte + emb LayerNorm; GPT-2 wte/wpe; ViT patch_w [C, 3PP],
+     * patch_b, cls (host copy too), wpe = position embeddings [N+1, C] */
+    float *wte, *wpe, *tte, *emb_ln_g, *emb_ln_b;
+    float *patch_w, *patch_b;
+    float *cls_host;            /* ViT class token, host memory (uploaded per batch) */
+    float *final_ln_g, *final_ln_b;  /* GPT-2 ln_f, ViT layernorm; NULL for BERT */
+    av_layer_weights *layers;
+    int64_t weight_count;       /* floats held on the backend for weights */
+    /* workspace, grown on demand (backend memory) */
+    int64_t ws_rows;
+    float *x, *h, *qkv, *att, *mlp, *ebuf;
+    int32_t *d_ids, *d_pos, *d_types, *d_lengths;
+    float *d_img;
+    int64_t img_floats;
+    /* host scratch for the sink */
+    float *host_qkv, *host_vnorm;
+} av_model;
+
+/* Loads dir onto backend be. On error nothing is left allocated. */
+int av_model_load(const char *dir, const av_backend *be, av_model *m);
+void av_model_free(av_model *m);
+
+/* A batch of B items padded to T tokens. Text: ids/types [B*T] (types may be NULL = all 0),
+ * lengths[B] (1..T). ViT: pixels [B, 3, S, S] preprocessed, T = (S/P)^2 + 1, lengths all T.
+ * Host pointers. */
+typedef struct {
+    int B, T;
+    const int32_t *ids, *types, *lengths;
+    const float *pixels;
+} av_batch;
+
+/* What a layer hands to the sink, host memory. Row r = b*T + t (t < lengths[b] are real);
+ * head h of q and k occupies columns [h*d, (h+1)*d) of rows with stride ld. vnorm[r*H + h]
+ * is |v| of head h at row r. */
+typedef struct {
+    int layer, B, T, H, d;
+    const int32_t *lengths;
+    const float *q, *k;
+    int ld;
+    const float *vnorm;
+} av_layer_out;
+typedef int (*av_layer_sink)(void *user, const av_layer_out *o);
+
+/* Runs the batch. sink (may be NULL) is called once per layer in order; a non-zero return
+ * stops the pass and is returned. hidden (host [B*T, C], may be NULL) receives the final
+ * hidden states (what transformers calls last_hidden_state). */
+int av_model_forward(av_model *m, const av_batch *b, av_layer_sink sink, void *user, float *hidden);
+#endif

@@ -255,7 +255,9 @@ int av_vdata_open(const char *dir, av_vdata *vd) {
     if (av_file_exists(path) && !(vd->stats = av_json_read(path))) goto fail;
 
     const cJSON *arrays = cJSON_GetObjectItemCaseSensitive(r->manifest, "arrays");
-    const cJSON *vn = arrays ? cJSON_GetObjectItemCaseSensitive(arrays, "v_norm") : NULL;
+    /* value norms |v| [L, H, T]: "vnorm" as extract writes it ("v_norm" also read) */
+    const cJSON *vn = arrays ? cJSON_GetObjectItemCaseSensitive(arrays, "vnorm") : NULL;
+    if (!vn && arrays) vn = cJSON_GetObjectItemCaseSensitive(arrays, "v_norm");
     const cJSON *vf = vn ? cJSON_GetObjectItemCaseSensitive(vn, "file") : NULL;
     if (cJSON_IsString(vf) && !strstr(vf->valuestring, "..")) {
         av_run_path(r, path, sizeof path, vf->valuestring);

@@ -422,7 +422,7 @@ void av_viewer_key(av_viewer *v, int key) {
     case 'h': v->hide_special = !v->hide_special; break;
     case 'w':
         if (vd->has_vnorm) v->vnorm_weight = !v->vnorm_weight;
-        else snprintf(v->note, sizeof v->note, "this run has no value norms (v_norm.npy)");
+        else snprintf(v->note, sizeof v->note, "this run has no value norms (vnorm.npy)");
         break;
     case 'a': v->arrows = !v->arrows; break;
     case 'r': reset_camera(v); break;

@@ -74,7 +74,8 @@ void av_head_matrix(const av_viewer *v, int l, int h, float w, float hp, int sin
         }
         if (!(e > 0)) e = 1;
     }
-    float s = 1.0f / e, mn = w < hp ? w : hp;
+    /* a 3-D cloud may turn any corner of its box towards the viewer: fit the box's diagonal */
+    float s = (dim == 3 ? 0.57735f : 1.0f) / e, mn = w < hp ? w : hp;
     float ax = 0.92f * mn / w, ay = 0.92f * mn / hp;
     float z = single ? v->zoom : 1, px = single ? v->pan_x : 0, py = single ? v->pan_y : 0;
     float R[3][3] = {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}};
@@ -90,7 +91,7 @@ void av_head_matrix(const av_viewer *v, int l, int h, float w, float hp, int sin
                 for (int k = 0; k < 3; k++) R[i][j] += Rx[i][k] * Ry[k][j];
             }
     }
-    float A[3][3], t[3] = {ax * px, ay * py, 0}, sc[3] = {ax * z * s, ay * z * s, s / 1.8f};
+    float A[3][3], t[3] = {ax * px, ay * py, 0}, sc[3] = {ax * z * s, ay * z * s, s};
     for (int i = 0; i < 3; i++)
         for (int j = 0; j < 3; j++) A[i][j] = sc[i] * R[i][j];
     memset(m, 0, 16 * sizeof(float));

@@ -475,6 +475,8 @@ cJSON *av_viewer_state(av_viewer *v) {
     if (v->view == AV_VIEW_MATRIX && v->hover_l >= 0) {
         cJSON_AddNumberToObject(hv, "layer", v->hover_l);
         cJSON_AddNumberToObject(hv, "head", v->hover_h);
+        const cJSON *st = av_vdata_head_stats(vd, v->hover_l, v->hover_h);  /* what the tooltip shows */
+        if (st) cJSON_AddItemToObject(hv, "stats", cJSON_Duplicate(st, 1));
     } else if (v->hover_point >= 0 || v->hover_token >= 0) {
         int64_t t = v->hover_point >= 0 ? v->hover_point % vd->T : v->hover_token;
         cJSON_AddNumberToObject(hv, "token", (double)t);

@@ -27,7 +27,10 @@ static const char *VS =
     "  const vec3 c6 = vec3(-5.4355, 4.6459, 26.3124);\n"
     "  return clamp(c0 + t * (c1 + t * (c2 + t * (c3 + t * (c4 + t * (c5 + t * c6))))), 0.0, 1.0); }\n"
     "void main() {\n"
-    "  int l = gl_VertexID * u_stride; bool isk = l >= u_T; int tok = isk ? l - u_T : l;\n"
+    /* queries and keys interleaved in draw order, so neither cloud paints over the other;
+     * an even LOD stride is nudged on odd vertices to keep both */
+    "  int j = gl_VertexID * u_stride + ((u_stride & 1) == 0 ? (gl_VertexID & 1) : 0);\n"
+    "  int l = (j & 1) == 0 ? (j >> 1) : u_T + (j >> 1); bool isk = l >= u_T; int tok = isk ? l - u_T : l;\n"
     "  v_id = l + 1;\n"
     "  if ((isk && (u_show & 2) == 0) || (!isk && (u_show & 1) == 0)) {\n"
     "    gl_Position = vec4(3.0, 3.0, 3.0, 1.0); gl_PointSize = 1.0; v_col = vec4(0.0); return; }\n"

@@ -96,7 +96,7 @@ void av_view_matrix_draw(av_viewer *v) {
     int n = 0;
     if (v->lod_stride > 1)  /* first, so a narrow window cannot clip it away */
         n = snprintf(title, sizeof title, "level of detail: 1 in %d points per cell  |  ", v->lod_stride);
-    snprintf(title + n, sizeof title - (size_t)n, "%s  %s  %d x %d heads  %s %d-D  %lld points per head", base,
+    snprintf(title + n, sizeof title - (size_t)n, "%.200s  %s  %d x %d heads  %s %d-D  %lld points per head", base,
              vd->run.model_type, L, H, vd->cur >= 0 ? vd->proj[vd->cur].method : "-", av_vdata_dim(vd),
              (long long)(2 * vd->T));
     av_overlay_topbar(v, title);

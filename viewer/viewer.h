@@ -60,6 +60,7 @@ typedef struct av_viewer {
     /* GL */
     av_draw2d d2;
     unsigned prog_pts, prog_pick, vao;
+    int uloc[2][24];             /* uniform locations of prog_pts, prog_pick (points.c) */
     unsigned pos_buf, pos_tex, attr_buf, attr_tex, flag_buf, flag_tex, norm_buf, norm_tex;
     int gl_proj;                 /* projection in pos_buf, -1 none */
     int gl_color;                /* colour mode in attr_buf, -1 none */

@@ -471,6 +471,7 @@ cJSON *av_viewer_state(av_viewer *v) {
     cJSON_AddNumberToObject(s, "search_hits", (double)v->search_hits);
     cJSON_AddNumberToObject(s, "lod_stride", v->lod_stride);
     cJSON_AddNumberToObject(s, "lines_drawn", v->lines_drawn);
+    cJSON_AddNumberToObject(s, "frame_ms", v->frame_ms);
     cJSON *hv = cJSON_AddObjectToObject(s, "hover");
     if (v->view == AV_VIEW_MATRIX && v->hover_l >= 0) {
         cJSON_AddNumberToObject(hv, "layer", v->hover_l);

@@ -76,7 +76,6 @@ static void ev_key(win_state *w, int key, int action) {
     case GLFW_KEY_ENTER: case GLFW_KEY_KP_ENTER: k = AV_KEY_ENTER; break;
     case GLFW_KEY_ESCAPE: k = AV_KEY_ESCAPE; break;
     case GLFW_KEY_BACKSPACE: k = AV_KEY_BACKSPACE; break;
-    case GLFW_KEY_TAB: k = AV_KEY_TAB; break;
     default: return;  /* printable keys arrive as characters */
     }
     av_viewer_key(w->v, k);
@@ -165,7 +164,7 @@ static int write_state(win_state *w, const char *path) {
 static int key_code(const char *name) {
     static const struct { const char *n; int k; } keys[] = {
         {"left", GLFW_KEY_LEFT}, {"right", GLFW_KEY_RIGHT}, {"up", GLFW_KEY_UP}, {"down", GLFW_KEY_DOWN},
-        {"enter", GLFW_KEY_ENTER}, {"escape", GLFW_KEY_ESCAPE}, {"backspace", GLFW_KEY_BACKSPACE}, {"tab", GLFW_KEY_TAB}};
+        {"enter", GLFW_KEY_ENTER}, {"escape", GLFW_KEY_ESCAPE}, {"backspace", GLFW_KEY_BACKSPACE}};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (!strcmp(name, keys[i].n)) return keys[i].k;
     return 0;

@@ -126,6 +126,11 @@ static void test_corrupt(void) {
         expect_bad("bigdht.jpg", dht, jn, "JPEG: Huffman table with 4080 codes (at most 256)");
     }
     free(dht);
+    /* found by fuzz_dataset_image: a progressive scan decoded with a Huffman table that
+     * was never defined sends stb_image 2.27 far outside its arrays */
+    av_image img0;
+    CHECK(av_image_load(FIX "fuzz_undefined_huffman.jpg", &img0) == AV_ERR);
+    CHECK_MSG(strstr(av_last_error(), "scan uses an undefined Huffman table") != NULL, "%s", av_last_error());
     expect_bad("empty.png", (const uint8_t *)"", 0, "empty file");
     expect_bad("text.png", (const uint8_t *)"hello\n", 6, "not a JPEG or PNG file");
     /* every prefix of a good file is refused, never decoded into garbage */

@@ -59,6 +59,8 @@ static void test_decode(void) {
     compare_with_pillow("grey_6x4", "png", 0, 0);
     compare_with_pillow("greya_4x4", "png", 0, 0);
     compare_with_pillow("rgba_5x3", "png", 0, 0);
+    compare_with_pillow("palette_6x5", "png", 0, 0);
+    compare_with_pillow("grey16_4x3", "png", 0, 0); /* 16 bits: the high byte */
     /* JPEG decoders differ in IDCT rounding and chroma upsampling (libjpeg's fancy
      * upsampling vs stb's): measured max 3 / mean 0.15 on the colour file, 0 on grey. */
     compare_with_pillow("photo_40x30", "jpg", 6, 0.5);

@@ -3,7 +3,7 @@
  * exact : IndexFlatL2 (Euclidean) or IndexFlatIP on unit vectors (cosine).
  * approx: HNSW (32 links per node) on the same vectors; for cosine the vectors are
  *         normalised first, and then |a-b|^2 = 2 - 2 cos(a,b) ranks like the cosine.
- * auto  : exact up to AV_KNN_EXACT_MAX points, approx above (bench/RESULTS-tsne.md has
+ * auto  : exact up to AV_KNN_EXACT_MAX points, approx above (bench/RESULTS-tsne-parts.md has
  *         the measurement behind the threshold).
  * Every point is its own nearest neighbour (or ties with duplicates of itself), so we
  * ask for more than k and drop the point itself wherever it appears in its list.

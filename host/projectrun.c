@@ -29,8 +29,10 @@ void av_project_defaults(av_project_opts *o) {
     o->translate = 1;
     av_tsne_defaults(&o->tsne);
     if (av_umap_defaults) av_umap_defaults(&o->umap);
+    /* one default metric for the command, whatever the method (docs/projections.md) */
+    o->umap.metric = o->tsne.metric;
     o->quality_sample = 2000;
-    o->parallel_heads_max_points = 4000;
+    o->parallel_heads_max_points = 2048;
 }
 
 int av_parse_heads(const char *spec, int layers, int heads, int **pairs, int *count) {
@@ -394,6 +396,9 @@ int av_project_run(av_run *r, const av_project_opts *o) {
     fprintf(stderr, "attnviz project: %s of %d head%s, %lld points each, on the CPU%s\n", name, nsel,
             nsel == 1 ? "" : "s", (long long)n,
             o->device == AV_DEVICE_CUDA ? " (projections have no CUDA version yet)" : "");
+    if (o->method == AV_PROJ_TSNE && av_tsne_effective_perplexity(n, o->tsne.perplexity) != o->tsne.perplexity)
+        fprintf(stderr, "attnviz project: warning: perplexity %g is too large for %lld points; using %.4g\n",
+                o->tsne.perplexity, (long long)n, av_tsne_effective_perplexity(n, o->tsne.perplexity));
     if (skipped)
         fprintf(stderr, "attnviz project: %d of %d selected heads already done (--force recomputes them)\n", skipped, nsel);
     j.units_per_head = o->method == AV_PROJ_TSNE ? o->tsne.iters : 1;

@@ -52,6 +52,10 @@ check "grep -q 'other parameters' '$AV_TMP/log5'" "changed parameters not notice
 check "! cmp -s '$AV_TMP/first.npy' '$run/proj/tsne-2d.npy'" "another seed, same output"
 check "grep -q '\"heads_projected\":[[:space:]]*1' '$run/manifest.json'" "old-parameter heads kept"
 
+# a perplexity too large for the head is clamped with a warning
+"$AV" project "$run" --heads 0:1 --iters 50 --perplexity 100 2>"$AV_TMP/log7"; rc=$?
+check "[ $rc -eq 0 ] && grep -q 'perplexity 100 is too large for 240 points; using 79.67' '$AV_TMP/log7'" "clamp: $(cat "$AV_TMP/log7")"
+
 # PCA 3-D of every head; UMAP-less builds say so
 "$AV" project "$run" --method pca --dim 3 --scale 2>"$AV_TMP/log6"; rc=$?
 check "[ $rc -eq 0 ]" "pca exit $rc: $(cat "$AV_TMP/log6")"

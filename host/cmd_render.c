@@ -55,6 +55,14 @@ int av_cmd_render(int argc, char **argv) {
     if (optind != argc - 1) return av_cli_usage("render", "expected one run folder");
     if (!out) return av_cli_usage("render", "missing -o FILE.png");
     o.run = argv[optind];
+    /* fail before drawing when the picture cannot be written where asked */
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", out);
+    char *slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = 0;
+        if (*dir && !av_is_dir(dir)) return av_cli_fail("render", "%s: folder %s does not exist", out, dir);
+    }
 
     av_vdata vd;
     int proj;

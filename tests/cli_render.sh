@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# cli_render.sh - `attnviz render` end to end on the fixture runs: every view comes out
+# as a PNG of the requested size; bad input ends with exit 2, ONE line on stderr naming
+# the fault, and no picture left behind.
+set -u
+fail=0
+R="$AV_SRC/tests/fixtures/viewer/run_text"
+V="$AV_SRC/tests/fixtures/viewer/run_vit"
+rm -rf "$AV_TMP" && mkdir -p "$AV_TMP"
+T="$AV_TMP"
+
+bad() { echo "FAIL: $*"; fail=1; }
+png_size() { od -An -tu1 -j16 -N8 "$1" | awk '{printf "%dx%d", $1*16777216+$2*65536+$3*256+$4, $5*16777216+$6*65536+$7*256+$8}'; }
+# expect_fail NAME PATTERN -- command...: exit 2, one stderr line matching PATTERN, no output file
+expect_fail() {
+  local name=$1 pat=$2; shift 3
+  "$@" >"$T/$name.out" 2>"$T/$name.err"
+  local rc=$?
+  [ $rc -eq 2 ] || bad "$name: exit $rc, want 2"
+  [ "$(wc -l <"$T/$name.err")" -eq 1 ] || bad "$name: stderr is not one line: $(cat "$T/$name.err")"
+  grep -q -- "$pat" "$T/$name.err" || bad "$name: stderr lacks '$pat': $(cat "$T/$name.err")"
+  [ ! -e "$T/$name.png" ] || bad "$name: left a picture behind"
+}
+
+for view in matrix single sentence; do
+  "$AV" render "$R" --view $view --head 0:0 --item 1 --token 2 --size 640x400 -o "$T/$view.png" || bad "$view: exit $?"
+  [ "$(png_size "$T/$view.png")" = 640x400 ] || bad "$view: size $(png_size "$T/$view.png")"
+done
+"$AV" render "$V" --view image --item 1 --token 5 --size 500x300 -o "$T/image.png" || bad "image view: exit $?"
+[ "$(png_size "$T/image.png")" = 500x300 ] || bad "image: size $(png_size "$T/image.png")"
+"$AV" render "$V" --view image --arrows --theme dark -o "$T/arrows.png" || bad "arrows: exit $?"
+[ "$(png_size "$T/arrows.png")" = 1600x1000 ] || bad "default size: $(png_size "$T/arrows.png")"
+"$AV" render "$R" --view single --method pca --dim 3 --color position --size-by-norm -o "$T/pca3.png" --state >"$T/pca3.json" \
+  || bad "pca 3-D: exit $?"
+grep -q '"method":"pca","dim":3' "$T/pca3.json" || bad "pca 3-D state: $(cat "$T/pca3.json")"
+"$AV" render "$R" --view single --head 0:0 --item 1 --token 2 --search cat --state -o "$T/s.png" >"$T/s.json" || bad "state: exit $?"
+grep -q '"search_hits":2' "$T/s.json" || bad "search hits: $(cat "$T/s.json")"
+grep -q '"lines_drawn":9' "$T/s.json" || bad "attention lines: $(cat "$T/s.json")"
+grep -q '"selected_token":11' "$T/s.json" || bad "--item/--token selection: $(cat "$T/s.json")"
+"$AV" render "$R" --view sentence --item 2 --hide-special --value-norm -o "$T/vn.png" || bad "value norm: exit $?"
+"$AV" render "$R" --lod 100 --state -o "$T/lod.png" >"$T/lod.json" || bad "lod: exit $?"
+grep -q '"lod_stride":6' "$T/lod.json" || bad "lod stride (6 heads x 96 points / 100): $(cat "$T/lod.json")"
+"$AV" render --help | grep -q -- "--view matrix|single|sentence|image" || bad "--help"
+
+# a ViT run whose images moved: the image view says so, the rest works
+cp -r "$V" "$T/vit_moved" && rm -rf "$T/vit_moved/images"
+"$AV" render "$T/vit_moved" --view image --state -o "$T/moved.png" >"$T/moved.json" || bad "moved images: exit $?"
+grep -q '"image_error":"image not found: images/img0.png' "$T/moved.json" || bad "moved images state: $(cat "$T/moved.json")"
+"$AV" render "$T/vit_moved" --view matrix -o "$T/moved_matrix.png" || bad "moved images, matrix: exit $?"
+# a damaged image is named with its fault, the view still draws
+cp -r "$V" "$T/vit_damaged" && head -c 60 "$V/images/img0.png" >"$T/vit_damaged/images/img0.png"
+"$AV" render "$T/vit_damaged" --view image --state -o "$T/damaged.png" >"$T/damaged.json" || bad "damaged image: exit $?"
+grep -q '"image_error":"[^"]*images/img0.png: [^"]*attention still shown"' "$T/damaged.json" || bad "damaged image state: $(cat "$T/damaged.json")"
+
+# bad input
+expect_fail norun "nope: not a run folder" -- "$AV" render "$T/nope" -o "$T/norun.png"
+cp -r "$R" "$T/noproj" && rm -rf "$T/noproj/proj"
+expect_fail noproj "run \`attnviz project $T/noproj\` first" -- "$AV" render "$T/noproj" -o "$T/noproj.png"
+"$AV" render "$T/noproj" --view sentence -o "$T/noproj_sentence.png" || bad "sentence view needs no projection: exit $?"
+cp -r "$R" "$T/badshape" && cp "$R/proj/pca-3d.npy" "$T/badshape/proj/tsne-2d.npy"
+expect_fail badshape "badshape/proj/tsne-2d.npy: shape \[2,3,96,3\] f32 does not match the run" -- \
+  "$AV" render "$T/badshape" -o "$T/badshape.png"
+head -c 100 "$R/proj/tsne-2d.npy" >"$T/badshape/proj/tsne-2d.npy"
+expect_fail truncated "tsne-2d.npy" -- "$AV" render "$T/badshape" -o "$T/truncated.png"
+expect_fail nohead "no head 9:9" -- "$AV" render "$R" --view single --head 9:9 -o "$T/nohead.png"
+expect_fail badhead "--head wants LAYER:HEAD" -- "$AV" render "$R" --head x -o "$T/badhead.png"
+expect_fail badcolor "unknown colour mode 'pink'" -- "$AV" render "$R" --color pink -o "$T/badcolor.png"
+expect_fail textcol "needs a ViT run" -- "$AV" render "$R" --color row -o "$T/textcol.png"
+expect_fail noout "missing -o" -- "$AV" render "$R"
+expect_fail textimage "image view needs a ViT run" -- "$AV" render "$R" --view image -o "$T/textimage.png"
+expect_fail nomethod "no projection umap-2d" -- "$AV" render "$R" --method umap --dim 2 -o "$T/nomethod.png"
+expect_fail badsize "--size wants WxH" -- "$AV" render "$R" --size 10x10 -o "$T/badsize.png"
+expect_fail noitem "no item 99" -- "$AV" render "$R" --item 99 -o "$T/noitem.png"
+expect_fail nodir "$T/missing/dir/x.png: folder $T/missing/dir does not exist" -- "$AV" render "$R" -o "$T/missing/dir/x.png"
+printf '{"text": "a"}\nnot json\n' >"$T/badtokens.jsonl"
+cp -r "$R" "$T/badtok" && cp "$T/badtokens.jsonl" "$T/badtok/tokens.jsonl"
+expect_fail badtok "badtok/tokens.jsonl:2: not a JSON object" -- "$AV" render "$T/badtok" -o "$T/badtok.png"
+
+exit $fail

@@ -1,0 +1,324 @@
+/* window.c - GLFW window, event mapping and script replay (see window.h). */
+#include "viewer/window.h"
+
+#include "viewer/gl.h"  /* before GLFW, which would include GL without the prototypes */
+#define GLFW_INCLUDE_NONE
+#include <GLFW/glfw3.h>
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "host/util.h"
+#include "viewer/headless.h"
+#include "viewer/png.h"
+#include "viewer/viewer_internal.h"
+
+typedef struct {
+    GLFWwindow *win;
+    av_viewer *v;
+    int fb_w, fb_h;
+    double scale;          /* framebuffer pixels per window coordinate */
+    int pressed, pressed_right, dragging;
+    double press_x, press_y, last_x, last_y;
+    int dirty;
+    int auto_lod;
+    int scripted;          /* input comes from the script only */
+} win_state;
+
+static char glfw_error[512];
+static void on_glfw_error(int code, const char *msg) { snprintf(glfw_error, sizeof glfw_error, "%s (GLFW %d)", msg, code); }
+
+/* ---- event handlers: GLFW callbacks and script lines both come here --------------- */
+
+static void ev_cursor(win_state *w, double x, double y) {
+    x *= w->scale;
+    y *= w->scale;
+    if (w->pressed) {
+        if (!w->dragging && (x - w->press_x) * (x - w->press_x) + (y - w->press_y) * (y - w->press_y) > 16) w->dragging = 1;
+        if (w->dragging) av_viewer_drag(w->v, (float)(x - w->last_x), (float)(y - w->last_y), w->pressed_right);
+    }
+    w->last_x = x;
+    w->last_y = y;
+    if (!w->dragging) av_viewer_mouse(w->v, (float)x, (float)y);
+    w->dirty = 1;
+}
+
+static void ev_button(win_state *w, int button, int action) {
+    if (button != GLFW_MOUSE_BUTTON_LEFT && button != GLFW_MOUSE_BUTTON_RIGHT) return;
+    if (action == GLFW_PRESS) {
+        w->pressed = 1;
+        w->pressed_right = button == GLFW_MOUSE_BUTTON_RIGHT;
+        w->dragging = 0;
+        w->press_x = w->last_x;
+        w->press_y = w->last_y;
+    } else if (w->pressed) {
+        /* a press and release without movement is a click */
+        if (!w->dragging && button == GLFW_MOUSE_BUTTON_LEFT) av_viewer_click(w->v, (float)w->last_x, (float)w->last_y);
+        w->pressed = w->dragging = 0;
+    }
+    w->dirty = 1;
+}
+
+static void ev_scroll(win_state *w, double dy) {
+    av_viewer_scroll(w->v, (float)w->last_x, (float)w->last_y, (float)dy);
+    w->dirty = 1;
+}
+
+static void ev_key(win_state *w, int key, int action) {
+    if (action != GLFW_PRESS && action != GLFW_REPEAT) return;
+    int k = 0;
+    switch (key) {
+    case GLFW_KEY_LEFT: k = AV_KEY_LEFT; break;
+    case GLFW_KEY_RIGHT: k = AV_KEY_RIGHT; break;
+    case GLFW_KEY_UP: k = AV_KEY_UP; break;
+    case GLFW_KEY_DOWN: k = AV_KEY_DOWN; break;
+    case GLFW_KEY_ENTER: case GLFW_KEY_KP_ENTER: k = AV_KEY_ENTER; break;
+    case GLFW_KEY_ESCAPE: k = AV_KEY_ESCAPE; break;
+    case GLFW_KEY_BACKSPACE: k = AV_KEY_BACKSPACE; break;
+    default: return;  /* printable keys arrive as characters */
+    }
+    av_viewer_key(w->v, k);
+    w->dirty = 1;
+}
+
+static void ev_char(win_state *w, unsigned cp) {
+    av_viewer_char(w->v, cp);
+    w->dirty = 1;
+}
+
+/* While a script runs it is the only input: the real pointer (e.g. resting where the
+ * window opens) must not move the hover between scripted steps. */
+static win_state *ws(GLFWwindow *win) {
+    win_state *w = glfwGetWindowUserPointer(win);
+    return w->scripted ? NULL : w;
+}
+static void cb_cursor(GLFWwindow *win, double x, double y) { if (ws(win)) ev_cursor(ws(win), x, y); }
+static void cb_button(GLFWwindow *win, int b, int a, int mods) { (void)mods; if (ws(win)) ev_button(ws(win), b, a); }
+static void cb_scroll(GLFWwindow *win, double dx, double dy) { (void)dx; if (ws(win)) ev_scroll(ws(win), dy); }
+static void cb_key(GLFWwindow *win, int key, int sc, int action, int mods) { (void)sc; (void)mods; if (ws(win)) ev_key(ws(win), key, action); }
+static void cb_char(GLFWwindow *win, unsigned cp) { if (ws(win)) ev_char(ws(win), cp); }
+static void cb_refresh(GLFWwindow *win) { ((win_state *)glfwGetWindowUserPointer(win))->dirty = 1; }
+
+/* ---- frames ----------------------------------------------------------------------- */
+
+static void frame(win_state *w) {
+    glfwGetFramebufferSize(w->win, &w->fb_w, &w->fb_h);
+    int ww, wh;
+    glfwGetWindowSize(w->win, &ww, &wh);
+    w->scale = ww > 0 ? (double)w->fb_w / ww : 1;
+    double t0 = av_now();
+    av_viewer_draw(w->v, w->fb_w, w->fb_h);
+    glFinish();
+    double ms = (av_now() - t0) * 1000;
+    w->v->frame_ms = ms;
+    if (w->auto_lod) {
+        /* keep interaction fluid: halve the points when a frame is slow, grow back when fast */
+        if (ms > 40 && w->v->lod_budget > 50000) { w->v->lod_budget /= 2; w->dirty = 1; }
+        else if (ms < 12 && w->v->lod_stride > 1) { w->v->lod_budget *= 2; w->dirty = 1; }
+    }
+}
+
+static int screenshot(win_state *w, const char *path) {
+    frame(w);
+    uint8_t *px = av_malloc((size_t)w->fb_w * w->fb_h * 4);
+    if (!px) return AV_ERR;
+    glBindFramebuffer(GL_READ_FRAMEBUFFER, 0);
+    glReadBuffer(GL_BACK);
+    glPixelStorei(GL_PACK_ALIGNMENT, 1);
+    glReadPixels(0, 0, w->fb_w, w->fb_h, GL_RGBA, GL_UNSIGNED_BYTE, px);
+    size_t row = (size_t)w->fb_w * 4;
+    uint8_t *tmp = av_malloc(row);
+    if (!tmp) { free(px); return AV_ERR; }
+    for (int y = 0; y < w->fb_h / 2; y++) {
+        memcpy(tmp, px + y * row, row);
+        memcpy(px + y * row, px + (size_t)(w->fb_h - 1 - y) * row, row);
+        memcpy(px + (size_t)(w->fb_h - 1 - y) * row, tmp, row);
+    }
+    free(tmp);
+    int rc = av_png_write_rgba(path, w->fb_w, w->fb_h, px);
+    free(px);
+    return rc;
+}
+
+static int write_state(win_state *w, const char *path) {
+    cJSON *s = av_viewer_state(w->v);
+    char *txt = cJSON_PrintUnformatted(s);
+    cJSON_Delete(s);
+    if (!txt) return av_fail("cannot serialise the viewer state");
+    int rc = AV_OK;
+    if (!strcmp(path, "-")) {
+        printf("%s\n", txt);
+        fflush(stdout);
+    } else {
+        size_t n = strlen(txt);
+        txt[n] = '\n';
+        rc = av_write_file_atomic(path, txt, n + 1);
+    }
+    free(txt);
+    return rc;
+}
+
+/* ---- script ----------------------------------------------------------------------- */
+
+static int key_code(const char *name) {
+    static const struct { const char *n; int k; } keys[] = {
+        {"left", GLFW_KEY_LEFT}, {"right", GLFW_KEY_RIGHT}, {"up", GLFW_KEY_UP}, {"down", GLFW_KEY_DOWN},
+        {"enter", GLFW_KEY_ENTER}, {"escape", GLFW_KEY_ESCAPE}, {"backspace", GLFW_KEY_BACKSPACE}};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (!strcmp(name, keys[i].n)) return keys[i].k;
+    return 0;
+}
+
+/* Runs one script line; returns 1 to quit, 0 to go on, AV_ERR on a bad line. */
+static int script_line(win_state *w, const char *file, int lineno, char *line) {
+    while (isspace((unsigned char)*line)) line++;
+    size_t n = strlen(line);
+    while (n && isspace((unsigned char)line[n - 1])) line[--n] = 0;
+    if (!*line || *line == '#') return 0;
+    char cmd[32] = "", arg[1024] = "";
+    double a, b, c, d;
+    char extra[16] = "";
+    sscanf(line, "%31s", cmd);
+    const char *rest = line + strlen(cmd);
+    while (*rest == ' ') rest++;
+    if (!strcmp(cmd, "move") && sscanf(rest, "%lf %lf", &a, &b) == 2) {
+        ev_cursor(w, a / w->scale, b / w->scale);
+    } else if (!strcmp(cmd, "point") && sscanf(rest, "%lf %15s", &a, extra) == 2 &&
+               (!strcmp(extra, "query") || !strcmp(extra, "key"))) {
+        /* the pointer onto where point `a` of the single view is drawn: lets scripts hover
+         * and click a known token without hard-coding pixel positions */
+        av_vdata *vd = w->v->vd;
+        if (a < 0 || a >= vd->T || vd->cur < 0) return av_fail("%s:%d: no token %.0f to point at", file, lineno, a);
+        float m[16], px, py;
+        av_rect r = av_single_rect(w->v);
+        av_head_matrix(w->v, w->v->layer, w->v->head, r.w, r.h, 1, m);
+        av_project_px(m, av_vdata_point(vd, w->v->layer, w->v->head, (int64_t)a + (extra[0] == 'k' ? vd->T : 0)),
+                      av_vdata_dim(vd), r, &px, &py);
+        ev_cursor(w, px / w->scale, py / w->scale);
+    } else if ((!strcmp(cmd, "click") || !strcmp(cmd, "rclick")) &&
+               (!*rest || sscanf(rest, "%lf %lf", &a, &b) == 2)) {
+        int btn = cmd[0] == 'r' ? GLFW_MOUSE_BUTTON_RIGHT : GLFW_MOUSE_BUTTON_LEFT;
+        if (*rest) ev_cursor(w, a / w->scale, b / w->scale);
+        ev_button(w, btn, GLFW_PRESS);
+        ev_button(w, btn, GLFW_RELEASE);
+    } else if (!strcmp(cmd, "drag") && sscanf(rest, "%lf %lf %lf %lf %15s", &a, &b, &c, &d, extra) >= 4) {
+        int btn = !strcmp(extra, "right") ? GLFW_MOUSE_BUTTON_RIGHT : GLFW_MOUSE_BUTTON_LEFT;
+        ev_cursor(w, a / w->scale, b / w->scale);
+        ev_button(w, btn, GLFW_PRESS);
+        for (int i = 1; i <= 8; i++) ev_cursor(w, (a + (c - a) * i / 8) / w->scale, (b + (d - b) * i / 8) / w->scale);
+        ev_button(w, btn, GLFW_RELEASE);
+    } else if (!strcmp(cmd, "scroll") && sscanf(rest, "%lf %lf %lf", &a, &b, &c) == 3) {
+        ev_cursor(w, a / w->scale, b / w->scale);
+        ev_scroll(w, c);
+    } else if (!strcmp(cmd, "key") && *rest) {
+        int k = key_code(rest);
+        if (k) ev_key(w, k, GLFW_PRESS);
+        else if (strlen(rest) == 1) ev_char(w, (unsigned char)rest[0]);
+        else return av_fail("%s:%d: unknown key '%s'", file, lineno, rest);
+    } else if (!strcmp(cmd, "type")) {
+        const char *s = rest;
+        while (*s) ev_char(w, av_utf8_next(&s));
+    } else if (!strcmp(cmd, "frame")) {
+        frame(w);
+        glfwSwapBuffers(w->win);
+    } else if (!strcmp(cmd, "wait") && sscanf(rest, "%lf", &a) == 1) {
+        struct timespec ts = {(time_t)(a / 1000), (long)(fmod(a, 1000) * 1e6)};
+        nanosleep(&ts, NULL);
+    } else if (!strcmp(cmd, "state") && sscanf(rest, "%1023s", arg) == 1) {
+        frame(w);  /* state after the frame: hover and lines drawn are current */
+        return write_state(w, arg);
+    } else if (!strcmp(cmd, "screenshot") && sscanf(rest, "%1023s", arg) == 1) {
+        return screenshot(w, arg);
+    } else if (!strcmp(cmd, "quit")) {
+        return 1;
+    } else {
+        return av_fail("%s:%d: cannot read '%s' (move, point, click, rclick, drag, scroll, key, type, frame, wait, state, screenshot, quit)",
+                       file, lineno, line);
+    }
+    return 0;
+}
+
+/* ---- main loop -------------------------------------------------------------------- */
+
+int av_window_run(const av_session_opts *o, int width, int height, const char *script_path) {
+    const char *disp = getenv("DISPLAY"), *wl = getenv("WAYLAND_DISPLAY");
+    if ((!disp || !*disp) && (!wl || !*wl))
+        return av_fail("no display (DISPLAY is not set): use `attnviz render %s --view ... -o FILE.png` to draw without one", o->run);
+    char *script = NULL;
+    if (script_path && !(script = av_read_file(script_path, NULL))) return AV_ERR;
+    av_vdata vd;
+    int proj;
+    if (av_session_open(o, &vd, &proj) != AV_OK) { free(script); return AV_ERR; }
+    glfwSetErrorCallback(on_glfw_error);
+    if (!glfwInit()) {
+        av_vdata_close(&vd);
+        free(script);
+        return av_fail("cannot open the display '%s' (%s): use `attnviz render` to draw without one", disp ? disp : "", glfw_error);
+    }
+    glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
+    glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 3);
+    glfwWindowHint(GLFW_OPENGL_PROFILE, GLFW_OPENGL_CORE_PROFILE);
+    glfwWindowHint(GLFW_OPENGL_FORWARD_COMPAT, GLFW_TRUE);
+    glfwWindowHint(GLFW_SAMPLES, 0);
+    char title[600];
+    snprintf(title, sizeof title, "attnviz - %s", o->run);
+    GLFWwindow *win = glfwCreateWindow(width, height, title, NULL, NULL);
+    if (!win) {
+        glfwTerminate();
+        av_vdata_close(&vd);
+        free(script);
+        return av_fail("cannot open an OpenGL 3.3 core window (%s)", glfw_error);
+    }
+    glfwMakeContextCurrent(win);
+    av_gl_pin_driver();
+    glfwSwapInterval(1);
+    av_viewer v;
+    win_state w = {0};
+    w.win = win;
+    w.v = &v;
+    w.scale = 1;
+    w.dirty = 1;
+    w.scripted = script != NULL;
+    int rc = av_viewer_init(&v, &vd);
+    if (rc == AV_OK) rc = av_session_apply(o, &v, proj);
+    if (rc == AV_OK) {
+        if (o->lod < 0) { v.lod_budget = 4000000; w.auto_lod = !script; }
+        glfwSetWindowUserPointer(win, &w);
+        glfwSetCursorPosCallback(win, cb_cursor);
+        glfwSetMouseButtonCallback(win, cb_button);
+        glfwSetScrollCallback(win, cb_scroll);
+        glfwSetKeyCallback(win, cb_key);
+        glfwSetCharCallback(win, cb_char);
+        glfwSetWindowRefreshCallback(win, cb_refresh);
+        frame(&w);
+        glfwSwapBuffers(win);
+        char *line = script;
+        int lineno = 0;
+        while (!glfwWindowShouldClose(win)) {
+            if (script) {
+                if (!line || !*line) break;
+                char *nl = strchr(line, '\n');
+                if (nl) *nl = 0;
+                int r = script_line(&w, script_path, ++lineno, line);
+                line = nl ? nl + 1 : NULL;
+                glfwPollEvents();
+                if (r == 1) break;
+                if (r != 0) { rc = AV_ERR; break; }
+                continue;
+            }
+            glfwWaitEventsTimeout(w.dirty ? 0.0 : 0.25);
+            if (w.dirty) {
+                w.dirty = 0;
+                frame(&w);
+                glfwSwapBuffers(win);
+            }
+        }
+    }
+    av_viewer_free(&v);
+    glfwDestroyWindow(win);
+    glfwTerminate();
+    av_vdata_close(&vd);
+    free(script);
+    return rc;
+}

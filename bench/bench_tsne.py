@@ -117,6 +117,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=3, help="attnviz runs per point up to 10k (median)")
     ap.add_argument("--sklearn-max", type=int, default=50000, help="largest N given to scikit-learn")
     ap.add_argument("--rows", default="bench/data/tsne_rows.json")
+    ap.add_argument("--dims", type=int, nargs="+", default=[2, 3])
     ap.add_argument("--out", default="bench/RESULTS-tsne.md")
     ap.add_argument("--json", default="bench/data/tsne.json")
     a = ap.parse_args()
@@ -127,7 +128,7 @@ def main():
     try:
         for n in a.sizes:
             X = make_data(n)
-            for dim in (2, 3):
+            for dim in a.dims:
                 res = []
                 reps = a.repeats if n <= 10000 else 1
                 runs = [run_attnviz(a.av, X, dim, tmp) for _ in range(reps)]

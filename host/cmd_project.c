@@ -29,7 +29,7 @@ static void usage(void) {
            "                           docs/projections.md)\n"
            "  --knn auto|exact|approx  neighbour search: FAISS flat or HNSW (default auto:\n"
            "                           exact up to 100000 points)\n"
-           "  --device auto|cpu|cuda   where to run (projections run on the CPU today)\n"
+           "  --device auto|cpu|cuda   where to run (auto: the GPU when there is one)\n"
            "  --force                  recompute heads already done\n"
            "  --quality                record kNN preservation (k 10) and trustworthiness\n"
            "                           (k 5) of each head in the manifest\n"

@@ -110,6 +110,8 @@ typedef struct {
     char pdir[4096];
     av_progress prog;
     int64_t units_per_head;
+    const char *name;       /* "<method>-<dim>d" */
+    int heads_done, heads_todo;
 } job;
 
 static void head_path(const job *j, int l, int h, const char *ext, char *out, size_t n) {
@@ -182,6 +184,9 @@ static int project_head(job *j, int l, int h) {
     int rc = AV_ERR_NOMEM;
     if (!X || !Y) goto done;
     if ((rc = av_run_head_q(r, l, h, X)) != AV_OK || (rc = av_run_head_k(r, l, h, X + T * d)) != AV_OK) goto done;
+#pragma omp critical(av_project_progress)
+    snprintf(j->prog.label, sizeof j->prog.label, "%s head %d:%d (%d/%d done)", j->name, l, h,
+             j->heads_done, j->heads_todo);
     float c = 1;
     av_normalize_qk(X, T, d, o->translate, o->scale, &c);
     double t0 = av_now(), kl = NAN;
@@ -265,6 +270,7 @@ static int project_head(job *j, int l, int h) {
     if (rc == AV_OK) {
 #pragma omp critical(av_project_progress)
         {
+            j->heads_done++;
             av_progress_add(&j->prog, j->units_per_head - ctx.reported);
             /* on a terminal the bar says it; in a log, one line per head */
             if (!j->prog.tty) {
@@ -420,6 +426,8 @@ int av_project_run(av_run *r, const av_project_opts *o) {
     char label[64];
     snprintf(label, sizeof label, "project %s", name);
     av_progress_start(&j.prog, label, o->method == AV_PROJ_TSNE ? "iters" : "heads", (int64_t)ntodo * j.units_per_head);
+    j.name = name;
+    j.heads_todo = ntodo;
     int failed = 0;
     char err[1024] = "";
     /* on the GPU one head at a time: each call fills the device itself */
@@ -443,6 +451,7 @@ int av_project_run(av_run *r, const av_project_opts *o) {
     free(todo);
     char note[96];
     snprintf(note, sizeof note, "%d heads", ntodo);
+    snprintf(j.prog.label, sizeof j.prog.label, "%s", label);
     av_progress_done(&j.prog, o->method == AV_PROJ_TSNE ? note : NULL);
     if (failed) return av_fail("%s", err);
     int done = 0;

@@ -87,6 +87,7 @@ def run_umap(a, sizes):
         t0, c0 = time.time(), time.process_time()
         Yr = umap.UMAP(n_neighbors=15, min_dist=0.1, n_epochs=epochs, n_jobs=2).fit_transform(X)
         t_ref, c_ref = time.time() - t0, time.process_time() - c0
+        np.save(os.path.join(a.work, f"umap_learn_{n}.npy"), Yr.astype(np.float32))
         out = subprocess.run([a.driver, "umap", xpath, ypath, str(epochs)], capture_output=True, text=True, check=True)
         ours = json.loads(out.stdout)
         Y = np.load(ypath)

@@ -34,6 +34,7 @@ struct av_bpe {
     size_t merge_slots;      /* power of two */
     av_specials specials;
     int32_t eos;
+    int add_prefix_space;    /* tokenizer_config.json add_prefix_space (default false) */
     piece_cache *cache;      /* mutable behind a const av_bpe: a cache changes no result */
 };
 
@@ -173,15 +174,35 @@ static piece_cache *cache_new(void) {
     return c;
 }
 
+/* tokenizer_config.json's add_prefix_space, when the folder has that file. */
+static int load_config(av_bpe *b, const char *path) {
+    if (!av_file_exists(path)) return AV_OK;
+    size_t len;
+    char *text = av_read_file(path, &len);
+    if (!text) return AV_ERR;
+    cJSON *cfg = cJSON_ParseWithLength(text, len);
+    free(text);
+    int rc = AV_OK;
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(cfg, "add_prefix_space");
+    if (!cJSON_IsObject(cfg)) rc = av_fail("%s: not a JSON object", path);
+    else if (it && !cJSON_IsNull(it) && !cJSON_IsBool(it))
+        rc = av_fail("%s: 'add_prefix_space' is not true, false or null", path);
+    else b->add_prefix_space = cJSON_IsTrue(it);
+    cJSON_Delete(cfg);
+    return rc;
+}
+
 int av_bpe_load(const char *dir, av_bpe **out) {
     *out = NULL;
-    char vpath[4096], mpath[4096];
+    char vpath[4096], mpath[4096], cpath[4096];
     av_path_join(vpath, sizeof vpath, dir, "vocab.json");
     av_path_join(mpath, sizeof mpath, dir, "merges.txt");
+    av_path_join(cpath, sizeof cpath, dir, "tokenizer_config.json");
     av_bpe *b = av_calloc(1, sizeof *b);
     if (!b) return AV_ERR_NOMEM;
     av_vocab_init(&b->vocab);
     int rc = load_vocab_json(&b->vocab, vpath);
+    if (rc == AV_OK) rc = load_config(b, cpath);
     if (rc == AV_OK) rc = load_merges(b, mpath);
     if (rc == AV_OK) {
         for (int x = 0; x < 256; x++) {
@@ -452,6 +473,20 @@ static int encode_segment(const av_bpe *b, const uint8_t *s, size_t n, scan_buf 
     return AV_OK;
 }
 
+/* add_prefix_space: a non-empty segment not starting with a space is read as " " + it,
+ * as tokenizers' ByteLevel pre-tokenizer does for each stretch between special tokens. */
+static int encode_prefixed(const av_bpe *b, const uint8_t *s, size_t n, scan_buf *sb, work *w,
+                           int32_t type_id, av_encoding *enc) {
+    if (!b->add_prefix_space || n == 0 || s[0] == ' ') return encode_segment(b, s, n, sb, w, type_id, enc);
+    uint8_t *tmp = av_malloc(n + 1);
+    if (!tmp) return AV_ERR_NOMEM;
+    tmp[0] = ' ';
+    memcpy(tmp + 1, s, n);
+    int rc = encode_segment(b, tmp, n + 1, sb, w, type_id, enc);
+    free(tmp);
+    return rc;
+}
+
 int av_bpe_encode(const av_bpe *b, const char *text, int32_t type_id, av_encoding *enc) {
     scan_buf sb = {0};
     work w = {0};
@@ -460,7 +495,7 @@ int av_bpe_encode(const av_bpe *b, const char *text, int32_t type_id, av_encodin
     while (rc == AV_OK) {
         size_t at;
         int sp = av_specials_next(&b->specials, text, n, &at);
-        rc = encode_segment(b, (const uint8_t *)text, sp < 0 ? n : at, &sb, &w, type_id, enc);
+        rc = encode_prefixed(b, (const uint8_t *)text, sp < 0 ? n : at, &sb, &w, type_id, enc);
         if (sp < 0 || rc) break;
         rc = av_encoding_push(enc, b->specials.id[sp], type_id);
         text += at + b->specials.len[sp];

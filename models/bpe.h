@@ -6,6 +6,7 @@
  *   bytes:  each byte of a piece becomes its bytes_to_unicode character
  *   merge:  the adjacent pair of lowest rank in merges.txt, leftmost first, until none
  * "<|endoftext|>" in the text is the special token when the vocabulary has it.
+ * tokenizer_config.json's add_prefix_space is honoured when the folder has that file.
  * Results per piece are cached (a dataset repeats words a lot); the cache is guarded by
  * a mutex, so one av_bpe may encode from several threads.
  * An av_bpe owns its vocabulary, merge table and cache; av_bpe_free releases them. */
@@ -18,7 +19,8 @@
 
 typedef struct av_bpe av_bpe;
 
-/* Reads dir/vocab.json and dir/merges.txt. Errors name the file (and line). */
+/* Reads dir/vocab.json, dir/merges.txt (and dir/tokenizer_config.json when present).
+ * Errors name the file (and line). */
 int av_bpe_load(const char *dir, av_bpe **out);
 void av_bpe_free(av_bpe *b);
 /* Appends the ids of text with the given type id. */

@@ -2,6 +2,7 @@
  * tokens around the plain encodings of wordpiece.c and bpe.c. */
 #include "models/tokenizer.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,6 +85,7 @@ void av_encoding_free(av_encoding *e) {
 
 int av_encoding_push(av_encoding *e, int32_t id, int32_t type_id) {
     if (e->count == e->cap) {
+        if (e->cap > INT_MAX / 2) return av_fail("too many tokens in one text (%d)", e->count);
         int cap = e->cap ? e->cap * 2 : 64;
         int32_t *ids = realloc(e->ids, (size_t)cap * sizeof *ids);
         if (ids) e->ids = ids;

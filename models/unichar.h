@@ -56,12 +56,14 @@ static inline int av_uc_is_bert_punct(int32_t c) {
 }
 
 /* BERT's "Chinese character": the CJK Unified Ideographs blocks and their extensions and
- * compatibility blocks, exactly the ranges of BertTokenizer._is_chinese_char (these are
- * block ranges of the BERT definition, not a Unicode property utf8proc could give). */
+ * compatibility blocks, as tokenizers' BertNormalizer lists them (these are block ranges
+ * of the BERT definition, not a Unicode property utf8proc could give). Its Extension E
+ * range starts at U+2B920 where BertTokenizer's starts at U+2B820; we follow tokenizers,
+ * so U+2B820..U+2B91F stay inside words. */
 static inline int av_uc_is_bert_cjk(int32_t c) {
     return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) ||
            (c >= 0x20000 && c <= 0x2A6DF) || (c >= 0x2A700 && c <= 0x2B73F) ||
-           (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B820 && c <= 0x2CEAF) ||
+           (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B920 && c <= 0x2CEAF) ||
            (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
 }
 #endif

@@ -41,6 +41,7 @@ static int load_vocab_txt(av_vocab *v, const char *path) {
         size_t end = nl ? (size_t)(nl - text) : len;
         size_t tl = end - p;
         if (tl && text[p + tl - 1] == '\r') tl--;
+        if (memchr(text + p, 0, tl)) { rc = av_fail("%s: line %d: NUL byte in a token", path, (int)id + 1); break; }
         rc = av_vocab_add(v, text + p, tl, id++);
         p = end + 1;
     }
@@ -58,8 +59,7 @@ int av_wordpiece_load(const char *dir, av_wordpiece **out) {
     av_wordpiece *w = av_calloc(1, sizeof *w);
     if (!w) return AV_ERR_NOMEM;
     av_vocab_init(&w->vocab);
-    w->opts = (av_wordpiece_opts){ .lowercase = 1, .strip_accents = -1, .chinese_chars = 1,
-                                   .max_word_chars = 100 };
+    w->opts = (av_wordpiece_opts){ .lowercase = 1, .strip_accents = -1, .chinese_chars = 1 };
     int rc = load_vocab_txt(&w->vocab, vpath);
     cJSON *cfg = NULL;
     if (rc == AV_OK && av_file_exists(cpath)) {
@@ -123,10 +123,16 @@ static int cp_reserve(cpbuf *b, size_t extra) {
 static int clean_and_pad(const av_wordpiece *w, const uint8_t *s, size_t n, cpbuf *out) {
     if (cp_reserve(out, 3 * n)) return AV_ERR_NOMEM;
     for (size_t p = 0; p < n;) {
-        int32_t c;
+        int32_t c = s[p];
+        if (c < 0x80) {
+            /* ASCII, most of any text: the same rules without the table lookups */
+            p++;
+            if (c == '\t' || c == '\n' || c == '\r') out->v[out->n++] = ' ';
+            else if (c >= 0x20 && c != 0x7F) out->v[out->n++] = c;
+            continue;
+        }
         p += (size_t)av_utf8_next(s + p, n - p, &c);
-        if (c == '\t' || c == '\n' || c == '\r') { out->v[out->n++] = ' '; continue; }
-        if (c == 0 || c == 0xFFFD || av_uc_is_bert_control(c)) continue;
+        if (c == 0xFFFD || av_uc_is_bert_control(c)) continue;
         if (av_uc_is_white_space(c)) { out->v[out->n++] = ' '; continue; }
         if (w->opts.chinese_chars && av_uc_is_bert_cjk(c)) {
             out->v[out->n++] = ' ';
@@ -141,13 +147,21 @@ static int clean_and_pad(const av_wordpiece *w, const uint8_t *s, size_t n, cpbu
 
 /* NFD of in (canonical decomposition and reordering, by utf8proc) minus the Mn marks. */
 static int strip_accents(const cpbuf *in, cpbuf *out) {
+    out->n = 0;
+    size_t ascii = 0;
+    while (ascii < in->n && in->v[ascii] < 0x80) ascii++;
+    if (ascii == in->n) {   /* ASCII is its own NFD and has no marks */
+        if (cp_reserve(out, in->n + 1)) return AV_ERR_NOMEM;
+        if (in->n) memcpy(out->v, in->v, in->n * sizeof *in->v);
+        out->n = in->n;
+        return AV_OK;
+    }
     size_t bytes = 0;
     for (size_t i = 0; i < in->n; i++) bytes += in->v[i] < 0x80 ? 1 : in->v[i] < 0x800 ? 2 : in->v[i] < 0x10000 ? 3 : 4;
     uint8_t *u8 = malloc(bytes + 1);
     if (!u8) return av_fail("out of memory (tokenizer buffer)"), AV_ERR_NOMEM;
     size_t k = 0;
     for (size_t i = 0; i < in->n; i++) k += (size_t)utf8proc_encode_char(in->v[i], u8 + k);
-    out->n = 0;
     utf8proc_ssize_t need = utf8proc_decompose(u8, (utf8proc_ssize_t)k, NULL, 0, UTF8PROC_DECOMPOSE);
     if (need >= 0 && cp_reserve(out, (size_t)need + 1) == AV_OK)
         need = utf8proc_decompose(u8, (utf8proc_ssize_t)k, out->v, (utf8proc_ssize_t)out->cap, UTF8PROC_DECOMPOSE);
@@ -171,6 +185,7 @@ static int lowercase(cpbuf *b) {
     size_t j = b->n + extra;
     for (size_t i = b->n; i-- > 0;) {
         if (b->v[i] == 0x130) { b->v[--j] = 0x307; b->v[--j] = 'i'; }
+        else if (b->v[i] < 0x80) b->v[--j] = b->v[i] >= 'A' && b->v[i] <= 'Z' ? b->v[i] + 32 : b->v[i];
         else b->v[--j] = utf8proc_tolower(b->v[i]);
     }
     b->n += extra;
@@ -182,9 +197,9 @@ static int lowercase(cpbuf *b) {
 /* One word (code points w[0..n)) -> ids, or [UNK] for the whole word. */
 static int encode_word(const av_wordpiece *wp, const int32_t *w, size_t n, int32_t type_id,
                        av_encoding *enc) {
-    if (n > (size_t)wp->opts.max_word_chars || n > 100) return av_encoding_push(enc, wp->unk, type_id);
-    char word[404], cand[406];
-    size_t bounds[101];   /* bounds[i] = byte offset of character i in word */
+    if (n > AV_WORDPIECE_MAX_CHARS) return av_encoding_push(enc, wp->unk, type_id);
+    char word[4 * AV_WORDPIECE_MAX_CHARS], cand[2 + 4 * AV_WORDPIECE_MAX_CHARS];
+    size_t bounds[AV_WORDPIECE_MAX_CHARS + 1];   /* bounds[i] = byte offset of character i in word */
     size_t len = 0;
     for (size_t i = 0; i < n; i++) {
         bounds[i] = len;
@@ -203,10 +218,19 @@ static int encode_word(const av_wordpiece *wp, const int32_t *w, size_t n, int32
             key = cand;
             pre = 2;
         }
+        /* hash every prefix once (FNV runs left to right), then probe longest first */
+        uint64_t hs[AV_WORDPIECE_MAX_CHARS + 1];
+        uint64_t h = av_vocab_hash(AV_VOCAB_HASH0, key, pre);
+        size_t last = start;
+        for (size_t e = start + 1; e <= n && pre + bounds[e] - bounds[start] <= wp->vocab.max_len; e++) {
+            h = av_vocab_hash(h, word + bounds[e - 1], bounds[e] - bounds[e - 1]);
+            hs[e - start] = h;
+            last = e;
+        }
         int32_t id = -1;
-        size_t end = n;
+        size_t end = last;
         for (; end > start && id < 0; end--)
-            id = av_vocab_find(&wp->vocab, key, pre + bounds[end] - bounds[start]);
+            id = av_vocab_find_hashed(&wp->vocab, key, pre + bounds[end] - bounds[start], hs[end - start]);
         if (id < 0) {
             enc->count = start_count;
             return av_encoding_push(enc, wp->unk, type_id);

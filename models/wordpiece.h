@@ -19,8 +19,10 @@ typedef struct {
     int lowercase;            /* do_lower_case (default 1) */
     int strip_accents;        /* strip_accents; null -> follows lowercase */
     int chinese_chars;        /* tokenize_chinese_chars (default 1) */
-    int max_word_chars;       /* 100, as BertTokenizer / WordPiece */
 } av_wordpiece_opts;
+
+/* A longer word is [UNK] whole (max_input_chars_per_word of every BERT tokenizer). */
+#define AV_WORDPIECE_MAX_CHARS 100
 
 typedef struct {
     av_vocab vocab;

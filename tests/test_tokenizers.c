@@ -5,6 +5,7 @@
  * differing line. Then: special ids, byte-level round trips, invalid UTF-8, a long word,
  * threads sharing one tokenizer, and every load error naming its file. */
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "host/util.h"
 #include "models/tokenizer.h"
 #include "tests/check.h"
+#include "tests/fuzz/tokenizer_invariants.h"
 
 #define FIX "tests/fixtures/tokenizers"
 
@@ -123,43 +125,6 @@ static int parity(const char *name, const char *dir, const char *type, const cor
     return ok_plain;
 }
 
-/* Byte-level decoding: the inverse of GPT-2's bytes_to_unicode. */
-static int unbyte(int32_t cp) {
-    for (int b = 0; b < 256; b++) {
-        int32_t c = b;
-        if (!((b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF))) {
-            int k = 0;
-            for (int x = 0; x < b; x++)
-                if (!((x >= 0x21 && x <= 0x7E) || (x >= 0xA1 && x <= 0xAC) || (x >= 0xAE && x <= 0xFF))) k++;
-            c = 256 + k;
-        }
-        if (c == cp) return b;
-    }
-    return -1;
-}
-
-/* The bytes the tokens of e spell (the input, for a byte-level BPE). Caller frees. */
-static char *bpe_decode(const av_tokenizer *t, const av_encoding *e) {
-    size_t cap = 16, n = 0;
-    for (int i = 0; i < e->count; i++) cap += strlen(av_tokenizer_token(t, e->ids[i]));
-    char *out = malloc(cap);
-    for (int i = 0; i < e->count; i++) {
-        const uint8_t *s = (const uint8_t *)av_tokenizer_token(t, e->ids[i]);
-        if (strcmp((const char *)s, "<|endoftext|>") == 0) {
-            memcpy(out + n, s, 13);
-            n += 13;
-            continue;
-        }
-        while (*s) {
-            int32_t cp = *s < 0x80 ? *s : ((s[0] & 0x1F) << 6) | (s[1] & 0x3F);   /* all < U+0800 */
-            s += *s < 0x80 ? 1 : 2;
-            out[n++] = (char)unbyte(cp);
-        }
-    }
-    out[n] = 0;
-    return out;
-}
-
 static void check_roundtrip(const char *dir, const corpus_t *c) {
     av_tokenizer *t = NULL;
     if (av_tokenizer_load(dir, "gpt2", &t) != AV_OK) { CHECK_MSG(0, "%s", av_last_error()); return; }
@@ -168,8 +133,8 @@ static void check_roundtrip(const char *dir, const corpus_t *c) {
     for (int i = 0; i < c->n; i++) {
         av_encoding_clear(&e);
         av_tokenizer_encode_plain(t, c->v[i].text, &e);
-        char *back = bpe_decode(t, &e);
-        if (strcmp(back, c->v[i].text) != 0 && !bad++)
+        char *back = av_fuzz_bpe_decode(t, &e);
+        if ((!back || strcmp(back, c->v[i].text) != 0) && !bad++)
             fprintf(stderr, "  round trip fails at corpus line %d\n", i + 1);
         free(back);
     }
@@ -178,8 +143,8 @@ static void check_roundtrip(const char *dir, const corpus_t *c) {
     const char *junk = "ok \xff\xfe \xc3 \xe2\x82 tail\xf0\x9f\x98";
     av_encoding_clear(&e);
     CHECK(av_tokenizer_encode_plain(t, junk, &e) == AV_OK);
-    char *back = bpe_decode(t, &e);
-    CHECK_MSG(strcmp(back, junk) == 0, "invalid UTF-8 did not round-trip");
+    char *back = av_fuzz_bpe_decode(t, &e);
+    CHECK_MSG(back && strcmp(back, junk) == 0, "invalid UTF-8 did not round-trip");
     free(back);
     /* A 200 000-letter word: the heap-ordered merge keeps this fast and exact. */
     size_t big = 200000;
@@ -188,10 +153,25 @@ static void check_roundtrip(const char *dir, const corpus_t *c) {
     word[big] = 0;
     av_encoding_clear(&e);
     CHECK(av_tokenizer_encode_plain(t, word, &e) == AV_OK);
-    back = bpe_decode(t, &e);
-    CHECK_MSG(strcmp(back, word) == 0 && e.count > 0 && e.count < (int)big, "long word: %d tokens", e.count);
+    back = av_fuzz_bpe_decode(t, &e);
+    CHECK_MSG(back && strcmp(back, word) == 0 && e.count > 0 && e.count < (int)big, "long word: %d tokens", e.count);
     free(back);
     free(word);
+    /* 60 000 distinct words overflow the piece cache (it empties itself at 32 768
+     * pieces): a second pass, with the cache in another state, gives the same ids. */
+    size_t nw = 60000;
+    char *many = malloc(nw * 12 + 1), *p = many;
+    for (size_t i = 0; i < nw; i++) p += sprintf(p, " w%zuq%zu", i * 7919 % 100003, i % 97);
+    av_encoding a = {0}, b = {0};
+    CHECK(av_tokenizer_encode_plain(t, many, &a) == AV_OK);
+    CHECK(av_tokenizer_encode_plain(t, many, &b) == AV_OK);
+    CHECK_MSG(a.count == b.count && memcmp(a.ids, b.ids, (size_t)a.count * 4) == 0, "cache changes results");
+    back = av_fuzz_bpe_decode(t, &a);
+    CHECK(back && strcmp(back, many) == 0);
+    free(back);
+    free(many);
+    av_encoding_free(&a);
+    av_encoding_free(&b);
     av_encoding_free(&e);
     av_tokenizer_free(t);
 }
@@ -245,6 +225,32 @@ static void check_minilm_basics(const char *dir) {
     CHECK(av_tokenizer_encode(t, "Hello, world!", "HELLO", &e) == AV_OK);
     int32_t want[] = { 101, 7592, 1010, 2088, 999, 102, 7592, 102 }, types[] = { 0, 0, 0, 0, 0, 0, 1, 1 };
     CHECK(e.count == 8 && memcmp(e.ids, want, sizeof want) == 0 && memcmp(e.type_ids, types, sizeof types) == 0);
+    /* every id spells its vocab.txt line */
+    char path[512];
+    snprintf(path, sizeof path, "%s/vocab.txt", dir);
+    char *vocab = av_read_file(path, NULL);
+    int id = 0, wrong = 0;
+    char *save = NULL;
+    for (char *l = vocab ? strtok_r(vocab, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save), id++)
+        wrong += !av_tokenizer_token(t, id) || strcmp(av_tokenizer_token(t, id), l) != 0;
+    CHECK_MSG(id == 30522 && wrong == 0, "%d of %d tokens differ from vocab.txt", wrong, id);
+    free(vocab);
+    /* a 1 MB text of one word (-> [UNK]) and a 1 MB text of words: no crash, same ids as
+     * the pieces encoded apart */
+    size_t big = 1 << 20;
+    char *text = malloc(big + 1);
+    memset(text, 'a', big);
+    text[big] = 0;
+    av_encoding_clear(&e);
+    CHECK(av_tokenizer_encode_plain(t, text, &e) == AV_OK && e.count == 1 && e.ids[0] == 100);
+    for (size_t i = 0; i < big; i++) text[i] = "hello world, "[i % 13];
+    av_encoding_clear(&e);
+    CHECK(av_tokenizer_encode_plain(t, text, &e) == AV_OK);
+    int per = 3;   /* hello , world per 13 bytes: "hello" "world" "," */
+    CHECK_MSG(e.count >= (int)(big / 13) * per && e.ids[0] == 7592 && e.ids[1] == 2088 && e.ids[2] == 1010,
+              "1 MB text: %d tokens", e.count);
+    free(text);
+    av_encoding_clear(&e);
     /* invalid UTF-8 bytes are dropped like U+FFFD, never a crash */
     av_encoding_clear(&e);
     CHECK(av_tokenizer_encode_plain(t, "hello \xff\xfe\xc3 world\xe2\x82", &e) == AV_OK);
@@ -296,6 +302,54 @@ static void check_bert_options(const char *minilm, const corpus_t *c) {
     rmdir(dir);
 }
 
+/* The fuzz target's checks over its committed inputs (seeds and anything it found), so
+ * builds without clang replay them too. */
+static void replay_fuzz_corpus(void) {
+    av_tokenizer *bert = NULL, *bpe = NULL;
+    if (av_tokenizer_load("tests/fixtures/models/bert-tiny", "bert", &bert) != AV_OK ||
+        av_tokenizer_load("tests/fixtures/models/gpt2-tiny", "gpt2", &bpe) != AV_OK) {
+        CHECK_MSG(0, "%s", av_last_error());
+        av_tokenizer_free(bert);
+        return;
+    }
+    DIR *d = opendir("tests/fuzz/tokenizers");
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));) {
+        if (e->d_name[0] == '.') continue;
+        char p[512];
+        snprintf(p, sizeof p, "tests/fuzz/tokenizers/%s", e->d_name);
+        char *text = av_read_file(p, NULL);   /* up to the first NUL, as the target sees it */
+        CHECK_MSG(text && av_fuzz_tokenize(bert, bpe, text) == 0, "%s breaks an invariant", p);
+        free(text);
+        n++;
+    }
+    if (d) closedir(d);
+    CHECK_MSG(n >= 10, "only %d fuzz inputs in tests/fuzz/tokenizers", n);
+    av_tokenizer_free(bert);
+    av_tokenizer_free(bpe);
+}
+
+/* bpe-small with tokenizer_config.json {"add_prefix_space": true}. */
+static void check_bpe_prefix(const corpus_t *c) {
+    char dir[] = "/tmp/av_tokpre_XXXXXX", p[512], target[4096];
+    if (!mkdtemp(dir)) { CHECK_MSG(0, "mkdtemp"); return; }
+    const char *files[] = { "vocab.json", "merges.txt" };
+    for (int i = 0; i < 2; i++) {
+        snprintf(p, sizeof p, FIX "/bpe-small/%s", files[i]);
+        CHECK(realpath(p, target) != NULL);
+        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+        CHECK(symlink(target, p) == 0);
+    }
+    snprintf(p, sizeof p, "%s/tokenizer_config.json", dir);
+    FILE *f = fopen(p, "wb");
+    fputs("{\"add_prefix_space\": true}", f);
+    fclose(f);
+    parity("bpe-small-prefix", dir, "gpt2", c);
+    const char *all[] = { "vocab.json", "merges.txt", "tokenizer_config.json" };
+    for (int i = 0; i < 3; i++) { snprintf(p, sizeof p, "%s/%s", dir, all[i]); unlink(p); }
+    rmdir(dir);
+}
+
 /* ---- load errors: one line naming the file ------------------------------------------ */
 
 static char tmpdir[64];
@@ -306,6 +360,12 @@ static void put(const char *name, const char *text) {
     FILE *f = fopen(p, "wb");
     fputs(text, f);
     fclose(f);
+}
+
+static void unlink_in_tmp(const char *name) {
+    char p[256];
+    snprintf(p, sizeof p, "%s/%s", tmpdir, name);
+    unlink(p);
 }
 
 static void expect_error(const char *type, const char *names_file, const char *also) {
@@ -355,6 +415,9 @@ static void check_load_errors(void) {
     put("merges.txt", "#version: 0.2\na b\nab b\n");
     expect_error("gpt2", "merges.txt", "'abb' is not in vocab.json");
     put("merges.txt", "#version: 0.2\na b\n");
+    put("tokenizer_config.json", "{\"add_prefix_space\": 1}");
+    expect_error("gpt2", "tokenizer_config.json", "add_prefix_space");
+    unlink_in_tmp("tokenizer_config.json");
     t = NULL;
     CHECK(av_tokenizer_load(tmpdir, "gpt2", &t) == AV_OK);
     if (t) {
@@ -383,6 +446,7 @@ int main(void) {
     parity("gpt2-tiny", "tests/fixtures/models/gpt2-tiny", "gpt2", &c);
     parity("bpe-small", FIX "/bpe-small", "gpt2", &c);
     check_bert_options(minilm, &c);
+    check_bpe_prefix(&c);
     check_minilm_basics(minilm);
     check_roundtrip(FIX "/bpe-small", &c);
     check_threads(FIX "/bpe-small", &c);
@@ -397,6 +461,7 @@ int main(void) {
          * it since the fetch was added still checks everything else */
         printf("NOTE: %s missing (run scripts/install.sh): real GPT-2 vocabulary not checked\n", probe);
     }
+    replay_fuzz_corpus();
     check_load_errors();
     for (int i = 0; i < c.n; i++) { free(c.v[i].text); free(c.v[i].text_b); }
     free(c.v);

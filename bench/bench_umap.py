@@ -170,9 +170,12 @@ def render():
               "  epochs_per_sample schedule); the speed-up comes from the FAISS kNN graph (exact BLAS search",
               "  up to 20k points, HNSW re-ranked above) instead of NN-descent, the Lanczos init instead of",
               "  ARPACK through scipy, and float32 C loops.",
-              "- attnviz's trustworthiness is higher than umap-learn's here; the likely reason is the more",
-              "  accurate kNN graph (NN-descent is approximate). An earlier 50k run (exact kNN in the driver)",
-              "  gave umap-learn 0.8030 vs attnviz 0.9391 on the same subset, 3.0x faster in wall and CPU."]
+              "- attnviz's trustworthiness is higher than umap-learn's: by ~0.01 at 10k, by ~0.14 at 50k,",
+              "  where umap-learn's layout mixes queries and keys far more (seen in a scatter plot; its",
+              "  layouts are kept in build/bench_umap/umap_learn_*.npy). The 50k figure repeated in an",
+              "  earlier run (exact kNN in the driver: umap-learn 0.8030, attnviz 0.9391, 3.0x faster in",
+              "  wall and CPU). Cause not established; the suspect is NN-descent's graph on this strongly",
+              "  clustered cloud (umap-learn switches from exact to NN-descent above 4096 points)."]
     with open(os.path.join(HERE, "RESULTS-umap.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     if rows:

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Gathers bench/RESULTS-*.md into bench/RESULTS.md under a description of the machine and
-the versions, and draws the plots of bench/data/*.json into bench/plots/.
+"""Gathers bench/RESULTS-*.md into bench/RESULTS.md under a summary of the goals (bench/goals.py)
+and a description of the machine and the versions, and draws the plots of bench/data/*.json
+into bench/plots/.
 
 A data file is {"title", "xlabel", "ylabel", "logx", "logy", "series": [{"label", "x", "y"}],
 "fit": true|false}; with fit, each series gets its growth exponent (slope in log-log) in the
@@ -12,6 +13,8 @@ import platform
 import subprocess
 
 import numpy as np
+
+import goals
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -27,8 +30,9 @@ def machine():
     cpu = sh("lscpu | grep 'Model name' | sed 's/.*: *//'") or platform.processor()
     gpu = sh("nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1") or "none"
     mem = sh("free -g | awk '/Mem:/{print $2}'")
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     vers = sh(f"{HERE}/../.deps/venv/bin/pip freeze 2>/dev/null | grep -iE '^(torch|transformers|openTSNE|umap-learn|scikit-learn|faiss-cpu|numpy)=='")
-    return (f"- CPU: {cpu}, {os.cpu_count()} cores, {mem} GiB\n- GPU: {gpu}\n"
+    return (f"- CPU: {cpu}, {os.cpu_count()} cores, {mem} GiB; load average {load} when collected\n- GPU: {gpu}\n"
             f"- OS: {platform.platform()}\n- compiler: {sh('cc --version | head -1')}\n"
             f"- peers: {', '.join(vers.split())}\n")
 
@@ -66,7 +70,7 @@ def main():
     parts = ["# attnviz benchmark results\n",
              "Produced by `bash bench/run.sh` (bench/collect.py). Every ratio is measured side by side in "
              "one run on the same machine, same input, same threads. Figures from different machines "
-             "are never put in one ratio.\n", "## Machine\n", machine()]
+             "are never put in one ratio.\n", goals.summary(HERE), "\n## Machine\n", machine()]
     plots = []
     for path in sorted(glob.glob(os.path.join(HERE, "data", "*.json"))):
         try:

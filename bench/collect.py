@@ -91,6 +91,7 @@ def main():
              "one run on the same machine, same input, same threads. Figures from different machines "
              "are never put in one ratio.\n", goals.summary(HERE), "\n## Machine\n", machine(), this_run()]
     plots = []
+    os.makedirs(os.path.join(HERE, "plots"), exist_ok=True)
     for path in sorted(glob.glob(os.path.join(HERE, "data", "*.json"))):
         try:
             out = plot(path)

@@ -211,6 +211,21 @@ def _polyfit(x, y):
     return np.polyfit(np.log(np.asarray(x, float)), np.log(np.asarray(y, float)), 1)
 
 
+def goal_tokenizers(d):
+    rows = table_with(os.path.join(d, "RESULTS-tokenizers.md"), "tokenizer", "c mb/s", "hf 1 thread")
+    vals = []
+    for r in rows:
+        c, hf = num(col(r, "c mb/s")), num(col(r, "hf 1 thread"))
+        if c is not None:
+            vals.append((col(r, "tokenizer"), c, hf))
+    if not vals:
+        return "not measured (bench_tokenizers.sh writes RESULTS-tokenizers.md)", ""
+    worst = min(v[1] for v in vals)
+    fig = ", ".join(f"{t} {c:.1f} MB/s" + (f" ({c / hf:.1f}x HF tokenizers, one thread)" if hf else "")
+                    for t, c, hf in vals)
+    return fig, f"{verdict(worst >= 10)}: slowest {worst:.1f} MB/s vs >= 10 MB/s"
+
+
 def info_knn(d):
     rows = table_with(os.path.join(d, "RESULTS-knn.md"), "tool", "recall")
     appr = [r for r in rows if col(r, "tool") == "attnviz approx"]
@@ -242,6 +257,7 @@ GOALS = [
     ("extract on the CPU >= PyTorch (tokens/s)", goal_extract_cpu),
     ("extract on the GPU >= 1.5x PyTorch eager f32", lambda d: goal_extract_gpu(d, "f32", 1.5)),
     ("extract on the GPU >= 1.0x PyTorch bf16 autocast", lambda d: goal_extract_gpu(d, "bf16", 1.0)),
+    ("tokenizers: tens of MB/s, never the bottleneck", goal_tokenizers),
     ("t-SNE faster than openTSNE's fastest at every N, kNN preservation within 0.01", goal_tsne),
     ("UMAP >= 2x umap-learn, trustworthiness within 0.01", goal_umap),
     ("PCA: the same components as scikit-learn", goal_pca),

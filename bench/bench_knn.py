@@ -212,8 +212,8 @@ def write(a, rows):
         opts = "?"
     lines += ["", f"FAISS builds: attnviz links Debian's {deb} (symbols naming AVX2: {avx2 or '?'}); "
               f"faiss-cpu {faiss.__version__} was built with `{opts}` and picks the widest its CPU has. "
-              "HNSW spends its time in single-vector distance kernels, so a generic build is slower "
-              "there; the flat index's time is a BLAS GEMM in both."]
+              "HNSW spends most of its time in single-vector distance kernels, where the SIMD width "
+              "matters; the flat index's time is a BLAS GEMM in both."]
     with open(os.path.join(HERE, "RESULTS-knn.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     series = {}

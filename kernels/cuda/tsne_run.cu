@@ -79,7 +79,7 @@ static int head_setup(head *h, const float *X, int64_t n, int d, const av_tsne_p
     h->g.c = &h->c;
     h->g.dim = p->dim;
     h->g.n = n;
-    if (tsne_affinities_dev(&h->c, dX, n, d, perp, p->metric, &h->g.P) != AV_OK) return AV_ERR;
+    if (tsne_affinities_dev(&h->c, X, dX, n, d, perp, p->metric, p->knn_method, &h->g.P) != AV_OK) return AV_ERR;
     if (tsne_gpu_alloc(&h->g) != AV_OK) return AV_ERR;
     float *Y = (float *)av_malloc((size_t)n * p->dim * sizeof(float));
     if (!Y) return AV_ERR_NOMEM;

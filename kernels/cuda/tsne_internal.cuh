@@ -39,6 +39,7 @@ struct tsne_state {
 struct tsne_gpu {
     av_proj_ctx *c;
     int dim;
+    int share;               // heads running side by side on the device (>= 1)
     int64_t n, nnodes;       // nnodes = n + cells; the root is nnodes - 1
     tsne_P_dev P;
     float *pos, *mass;       // [dim * nnodes], [nnodes]

@@ -20,6 +20,7 @@
 #include "host/project.h"
 #include "host/rng.h"
 #include "host/util.h"
+#include "kernels/device.h"
 #ifdef AV_HAVE_CUDA
 #include "kernels/cuda/project_cuda.h"
 #endif
@@ -128,6 +129,12 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench_tsne_gpu: this build has no CUDA backend\n");
     return 2;
 #else
+    char why[256] = "";
+    if (av_cuda_device_count(why, sizeof why) <= 0) {
+        fprintf(stderr, "bench_tsne_gpu: %s\n", why);
+        return 1;
+    }
+    printf("device: %s\n", av_cuda_device_name());
     if (argc == 4 && !strcmp(argv[1], "sizes")) return sizes(argv[2], argv[3]);
     if (argc == 4 && !strcmp(argv[1], "heads")) return heads(atoi(argv[2]), atoll(argv[3]));
     if (argc == 3 && !strcmp(argv[1], "others")) return others(atoll(argv[2]));

@@ -21,13 +21,14 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 AV=${AV:-$root/build/attnviz}
-PY=${PY:-}
-if [ -z "$PY" ]; then
-  for p in "$root/.deps/venv/bin/python" python3; do
-    if "$p" -c 'import torch, transformers, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then PY=$p; break; fi
-  done
-fi
 if ! nvidia-smi -L >/dev/null 2>&1; then echo "bench_extract_gpu: SKIP: no NVIDIA GPU on this machine"; exit 0; fi
+# The peer needs torch with CUDA: bench/run.sh's $PY (the project venv) may have a CPU-only
+# torch, so take the first of $PY, the venv and python3 whose torch sees the GPU.
+given=${PY:-}
+PY=""
+for p in $given "$root/.deps/venv/bin/python" python3; do
+  if "$p" -c 'import torch, transformers, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then PY=$p; break; fi
+done
 if [ ! -x "$root/build/dev_matmul" ]; then echo "bench_extract_gpu: SKIP: build/ has no CUDA backend (no nvcc at build time)"; exit 0; fi
 if [ -z "$PY" ]; then echo "bench_extract_gpu: SKIP: no python with torch (CUDA) and transformers"; exit 0; fi
 

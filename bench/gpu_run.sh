@@ -41,7 +41,9 @@ tmp="$out.tmp.$$"
   echo '```'
 } > "$tmp"
 ctest --test-dir build -L gpu --output-on-failure -V > "$log" 2>&1 || status=1
-grep -E '^[0-9]+: (  |device|SKIP|gpu_)|tests passed|tests failed|Passed|Failed|Not Run|Skipped' "$log" \
+# On a GPU machine a skipped gpu test means the device was not usable: that is a failure here.
+grep -q 'Skipped' "$log" && status=1
+grep -E '^[0-9]+: (  |device|SKIP|gpu_)|CHECK failed|tests passed|tests failed|Passed|Failed|Not Run|Skipped' "$log" \
   | sed 's/^[0-9]*: //' >> "$tmp"
 echo '```' >> "$tmp"
 

@@ -98,7 +98,7 @@ static char *read_stdin(size_t *len) {
 /* Text and JSONL: one item per non-blank line. */
 static int load_lines(loader *L, const char *buf, size_t len, int jsonl) {
     av_dataset_t *ds = L->ds;
-    const char *name = ds->source;
+    const char *name = strcmp(ds->source, "-") ? ds->source : "<stdin>";
     size_t pos = 0;
     if (len >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3)) pos = 3;
     int64_t lineno = 0, blank = 0;
@@ -209,7 +209,7 @@ static int load_images(loader *L, const char *root) {
     strlist files = {0};
     int rc = walk(L, root, "", 0, &files);
     if (rc != AV_OK) { strlist_free(&files); return rc; }
-    qsort(files.v, files.n, sizeof *files.v, cmp_str);
+    if (files.n) qsort(files.v, files.n, sizeof *files.v, cmp_str); /* v is NULL when empty */
     for (size_t i = 0; i < files.n && rc == AV_OK; i++) {
         char full[4096];
         av_path_join(full, sizeof full, root, files.v[i]);

@@ -3,7 +3,7 @@
  * folder of images (JPEG/PNG, recursive, sorted; optional class label = subfolder).
  * An av_dataset owns its strings; av_dataset_free releases them.
  *
- * Text (.txt or anything not named *.jsonl, and "-"):
+ * Text (.txt or anything not named *.jsonl, and "-", called "<stdin>" in messages):
  *   one item per line; "\n" or "\r\n" line ends; a UTF-8 byte order mark at the start
  *   is dropped; leading/trailing white space is trimmed; blank lines are skipped
  *   (counted in `skipped`, not an error).

@@ -1,9 +1,11 @@
 /* image.c - JPEG/PNG structure checks and decoding to RGB (see image.h). */
 #include "datasets/image.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <stb_image.h>
 #include <stb_image_write.h>
 #include "host/util.h"
@@ -81,6 +83,23 @@ static int check_png(const char *name, const uint8_t *d, size_t n, int *w, int *
 static int is_sof(uint8_t m) { return m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC; }
 static int is_rst(uint8_t m) { return m >= 0xD0 && m <= 0xD7; }
 
+/* A DHT segment's tables: class 0/1, id 0..3, at most 256 codes each, exactly filling
+ * the segment. stb_image 2.27 (Debian's) writes past its Huffman arrays when the 16
+ * code counts add up to more than 256; newer stb checks this, ours must. */
+static int check_dht(const char *name, const uint8_t *p, size_t n) {
+    while (n > 0) {
+        if (n < 17) return av_fail("%s: JPEG: Huffman table segment too short", name);
+        if ((p[0] >> 4) > 1 || (p[0] & 15) > 3) return av_fail("%s: JPEG: bad Huffman table header", name);
+        size_t codes = 0;
+        for (int k = 1; k <= 16; k++) codes += p[k];
+        if (codes > 256) return av_fail("%s: JPEG: Huffman table with %zu codes (at most 256)", name, codes);
+        if (n - 17 < codes) return av_fail("%s: JPEG: Huffman table segment too short", name);
+        p += 17 + codes;
+        n -= 17 + codes;
+    }
+    return AV_OK;
+}
+
 /* Walks the marker segments; inside a scan, 0xFF is followed by 0x00 (stuffing), a
  * restart marker or fill bytes, so the first other marker ends the scan. */
 static int check_jpeg(const char *name, const uint8_t *d, size_t n, int *w, int *h) {
@@ -103,6 +122,7 @@ static int check_jpeg(const char *name, const uint8_t *d, size_t n, int *w, int 
         size_t len = (size_t)d[i] << 8 | d[i + 1];
         if (len < 2) return av_fail("%s: JPEG: bad segment length at byte %zu", name, i + 1);
         if (n - i < len) return av_fail(trunc, name);
+        if (m == 0xC4 && check_dht(name, d + i + 2, len - 2) != AV_OK) return AV_ERR;
         if (is_sof(m)) {
             if (len < 8) return av_fail("%s: JPEG: frame header too short", name);
             uint32_t fh = (uint32_t)d[i + 3] << 8 | d[i + 4], fw = (uint32_t)d[i + 5] << 8 | d[i + 6];
@@ -189,6 +209,26 @@ static void write_to_file(void *ctx, void *data, int size) {
         fclose(a->f); /* remembered as failed: a NULL stream */
         a->f = NULL;
     }
+}
+
+typedef struct { FILE *f; int failed; } plain_out;
+
+static void write_to_plain(void *ctx, void *data, int size) {
+    plain_out *o = ctx;
+    if (!o->failed && fwrite(data, 1, (size_t)size, o->f) != (size_t)size) o->failed = 1;
+}
+
+int av_image_write_png_plain(const char *path, const uint8_t *rgb, int width, int height) {
+    if (width <= 0 || height <= 0) return av_fail("%s: cannot write a %dx%d image", path, width, height);
+    plain_out o = {fopen(path, "wb"), 0};
+    if (!o.f) return av_fail("%s: cannot write: %s", path, strerror(errno));
+    int ok = stbi_write_png_to_func(write_to_plain, &o, width, height, 3, rgb, width * 3);
+    if (fclose(o.f) != 0) o.failed = 1;
+    if (!ok || o.failed) {
+        unlink(path);
+        return av_fail("%s: cannot write PNG", path);
+    }
+    return AV_OK;
 }
 
 int av_image_write_png(const char *path, const uint8_t *rgb, int width, int height) {

@@ -40,6 +40,10 @@ int av_image_load(const char *path, av_image *img);
 int av_image_load_mem(const char *name, const uint8_t *data, size_t n, av_image *img);
 void av_image_free(av_image *img);
 
-/* Writes RGB pixels as a PNG, atomically (temporary name, then rename). */
+/* Writes RGB pixels as a PNG, atomically (temporary name, fsync, then rename). */
 int av_image_write_png(const char *path, const uint8_t *rgb, int width, int height);
+/* The same written straight to path, without the temporary name and the fsync: for
+ * files inside a folder that is itself built under a temporary name and renamed into
+ * place (synth), where a per-file fsync would cost more than drawing the image. */
+int av_image_write_png_plain(const char *path, const uint8_t *rgb, int width, int height);
 #endif

@@ -3,6 +3,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,37 +202,82 @@ static int textbuf_add(textbuf *b, const char *line) {
     return AV_OK;
 }
 
-static int write_set(const char *tmp, const av_synth_opts *o) {
+/* Draws and writes image i of kind k; AV_OK or an error message in `err`. */
+static int write_image(const char *tmp, const av_synth_opts *o, int k, int i, uint8_t *rgb) {
+    av_synth_params p;
+    av_synth_params_make((av_synth_kind)k, i, o->n, o->size, o->seed, &p);
+    av_synth_render(&p, o->size, rgb);
+    char rel[64], path[4300];
+    snprintf(rel, sizeof rel, "%s/%s_%05d.png", kind_names[k], kind_names[k], i);
+    return av_image_write_png_plain(av_path_join(path, sizeof path, tmp, rel), rgb, o->size, o->size);
+}
+
+/* Images are independent (their parameters depend only on seed, kind and index), so
+ * they are drawn and encoded in parallel; PNG encoding is most of the cost. The error
+ * buffer is per thread (host/util.h), so a worker's message is copied out. */
+static int write_images(const char *tmp, const av_synth_opts *o, int k) {
     size_t px_bytes = (size_t)o->size * o->size * 3;
-    uint8_t *rgb = av_malloc(px_bytes);
-    if (!rgb) return AV_ERR_NOMEM;
+    int failed = 0;
+    char err[1024] = "";
+    #pragma omp parallel
+    {
+        uint8_t *rgb = malloc(px_bytes);
+        #pragma omp for schedule(dynamic, 4)
+        for (int i = 0; i < o->n; i++) {
+            int skip;
+            #pragma omp atomic read
+            skip = failed;
+            if (skip) continue;
+            int rc = rgb ? write_image(tmp, o, k, i, rgb) : av_fail("out of memory drawing images");
+            #pragma omp critical(av_synth_report)
+            {
+                if (rc != AV_OK && !failed) {
+                    snprintf(err, sizeof err, "%s", av_last_error());
+                    #pragma omp atomic write
+                    failed = 1;
+                }
+                if (rc == AV_OK && o->on_image) o->on_image(o->ctx);
+            }
+        }
+        free(rgb);
+    }
+    return failed ? av_fail("%s", err) : AV_OK;
+}
+
+static int write_set(const char *tmp, const av_synth_opts *o) {
     textbuf params = {0};
     int rc = AV_OK;
     for (int k = 0; k < AV_SYNTH_NKINDS && rc == AV_OK; k++) {
         if (!(o->kinds & (1u << k))) continue;
         char sub[4200];
         rc = av_mkdir_p(av_path_join(sub, sizeof sub, tmp, kind_names[k]));
+        if (rc == AV_OK) rc = write_images(tmp, o, k);
         for (int i = 0; i < o->n && rc == AV_OK; i++) {
             av_synth_params p;
             av_synth_params_make((av_synth_kind)k, i, o->n, o->size, o->seed, &p);
-            av_synth_render(&p, o->size, rgb);
-            char rel[64], path[4300];
+            char rel[64];
             snprintf(rel, sizeof rel, "%s/%s_%05d.png", kind_names[k], kind_names[k], i);
-            rc = av_image_write_png(av_path_join(path, sizeof path, tmp, rel), rgb, o->size, o->size);
-            if (rc != AV_OK) break;
             char *line = av_synth_params_json(&p, rel);
             if (!line) { rc = av_fail("out of memory writing params.jsonl"); break; }
             rc = textbuf_add(&params, line);
             free(line);
-            if (o->on_image) o->on_image(o->ctx);
         }
     }
-    free(rgb);
     if (rc == AV_OK) {
         char path[4300];
         rc = av_write_file_atomic(av_path_join(path, sizeof path, tmp, "params.jsonl"), params.s, params.n);
     }
     free(params.s);
+    return rc;
+}
+
+/* One syncfs for the whole set before it is renamed into place (cheaper than an fsync
+ * per file, and the rename must not become visible before the files' data). */
+static int sync_folder(const char *dir) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) return av_fail("%s: cannot open: %s", dir, strerror(errno));
+    int rc = syncfs(fd) == 0 ? AV_OK : av_fail("%s: sync failed: %s", dir, strerror(errno));
+    close(fd);
     return rc;
 }
 
@@ -255,6 +301,7 @@ int av_synth_write(const char *dir, const av_synth_opts *o) {
     av_rm_rf(tmp);
     int rc = av_mkdir_p(tmp);
     if (rc == AV_OK) rc = write_set(tmp, o);
+    if (rc == AV_OK) rc = sync_folder(tmp);
     if (rc != AV_OK) {
         char why[1024];
         snprintf(why, sizeof why, "%s", av_last_error());

@@ -66,7 +66,8 @@ typedef struct {
     int size;         /* pixels per side */
     uint64_t seed;
     int force;        /* replace an existing DIR */
-    void (*on_image)(void *ctx); /* optional, after each image (progress) */
+    void (*on_image)(void *ctx); /* optional, after each image (progress); called from
+                                    * worker threads, one call at a time */
     void *ctx;
 } av_synth_opts;
 

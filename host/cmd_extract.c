@@ -13,7 +13,7 @@ static const char *usage_text =
     "\n"
     "Runs a Hugging Face model folder (BERT, GPT-2, ViT; safetensors) over DATA and stores every\n"
     "layer's and head's query and key vectors (bias included, before 1/sqrt(d)) and |v| in the run\n"
-    "folder RUN: q.npy, k.npy [layers, heads, tokens, head_dim], vnorm.npy, token_item.npy,\n"
+    "folder RUN: q.npy, k.npy [layers, heads, tokens, head_dim], v_norm.npy, token_item.npy,\n"
     "token_pos.npy, tokens.jsonl, items.jsonl, manifest.json. DATA is a text file (one item per\n"
     "line), a .jsonl file ({\"text\": ..., \"text_b\": ...}), or a folder of JPEG/PNG images (ViT).\n"
     "RUN appears only when complete.\n"

@@ -21,7 +21,7 @@ static const char *usage_text =
     "  -o, --output RUN      the run folder (default: runs/<model>-<data>)\n"
     AV_EXTRACT_OPTIONS_HELP
     "  --method, --dim, --heads, --perplexity, --neighbors, --iters, --seed, --no-translate,\n"
-    "  --scale               passed to attnviz project (see attnviz project --help)\n"
+    "  --scale, --metric, --knn, --quality   passed to attnviz project (see its --help)\n"
     "  --view                open the viewer on the finished run\n"
     "  -h, --help            this text\n";
 
@@ -42,44 +42,47 @@ int av_cmd_run(int argc, char **argv) {
         {"seed", required_argument, NULL, OPT_PROJECT_ARG},
         {"no-translate", no_argument, NULL, OPT_PROJECT_FLAG},
         {"scale", no_argument, NULL, OPT_PROJECT_FLAG},
+        {"metric", required_argument, NULL, OPT_PROJECT_ARG},
+        {"knn", required_argument, NULL, OPT_PROJECT_ARG},
+        {"quality", no_argument, NULL, OPT_PROJECT_FLAG},
         {NULL, 0, NULL, 0},
     };
     av_extract_opts o;
     av_extract_defaults(&o);
     const char *out = NULL;
-    int view = 0, c, idx = 0;
-    /* project's argv: "project" RUN [--device D] [options...] */
+    int view = 0, c, idx = 0, rc = 2, nnames = 0, pargc = 2;
+    /* project's argv: "project" RUN [options meant for it...] --device D */
     char **pargv = calloc((size_t)argc * 2 + 8, sizeof(char *));
-    if (!pargv) return av_cli_fail("run", "out of memory");
-    int pargc = 2;
+    char (*names)[40] = calloc((size_t)argc + 1, sizeof *names); /* "--<option>" spellings */
+    if (!pargv || !names) {
+        rc = av_cli_fail("run", "out of memory");
+        goto done;
+    }
     while ((c = getopt_long(argc, argv, ":o:h", longopts, &idx)) != -1) {
         if (c == 'o') out = optarg;
         else if (c == 'h') {
             fputs(usage_text, stdout);
-            free(pargv);
-            return 0;
+            rc = 0;
+            goto done;
         } else if (c == OPT_VIEW) view = 1;
         else if (c == OPT_PROJECT_ARG || c == OPT_PROJECT_FLAG) {
-            static char names[64][40];
-            int slot = pargc % 64;
-            snprintf(names[slot], sizeof names[slot], "--%s", longopts[idx].name);
-            pargv[pargc++] = names[slot];
+            snprintf(names[nnames], sizeof names[nnames], "--%s", longopts[idx].name);
+            pargv[pargc++] = names[nnames++];
             if (c == OPT_PROJECT_ARG) pargv[pargc++] = optarg;
         } else if (c == ':') {
-            free(pargv);
-            return av_cli_usage("run", "%s needs a value", argv[optind - 1]);
+            rc = av_cli_usage("run", "%s needs a value", argv[optind - 1]);
+            goto done;
         } else if (c == '?') {
-            free(pargv);
-            return av_cli_usage("run", "unknown option '%s'", argv[optind - 1]);
+            rc = av_cli_usage("run", "unknown option '%s'", argv[optind - 1]);
+            goto done;
         } else if (av_cli_extract_option("run", c, optarg, &o)) {
-            free(pargv);
-            return 2;
+            goto done;
         }
     }
     if (argc - optind != 2) {
-        free(pargv);
-        return av_cli_usage("run", "expected MODEL_DIR and DATA, got %d argument%s", argc - optind,
-                            argc - optind == 1 ? "" : "s");
+        rc = av_cli_usage("run", "expected MODEL_DIR and DATA, got %d argument%s", argc - optind,
+                          argc - optind == 1 ? "" : "s");
+        goto done;
     }
     const char *model = argv[optind], *data = argv[optind + 1];
     char def[4096];
@@ -94,8 +97,8 @@ int av_cmd_run(int argc, char **argv) {
     }
     av_extract_result res;
     if (av_extract(model, data, out, &o, &res)) {
-        free(pargv);
-        return av_cli_fail_last();
+        rc = av_cli_fail_last();
+        goto done;
     }
     if (!o.quiet)
         fprintf(stderr, "attnviz run: extracted %lld items, %lld tokens into %s\n", (long long)res.items,
@@ -106,16 +109,24 @@ int av_cmd_run(int argc, char **argv) {
     pargv[pargc++] = (char *)o.device;
     pargv[pargc] = NULL;
     av_cli_reset_getopt();
-    int rc = av_cmd_project(pargc, pargv);
-    free(pargv);
-    if (rc) return av_cli_fail("run", "project failed; %s holds the extraction (run attnviz project/stats on it)", out);
+    if (av_cmd_project(pargc, pargv)) {
+        rc = av_cli_fail("run", "project failed; %s holds the extraction (run attnviz project/stats on it)", out);
+        goto done;
+    }
     char *sargv[] = {"stats", (char *)out, NULL};
     av_cli_reset_getopt();
-    if ((rc = av_cmd_stats(2, sargv))) return av_cli_fail("run", "stats failed on %s", out);
+    if (av_cmd_stats(2, sargv)) {
+        rc = av_cli_fail("run", "stats failed on %s", out);
+        goto done;
+    }
+    rc = 0;
     if (view) {
         char *vargv[] = {"view", (char *)out, NULL};
         av_cli_reset_getopt();
-        return av_cmd_view(2, vargv);
+        rc = av_cmd_view(2, vargv);
     }
-    return 0;
+done:
+    free(pargv);
+    free(names);
+    return rc;
 }

@@ -350,6 +350,24 @@ static int run_text(job *j, const av_extract_opts *o, av_progress *p) {
     return rc;
 }
 
+/* Decodes and preprocesses one image into out [3, S, S]; the message (thread-local in
+ * av_fail) is copied into err so the caller can report it from its own thread. */
+static int load_image(const av_model_config *c, const char *path, float *out, char *err, size_t errn) {
+    av_image img;
+    int rc = av_image_load(path, &img);
+    if (rc == AV_OK) {
+        rc = av_vit_preprocess(c, img.rgb, img.width, img.height, out);
+        av_image_free(&img);
+        if (rc) {
+            char msg[900];
+            snprintf(msg, sizeof msg, "%s", av_last_error());
+            av_fail("%s: %s", path, msg);
+        }
+    }
+    if (rc) snprintf(err, errn, "%s", av_last_error());
+    return rc;
+}
+
 static int run_images(job *j, const av_extract_opts *o, av_progress *p) {
     const av_model_config *c = j->cfg;
     int B = o->batch, S = c->image_size, T = (int)c->max_positions;
@@ -357,26 +375,24 @@ static int run_images(job *j, const av_extract_opts *o, av_progress *p) {
     float *pixels = av_malloc(sizeof(float) * per * (size_t)B);
     int64_t *rows = av_malloc(sizeof(int64_t) * (size_t)B);
     int32_t *lengths = av_malloc(sizeof(int32_t) * (size_t)B);
-    int rc = pixels && rows && lengths ? AV_OK : AV_ERR;
+    char (*errs)[1024] = av_calloc((size_t)B, sizeof *errs);
+    int rc = pixels && rows && lengths && errs ? AV_OK : AV_ERR;
     for (int64_t s = 0; rc == AV_OK && s < j->n_items; s += B) {
-        int nb = (int)(j->n_items - s < B ? j->n_items - s : B);
-        for (int b = 0; rc == AV_OK && b < nb; b++) {
-            const char *path = j->ds.items[j->item_src[s + b]].text;
-            av_image img;
-            if (av_image_load(path, &img)) {
-                rc = AV_ERR;
-                break;
-            }
-            if (av_vit_preprocess(c, img.rgb, img.width, img.height, pixels + per * b)) {
-                char msg[1024];
-                snprintf(msg, sizeof msg, "%s", av_last_error());
-                rc = av_fail("%s: %s", path, msg);
-            }
-            av_image_free(&img);
+        int nb = (int)(j->n_items - s < B ? j->n_items - s : B), bad = -1;
+        /* decoding and resizing are per image and independent: spread over the threads */
+#pragma omp parallel for schedule(dynamic)
+        for (int b = 0; b < nb; b++) {
+            errs[b][0] = 0;
+            load_image(c, j->ds.items[j->item_src[s + b]].text, pixels + per * b, errs[b], sizeof errs[b]);
             rows[b] = s + b;
             lengths[b] = T;
         }
-        if (rc) break;
+        for (int b = nb - 1; b >= 0; b--)
+            if (errs[b][0]) bad = b;
+        if (bad >= 0) {
+            rc = av_fail("%s", errs[bad]);
+            break;
+        }
         av_batch batch = {.B = nb, .T = T, .lengths = lengths, .pixels = pixels};
         j->batch_items = rows;
         rc = av_model_forward(&j->model, &batch, sink, j, NULL);
@@ -385,6 +401,7 @@ static int run_images(job *j, const av_extract_opts *o, av_progress *p) {
     free(pixels);
     free(rows);
     free(lengths);
+    free(errs);
     return rc;
 }
 
@@ -397,7 +414,7 @@ static int write_manifest(job *j, const char *model_dir, const char *data, const
     int64_t qs[4] = {c->num_layers, c->num_heads, j->n_tokens, c->head_dim};
     av_manifest_set_array(m, "q", "q.npy", j->dtype, 4, qs);
     av_manifest_set_array(m, "k", "k.npy", j->dtype, 4, qs);
-    av_manifest_set_array(m, "vnorm", "vnorm.npy", j->dtype, 3, qs);
+    av_manifest_set_array(m, "v_norm", "v_norm.npy", j->dtype, 3, qs);
     av_manifest_set_array(m, "token_item", "token_item.npy", AV_DT_I32, 1, &j->n_tokens);
     av_manifest_set_array(m, "token_pos", "token_pos.npy", AV_DT_I32, 1, &j->n_tokens);
     cJSON_AddStringToObject(m, "tokens", "tokens.jsonl");
@@ -412,7 +429,7 @@ static int write_manifest(job *j, const char *model_dir, const char *data, const
         cJSON_AddNumberToObject(m, "patch_size", c->patch_size);
         cJSON_AddNumberToObject(m, "grid", c->image_size / c->patch_size);
     }
-    /* per-head mean |v|: the viewer's value-norm weighting without reading vnorm.npy */
+    /* per-head mean |v|: the viewer's value-norm weighting without reading v_norm.npy */
     cJSON *vm = cJSON_AddArrayToObject(m, "vnorm_mean");
     for (int l = 0; l < c->num_layers; l++) {
         cJSON *row = cJSON_CreateArray();
@@ -444,15 +461,23 @@ static int publish(const char *tmp, const char *run_dir, int force) {
     return AV_OK;
 }
 
-int av_extract(const char *model_dir, const char *data, const char *run_dir, const av_extract_opts *o,
+int av_extract(const char *model_dir, const char *data, const char *run_arg, const av_extract_opts *o,
                av_extract_result *res) {
     double t0 = av_now();
+    /* "out/" and "out" are the same run; the temporary folder must be its sibling */
+    char run_dir[4096];
+    snprintf(run_dir, sizeof run_dir, "%s", run_arg);
+    for (size_t n = strlen(run_dir); n > 1 && run_dir[n - 1] == '/'; n--) run_dir[n - 1] = 0;
+    if (!run_dir[0] || !strcmp(run_dir, "/") || !strcmp(run_dir, ".") || !strcmp(run_dir, ".."))
+        return av_fail("%s: not a usable run folder name", run_arg);
     if (o->batch <= 0) return av_fail("--batch must be positive");
     if (o->dtype != AV_DT_F16 && o->dtype != AV_DT_F32) return av_fail("--dtype must be f16 or f32");
     if ((av_file_exists(run_dir) || av_is_dir(run_dir)) && !o->force)
         return av_fail("%s: already exists (use --force to replace it)", run_dir);
     av_device dev;
-    if (av_device_choose(o->device, o->quiet, &dev)) return AV_ERR;
+    /* quietly here (a bad input found below must stay a one-line error); the line saying
+     * which device runs is printed once the inputs are known to be good */
+    if (av_device_choose(o->device, 1, &dev)) return AV_ERR;
     const av_backend *be = dev == AV_DEVICE_CUDA ? av_backend_cuda() : av_backend_cpu();
     if (!be) return AV_ERR;
 
@@ -491,11 +516,14 @@ int av_extract(const char *model_dir, const char *data, const char *run_dir, con
     int64_t shape[4] = {c->num_layers, c->num_heads, j.n_tokens, c->head_dim};
     j.vsum = av_calloc((size_t)c->num_layers * c->num_heads, sizeof(double));
     if (!j.vsum || out_open(&j.q, j.tmp, "q.npy", j.dtype, 4, shape) ||
-        out_open(&j.k, j.tmp, "k.npy", j.dtype, 4, shape) || out_open(&j.vn, j.tmp, "vnorm.npy", j.dtype, 3, shape))
+        out_open(&j.k, j.tmp, "k.npy", j.dtype, 4, shape) || out_open(&j.vn, j.tmp, "v_norm.npy", j.dtype, 3, shape))
         goto done;
     if (write_token_files(&j)) goto done;
 
-    if (!o->quiet) av_progress_start(&prog, "extract", "tokens", j.n_tokens);
+    if (!o->quiet) {
+        av_device_choose(o->device, 0, &dev);
+        av_progress_start(&prog, "extract", "tokens", j.n_tokens);
+    }
     rc = c->type == AV_MODEL_VIT ? run_images(&j, o, o->quiet ? NULL : &prog) : run_text(&j, o, o->quiet ? NULL : &prog);
     if (rc) goto done;
     rc = AV_ERR;

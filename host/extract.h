@@ -5,7 +5,7 @@
  * item (items longer than the model's positions are truncated and counted) or count the
  * ViT patches, apply --max-tokens (whole items), then run the model in batches (text
  * items sorted by length so batches carry little padding) and stream every layer's
- * per-head q, k and |v| into memory-mapped q.npy / k.npy / vnorm.npy [L, H, T, d] at
+ * per-head q, k and |v| into memory-mapped q.npy / k.npy [L, H, T, d] and v_norm.npy [L, H, T] at
  * computed offsets, so the run may be far larger than RAM.
  *
  * Atomicity: everything is written into "<RUN>.tmp-<pid>/", the manifest last, and the

@@ -267,15 +267,17 @@ static int head_stats(const av_run *r, const items_t *it, const int32_t *row, co
     return 0;
 }
 
-/* The optional v_norm array [L, H, T]; *have = 0 when the run did not record it. */
+/* The optional |v| array [L, H, T]; *have = 0 when the run did not record it. extract
+ * names it "vnorm"; "v_norm" (what the viewer first looked for) is read too. */
 static int open_vnorm(const av_run *r, av_npy *a, int *have) {
     *have = 0;
     const cJSON *arrays = cJSON_GetObjectItemCaseSensitive(r->manifest, "arrays");
-    const cJSON *e = arrays ? cJSON_GetObjectItemCaseSensitive(arrays, "v_norm") : NULL;
+    const cJSON *e = arrays ? cJSON_GetObjectItemCaseSensitive(arrays, "vnorm") : NULL;
+    if (!e && arrays) e = cJSON_GetObjectItemCaseSensitive(arrays, "v_norm");
     if (!e) return AV_OK;
     const cJSON *f = cJSON_GetObjectItemCaseSensitive(e, "file");
     if (!cJSON_IsString(f) || strstr(f->valuestring, "..") || f->valuestring[0] == '/')
-        return av_fail("%s/manifest.json: arrays.v_norm has no usable file", r->dir);
+        return av_fail("%s/manifest.json: arrays.vnorm has no usable file", r->dir);
     char path[4096];
     if (av_npy_open(av_run_path(r, path, sizeof path, f->valuestring), a) != AV_OK) return AV_ERR;
     if (a->ndim != 3 || a->dtype == AV_DT_I32 || a->shape[0] != r->num_layers ||

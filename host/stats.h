@@ -25,7 +25,8 @@
  *                       token-paired: |Qc^T Kc|_F^2 / (|Qc^T Qc|_F |Kc^T Kc|_F), in [0, 1];
  *                       1 when K is an orthogonal map of Q up to scale
  *   entropy             mean entropy of the attention rows, in nats
- *   v_norm              mean |v| when the run has an array "v_norm" [L, H, T] (else null)
+ *   v_norm              mean |v| when the run has the array "vnorm" [L, H, T] that
+ *                       extract writes ("v_norm" accepted too), else null
  *
  * Ownership: av_stats_parse_heads allocates the head list (caller frees); everything
  * else writes into caller buffers or returns a cJSON tree the caller deletes. */
@@ -54,7 +55,9 @@ int av_stats_compute(const av_run *r, const int *heads, int count, av_head_stats
 
 /* {"format": "attnviz-stats", "version": 1, "model_type", "causal", "heads": [...]} */
 cJSON *av_stats_json(const av_run *r, const av_head_stats *s, int count);
-/* Writes RUN/stats.json atomically, then records it in the manifest ("stats"). */
+/* Writes RUN/stats.json atomically, then records it in the manifest ("stats"). Heads of
+ * an earlier stats.json of the run that `s` does not cover are kept (in layer, head
+ * order), so computing a few heads refreshes them without dropping the rest. */
 int av_stats_save(av_run *r, const av_head_stats *s, int count);
 
 void av_stats_print_table(FILE *f, const av_head_stats *s, int count);

@@ -96,10 +96,51 @@ cJSON *av_stats_json(const av_run *r, const av_head_stats *s, int count) {
     return j;
 }
 
+static int head_key(const cJSON *h) {
+    const cJSON *l = cJSON_GetObjectItemCaseSensitive(h, "layer"), *k = cJSON_GetObjectItemCaseSensitive(h, "head");
+    return cJSON_IsNumber(l) && cJSON_IsNumber(k) ? l->valueint * 65536 + k->valueint : -1;
+}
+
+/* Heads of an earlier stats.json of the same run that this computation did not cover
+ * are kept, so `--heads` refreshes some heads without dropping the others. An earlier
+ * file of another shape (or unreadable) is simply replaced. */
+static void keep_other_heads(const av_run *r, const char *path, cJSON *j) {
+    if (!av_file_exists(path)) return;
+    cJSON *old = av_json_read(path);
+    if (!old) { av_clear_error(); return; }
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(old, "format");
+    const cJSON *nt = cJSON_GetObjectItemCaseSensitive(old, "num_tokens");
+    cJSON *oh = cJSON_GetObjectItemCaseSensitive(old, "heads");
+    cJSON *nh = cJSON_GetObjectItemCaseSensitive(j, "heads");
+    if (cJSON_IsString(fmt) && !strcmp(fmt->valuestring, "attnviz-stats") && cJSON_IsNumber(nt) &&
+        nt->valuedouble == (double)r->num_tokens && cJSON_IsArray(oh)) {
+        int total = r->num_layers * r->num_heads;
+        char *have = calloc((size_t)total, 1);
+        cJSON *h;
+        cJSON_ArrayForEach(h, nh) {
+            int key = head_key(h);
+            if (have && key >= 0) have[(key >> 16) * r->num_heads + (key & 0xffff)] = 1;
+        }
+        cJSON *merged = cJSON_CreateArray();
+        for (int l = 0; have && l < r->num_layers; l++)
+            for (int k = 0; k < r->num_heads; k++) {
+                cJSON *src = have[l * r->num_heads + k] ? nh : oh;
+                cJSON_ArrayForEach(h, src)
+                    if (head_key(h) == l * 65536 + k) { cJSON_AddItemToArray(merged, cJSON_Duplicate(h, 1)); break; }
+            }
+        if (have) cJSON_ReplaceItemInObjectCaseSensitive(j, "heads", merged);
+        else cJSON_Delete(merged);
+        free(have);
+    }
+    cJSON_Delete(old);
+}
+
 int av_stats_save(av_run *r, const av_head_stats *s, int count) {
     cJSON *j = av_stats_json(r, s, count);
     char path[4096];
-    int rc = av_json_write(av_run_path(r, path, sizeof path, "stats.json"), j);
+    av_run_path(r, path, sizeof path, "stats.json");
+    keep_other_heads(r, path, j);
+    int rc = av_json_write(path, j);
     cJSON_Delete(j);
     if (rc != AV_OK) return rc;
     cJSON_DeleteItemFromObjectCaseSensitive(r->manifest, "stats");

@@ -23,6 +23,11 @@
 #include "host/tsne_tree.h"
 #include "host/util.h"
 
+/* Below this many points an iteration takes well under a millisecond, and waking the
+ * OpenMP team for each of its loops costs more than it saves (badly so when the cores
+ * are shared): small clouds run on one thread. */
+#define AV_TSNE_PARALLEL_MIN 2048
+
 void av_tsne_defaults(av_tsne_params *p) {
     memset(p, 0, sizeof *p);
     p->dim = 2;
@@ -166,11 +171,13 @@ int av_tsne_affinities(const float *X, int64_t n, int d, double perplexity, av_m
  * as estimated by the tree. When kl_pos is given, it receives sum P_ij log(P_ij / w_ij)
  * over the sparse P (w_ij = 1 / (1 + d_ij^2)); KL = kl_pos + log Z. */
 static int gradient(const av_tsne_P *P, const double *Y, int64_t n, int dim, double theta,
-                    double exag, av_tree *tree, double *sumq_row, double *G, double *Z_out,
+                    double exag, av_tree *tree, int64_t *order, double *sumq_row, double *G, double *Z_out,
                     double *kl_pos) {
     if (av_tree_build(tree, Y, n, dim) != AV_OK) return AV_ERR;
-#pragma omp parallel for schedule(dynamic, 128)
-    for (int64_t i = 0; i < n; i++) {
+    av_tree_order(tree, order);
+#pragma omp parallel for schedule(dynamic, 128) if (n >= AV_TSNE_PARALLEL_MIN)
+    for (int64_t o = 0; o < n; o++) {
+        int64_t i = order[o];
         double neg[3] = {0, 0, 0};
         sumq_row[i] = av_tree_repulsion(tree, Y + i * dim, theta, neg);
         for (int a = 0; a < dim; a++) G[i * dim + a] = neg[a];
@@ -180,7 +187,7 @@ static int gradient(const av_tsne_P *P, const double *Y, int64_t n, int dim, dou
     if (Z <= 0) Z = 1e-300;
     double klp = 0;
     int want_kl = kl_pos != NULL;
-#pragma omp parallel for schedule(dynamic, 256) reduction(+ : klp)
+#pragma omp parallel for schedule(dynamic, 256) reduction(+ : klp) if (n >= AV_TSNE_PARALLEL_MIN)
     for (int64_t i = 0; i < n; i++) {
         double pos[3] = {0, 0, 0};
         const double *yi = Y + i * dim;
@@ -222,16 +229,17 @@ static double exact_Z(const double *Y, int64_t n, int dim) {
 int av_tsne_kl(const av_tsne_P *P, const float *Yf, int64_t n, int dim, int exact, double *kl) {
     double *Y = av_malloc((size_t)n * dim * sizeof *Y), *G = av_malloc((size_t)n * dim * sizeof *G);
     double *sq = av_malloc((size_t)n * sizeof *sq);
+    int64_t *order = av_malloc((size_t)n * sizeof *order);
     av_tree tree = {0};
     int rc = AV_ERR_NOMEM;
-    if (Y && G && sq) {
+    if (Y && G && sq && order) {
         for (int64_t a = 0; a < n * dim; a++) Y[a] = Yf[a];
         double Z, klp;
-        rc = gradient(P, Y, n, dim, 0.5, 1.0, &tree, sq, G, &Z, &klp);
+        rc = gradient(P, Y, n, dim, 0.5, 1.0, &tree, order, sq, G, &Z, &klp);
         if (rc == AV_OK) *kl = klp + log(exact ? exact_Z(Y, n, dim) : Z);
     }
     av_tree_free(&tree);
-    free(Y); free(G); free(sq);
+    free(Y); free(G); free(sq); free(order);
     return rc;
 }
 
@@ -276,9 +284,10 @@ int av_tsne(const float *X, int64_t n, int d, const av_tsne_params *p, float *Yo
     double *Y = av_malloc(nd * sizeof *Y), *G = av_malloc(nd * sizeof *G);
     double *U = av_calloc(nd, sizeof *U), *gains = av_malloc(nd * sizeof *gains);
     double *sq = av_malloc((size_t)n * sizeof *sq);
+    int64_t *order = av_malloc((size_t)n * sizeof *order);
     av_tree tree = {0};
     int rc = AV_ERR_NOMEM;
-    if (!Y || !G || !U || !gains || !sq) goto done;
+    if (!Y || !G || !U || !gains || !sq || !order) goto done;
     if ((rc = initialise(X, n, d, dim, p->seed, Y)) != AV_OK) goto done;
     for (size_t a = 0; a < nd; a++) gains[a] = 1;
     double lr = p->learning_rate > 0 ? p->learning_rate : fmax((double)n / p->early_exag, 200.0);
@@ -287,9 +296,9 @@ int av_tsne(const float *X, int64_t n, int d, const av_tsne_params *p, float *Yo
         double exag = early ? p->early_exag : 1.0, mom = early ? 0.5 : 0.8;
         int report = p->on_iter && p->every > 0 && (it + 1) % p->every == 0;
         double Z, klp = 0;
-        if ((rc = gradient(&P, Y, n, dim, p->theta, exag, &tree, sq, G, &Z, report ? &klp : NULL)) != AV_OK) goto done;
+        if ((rc = gradient(&P, Y, n, dim, p->theta, exag, &tree, order, sq, G, &Z, report ? &klp : NULL)) != AV_OK) goto done;
         double mean[3] = {0, 0, 0};
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= AV_TSNE_PARALLEL_MIN)
         for (size_t a = 0; a < nd; a++) {
             double g = G[a];
             gains[a] = U[a] * g < 0 ? gains[a] + 0.2 : gains[a] * 0.8;
@@ -318,6 +327,6 @@ int av_tsne(const float *X, int64_t n, int d, const av_tsne_params *p, float *Yo
 done:
     av_tree_free(&tree);
     av_tsne_P_free(&P);
-    free(Y); free(G); free(U); free(gains); free(sq);
+    free(Y); free(G); free(U); free(gains); free(sq); free(order);
     return rc;
 }

@@ -13,6 +13,7 @@
 
 void av_tree_free(av_tree *t) {
     free(t->nodes);
+    free(t->next);
     memset(t, 0, sizeof *t);
 }
 
@@ -63,6 +64,13 @@ static int split(av_tree *t, int32_t node) {
 int av_tree_build(av_tree *t, const double *Y, int64_t n, int dim) {
     t->dim = dim;
     t->used = 0;
+    if (t->next_cap < n) {
+        int32_t *next = realloc(t->next, (size_t)n * sizeof *next);
+        if (!next) return av_fail("t-SNE tree: out of memory for %lld points", (long long)n);
+        t->next = next;
+        t->next_cap = n;
+    }
+    for (int64_t i = 0; i < n; i++) t->next[i] = -1;
     double lo[3] = {INFINITY, INFINITY, INFINITY}, hi[3] = {-INFINITY, -INFINITY, -INFINITY};
     for (int64_t i = 0; i < n; i++)
         for (int a = 0; a < dim; a++) {
@@ -93,7 +101,11 @@ int av_tree_build(av_tree *t, const double *Y, int64_t n, int dim) {
             const double *p = Y + (int64_t)nd->point * dim;
             int same = 1;
             for (int a = 0; a < dim; a++) same &= p[a] == y[a];
-            if (same || depth >= MAX_DEPTH) break; /* merged into this leaf */
+            if (same || depth >= MAX_DEPTH) { /* merged into this leaf's chain */
+                t->next[i] = t->next[nd->point];
+                t->next[nd->point] = (int32_t)i;
+                break;
+            }
             /* split the leaf: its earlier points (all at p) move down into one child */
             int32_t old = nd->point;
             int32_t old_count = nd->count - 1;
@@ -113,6 +125,22 @@ int av_tree_build(av_tree *t, const double *Y, int64_t n, int dim) {
             for (int a = 0; a < dim; a++) nd->com[a] /= nd->count;
     }
     return AV_OK;
+}
+
+void av_tree_order(const av_tree *t, int64_t *order) {
+    int nc = 1 << t->dim;
+    int32_t stack[MAX_DEPTH * 8 + 16];
+    int top = 0;
+    int64_t m = 0;
+    if (t->used > 0) stack[top++] = 0;
+    while (top > 0) {
+        const av_tree_node *nd = &t->nodes[stack[--top]];
+        if (nd->child < 0) {
+            for (int32_t p = nd->point; p >= 0; p = t->next[p]) order[m++] = p;
+            continue;
+        }
+        for (int c = nc - 1; c >= 0; c--) stack[top++] = nd->child + c;
+    }
 }
 
 double av_tree_repulsion(const av_tree *t, const double *y, double theta, double *neg) {

@@ -6,8 +6,8 @@
  *
  * Parallel like umap-learn's parallel mode: edges are split into a fixed number of
  * chunks processed by OpenMP threads Hogwild-style (unsynchronised updates of shared
- * points). Each chunk owns its random stream, seeded from (seed, chunk), so one thread
- * reproduces a run exactly; several threads differ only by the update races. */
+ * points). Each chunk owns its random stream, seeded from (seed, chunk, epoch), so one
+ * thread reproduces a run exactly; several threads differ only by the update races. */
 #include "host/umap.h"
 
 #include <math.h>
@@ -18,6 +18,7 @@
 
 #define SGD_CHUNKS 256
 #define GRAD_CLIP 4.0f
+#define SGD_SYNC 10
 
 void av_umap_defaults(av_umap_params *p) {
     memset(p, 0, sizeof *p);
@@ -42,11 +43,10 @@ typedef struct {
     double *eps, *next, *eps_neg, *next_neg;
 } edge_set;
 
-static void sgd_epoch(float *Y, int64_t n, int dim, const edge_set *E, double a, double b,
-                      float alpha, int epoch, uint64_t seed) {
-    const float fa = (float)a, fb = (float)b;
-    #pragma omp parallel for schedule(dynamic, 1)
-    for (int c = 0; c < SGD_CHUNKS; c++) {
+/* One epoch over the edges of chunks [c0, c1). */
+static void sgd_chunks(float *Y, int64_t n, int dim, const edge_set *E, float fa, float fb,
+                       float alpha, int epoch, uint64_t seed, int c0, int c1) {
+    for (int c = c0; c < c1; c++) {
         uint64_t rng = seed * 0x9E3779B97F4A7C15ull + (uint64_t)c * 0xD1B54A32D192ED03ull + (uint64_t)epoch;
         int64_t lo = E->m * c / SGD_CHUNKS, hi = E->m * (c + 1) / SGD_CHUNKS;
         for (int64_t i = lo; i < hi; i++) {
@@ -67,7 +67,9 @@ static void sgd_epoch(float *Y, int64_t n, int dim, const edge_set *E, double a,
             E->next[i] += E->eps[i];
             int nneg = (int)((epoch - E->next_neg[i]) / E->eps_neg[i]);
             for (int s = 0; s < nneg; s++) {
-                int64_t k = (int64_t)(av_umap_rand(&rng) % (uint64_t)n);
+                /* Lemire's multiply-shift instead of %: a 64-bit division per sample
+                 * was a visible share of the epoch */
+                int64_t k = (int64_t)(((av_umap_rand(&rng) >> 32) * (uint64_t)n) >> 32);
                 if (k == E->head[i]) continue;
                 oth = Y + k * dim;
                 d2 = 0.0f;
@@ -77,6 +79,35 @@ static void sgd_epoch(float *Y, int64_t n, int dim, const edge_set *E, double a,
                 for (int r = 0; r < dim; r++) cur[r] += clip4(g * (cur[r] - oth[r])) * alpha;
             }
             E->next_neg[i] += nneg * E->eps_neg[i];
+        }
+    }
+}
+
+/* All epochs in one parallel region: each thread owns a fixed run of chunks and the
+ * threads meet only every SGD_SYNC epochs (and where the caller's callback wants a
+ * view of Y). A barrier per epoch cost more than the epoch itself on a busy machine,
+ * where a waiting thread loses its time slice; umap-learn's Hogwild updates are
+ * unsynchronised anyway, this lets threads drift apart by at most SGD_SYNC epochs. */
+static void sgd(float *Y, int64_t n, int dim, const edge_set *E, double a, double b, int epochs,
+                const av_umap_params *p) {
+    const float fa = (float)a, fb = (float)b;
+    int threads = E->m < 20000 ? 1 : omp_get_max_threads();
+    #pragma omp parallel num_threads(threads)
+    {
+        int nt = omp_get_num_threads(), t = omp_get_thread_num();
+        int c0 = SGD_CHUNKS * t / nt, c1 = SGD_CHUNKS * (t + 1) / nt;
+        for (int ep = 0; ep < epochs; ep++) {
+            float alpha = (float)(p->learning_rate * (1.0 - (double)ep / epochs));
+            sgd_chunks(Y, n, dim, E, fa, fb, alpha, ep, p->seed, c0, c1);
+            int view = p->on_epoch && p->every > 0 && (ep + 1) % p->every == 0;
+            if (nt > 1 && (view || (ep + 1) % SGD_SYNC == 0)) {
+                #pragma omp barrier
+            }
+            if (view) {
+                #pragma omp master
+                p->on_epoch(p->user, ep + 1, Y, n);
+                #pragma omp barrier
+            }
         }
     }
 }
@@ -151,11 +182,7 @@ int av_umap_from_knn(const float *X, int64_t n, int d, const av_knn *knn,
             E.eps_neg[e] = p->negative_sample_rate > 0 ? E.eps[e] / p->negative_sample_rate : INFINITY;
             E.next_neg[e] = E.eps_neg[e];
         }
-    for (int ep = 0; ep < epochs; ep++) {
-        float alpha = (float)(p->learning_rate * (1.0 - (double)ep / epochs));
-        sgd_epoch(Y, n, dim, &E, a, b, alpha, ep, p->seed);
-        if (p->on_epoch && p->every > 0 && (ep + 1) % p->every == 0) p->on_epoch(p->user, ep + 1, Y, n);
-    }
+    sgd(Y, n, dim, &E, a, b, epochs, p);
     for (int64_t i = 0; i < n * dim; i++)
         if (!isfinite(Y[i])) { rc = av_fail("umap: the layout diverged (non-finite coordinate)"); goto done; }
     rc = AV_OK;

@@ -21,11 +21,12 @@ void av_umap_graph_free(av_umap_graph *g) {
 
 /* rho: distance to the nearest neighbour (local connectivity 1), so every point is
  * connected to at least one other with strength 1. sigma: the bandwidth at which the
- * memberships sum to log2(k+1), found by bisection. `d` holds the k neighbour distances;
- * the self distance 0 that umap-learn carries in column 0 is implicit. */
-static void smooth_knn(const float *d, int k, double local_connectivity, double mean_all,
+ * memberships sum to log2(k_total+1), found by bisection. `d` holds the k found neighbour
+ * distances (k <= k_total); the self distance 0 that umap-learn carries in column 0 is
+ * implicit. */
+static void smooth_knn(const float *d, int k, int k_total, double local_connectivity, double mean_all,
                        double *rho_out, double *sigma_out) {
-    double target = log2((double)(k + 1));
+    double target = log2((double)(k_total + 1));
     double rho = 0.0, sum = 0.0;
     int nonzero = 0;
     for (int j = 0; j < k; j++) {
@@ -84,9 +85,13 @@ int av_umap_fuzzy_graph(const int64_t *idx, const float *dist, int64_t n, int k,
                         float *sigma_out) {
     memset(g, 0, sizeof *g);
     if (n < 2 || k < 1) return av_fail("umap: need at least 2 points and 1 neighbour (got %lld, %d)", (long long)n, k);
+    /* A search may return fewer than k neighbours (idx -1, at the end of a row): those
+     * entries take no part in rho, sigma or the means. */
     double mean_all = 0.0;
-    for (int64_t i = 0; i < n * k; i++) mean_all += dist[i];
-    mean_all /= (double)(n * (k + 1));
+    int64_t valid = 0;
+    for (int64_t i = 0; i < n * k; i++)
+        if (idx[i] >= 0) { mean_all += dist[i]; valid++; }
+    mean_all /= (double)(valid + n);
 
     /* directed memberships P[i, idx[i, j]] */
     float *p = av_malloc((size_t)(n * k) * sizeof(float));
@@ -96,7 +101,9 @@ int av_umap_fuzzy_graph(const int64_t *idx, const float *dist, int64_t n, int k,
     #pragma omp parallel for schedule(static) reduction(|:bad)
     for (int64_t i = 0; i < n; i++) {
         double rho, sigma;
-        smooth_knn(dist + i * k, k, local_connectivity, mean_all, &rho, &sigma);
+        int kk = 0;
+        while (kk < k && idx[i * k + kk] >= 0) kk++;
+        smooth_knn(dist + i * k, kk, k, local_connectivity, mean_all, &rho, &sigma);
         if (rho_out) rho_out[i] = (float)rho;
         if (sigma_out) sigma_out[i] = (float)sigma;
         for (int j = 0; j < k; j++) {

@@ -36,8 +36,12 @@ typedef struct {
     double *isq;            /* 1 / sqrt(degree), local */
 } comp_op;
 
+/* Threads only pay off on big components: a parallel region costs more than a small
+ * component's whole product, and a layout may have hundreds of small components. */
+#define PAR_MIN 20000
+
 static void apply_m(const comp_op *op, const double *v, double *out) {
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if (op->n > PAR_MIN)
     for (int64_t i = 0; i < op->n; i++) {
         int64_t gi = op->verts[i];
         double s = 0.0;
@@ -114,7 +118,7 @@ static int lanczos(const comp_op *op, int dim, uint64_t *rng, double *out) {
             }
         }
         /* Rayleigh-Ritz on span(V[0..m)): H = V^T M V */
-        #pragma omp parallel for schedule(dynamic)
+        #pragma omp parallel for schedule(dynamic) if (n > PAR_MIN)
         for (int a = 0; a < m; a++)
             for (int b = 0; b <= a; b++) {
                 double h = 0.5 * (dot(V + (int64_t)a * n, W + (int64_t)b * n, n) +
@@ -127,7 +131,7 @@ static int lanczos(const comp_op *op, int dim, uint64_t *rng, double *out) {
         for (int r = 0; r < keep; r++) {
             int c = m - 1 - r;
             double *y = Y + (int64_t)r * n, *my = MY + (int64_t)r * n, res = 0.0;
-            #pragma omp parallel for schedule(static) reduction(+:res)
+            #pragma omp parallel for schedule(static) reduction(+:res) if (n > PAR_MIN)
             for (int64_t i = 0; i < n; i++) {
                 double yv = 0.0, wv = 0.0;
                 for (int a = 0; a < m; a++) {
@@ -155,22 +159,25 @@ done:
     return rc;
 }
 
-/* Connected components by breadth-first search; labels [n], returns the count. */
-static int64_t components(const av_umap_graph *g, int64_t *label, int64_t *queue) {
+/* Connected components by breadth-first search: labels [n]; order [n] lists the vertices
+ * grouped by component, component c at order[start[c] .. start[c+1]). Returns the count. */
+static int64_t components(const av_umap_graph *g, int64_t *label, int64_t *order, int64_t *start) {
     for (int64_t i = 0; i < g->n; i++) label[i] = -1;
-    int64_t nc = 0;
+    int64_t nc = 0, tail = 0;
     for (int64_t s = 0; s < g->n; s++) {
         if (label[s] >= 0) continue;
-        int64_t head = 0, tail = 0;
-        queue[tail++] = s;
+        int64_t head = tail;
+        start[nc] = tail;
+        order[tail++] = s;
         label[s] = nc;
         while (head < tail) {
-            int64_t v = queue[head++];
+            int64_t v = order[head++];
             for (int64_t e = g->rowptr[v]; e < g->rowptr[v + 1]; e++)
-                if (label[g->col[e]] < 0) { label[g->col[e]] = nc; queue[tail++] = g->col[e]; }
+                if (label[g->col[e]] < 0) { label[g->col[e]] = nc; order[tail++] = g->col[e]; }
         }
         nc++;
     }
+    start[nc] = tail;
     return nc;
 }
 
@@ -222,21 +229,22 @@ int av_umap_spectral_init(const av_umap_graph *g, const float *X, int d, int dim
                           uint64_t seed, float *Y) {
     int64_t n = g->n;
     int64_t *label = av_malloc((size_t)n * sizeof(int64_t));
-    int64_t *verts = av_malloc((size_t)n * sizeof(int64_t));
+    int64_t *order = av_malloc((size_t)n * sizeof(int64_t));
+    int64_t *start = av_malloc((size_t)(n + 1) * sizeof(int64_t));
     int64_t *local = av_malloc((size_t)n * sizeof(int64_t));
     double *isq = av_malloc((size_t)n * sizeof(double));
     double *emb = av_malloc((size_t)n * dim * sizeof(double));
     double *centre = NULL;
     int rc = AV_ERR;
-    if (!label || !verts || !local || !isq || !emb) goto done;
-    int64_t nc = components(g, label, verts);
+    if (!label || !order || !start || !local || !isq || !emb) goto done;
+    int64_t nc = components(g, label, order, start);
     centre = av_malloc((size_t)(nc * dim) * sizeof(double));
     if (!centre || component_centres(X, d, label, n, nc, dim, centre) != AV_OK) goto done;
     uint64_t rng = seed ^ 0x5EC7A1u;
     for (int64_t c = 0; c < nc; c++) {
-        int64_t nv = 0;
-        for (int64_t i = 0; i < n; i++)
-            if (label[i] == c) { local[i] = nv; verts[nv++] = i; }
+        const int64_t *verts = order + start[c];
+        int64_t nv = start[c + 1] - start[c];
+        for (int64_t i = 0; i < nv; i++) local[verts[i]] = i;
         /* half the distance to the nearest other centre (umap-learn's data_range) */
         double range = 1.0;
         if (nc > 1) {
@@ -275,6 +283,6 @@ int av_umap_spectral_init(const av_umap_graph *g, const float *X, int d, int dim
     }
     rc = AV_OK;
 done:
-    free(label); free(verts); free(local); free(isq); free(emb); free(centre);
+    free(label); free(order); free(start); free(local); free(isq); free(emb); free(centre);
     return rc;
 }

@@ -85,6 +85,8 @@ static int get_float(const cJSON *obj, const char *file, const char *const *keys
     if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) return av_fail("%s: \"%s\" is not a number", file, k);
     if (!(v->valuedouble > lo && v->valuedouble < hi))
         return av_fail("%s: \"%s\" is %g, outside (%g, %g)", file, k, v->valuedouble, lo, hi);
+    /* In range as a double can still round to the bound as a float (1e-91 -> 0). */
+    if (!((float)v->valuedouble > (float)lo)) return av_fail("%s: \"%s\" is %g, too small for a float", file, k, v->valuedouble);
     *out = (float)v->valuedouble;
     return AV_OK;
 }
@@ -277,7 +279,8 @@ static int get_triple(const cJSON *obj, const char *file, const char *key, int p
         return av_fail("%s: \"%s\" is not a number or a list of 3 numbers", file, key);
     }
     for (int i = 0; i < 3; i++) {
-        if (!isfinite(x[i]) || fabs(x[i]) > 1e6 || (positive && !(x[i] > 0)))
+        /* A std must stay a usable divisor once it is a float (1e-320 rounds to 0). */
+        if (!isfinite(x[i]) || fabs(x[i]) > 1e6 || (positive && !(x[i] >= 1e-6)))
             return av_fail("%s: \"%s\"[%d] is %g, not a usable %s", file, key, i, x[i], positive ? "scale" : "mean");
         out[i] = (float)x[i];
     }

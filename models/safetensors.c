@@ -4,7 +4,8 @@
  * A checkpoint is untrusted input (a downloaded file, a fuzzer's bytes), so every promise
  * of the format is checked before a tensor pointer is handed out: after a successful open,
  * data[0 .. nbytes) of every tensor lies inside its mapping and nbytes equals
- * numel x dtype size. */
+ * numel x dtype size. Gaps between tensors are tolerated: the reference writer never
+ * leaves any, but no byte of a gap is ever read, so rejecting them would protect nothing. */
 #include "models/safetensors.h"
 
 #include <cjson/cJSON.h>

@@ -65,6 +65,27 @@ field "$out" preprocessing | grep -q "resize on (32 x 32).*mean 0.5 0.5 0.5, std
 out=$("$AV" info tests/fixtures/models/gpt2-tiny)
 [ "$(field "$out" activation)" = "gelu (tanh approximation)" ] || fail "gpt2: activation '$(field "$out" activation)'"
 
+# --- buffers are not parameters ------------------------------------------------------
+# st FILE HEADER NBYTES: a safetensors file of zeros, written byte by byte.
+st() {
+  local n=${#2} i
+  { for i in 0 1 2 3 4 5 6 7; do printf "\\x$(printf %02x $(((n >> (8 * i)) & 255)))"; done
+    printf '%s' "$2"; head -c "$3" /dev/zero; } > "$1"
+}
+hdr='{"wte.weight":{"dtype":"F32","shape":[4,2],"data_offsets":[0,32]},"h.0.attn.bias":{"dtype":"F32","shape":[1,1,2,2],"data_offsets":[32,48]},"h.0.attn.masked_bias":{"dtype":"F32","shape":[],"data_offsets":[48,52]},"position_ids":{"dtype":"I64","shape":[1,3],"data_offsets":[52,76]}}'
+for m in gpt2 bert; do
+  mkdir -p "$AV_TMP/buffers-$m"
+  cp "tests/fixtures/models/$m-tiny/config.json" "$AV_TMP/buffers-$m/"
+  st "$AV_TMP/buffers-$m/model.safetensors" "$hdr" 76
+done
+# GPT-2: the causal-mask buffers and the integer tensor are left out; BERT has no such
+# buffers, so only the integer tensor is.
+out=$("$AV" info "$AV_TMP/buffers-gpt2") || fail "buffers-gpt2: exit $?"
+[ "$(field "$out" parameters)" = "8 (+ 8 buffer elements not counted)" ] || fail "buffers-gpt2: '$(field "$out" parameters)'"
+[ "$(field "$out" weights)" = "F32 (3 tensors), I64 (1 tensor)" ] || fail "buffers-gpt2: weights '$(field "$out" weights)'"
+out=$("$AV" info "$AV_TMP/buffers-bert") || fail "buffers-bert: exit $?"
+[ "$(field "$out" parameters)" = "13 (+ 3 buffer elements not counted)" ] || fail "buffers-bert: '$(field "$out" parameters)'"
+
 # --- a run folder ----------------------------------------------------------------------
 # npy FILE DESCR SHAPE NBYTES: a .npy v1.0 file of zeros.
 npy() {

@@ -47,6 +47,10 @@ cp -r "$V" "$T/vit_moved" && rm -rf "$T/vit_moved/images"
 "$AV" render "$T/vit_moved" --view image --state -o "$T/moved.png" >"$T/moved.json" || bad "moved images: exit $?"
 grep -q '"image_error":"image not found: images/img0.png' "$T/moved.json" || bad "moved images state: $(cat "$T/moved.json")"
 "$AV" render "$T/vit_moved" --view matrix -o "$T/moved_matrix.png" || bad "moved images, matrix: exit $?"
+# a damaged image is named with its fault, the view still draws
+cp -r "$V" "$T/vit_damaged" && head -c 60 "$V/images/img0.png" >"$T/vit_damaged/images/img0.png"
+"$AV" render "$T/vit_damaged" --view image --state -o "$T/damaged.png" >"$T/damaged.json" || bad "damaged image: exit $?"
+grep -q '"image_error":"[^"]*images/img0.png: [^"]*attention still shown"' "$T/damaged.json" || bad "damaged image state: $(cat "$T/damaged.json")"
 
 # bad input
 expect_fail norun "nope: not a run folder" -- "$AV" render "$T/nope" -o "$T/norun.png"

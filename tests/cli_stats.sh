@@ -44,7 +44,13 @@ fi
 awk -F, 'NR==1{n=NF} NF!=n{exit 1}' "$AV_TMP/csv" && ok "csv rows are complete" || bad "csv field counts differ"
 "$AV" stats "$AV_TMP/r" --format json --heads 1:2,0:0 >"$AV_TMP/json" 2>/dev/null
 [ "$(grep -c '"layer"' "$AV_TMP/json")" -eq 2 ] && ok "json with --heads 1:2,0:0 has 2 heads" || bad "json --heads"
-[ "$(grep -c '"layer"' "$AV_TMP/r/stats.json")" -eq 2 ] && ok "stats.json follows --heads" || bad "stats.json after --heads"
+[ "$(grep -c '"layer"' "$AV_TMP/r/stats.json")" -eq 6 ] && ok "stats.json keeps the other heads after --heads" || bad "stats.json after --heads"
+fresh tiny_bert r2
+"$AV" stats "$AV_TMP/r2" --heads 1:1 >/dev/null 2>&1
+[ "$(grep -c '"layer"' "$AV_TMP/r2/stats.json")" -eq 1 ] && ok "a first --heads run writes only those heads" || bad "fresh --heads"
+"$AV" stats "$AV_TMP/r2" --heads 0:2 >/dev/null 2>&1
+tr -d ' \t\n' <"$AV_TMP/r2/stats.json" | grep -q '"layer":0,"head":2.*"layer":1,"head":1' \
+    && ok "merged heads in layer:head order" || bad "merge order"
 "$AV" stats --help | grep -q 'usage: attnviz stats' && ok "--help" || bad "--help"
 
 fresh tiny_gpt2 g
@@ -68,8 +74,8 @@ fresh tiny_bert c; head -c 100 "$fix/tiny_bert/k.npy" >"$AV_TMP/c/k.npy"
 expect_refusal "truncated k.npy" "k.npy" "$AV_TMP/c"
 fresh tiny_vit v; printf '{"text": "x"\n' >"$AV_TMP/v/tokens.jsonl"
 expect_refusal "broken tokens.jsonl (ViT)" "tokens.jsonl:1" "$AV_TMP/v"
-fresh tiny_bert w; cp "$fix/tiny_gpt2/token_item.npy" "$AV_TMP/w/v_norm.npy"
-expect_refusal "mis-shaped v_norm.npy" "v_norm.npy" "$AV_TMP/w"
+fresh tiny_bert w; cp "$fix/tiny_gpt2/token_item.npy" "$AV_TMP/w/vnorm.npy"
+expect_refusal "mis-shaped vnorm.npy" "vnorm.npy" "$AV_TMP/w"
 expect_refusal "no such run" "no such folder" "$AV_TMP/nothing"
 
 exit $fail

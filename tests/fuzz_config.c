@@ -1,7 +1,7 @@
 /* fuzz_config.c - libFuzzer target: arbitrary bytes as config.json, and as
  * preprocessor_config.json on top of a valid ViT config.
  * Build: CC=clang cmake -S . -B build-fuzz -DAV_FUZZ=ON -DAV_CUDA=OFF && cmake --build build-fuzz
- * Run:   build-fuzz/tests/fuzz_config -max_total_time=300 tests/fuzz/config
+ * Run:   build-fuzz/tests/fuzz_config -dict=tests/fuzz/config.dict -max_total_time=300 tests/fuzz/config
  * The checks (tests/fuzz/invariants.h): a rejection leaves one line naming the input; an
  * accepted config describes a model the forward passes can build. */
 #include <stdlib.h>

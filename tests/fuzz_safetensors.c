@@ -1,6 +1,6 @@
 /* fuzz_safetensors.c - libFuzzer target: arbitrary bytes as a safetensors file.
  * Build: CC=clang cmake -S . -B build-fuzz -DAV_FUZZ=ON -DAV_CUDA=OFF && cmake --build build-fuzz
- * Run:   build-fuzz/tests/fuzz_safetensors -max_total_time=300 tests/fuzz/safetensors
+ * Run:   build-fuzz/tests/fuzz_safetensors -dict=tests/fuzz/safetensors.dict -max_total_time=300 tests/fuzz/safetensors
  * The checks (tests/fuzz/invariants.h): a rejection leaves one line naming the input; an
  * accepted image hands out tensors inside the buffer, every byte of which is read (and
  * float tensors converted) so ASan sees any pointer that strays. */

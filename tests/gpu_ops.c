@@ -234,6 +234,20 @@ static void test_errors(void) {
     CHECK(av_cuda_parse_gemm_precision("fp8", &p) == AV_ERR);
     CHECK(gpu->patchify(d, d, 1, 30, 16) == AV_ERR);
     gpu->free(d); gpu->free(dlen);
+    /* More memory than any card has: NULL and a message, not an abort. */
+    CHECK(gpu->alloc((size_t)1 << 52) == NULL);
+    CHECK(strstr(av_last_error(), "device memory") != NULL);
+    /* A bad AV_CUDA_GEMM stops the backend from starting, with the variable named. */
+    av_cuda_shutdown();
+    setenv("AV_CUDA_GEMM", "fp8", 1);
+    CHECK(av_cuda_init() == AV_ERR);
+    CHECK(strstr(av_last_error(), "AV_CUDA_GEMM") != NULL);
+    setenv("AV_CUDA_GEMM", "bf16", 1);
+    CHECK(av_cuda_init() == AV_OK && av_cuda_gemm_precision() == AV_GEMM_BF16);
+    av_cuda_shutdown();
+    unsetenv("AV_CUDA_GEMM");
+    CHECK(av_cuda_init() == AV_OK);
+    CHECK(av_cuda_set_gemm_precision(AV_GEMM_F32) == AV_OK);
 }
 #endif
 
@@ -272,14 +286,15 @@ int main(void) {
     test_add(1001, 1);
 
     int32_t l3[] = {37, 20, 1}, l4[] = {128, 77, 5, 128}, l2[] = {50, 50}, l0[] = {0, 9}, l1[] = {1};
+    int32_t l40[] = {40, 17}, l33[] = {33, 32};
     test_attention(3, 37, 2, 16, l3, 0);    /* d < 32: lanes past d idle */
     test_attention(3, 37, 2, 16, l3, 1);
     test_attention(4, 128, 12, 64, l4, 0);  /* BERT heads, padding */
     test_attention(4, 128, 12, 64, l4, 1);  /* GPT-2 heads */
     test_attention(2, 50, 12, 64, l2, 0);   /* ViT-B/32: 50 tokens, none padded */
     test_attention(3, 37, 4, 32, l3, 0);    /* MiniLM head size */
-    test_attention(2, 40, 2, 80, l2, 1);    /* three accumulators per lane */
-    test_attention(2, 33, 1, 128, l2, 0);   /* the largest head size */
+    test_attention(2, 40, 2, 80, l40, 1);    /* three accumulators per lane */
+    test_attention(2, 33, 1, 128, l33, 0);   /* the largest head size */
     test_attention(2, 9, 3, 8, l0, 1);      /* an empty item: all zeros */
     test_attention(1, 1, 2, 64, l1, 1);     /* one token */
 

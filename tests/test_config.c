@@ -125,8 +125,8 @@ static void test_variants(void) {
     const char *vit = "{\"model_type\":\"vit\",\"num_hidden_layers\":1,\"num_attention_heads\":1,\"hidden_size\":8,"
                       "\"intermediate_size\":8}";
     const char *pre[] = {"{\"size\":384}", "{\"size\":{\"height\":300,\"width\":200}}", "{\"size\":{\"shortest_edge\":256}}",
-                         "{\"do_resize\":false,\"resample\":3,\"do_rescale\":false,\"rescale_factor\":0.5,"
-                         "\"do_normalize\":false,\"image_mean\":0.25,\"image_std\":[0.1,0.2,0.3]}",
+                         ("{\"do_resize\":false,\"resample\":3,\"do_rescale\":false,\"rescale_factor\":0.5,"
+                          "\"do_normalize\":false,\"image_mean\":0.25,\"image_std\":[0.1,0.2,0.3]}"),
                          "{}"};
     int want_h[] = {384, 300, 256, 224, 224}, want_w[] = {384, 200, 256, 224, 224};
     for (int i = 0; i < 5; i++) {
@@ -169,6 +169,7 @@ static void test_faults(void) {
         {"\"max_position_embeddings\":64", "\"y\":1", "missing key \"max_position_embeddings\""},
         {"\"vocab_size\":100", "\"vocab_size\":100,\"layer_norm_eps\":\"1e-12\"", "\"layer_norm_eps\" is not a number"},
         {"\"vocab_size\":100", "\"vocab_size\":100,\"layer_norm_eps\":0", "\"layer_norm_eps\" is 0, outside"},
+        {"\"vocab_size\":100", "\"vocab_size\":100,\"layer_norm_eps\":1e-91", "\"layer_norm_eps\" is 1e-91, too small for a float"},
         {"\"vocab_size\":100", "\"vocab_size\":100,\"hidden_act\":\"relu\"", "\"hidden_act\" is \"relu\""},
         {"\"vocab_size\":100", "\"vocab_size\":100,\"hidden_act\":1", "\"hidden_act\" is not a string"},
         {"\"vocab_size\":100", "\"vocab_size\":100,\"type_vocab_size\":true", "\"type_vocab_size\" is not an integer"},
@@ -203,6 +204,7 @@ static void test_faults(void) {
     expect_pre_fault("{\"do_resize\":\"yes\"}", "\"do_resize\" is not true or false");
     expect_pre_fault("{\"image_mean\":[0.5,0.5]}", "\"image_mean\" is not a number or a list of 3 numbers");
     expect_pre_fault("{\"image_std\":[0.5,0,0.5]}", "\"image_std\"[1] is 0");
+    expect_pre_fault("{\"image_std\":1e-320}", "not a usable scale");
     expect_pre_fault("{\"image_std\":[0.5,\"a\",0.5]}", "\"image_std\" holds a non-number");
     expect_pre_fault("{\"rescale_factor\":-1}", "\"rescale_factor\" is -1, outside");
     expect_pre_fault("{\"resample\":9}", "\"resample\" is 9, outside 0..5");

@@ -63,6 +63,7 @@ static void test_decode(void) {
      * upsampling vs stb's): measured max 3 / mean 0.15 on the colour file, 0 on grey. */
     compare_with_pillow("photo_40x30", "jpg", 6, 0.5);
     compare_with_pillow("grey_16x8", "jpg", 1, 0.1);
+    compare_with_pillow("progressive_40x30", "jpg", 6, 0.5);
 }
 
 /* Expects the check and the load of `bytes` (as dir/name) to fail with `fault` in the
@@ -113,6 +114,18 @@ static void test_corrupt(void) {
     /* random bytes after a valid JPEG start marker */
     noise[0] = 0xFF; noise[1] = 0xD8; noise[2] = 0xFF; noise[3] = 0x01;
     expect_bad("noise2.jpg", noise, sizeof noise, "JPEG");
+    /* a Huffman table with more than 256 codes: stb_image 2.27 would write past its
+     * arrays (found by fuzz_dataset_image) */
+    uint8_t *dht = malloc(jn);
+    memcpy(dht, jpg, jn);
+    size_t at = 2;
+    while (at + 1 < jn && !(dht[at] == 0xFF && dht[at + 1] == 0xC4)) at++;
+    CHECK(at + 21 < jn);
+    if (at + 21 < jn) {
+        memset(dht + at + 5, 0xFF, 16); /* the 16 code counts after FF C4, length, class/id */
+        expect_bad("bigdht.jpg", dht, jn, "JPEG: Huffman table with 4080 codes (at most 256)");
+    }
+    free(dht);
     expect_bad("empty.png", (const uint8_t *)"", 0, "empty file");
     expect_bad("text.png", (const uint8_t *)"hello\n", 6, "not a JPEG or PNG file");
     /* every prefix of a good file is refused, never decoded into garbage */

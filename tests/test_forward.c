@@ -5,148 +5,82 @@
  * checkpoints, a sharded checkpoint, a padded batch with a sentence pair (token types), the
  * causal mask, ViT patch embedding, and the real all-MiniLM-L6-v2 weights.
  * Also checks that an item's q/k do not depend on the padding of its batch. */
-#include <math.h>
-#include <stdlib.h>
+#include <cjson/cJSON.h>
 #include <string.h>
-#include "host/npy.h"
-#include "host/util.h"
-#include "models/model.h"
+#include <unistd.h>
+#include "models/safetensors.h"
 #include "tests/check.h"
+#include "tests/forward_cases.h"
 
-#define FIX "tests/fixtures/activations/"
-#define TOL 1e-4
-
-typedef struct {
-    const char *fixdir;
-    int H, d, C;
-    const int32_t *lengths;
-    int B, T;              /* the fixture's batch layout (q/k files are [B, H, T, d]) */
-    const int *item_map;   /* batch item -> fixture item (NULL = identity) */
-    int layers_seen;
-    int compared;
-    double worst;
-} cmp_ctx;
-
-/* relative L2 error between our rows and the fixture over the real tokens of one layer */
-static int compare_layer(void *user, const av_layer_out *o) {
-    cmp_ctx *c = user;
-    c->layers_seen++;
-    for (int which = 0; which < 2; which++) {
-        char path[512];
-        snprintf(path, sizeof path, "%s/%c%d.npy", c->fixdir, which ? 'k' : 'q', o->layer);
-        if (!av_file_exists(path)) continue; /* MiniLM keeps a few layers only */
-        av_npy ref;
-        if (av_npy_open(path, &ref)) {
-            CHECK_MSG(0, "%s", av_last_error());
-            continue;
+/* Copies a fixture model folder to dst with every tensor renamed: prefix + name, and
+ * LayerNorm ".weight"/".bias" as TF-era ".gamma"/".beta" when gamma_beta. The data block
+ * is copied unchanged; only the JSON header is rewritten. */
+static int renamed_copy(const char *src, const char *dst, const char *prefix, int gamma_beta) {
+    char path[512], out[512];
+    snprintf(path, sizeof path, "%s/model.safetensors", src);
+    size_t n;
+    char *buf = av_read_file(path, &n);
+    if (!buf || n < 8) return AV_ERR;
+    uint64_t hl = 0;
+    memcpy(&hl, buf, 8);
+    cJSON *h = cJSON_ParseWithLength(buf + 8, (size_t)hl), *nh = cJSON_CreateObject();
+    for (cJSON *e = h ? h->child : NULL; e; e = e->next) {
+        char name[512];
+        if (!strcmp(e->string, "__metadata__")) snprintf(name, sizeof name, "%s", e->string);
+        else snprintf(name, sizeof name, "%s%s", prefix, e->string);
+        size_t L = strlen(name);
+        if (gamma_beta && strstr(name, "LayerNorm")) {
+            if (L > 7 && !strcmp(name + L - 7, ".weight")) strcpy(name + L - 7, ".gamma");
+            else if (L > 5 && !strcmp(name + L - 5, ".bias")) strcpy(name + L - 5, ".beta");
         }
-        const float *ours = which ? o->k : o->q;
-        double num = 0, den = 0;
-        for (int b = 0; b < o->B; b++) {
-            int fb = c->item_map ? c->item_map[b] : b;
-            for (int t = 0; t < o->lengths[b]; t++)
-                for (int h = 0; h < o->H; h++)
-                    for (int i = 0; i < o->d; i++) {
-                        double r = av_npy_get_f32(&ref, (((int64_t)fb * c->H + h) * c->T + t) * c->d + i);
-                        double x = ours[((int64_t)b * o->T + t) * o->ld + h * o->d + i];
-                        num += (x - r) * (x - r);
-                        den += r * r;
-                    }
-        }
-        double err = sqrt(num / (den > 0 ? den : 1));
-        CHECK_MSG(err <= TOL, "%s layer %d %c: relative L2 error %.3g", c->fixdir, o->layer, which ? 'k' : 'q', err);
-        if (err > c->worst) c->worst = err;
-        c->compared++;
-        av_npy_close(&ref);
+        cJSON_AddItemToObject(nh, name, cJSON_Duplicate(e, 1));
     }
-    /* |v| per head is a norm: non-negative and finite on every real token */
-    for (int b = 0; b < o->B; b++)
-        for (int t = 0; t < o->lengths[b]; t++)
-            for (int h = 0; h < o->H; h++) {
-                float v = o->vnorm[((int64_t)b * o->T + t) * o->H + h];
-                if (!(v >= 0 && isfinite(v))) {
-                    CHECK_MSG(0, "vnorm %g at layer %d", v, o->layer);
-                    return 0;
-                }
-            }
-    return 0;
+    char *js = cJSON_PrintUnformatted(nh);
+    uint64_t nl = strlen(js);
+    av_mkdir_p(dst);
+    snprintf(out, sizeof out, "%s/model.safetensors", dst);
+    FILE *f = fopen(out, "wb");
+    int ok = f && fwrite(&nl, 8, 1, f) == 1 && fwrite(js, 1, nl, f) == nl &&
+             fwrite(buf + 8 + hl, 1, n - 8 - hl, f) == n - 8 - hl;
+    if (f) fclose(f);
+    const char *files[] = {"config.json", "vocab.txt", "tokenizer_config.json", "vocab.json", "merges.txt"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        snprintf(path, sizeof path, "%s/%s", src, files[i]);
+        size_t fl;
+        char *c = av_file_exists(path) ? av_read_file(path, &fl) : NULL;
+        if (c) {
+            snprintf(out, sizeof out, "%s/%s", dst, files[i]);
+            av_write_file_atomic(out, c, fl);
+            free(c);
+        }
+    }
+    free(js);
+    cJSON_Delete(h);
+    cJSON_Delete(nh);
+    free(buf);
+    return ok ? AV_OK : AV_ERR;
 }
 
-static int open_i32(const char *dir, const char *name, av_npy *a) {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (av_npy_open(path, a)) return AV_ERR;
-    if (a->dtype != AV_DT_I32) return av_fail("%s: expected int32", path);
-    return AV_OK;
-}
-
-static void run_case(const char *model_dir, const char *case_name) {
-    char fixdir[256];
-    snprintf(fixdir, sizeof fixdir, FIX "%s", case_name);
-    av_model m;
-    if (av_model_load(model_dir, av_backend_cpu(), &m)) {
-        CHECK_MSG(0, "load %s: %s", model_dir, av_last_error());
-        return;
-    }
-    const av_model_config *cfg = &m.cfg;
-    av_npy hid, ids = {0}, types = {0}, lens = {0}, px = {0};
-    char path[512];
-    snprintf(path, sizeof path, "%s/hidden.npy", fixdir);
-    CHECK(av_npy_open(path, &hid) == 0);
-    int B = (int)hid.shape[0], T = (int)hid.shape[1], C = (int)hid.shape[2];
-    int32_t *lengths = malloc(sizeof(int32_t) * B);
-    av_batch batch = {.B = B, .T = T, .lengths = lengths};
-    if (cfg->type == AV_MODEL_VIT) {
-        snprintf(path, sizeof path, "%s/pixels.npy", fixdir);
-        CHECK(av_npy_open(path, &px) == 0);
-        batch.pixels = px.data;
-        for (int b = 0; b < B; b++) lengths[b] = T;
+/* Checkpoints saved from the task heads (BertForMaskedLM: "bert.", GPT2LMHeadModel:
+ * "transformer.") and TF-converted ones (LayerNorm gamma/beta) load to the same numbers. */
+static void test_renamed_checkpoints(void) {
+    char dir[] = "/tmp/attnviz_test_forward.XXXXXX", sub[600];
+    if (!mkdtemp(dir)) return;
+    snprintf(sub, sizeof sub, "%s/bert-prefixed", dir);
+    CHECK(renamed_copy("tests/fixtures/models/bert-tiny", sub, "bert.", 1) == AV_OK);
+    av_safetensors st;
+    if (av_safetensors_open(sub, &st) == AV_OK) { /* the copy really is renamed */
+        CHECK(av_safetensors_find(&st, "bert.embeddings.LayerNorm.gamma") != NULL);
+        CHECK(av_safetensors_find(&st, "embeddings.word_embeddings.weight") == NULL);
+        av_safetensors_close(&st);
     } else {
-        CHECK(open_i32(fixdir, "ids.npy", &ids) == 0);
-        CHECK(open_i32(fixdir, "types.npy", &types) == 0);
-        CHECK(open_i32(fixdir, "lengths.npy", &lens) == 0);
-        memcpy(lengths, lens.data, sizeof(int32_t) * B);
-        batch.ids = ids.data;
-        batch.types = cfg->type == AV_MODEL_BERT ? types.data : NULL;
+        CHECK_MSG(0, "%s", av_last_error());
     }
-    cmp_ctx c = {fixdir, cfg->num_heads, cfg->head_dim, C, lengths, B, T, NULL, 0, 0, 0};
-    float *hidden = malloc(sizeof(float) * B * T * C);
-    int rc = av_model_forward(&m, &batch, compare_layer, &c, hidden);
-    CHECK_MSG(rc == 0, "forward %s: %s", case_name, av_last_error());
-    CHECK_MSG(c.layers_seen == cfg->num_layers, "%s: sink saw %d of %d layers", case_name, c.layers_seen, cfg->num_layers);
-    CHECK_MSG(c.compared >= 4, "%s: only %d q/k arrays compared", case_name, c.compared);
-    double num = 0, den = 0;
-    for (int b = 0; b < B; b++)
-        for (int t = 0; t < lengths[b]; t++)
-            for (int i = 0; i < C; i++) {
-                double r = ((const float *)hid.data)[((int64_t)b * T + t) * C + i];
-                double x = hidden[((int64_t)b * T + t) * C + i];
-                num += (x - r) * (x - r);
-                den += r * r;
-            }
-    double herr = sqrt(num / den);
-    CHECK_MSG(herr <= TOL, "%s hidden: relative L2 error %.3g", case_name, herr);
-    printf("%-18s q/k worst rel. L2 %.2e, hidden %.2e (%d arrays)\n", case_name, c.worst, herr, c.compared);
-
-    /* padding invariance: the last item alone, unpadded, gives the batch's numbers */
-    if (cfg->type != AV_MODEL_VIT && B > 1) {
-        int last = B - 1, n = lengths[last];
-        int map[1] = {last};
-        int32_t one_len[1] = {n};
-        av_batch single = {.B = 1, .T = n, .lengths = one_len, .ids = (const int32_t *)ids.data + (int64_t)last * T,
-                           .types = batch.types ? (const int32_t *)types.data + (int64_t)last * T : NULL};
-        cmp_ctx c1 = {fixdir, cfg->num_heads, cfg->head_dim, C, one_len, B, T, map, 0, 0, 0};
-        CHECK(av_model_forward(&m, &single, compare_layer, &c1, NULL) == 0);
-        CHECK(c1.compared == c.compared);
-    }
-    free(hidden);
-    free(lengths);
-    av_npy_close(&hid);
-    if (ids.data) av_npy_close(&ids);
-    if (types.data) av_npy_close(&types);
-    if (lens.data) av_npy_close(&lens);
-    if (px.data) av_npy_close(&px);
-    av_model_free(&m);
+    run_case(av_backend_cpu(), sub, "bert-tiny");
+    snprintf(sub, sizeof sub, "%s/gpt2-prefixed", dir);
+    CHECK(renamed_copy("tests/fixtures/models/gpt2-tiny", sub, "transformer.", 0) == AV_OK);
+    run_case(av_backend_cpu(), sub, "gpt2-tiny");
+    av_rm_rf(dir);
 }
 
 /* The forward pass rejects what would read outside the weights. */
@@ -176,13 +110,15 @@ static void test_bad_batches(void) {
 }
 
 int main(void) {
-    run_case("tests/fixtures/models/bert-tiny", "bert-tiny");
-    run_case("tests/fixtures/models/bert-tiny-f16", "bert-tiny-f16");
-    run_case("tests/fixtures/models/bert-tiny-bf16", "bert-tiny-bf16");
-    run_case("tests/fixtures/models/gpt2-tiny", "gpt2-tiny");
-    run_case("tests/fixtures/models/gpt2-tiny-sharded", "gpt2-tiny-sharded");
-    run_case("tests/fixtures/models/vit-tiny", "vit-tiny");
-    run_case(".deps/models/all-MiniLM-L6-v2", "minilm");
+    const av_backend *be = av_backend_cpu();
+    run_case(be, "tests/fixtures/models/bert-tiny", "bert-tiny");
+    run_case(be, "tests/fixtures/models/bert-tiny-f16", "bert-tiny-f16");
+    run_case(be, "tests/fixtures/models/bert-tiny-bf16", "bert-tiny-bf16");
+    run_case(be, "tests/fixtures/models/gpt2-tiny", "gpt2-tiny");
+    run_case(be, "tests/fixtures/models/gpt2-tiny-sharded", "gpt2-tiny-sharded");
+    run_case(be, "tests/fixtures/models/vit-tiny", "vit-tiny");
+    run_case(be, ".deps/models/all-MiniLM-L6-v2", "minilm");
+    test_renamed_checkpoints();
     test_bad_batches();
     return av_check_summary("test_forward");
 }

@@ -27,10 +27,11 @@ static double rel_err(const float *a, const double *ref, int64_t n) {
     return sqrt(num / (den > 0 ? den : 1));
 }
 
-static void test_matmul(av_wlayout wl, int with_bias) {
-    int M = 7, K = 13, N = 5;
+/* M = 7 takes the single sgemm path, M = 67 the one that splits rows over threads. */
+static void test_matmul(int M, av_wlayout wl, int with_bias) {
+    int K = 13, N = 5;
     float *x = randv(M * K, 1), *w = randv(K * N, 1), *b = randv(N, 1), *out = calloc(M * N, 4);
-    double ref[7 * 5];
+    double *ref = malloc(sizeof(double) * M * N);
     for (int m = 0; m < M; m++)
         for (int n = 0; n < N; n++) {
             double s = with_bias ? b[n] : 0;
@@ -38,9 +39,9 @@ static void test_matmul(av_wlayout wl, int with_bias) {
             ref[m * N + n] = s;
         }
     av_matmul_cpu(out, x, w, with_bias ? b : NULL, M, K, N, wl);
-    CHECK_MSG(rel_err(out, ref, M * N) < 1e-6, "matmul wl=%d bias=%d err %g", wl, with_bias,
+    CHECK_MSG(rel_err(out, ref, M * N) < 1e-6, "matmul M=%d wl=%d bias=%d err %g", M, wl, with_bias,
               rel_err(out, ref, M * N));
-    free(x); free(w); free(b); free(out);
+    free(x); free(w); free(b); free(out); free(ref);
 }
 
 static void test_layernorm(void) {
@@ -200,10 +201,13 @@ static void test_backend_table(void) {
 }
 
 int main(void) {
-    test_matmul(AV_W_NK, 1);
-    test_matmul(AV_W_NK, 0);
-    test_matmul(AV_W_KN, 1);
-    test_matmul(AV_W_KN, 0);
+    for (int i = 0; i < 2; i++) {
+        int M = i ? 67 : 7;
+        test_matmul(M, AV_W_NK, 1);
+        test_matmul(M, AV_W_NK, 0);
+        test_matmul(M, AV_W_KN, 1);
+        test_matmul(M, AV_W_KN, 0);
+    }
     test_layernorm();
     test_gelu();
     test_embed_add();

@@ -161,6 +161,36 @@ static void test_colors(rfix *f) {
     av_viewer_set_color(&f->v, AV_COLOR_QK);
 }
 
+static void test_orbit(rfix *f) {
+    /* a 3-D projection: dragging orbits, and at any angle every point stays in the plot */
+    int i3 = av_vdata_find_proj(&f->vd, "pca", 3), i2 = av_vdata_find_proj(&f->vd, "tsne", 2);
+    CHECK(i3 >= 0 && av_viewer_set_proj(&f->v, i3) == AV_OK);
+    av_viewer_set_view(&f->v, AV_VIEW_SINGLE);
+    av_viewer_set_head(&f->v, 1, 2);
+    float yaw = f->v.yaw, pitch = f->v.pitch;
+    av_viewer_drag(&f->v, 40, -20, 0);
+    CHECK(f->v.yaw != yaw && f->v.pitch != pitch && f->v.pan_x == 0);
+    av_viewer_drag(&f->v, 40, 0, 1);  /* right button pans */
+    CHECK(f->v.pan_x > 0);
+    av_viewer_key(&f->v, 'r');
+    av_rect r = av_single_rect(&f->v);
+    int outside = 0;
+    for (int a = 0; a < 12; a++) {
+        f->v.yaw = a * 0.52f;
+        f->v.pitch = -1.5f + a * 0.27f;
+        for (int64_t p = 0; p < 2 * f->vd.T; p++) {
+            float x, y;
+            rfix_point_px(f, p, &x, &y);
+            outside += x < r.x || x > r.x + r.w || y < r.y || y > r.y + r.h;
+        }
+    }
+    CHECK_MSG(outside == 0, "%d points left the plot while orbiting", outside);
+    rfix_draw(f);
+    CHECK(rfix_count(f, 0, AV_TOPBAR, W, H - AV_TOPBAR - AV_BOTTOMBAR, is_red) > 50);
+    av_viewer_key(&f->v, 'r');
+    CHECK(av_viewer_set_proj(&f->v, i2) == AV_OK);
+}
+
 static void test_sentence(rfix *f) {
     av_viewer_set_head(&f->v, 0, 0);
     av_viewer_select_token(&f->v, -1);
@@ -230,6 +260,7 @@ int main(void) {
     test_matrix(&f);
     test_single(&f);
     test_colors(&f);
+    test_orbit(&f);
     test_sentence(&f);
     rfix_close(&f);
     test_image();

@@ -50,8 +50,8 @@ static void make_run(const char *dir, int64_t proj_points, const char *tokens_ov
     float v[NT];
     for (int t = 0; t < NT; t++) v[t] = vn(t);
     int64_t vshape[3] = {1, 1, NT};
-    snprintf(p, sizeof p, "%s/v_norm.npy", dir); av_npy_write(p, AV_DT_F32, 3, vshape, v);
-    av_manifest_set_array(m, "v_norm", "v_norm.npy", AV_DT_F32, 3, vshape);
+    snprintf(p, sizeof p, "%s/vnorm.npy", dir); av_npy_write(p, AV_DT_F32, 3, vshape, v);
+    av_manifest_set_array(m, "vnorm", "vnorm.npy", AV_DT_F32, 3, vshape);
     char buf[2048] = "";
     if (tokens_override) {
         snprintf(buf, sizeof buf, "%s", tokens_override);

@@ -52,6 +52,30 @@ static void brute_knn(const float *X, int64_t n, int d, int k, av_knn *out) {
     }
 }
 
+static double trust(const float *X, const float *Y, int64_t n, int d, int dim, int k);
+
+/* The whole path of av_umap: kNN graph by FAISS (av_knn_build), then the layout. */
+static void test_av_umap(const char *name, double ref_trust) {
+    char path[512];
+    int64_t n, d;
+    snprintf(path, sizeof path, FIX "%s_X.npy", name);
+    float *X = load_f32(path, &n, &d);
+    if (!X) { CHECK(0); return; }
+    av_umap_params p;
+    av_umap_defaults(&p);
+    float *Y = malloc((size_t)(n * 2) * sizeof(float));
+    CHECK_MSG(av_umap(X, n, (int)d, &p, Y) == AV_OK, "%s", av_last_error());
+    double t = trust(X, Y, n, (int)d, 2, 15);
+    printf("av_umap (FAISS kNN) on %s: trustworthiness %.4f (umap-learn %.4f)\n", name, t, ref_trust);
+    CHECK_MSG(fabs(t - ref_trust) <= 0.015, "%s: trustworthiness %.4f, umap-learn %.4f", name, t, ref_trust);
+    /* refusals: too few points, non-finite input */
+    CHECK(av_umap(X, 3, (int)d, &p, Y) == AV_ERR && strstr(av_last_error(), "4 points"));
+    X[5 * d + 1] = NAN;
+    CHECK(av_umap(X, n, (int)d, &p, Y) == AV_ERR && strstr(av_last_error(), "row 5"));
+    free(X);
+    free(Y);
+}
+
 /* scikit-learn's trustworthiness: 1 - 2/(nk(2n-3k-1)) sum over each point's k nearest
  * in Y that are not among its k nearest in X of (rank in X - k). */
 static double trust(const float *X, const float *Y, int64_t n, int d, int dim, int k) {
@@ -85,8 +109,10 @@ static void test_ab(const cJSON *exp) {
         double a, b, spread = cJSON_GetObjectItem(e, "spread")->valuedouble;
         double md = cJSON_GetObjectItem(e, "min_dist")->valuedouble;
         CHECK(av_umap_find_ab(spread, md, &a, &b) == AV_OK);
-        CHECK_NEAR(a, cJSON_GetObjectItem(e, "a")->valuedouble, 1e-4);
-        CHECK_NEAR(b, cJSON_GetObjectItem(e, "b")->valuedouble, 1e-4);
+        double ra = cJSON_GetObjectItem(e, "a")->valuedouble, rb = cJSON_GetObjectItem(e, "b")->valuedouble;
+        CHECK_NEAR(a, ra, 1e-4);
+        CHECK_NEAR(b, rb, 1e-4);
+        printf("find_ab(spread %g, min_dist %g): a %.6f b %.6f (umap-learn %.6f %.6f)\n", spread, md, a, b, ra, rb);
     }
     double a, b;
     CHECK(av_umap_find_ab(1.0, 2.0, &a, &b) == AV_ERR);   /* min_dist > spread */
@@ -136,6 +162,13 @@ static void test_graph(void) {
     printf("fuzzy graph: nnz %lld, max |w - umap-learn| %.2e, max |rho| err %.2e, max sigma rel err %.2e\n",
            (long long)g.nnz, worst, worst_rho, worst_sig);
     av_umap_graph_free(&g);
+    /* rows with missing neighbours (idx -1 at the end, as a search may return) */
+    for (int j = k - 3; j < k; j++) { idx[j] = -1; dist[j] = INFINITY; idx[5 * k + j] = -1; dist[5 * k + j] = INFINITY; }
+    CHECK(av_umap_fuzzy_graph(idx, dist, n, k, 1.0, &g, rho, sig) == AV_OK);
+    int sane = isfinite(sig[0]) && sig[0] > 0;
+    for (int64_t e = 0; e < g.nnz; e++) sane = sane && g.col[e] >= 0 && g.col[e] < n && g.val[e] > 0 && g.val[e] <= 1.0f;
+    CHECK(sane);
+    av_umap_graph_free(&g);
     free(dense); free(kd); free(ki); free(rho_ref); free(sig_ref); free(gref);
     free(idx); free(dist); free(rho); free(sig);
 }
@@ -165,6 +198,15 @@ static void test_layout(const char *name, double ref_trust) {
     free(X); free(Yref); free(Y); free(knn.idx); free(knn.dist);
 }
 
+typedef struct { int calls, last_epoch; int64_t n; } epoch_log;
+static void on_epoch(void *user, int epoch, const float *Y, int64_t n) {
+    epoch_log *l = user;
+    l->calls++;
+    l->last_epoch = epoch;
+    l->n = n;
+    (void)Y;
+}
+
 /* 3-D layouts; one thread reproduces a layout bit for bit, another seed changes it. */
 static void test_3d_and_seed(void) {
     int64_t n, d;
@@ -187,6 +229,15 @@ static void test_3d_and_seed(void) {
     CHECK(av_umap_from_knn(X, n, (int)d, &knn, &p, B) == AV_OK);
     CHECK(memcmp(A, B, (size_t)(n * 3) * sizeof(float)) != 0);
     omp_set_num_threads(threads);
+    /* the progress callback sees every `every`-th epoch */
+    epoch_log log = {0, 0, 0};
+    p.on_epoch = on_epoch;
+    p.user = &log;
+    p.every = 25;
+    CHECK(av_umap_from_knn(X, n, (int)d, &knn, &p, B) == AV_OK);
+    CHECK(log.calls == 4 && log.last_epoch == 100 && log.n == n);
+    p.on_epoch = NULL;
+    p.seed = 42;
     double t = trust(X, A, n, (int)d, 3, 15);
     printf("3-D blobs prefix: trustworthiness %.4f\n", t);
     CHECK(t > 0.9);
@@ -209,6 +260,7 @@ int main(void) {
     const cJSON *tr = cJSON_GetObjectItem(exp, "trust");
     test_layout("blobs", cJSON_GetObjectItem(tr, "blobs")->valuedouble);
     test_layout("qk", cJSON_GetObjectItem(tr, "qk")->valuedouble);
+    test_av_umap("qk", cJSON_GetObjectItem(tr, "qk")->valuedouble);
     test_3d_and_seed();
     cJSON_Delete(exp);
     return av_check_summary("test_umap");

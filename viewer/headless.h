@@ -17,6 +17,9 @@ typedef struct {
 /* Creates the context, makes it current and binds a width x height RGBA8+depth FBO. */
 int av_headless_open(av_headless *h, int width, int height);
 void av_headless_close(av_headless *h);
+/* Keeps the loaded GL driver mapped until exit (call once a context exists), so
+ * LeakSanitizer can still see the blocks it holds for the process's lifetime. */
+void av_gl_pin_driver(void);
 /* Reads the framebuffer as RGBA8 rows top to bottom into out (width*height*4 bytes). */
 void av_headless_read(const av_headless *h, uint8_t *out);
 #endif

@@ -1,58 +1,40 @@
-/* png.c - PNG writing and image loading for the viewer (see png.h). */
+/* png.c - RGBA adapters over datasets/image.h (see png.h). */
 #include "viewer/png.h"
 
 #include <stdlib.h>
-#include <string.h>
+#include "datasets/image.h"
 #include "host/util.h"
 
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
-#define STB_IMAGE_WRITE_STATIC
-#define STB_IMAGE_WRITE_IMPLEMENTATION
-#include <stb_image_write.h>
-#define STB_IMAGE_STATIC
-#define STB_IMAGE_IMPLEMENTATION
-#include <stb_image.h>
-/* the diagnostics stay relaxed to the end of this file: GCC reports unused static
- * stb functions at the end of the translation unit */
-
-typedef struct { uint8_t *data; size_t len, cap; int failed; } membuf;
-
-static void membuf_put(void *ctx, void *data, int size) {
-    membuf *b = ctx;
-    if (b->failed) return;
-    if (b->len + (size_t)size > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 1 << 16;
-        while (cap < b->len + (size_t)size) cap *= 2;
-        uint8_t *p = realloc(b->data, cap);
-        if (!p) { b->failed = 1; return; }
-        b->data = p;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, data, (size_t)size);
-    b->len += (size_t)size;
-}
-
 int av_png_write_rgba(const char *path, int w, int h, const uint8_t *rgba) {
-    membuf b = {0};
-    /* encode in memory first so the file appears whole or not at all */
-    int ok = stbi_write_png_to_func(membuf_put, &b, w, h, 4, rgba, w * 4);
-    if (!ok || b.failed) {
-        free(b.data);
-        return av_fail("%s: cannot encode PNG (%dx%d)", path, w, h);
+    size_t n = (size_t)w * h;
+    uint8_t *rgb = av_malloc(n * 3 + 1);
+    if (!rgb) return AV_ERR;
+    for (size_t i = 0; i < n; i++) {
+        rgb[3 * i] = rgba[4 * i];
+        rgb[3 * i + 1] = rgba[4 * i + 1];
+        rgb[3 * i + 2] = rgba[4 * i + 2];
     }
-    int rc = av_write_file_atomic(path, b.data, b.len);
-    free(b.data);
+    int rc = av_image_write_png(path, rgb, w, h);
+    free(rgb);
     return rc;
 }
 
 int av_image_load_rgba(const char *path, int *w, int *h, uint8_t **out) {
-    int n;
-    *out = stbi_load(path, w, h, &n, 4);
-    if (!*out) return av_fail("%s: cannot read image (%s)", path, stbi_failure_reason());
+    av_image img;
+    *out = NULL;
+    if (av_image_load(path, &img) != AV_OK) return AV_ERR;
+    size_t n = (size_t)img.width * img.height;
+    uint8_t *p = av_malloc(n * 4 + 1);
+    if (!p) { av_image_free(&img); return AV_ERR; }
+    for (size_t i = 0; i < n; i++) {
+        p[4 * i] = img.rgb[3 * i];
+        p[4 * i + 1] = img.rgb[3 * i + 1];
+        p[4 * i + 2] = img.rgb[3 * i + 2];
+        p[4 * i + 3] = 255;
+    }
+    *w = img.width;
+    *h = img.height;
+    av_image_free(&img);
+    *out = p;
     return AV_OK;
 }

@@ -1,16 +1,15 @@
-/* png.h - writes and reads the viewer's pictures (PNG out, any stb_image format in).
- *
- * Both go through stb_image / stb_image_write compiled as static functions inside
- * viewer/png.c, so they cannot collide with the engine-wide stb implementations that
- * datasets/ owns; switching to those later is a change of this one file. */
+/* png.h - the viewer's pictures: frames out as PNG, images in for the ViT image view.
+ * Both go through datasets/image.h (the engine's one stb_image / stb_image_write
+ * implementation, with its container checks), adapted to the RGBA the GL side uses. */
 #ifndef AV_VIEWER_PNG_H
 #define AV_VIEWER_PNG_H
 #include <stdint.h>
 
-/* Writes an RGBA8 image, rows top to bottom, atomically (temporary name, then rename).
+/* Writes an RGBA8 frame (rows top to bottom, alpha dropped) as a PNG, atomically.
  * Returns AV_OK or AV_ERR naming the path. */
 int av_png_write_rgba(const char *path, int w, int h, const uint8_t *rgba);
 
-/* Loads an image as RGBA8 (caller frees *out with free()). AV_ERR naming the path. */
+/* Loads a JPEG or PNG as RGBA8 (opaque); caller frees *out with free(). AV_ERR names
+ * the file and the fault (missing, damaged, unsupported). */
 int av_image_load_rgba(const char *path, int *w, int *h, uint8_t **out);
 #endif

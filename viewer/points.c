@@ -27,7 +27,10 @@ static const char *VS =
     "  const vec3 c6 = vec3(-5.4355, 4.6459, 26.3124);\n"
     "  return clamp(c0 + t * (c1 + t * (c2 + t * (c3 + t * (c4 + t * (c5 + t * c6))))), 0.0, 1.0); }\n"
     "void main() {\n"
-    "  int l = gl_VertexID * u_stride; bool isk = l >= u_T; int tok = isk ? l - u_T : l;\n"
+    /* queries and keys interleaved in draw order, so neither cloud paints over the other;
+     * an even LOD stride is nudged on odd vertices to keep both */
+    "  int j = gl_VertexID * u_stride + ((u_stride & 1) == 0 ? (gl_VertexID & 1) : 0);\n"
+    "  int l = (j & 1) == 0 ? (j >> 1) : u_T + (j >> 1); bool isk = l >= u_T; int tok = isk ? l - u_T : l;\n"
     "  v_id = l + 1;\n"
     "  if ((isk && (u_show & 2) == 0) || (!isk && (u_show & 1) == 0)) {\n"
     "    gl_Position = vec4(3.0, 3.0, 3.0, 1.0); gl_PointSize = 1.0; v_col = vec4(0.0); return; }\n"
@@ -60,6 +63,16 @@ static const char *FS_PICK =
     "flat in vec4 v_col; flat in int v_id; out int o_id;\n"
     "void main() { vec2 d = gl_PointCoord - vec2(0.5); if (dot(d, d) > 0.25) discard; o_id = v_id; }\n";
 
+/* Uniform locations, looked up once per program: the matrix view draws 144 heads a frame. */
+enum { U_POS, U_ATTR, U_FLAGS, U_NORM, U_BASE, U_STRIDE, U_T, U_DIM, U_MODE, U_ATTR_GLOBAL, U_SHOW, U_ANY,
+       U_SIZE_NORM, U_MVP, U_SIZE, U_PAL, U_BG, U_HIT, U_COUNT };
+static const char *uniform_names[U_COUNT] = {"u_pos", "u_attr", "u_flags", "u_norm", "u_base", "u_stride", "u_T",
+    "u_dim", "u_mode", "u_attr_global", "u_show", "u_any", "u_size_norm", "u_mvp", "u_size", "u_pal", "u_bg", "u_hit"};
+
+static void lookup_uniforms(unsigned prog, int *loc) {
+    for (int i = 0; i < U_COUNT; i++) loc[i] = glGetUniformLocation(prog, uniform_names[i]);
+}
+
 static unsigned make_tbo(unsigned *buf, GLenum fmt, const void *data, size_t bytes) {
     unsigned tex;
     glGenBuffers(1, buf);
@@ -82,6 +95,8 @@ int av_points_init(av_viewer *v) {
     if (!v->prog_pts) return AV_ERR;
     v->prog_pick = av_gl_program(VS, FS_PICK, "point picking");
     if (!v->prog_pick) return AV_ERR;
+    lookup_uniforms(v->prog_pts, v->uloc[0]);
+    lookup_uniforms(v->prog_pick, v->uloc[1]);
     glGenVertexArrays(1, &v->vao);
     v->gl_proj = v->gl_color = -1;
     v->flags = av_calloc((size_t)v->vd->T + 1, 1);
@@ -173,35 +188,36 @@ void av_points_draw(av_viewer *v, int l, int h, av_rect r, const float m[16], in
     if (pick) glDisable(GL_BLEND);
     else { glEnable(GL_BLEND); glBlendFunc(GL_SRC_ALPHA, GL_ONE_MINUS_SRC_ALPHA); }
     glUseProgram(prog);
-    #define U(name) glGetUniformLocation(prog, name)
-    glActiveTexture(GL_TEXTURE0); glBindTexture(GL_TEXTURE_BUFFER, v->pos_tex); glUniform1i(U("u_pos"), 0);
+    const int *loc = v->uloc[pick ? 1 : 0];
+    #define U(name) loc[name]
+    glActiveTexture(GL_TEXTURE0); glBindTexture(GL_TEXTURE_BUFFER, v->pos_tex); glUniform1i(U(U_POS), 0);
     glActiveTexture(GL_TEXTURE1);
     glBindTexture(GL_TEXTURE_BUFFER, v->color == AV_COLOR_NORM ? v->norm_tex : v->attr_tex);
-    glUniform1i(U("u_attr"), 1);
-    glActiveTexture(GL_TEXTURE2); glBindTexture(GL_TEXTURE_BUFFER, v->flag_tex); glUniform1i(U("u_flags"), 2);
+    glUniform1i(U(U_ATTR), 1);
+    glActiveTexture(GL_TEXTURE2); glBindTexture(GL_TEXTURE_BUFFER, v->flag_tex); glUniform1i(U(U_FLAGS), 2);
     glActiveTexture(GL_TEXTURE3);
     glBindTexture(GL_TEXTURE_BUFFER, v->norm_tex ? v->norm_tex : v->attr_tex);
-    glUniform1i(U("u_norm"), 3);
-    glUniform1i(U("u_base"), (int)(((int64_t)l * vd->run.num_heads + h) * n));
-    glUniform1i(U("u_stride"), stride);
-    glUniform1i(U("u_T"), (int)vd->T);
-    glUniform1i(U("u_dim"), dim);
-    glUniform1i(U("u_mode"), v->color == AV_COLOR_QK ? 0 : av_color_categorical(v->color) ? 1 : 2);
-    glUniform1i(U("u_attr_global"), v->color == AV_COLOR_NORM);
-    glUniform1i(U("u_show"), (v->show_q ? 1 : 0) | (v->show_k ? 2 : 0));
-    glUniform1i(U("u_any"), any_flag(v));
-    glUniform1i(U("u_size_norm"), v->size_by_norm && v->norm_tex);
-    glUniformMatrix4fv(U("u_mvp"), 1, GL_FALSE, m);
-    glUniform1f(U("u_size"), size);
+    glUniform1i(U(U_NORM), 3);
+    glUniform1i(U(U_BASE), (int)(((int64_t)l * vd->run.num_heads + h) * n));
+    glUniform1i(U(U_STRIDE), stride);
+    glUniform1i(U(U_T), (int)vd->T);
+    glUniform1i(U(U_DIM), dim);
+    glUniform1i(U(U_MODE), v->color == AV_COLOR_QK ? 0 : av_color_categorical(v->color) ? 1 : 2);
+    glUniform1i(U(U_ATTR_GLOBAL), v->color == AV_COLOR_NORM);
+    glUniform1i(U(U_SHOW), (v->show_q ? 1 : 0) | (v->show_k ? 2 : 0));
+    glUniform1i(U(U_ANY), any_flag(v));
+    glUniform1i(U(U_SIZE_NORM), v->size_by_norm && v->norm_tex);
+    glUniformMatrix4fv(U(U_MVP), 1, GL_FALSE, m);
+    glUniform1f(U(U_SIZE), size);
     float pal[30];
     for (int i = 0; i < 10; i++) {
         av_rgba c = av_palette(v, i);
         pal[3 * i] = c.r; pal[3 * i + 1] = c.g; pal[3 * i + 2] = c.b;
     }
-    glUniform3fv(U("u_pal"), 10, pal);
+    glUniform3fv(U(U_PAL), 10, pal);
     av_theme th = av_theme_of(v);
-    glUniform3f(U("u_bg"), th.bg.r, th.bg.g, th.bg.b);
-    glUniform3f(U("u_hit"), th.hit.r, th.hit.g, th.hit.b);
+    glUniform3f(U(U_BG), th.bg.r, th.bg.g, th.bg.b);
+    glUniform3f(U(U_HIT), th.hit.r, th.hit.g, th.hit.b);
     #undef U
     glBindVertexArray(v->vao);
     glDrawArrays(GL_POINTS, 0, (GLsizei)((n + stride - 1) / stride));

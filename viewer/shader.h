@@ -1,4 +1,5 @@
-/* shader.h - compiling and linking GL programs from C strings. */
+/* shader.h - compiling and linking GL programs from C strings. The caller owns the
+ * returned program (glDeleteProgram); the shaders are deleted once linked. */
 #ifndef AV_VIEWER_SHADER_H
 #define AV_VIEWER_SHADER_H
 /* Returns the program, or 0 with av_last_error() naming `what` and the GL log. */

@@ -48,7 +48,10 @@ static void load_image(av_viewer *v) {
         /* a relative path may be relative to the run folder */
         av_run_path(&vd->run, alt, sizeof alt, path);
         if (path[0] == '/' || av_image_load_rgba(alt, &w, &h, &px) != AV_OK) {
-            snprintf(v->img_err, sizeof v->img_err, "image not found: %s (moved since extract?) - attention still shown", path);
+            if (av_file_exists(path) || (path[0] != '/' && av_file_exists(alt)))
+                snprintf(v->img_err, sizeof v->img_err, "%s - attention still shown", av_last_error());
+            else
+                snprintf(v->img_err, sizeof v->img_err, "image not found: %s (moved since extract?) - attention still shown", path);
             return;
         }
     }

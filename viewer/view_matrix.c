@@ -93,11 +93,12 @@ void av_view_matrix_draw(av_viewer *v) {
     char title[512];
     const char *base = strrchr(vd->run.dir, '/');
     base = base && base[1] ? base + 1 : vd->run.dir;
-    int n = snprintf(title, sizeof title, "%s  %s  %d x %d heads  %s %d-D  %lld points per head", base,
-                     vd->run.model_type, L, H, vd->cur >= 0 ? vd->proj[vd->cur].method : "-", av_vdata_dim(vd),
-                     (long long)(2 * vd->T));
-    if (v->lod_stride > 1)
-        snprintf(title + n, sizeof title - (size_t)n, "  |  level of detail: 1 in %d points per cell", v->lod_stride);
+    int n = 0;
+    if (v->lod_stride > 1)  /* first, so a narrow window cannot clip it away */
+        n = snprintf(title, sizeof title, "level of detail: 1 in %d points per cell  |  ", v->lod_stride);
+    snprintf(title + n, sizeof title - (size_t)n, "%.200s  %s  %d x %d heads  %s %d-D  %lld points per head", base,
+             vd->run.model_type, L, H, vd->cur >= 0 ? vd->proj[vd->cur].method : "-", av_vdata_dim(vd),
+             (long long)(2 * vd->T));
     av_overlay_topbar(v, title);
     av_overlay_bottombar(v, "hover: head statistics  click: open head  c colour  p projection  q/k queries/keys  "
                             "t theme  / search  v sentence/image view");

@@ -65,7 +65,7 @@ void av_view_sentence_draw(av_viewer *v) {
     av_rgba line = {0.25f, 0.45f, 0.85f, 1};
     if (v->dark) line = (av_rgba){0.45f, 0.65f, 1.0f, 1};
     for (int64_t i = 0; i < o.shown; i++) {
-        if (active >= 0 && i != active) continue;
+        if ((active >= 0 && i != active) || hidden(v, o.t0 + i)) continue;
         for (int64_t j = 0; j < o.shown; j++) {
             float w = v->att[i * o.n + j];
             if (w < (active >= 0 ? 0.005f : 0.02f)) continue;

@@ -53,10 +53,11 @@ void av_view_single_draw(av_viewer *v) {
     char title[512];
     const char *base = strrchr(vd->run.dir, '/');
     base = base && base[1] ? base + 1 : vd->run.dir;
-    int k = snprintf(title, sizeof title, "%s  %s  layer %d head %d  %s %d-D  %lld points%s%s", base, vd->run.model_type,
-                     v->layer, v->head, vd->cur >= 0 ? vd->proj[vd->cur].method : "-", av_vdata_dim(vd),
-                     (long long)(2 * vd->T), v->show_q ? "" : "  (queries hidden)", v->show_k ? "" : "  (keys hidden)");
-    if (v->lod_stride > 1) snprintf(title + k, sizeof title - (size_t)k, "  |  level of detail: 1 in %d points", v->lod_stride);
+    int k = 0;
+    if (v->lod_stride > 1) k = snprintf(title, sizeof title, "level of detail: 1 in %d points  |  ", v->lod_stride);
+    snprintf(title + k, sizeof title - (size_t)k, "%.200s  %s  layer %d head %d  %s %d-D  %lld points%s%s", base,
+             vd->run.model_type, v->layer, v->head, vd->cur >= 0 ? vd->proj[vd->cur].method : "-", av_vdata_dim(vd),
+             (long long)(2 * vd->T), v->show_q ? "" : "  (queries hidden)", v->show_k ? "" : "  (keys hidden)");
     av_overlay_topbar(v, title);
     av_overlay_bottombar(v, av_vdata_dim(vd) == 3
         ? "drag orbit  right-drag pan  wheel zoom  click select  Left/Right head  Up/Down layer  / search  c colour  "

@@ -124,7 +124,7 @@ static void scan_projections(av_vdata *vd) {
         av_proj_info *p = &vd->proj[vd->nproj++];
         snprintf(p->method, sizeof p->method, "%.*s", (int)(dash - e->d_name), e->d_name);
         p->dim = dim;
-        snprintf(p->file, sizeof p->file, "proj/%s", e->d_name);
+        snprintf(p->file, sizeof p->file, "proj/%.*s", (int)n, e->d_name);  /* n <= 60 */
     }
     closedir(d);
     qsort(vd->proj, (size_t)vd->nproj, sizeof vd->proj[0], proj_cmp);
@@ -255,7 +255,9 @@ int av_vdata_open(const char *dir, av_vdata *vd) {
     if (av_file_exists(path) && !(vd->stats = av_json_read(path))) goto fail;
 
     const cJSON *arrays = cJSON_GetObjectItemCaseSensitive(r->manifest, "arrays");
-    const cJSON *vn = arrays ? cJSON_GetObjectItemCaseSensitive(arrays, "v_norm") : NULL;
+    /* value norms |v| [L, H, T]: "vnorm" as extract writes it ("v_norm" also read) */
+    const cJSON *vn = arrays ? cJSON_GetObjectItemCaseSensitive(arrays, "vnorm") : NULL;
+    if (!vn && arrays) vn = cJSON_GetObjectItemCaseSensitive(arrays, "v_norm");
     const cJSON *vf = vn ? cJSON_GetObjectItemCaseSensitive(vn, "file") : NULL;
     if (cJSON_IsString(vf) && !strstr(vf->valuestring, "..")) {
         av_run_path(r, path, sizeof path, vf->valuestring);

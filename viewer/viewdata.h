@@ -53,7 +53,7 @@ typedef struct {
     av_npy pdata;                /* [L, H, 2T, dim] f32 */
     float *bounds;               /* [L*H][6]: min xyz, max xyz of each head's cloud */
     cJSON *stats;                /* stats.json or NULL */
-    av_npy vnorm;                /* v_norm.npy [L, H, T] when the run has it */
+    av_npy vnorm;                /* vnorm.npy [L, H, T] (|v| per token) when the run has it */
     int has_vnorm;
     float *norm01;               /* [L*H*2T] |q|,|k| scaled to 0..1 per head (lazy) */
 } av_vdata;

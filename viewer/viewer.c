@@ -74,7 +74,8 @@ void av_head_matrix(const av_viewer *v, int l, int h, float w, float hp, int sin
         }
         if (!(e > 0)) e = 1;
     }
-    float s = 1.0f / e, mn = w < hp ? w : hp;
+    /* a 3-D cloud may turn any corner of its box towards the viewer: fit the box's diagonal */
+    float s = (dim == 3 ? 0.57735f : 1.0f) / e, mn = w < hp ? w : hp;
     float ax = 0.92f * mn / w, ay = 0.92f * mn / hp;
     float z = single ? v->zoom : 1, px = single ? v->pan_x : 0, py = single ? v->pan_y : 0;
     float R[3][3] = {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}};
@@ -90,7 +91,7 @@ void av_head_matrix(const av_viewer *v, int l, int h, float w, float hp, int sin
                 for (int k = 0; k < 3; k++) R[i][j] += Rx[i][k] * Ry[k][j];
             }
     }
-    float A[3][3], t[3] = {ax * px, ay * py, 0}, sc[3] = {ax * z * s, ay * z * s, s / 1.8f};
+    float A[3][3], t[3] = {ax * px, ay * py, 0}, sc[3] = {ax * z * s, ay * z * s, s};
     for (int i = 0; i < 3; i++)
         for (int j = 0; j < 3; j++) A[i][j] = sc[i] * R[i][j];
     memset(m, 0, 16 * sizeof(float));
@@ -422,7 +423,7 @@ void av_viewer_key(av_viewer *v, int key) {
     case 'h': v->hide_special = !v->hide_special; break;
     case 'w':
         if (vd->has_vnorm) v->vnorm_weight = !v->vnorm_weight;
-        else snprintf(v->note, sizeof v->note, "this run has no value norms (v_norm.npy)");
+        else snprintf(v->note, sizeof v->note, "this run has no value norms (vnorm.npy)");
         break;
     case 'a': v->arrows = !v->arrows; break;
     case 'r': reset_camera(v); break;
@@ -470,10 +471,13 @@ cJSON *av_viewer_state(av_viewer *v) {
     cJSON_AddNumberToObject(s, "search_hits", (double)v->search_hits);
     cJSON_AddNumberToObject(s, "lod_stride", v->lod_stride);
     cJSON_AddNumberToObject(s, "lines_drawn", v->lines_drawn);
+    cJSON_AddNumberToObject(s, "frame_ms", v->frame_ms);
     cJSON *hv = cJSON_AddObjectToObject(s, "hover");
     if (v->view == AV_VIEW_MATRIX && v->hover_l >= 0) {
         cJSON_AddNumberToObject(hv, "layer", v->hover_l);
         cJSON_AddNumberToObject(hv, "head", v->hover_h);
+        const cJSON *st = av_vdata_head_stats(vd, v->hover_l, v->hover_h);  /* what the tooltip shows */
+        if (st) cJSON_AddItemToObject(hv, "stats", cJSON_Duplicate(st, 1));
     } else if (v->hover_point >= 0 || v->hover_token >= 0) {
         int64_t t = v->hover_point >= 0 ? v->hover_point % vd->T : v->hover_token;
         cJSON_AddNumberToObject(hv, "token", (double)t);

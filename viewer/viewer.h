@@ -21,7 +21,7 @@ int av_view_parse(const char *name, av_view_kind *out);
 /* Keys the viewer understands (the window maps GLFW keys onto these; letters are sent
  * as their lower-case ASCII code). */
 enum { AV_KEY_LEFT = 1000, AV_KEY_RIGHT, AV_KEY_UP, AV_KEY_DOWN, AV_KEY_ENTER, AV_KEY_ESCAPE,
-       AV_KEY_BACKSPACE, AV_KEY_TAB };
+       AV_KEY_BACKSPACE };
 
 /* Flags per token (bits of av_viewer.flags). */
 enum { AV_FLAG_ITEM = 1, AV_FLAG_HIT = 2, AV_FLAG_TOKEN = 4 };
@@ -44,7 +44,6 @@ typedef struct av_viewer {
     int64_t search_hits;
     int search_active;           /* typed characters go to the search field */
     int64_t lod_budget;          /* points per frame, 0 = draw everything */
-    int lod_auto;                /* adapt lod_budget to the measured frame time */
     int lod_stride;              /* 1 in lod_stride points drawn (last frame) */
     /* pointer */
     float mouse_x, mouse_y;
@@ -55,11 +54,12 @@ typedef struct av_viewer {
     int width, height;
     unsigned target_fbo;         /* framebuffer the views draw into */
     int lines_drawn;             /* attention lines / arrows drawn last frame */
-    double frame_ms;
+    double frame_ms;             /* last frame's draw time (the window measures it) */
     char note[512];              /* one-line status shown on screen (errors of actions) */
     /* GL */
     av_draw2d d2;
     unsigned prog_pts, prog_pick, vao;
+    int uloc[2][24];             /* uniform locations of prog_pts, prog_pick (points.c) */
     unsigned pos_buf, pos_tex, attr_buf, attr_tex, flag_buf, flag_tex, norm_buf, norm_tex;
     int gl_proj;                 /* projection in pos_buf, -1 none */
     int gl_color;                /* colour mode in attr_buf, -1 none */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include "host/util.h"
+#include "viewer/headless.h"
 #include "viewer/png.h"
 #include "viewer/viewer_internal.h"
 
@@ -22,6 +23,7 @@ typedef struct {
     double press_x, press_y, last_x, last_y;
     int dirty;
     int auto_lod;
+    int scripted;          /* input comes from the script only */
 } win_state;
 
 static char glfw_error[512];
@@ -74,7 +76,6 @@ static void ev_key(win_state *w, int key, int action) {
     case GLFW_KEY_ENTER: case GLFW_KEY_KP_ENTER: k = AV_KEY_ENTER; break;
     case GLFW_KEY_ESCAPE: k = AV_KEY_ESCAPE; break;
     case GLFW_KEY_BACKSPACE: k = AV_KEY_BACKSPACE; break;
-    case GLFW_KEY_TAB: k = AV_KEY_TAB; break;
     default: return;  /* printable keys arrive as characters */
     }
     av_viewer_key(w->v, k);
@@ -86,13 +87,18 @@ static void ev_char(win_state *w, unsigned cp) {
     w->dirty = 1;
 }
 
-static win_state *ws(GLFWwindow *win) { return glfwGetWindowUserPointer(win); }
-static void cb_cursor(GLFWwindow *win, double x, double y) { ev_cursor(ws(win), x, y); }
-static void cb_button(GLFWwindow *win, int b, int a, int mods) { (void)mods; ev_button(ws(win), b, a); }
-static void cb_scroll(GLFWwindow *win, double dx, double dy) { (void)dx; ev_scroll(ws(win), dy); }
-static void cb_key(GLFWwindow *win, int key, int sc, int action, int mods) { (void)sc; (void)mods; ev_key(ws(win), key, action); }
-static void cb_char(GLFWwindow *win, unsigned cp) { ev_char(ws(win), cp); }
-static void cb_refresh(GLFWwindow *win) { ws(win)->dirty = 1; }
+/* While a script runs it is the only input: the real pointer (e.g. resting where the
+ * window opens) must not move the hover between scripted steps. */
+static win_state *ws(GLFWwindow *win) {
+    win_state *w = glfwGetWindowUserPointer(win);
+    return w->scripted ? NULL : w;
+}
+static void cb_cursor(GLFWwindow *win, double x, double y) { if (ws(win)) ev_cursor(ws(win), x, y); }
+static void cb_button(GLFWwindow *win, int b, int a, int mods) { (void)mods; if (ws(win)) ev_button(ws(win), b, a); }
+static void cb_scroll(GLFWwindow *win, double dx, double dy) { (void)dx; if (ws(win)) ev_scroll(ws(win), dy); }
+static void cb_key(GLFWwindow *win, int key, int sc, int action, int mods) { (void)sc; (void)mods; if (ws(win)) ev_key(ws(win), key, action); }
+static void cb_char(GLFWwindow *win, unsigned cp) { if (ws(win)) ev_char(ws(win), cp); }
+static void cb_refresh(GLFWwindow *win) { ((win_state *)glfwGetWindowUserPointer(win))->dirty = 1; }
 
 /* ---- frames ----------------------------------------------------------------------- */
 
@@ -158,7 +164,7 @@ static int write_state(win_state *w, const char *path) {
 static int key_code(const char *name) {
     static const struct { const char *n; int k; } keys[] = {
         {"left", GLFW_KEY_LEFT}, {"right", GLFW_KEY_RIGHT}, {"up", GLFW_KEY_UP}, {"down", GLFW_KEY_DOWN},
-        {"enter", GLFW_KEY_ENTER}, {"escape", GLFW_KEY_ESCAPE}, {"backspace", GLFW_KEY_BACKSPACE}, {"tab", GLFW_KEY_TAB}};
+        {"enter", GLFW_KEY_ENTER}, {"escape", GLFW_KEY_ESCAPE}, {"backspace", GLFW_KEY_BACKSPACE}};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (!strcmp(name, keys[i].n)) return keys[i].k;
     return 0;
@@ -265,6 +271,7 @@ int av_window_run(const av_session_opts *o, int width, int height, const char *s
         return av_fail("cannot open an OpenGL 3.3 core window (%s)", glfw_error);
     }
     glfwMakeContextCurrent(win);
+    av_gl_pin_driver();
     glfwSwapInterval(1);
     av_viewer v;
     win_state w = {0};
@@ -272,6 +279,7 @@ int av_window_run(const av_session_opts *o, int width, int height, const char *s
     w.v = &v;
     w.scale = 1;
     w.dirty = 1;
+    w.scripted = script != NULL;
     int rc = av_viewer_init(&v, &vd);
     if (rc == AV_OK) rc = av_session_apply(o, &v, proj);
     if (rc == AV_OK) {

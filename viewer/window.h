@@ -5,7 +5,7 @@
  *
  * Script lines (one per line, '#' comments):
  *   move X Y | point T query|key (pointer onto token T's point) | click [X Y] | rclick X Y | drag X0 Y0 X1 Y1 [right] | scroll X Y DY
- *   key NAME (left right up down enter escape backspace tab, or one character)
+ *   key NAME (left right up down enter escape backspace, or one character)
  *   type TEXT | frame | wait MS | state FILE|- | screenshot FILE.png | quit */
 #ifndef AV_VIEWER_WINDOW_H
 #define AV_VIEWER_WINDOW_H

@@ -19,7 +19,7 @@ template <int NR>
 __global__ void __launch_bounds__(WARPS * 32)
 attention_kernel(float *out, const float *q, const float *k, const float *v, int ld, int T, int H, int d,
                  const int32_t *lengths, int causal) {
-    extern __shared__ float smem[];
+    AV_DYNAMIC_SMEM(smem);
     float *Qs = smem;                  // [QT][d], pre-scaled by 1/sqrt(d)
     float *Ks = Qs + QT * d;           // [KT][d + 1]
     float *Vs = Ks + KT * (d + 1);     // [KT][d]
@@ -96,6 +96,7 @@ attention_kernel(float *out, const float *q, const float *k, const float *v, int
     }
 }
 
+#ifndef AV_CUDA_EMU   // host code: not part of the CPU emulation
 extern "C" int av_cuda_attention(float *out, const float *q, const float *k, const float *v, int ld,
                                  int B, int T, int H, int d, const int32_t *lengths, int causal) {
     AV_CUDA_READY();
@@ -115,3 +116,4 @@ extern "C" int av_cuda_attention(float *out, const float *q, const float *k, con
     launchCheck();
     return AV_OK;
 }
+#endif

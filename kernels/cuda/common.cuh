@@ -3,6 +3,13 @@
 // backend's stream and cuBLAS handle, and warp reductions.
 #ifndef AV_KERNELS_CUDA_COMMON_CUH
 #define AV_KERNELS_CUDA_COMMON_CUH
+#ifdef AV_CUDA_EMU
+// The kernels compiled as plain C++ by kernels/dev/emu (a CPU emulation of the few CUDA
+// built-ins they use), so their logic can be checked on a machine without a GPU.
+#include "kernels/dev/emu/emu.h"
+#include "kernels/cuda/ops_cuda.h"
+#define AV_DYNAMIC_SMEM(name) float *name = emu_dynamic_smem()
+#else
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <stdint.h>
@@ -11,6 +18,9 @@ extern "C" {
 #include "host/util.h"
 }
 #include "kernels/cuda/ops_cuda.h"
+
+// The block's dynamic shared memory (the launch's third argument), as floats.
+#define AV_DYNAMIC_SMEM(name) extern __shared__ float name[]
 
 // Both return from the enclosing function with AV_ERR and a message naming the call.
 #define cudaCheck(call) do { cudaError_t e_ = (call); if (e_ != cudaSuccess) \
@@ -30,7 +40,9 @@ int av_cuda_scratch(size_t bytes, void **out);
 
 #define AV_CUDA_READY() do { int r_ = av_cuda_ready(); if (r_ != AV_OK) return r_; } while (0)
 
+
 static inline unsigned av_grid(int64_t n, int block) { return (unsigned)((n + block - 1) / block); }
+#endif
 
 __device__ __forceinline__ float warp_sum(float v) {
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);

@@ -16,6 +16,19 @@ extern "C" int av_cuda_probe(char *why, size_t why_len, char *name, size_t name_
         return 0;
     }
     cudaDeviceProp prop;
-    if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess && name) snprintf(name, name_len, "%s", prop.name);
+    err = cudaGetDeviceProperties(&prop, 0);
+    if (err != cudaSuccess) {
+        if (why) snprintf(why, why_len, "cannot query CUDA device 0: %s", cudaGetErrorString(err));
+        cudaGetLastError();
+        return 0;
+    }
+    // The kernels are built for sm_80 and sm_90 (plus PTX that newer cards compile at load
+    // time); an older card would fail at the first launch, so it counts as no GPU.
+    if (prop.major < 8) {
+        if (why) snprintf(why, why_len, "CUDA device 0 (%s) has compute capability %d.%d; attnviz's kernels need 8.0 or newer",
+                          prop.name, prop.major, prop.minor);
+        return 0;
+    }
+    if (name) snprintf(name, name_len, "%s", prop.name);
     return n;
 }

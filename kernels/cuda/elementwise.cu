@@ -14,15 +14,6 @@ __global__ void embed_kernel(float *out, const int32_t *ids, const int32_t *pos,
     for (int c = threadIdx.x; c < C; c += blockDim.x) o[c] = a[c] + p[c] + (y ? y[c] : 0.0f);
 }
 
-extern "C" int av_cuda_embed(float *out, const int32_t *ids, const int32_t *pos, const int32_t *types,
-                             const float *wte, const float *wpe, const float *tte, int64_t T, int C) {
-    AV_CUDA_READY();
-    if (T <= 0) return AV_OK;
-    embed_kernel<<<(unsigned)T, 256, 0, av_cuda_compute_stream()>>>(out, ids, pos, types, wte, wpe, tte, C);
-    launchCheck();
-    return AV_OK;
-}
-
 // ---- patchify: [B, 3, S, S] -> [B * (S/P)^2, 3*P*P], (channel, ky, kx) per row -----------
 // One thread per output element; consecutive threads write consecutive kx, which are
 // also consecutive in the image row, so reads and writes both coalesce.
@@ -39,16 +30,6 @@ __global__ void patchify_kernel(float *out, const float *img, int S, int P, int6
     out[i] = img[((b * 3 + c) * S + (int64_t)py * P + ky) * S + (int64_t)px * P + kx];
 }
 
-extern "C" int av_cuda_patchify(float *out, const float *img, int B, int S, int P) {
-    AV_CUDA_READY();
-    if (P <= 0 || S % P) return av_fail("patchify: image size %d is not a multiple of patch size %d", S, P);
-    int64_t total = (int64_t)B * (S / P) * (S / P) * 3 * P * P;
-    if (total <= 0) return AV_OK;
-    patchify_kernel<<<av_grid(total, 256), 256, 0, av_cuda_compute_stream()>>>(out, img, S, P, total);
-    launchCheck();
-    return AV_OK;
-}
-
 // ---- GELU ------------------------------------------------------------------------------
 __device__ __forceinline__ float gelu(float x, av_gelu_kind kind) {
     if (kind == AV_GELU_TANH) {
@@ -61,6 +42,39 @@ __device__ __forceinline__ float gelu(float x, av_gelu_kind kind) {
 __global__ void bias_gelu_kernel(float *x, const float *bias, int64_t n, int N, av_gelu_kind kind) {
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
         x[i] = gelu(bias ? x[i] + bias[i % N] : x[i], kind);
+}
+
+// ---- residual add -----------------------------------------------------------------------
+__global__ void add4_kernel(float4 *out, const float4 *a, const float4 *b, int64_t n4) {
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n4; i += (int64_t)gridDim.x * blockDim.x) {
+        float4 x = a[i], y = b[i];
+        out[i] = make_float4(x.x + y.x, x.y + y.y, x.z + y.z, x.w + y.w);
+    }
+}
+
+__global__ void add_kernel(float *out, const float *a, const float *b, int64_t from, int64_t n) {
+    for (int64_t i = from + (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+        out[i] = a[i] + b[i];
+}
+
+#ifndef AV_CUDA_EMU   // host code: not part of the CPU emulation
+extern "C" int av_cuda_embed(float *out, const int32_t *ids, const int32_t *pos, const int32_t *types,
+                             const float *wte, const float *wpe, const float *tte, int64_t T, int C) {
+    AV_CUDA_READY();
+    if (T <= 0) return AV_OK;
+    embed_kernel<<<(unsigned)T, 256, 0, av_cuda_compute_stream()>>>(out, ids, pos, types, wte, wpe, tte, C);
+    launchCheck();
+    return AV_OK;
+}
+
+extern "C" int av_cuda_patchify(float *out, const float *img, int B, int S, int P) {
+    AV_CUDA_READY();
+    if (P <= 0 || S % P) return av_fail("patchify: image size %d is not a multiple of patch size %d", S, P);
+    int64_t total = (int64_t)B * (S / P) * (S / P) * 3 * P * P;
+    if (total <= 0) return AV_OK;
+    patchify_kernel<<<av_grid(total, 256), 256, 0, av_cuda_compute_stream()>>>(out, img, S, P, total);
+    launchCheck();
+    return AV_OK;
 }
 
 // Grid-stride with a capped grid: enough blocks to fill the GPU, no more.
@@ -86,19 +100,6 @@ extern "C" int av_cuda_gelu(float *x, int64_t n, av_gelu_kind kind) {
     return AV_OK;
 }
 
-// ---- residual add -----------------------------------------------------------------------
-__global__ void add4_kernel(float4 *out, const float4 *a, const float4 *b, int64_t n4) {
-    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n4; i += (int64_t)gridDim.x * blockDim.x) {
-        float4 x = a[i], y = b[i];
-        out[i] = make_float4(x.x + y.x, x.y + y.y, x.z + y.z, x.w + y.w);
-    }
-}
-
-__global__ void add_kernel(float *out, const float *a, const float *b, int64_t from, int64_t n) {
-    for (int64_t i = from + (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
-        out[i] = a[i] + b[i];
-}
-
 static int aligned16(const void *p) { return ((uintptr_t)p & 15) == 0; }
 
 extern "C" int av_cuda_add(float *out, const float *a, const float *b, int64_t n) {
@@ -120,3 +121,4 @@ extern "C" int av_cuda_add(float *out, const float *a, const float *b, int64_t n
     }
     return AV_OK;
 }
+#endif

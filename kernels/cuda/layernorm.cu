@@ -46,6 +46,7 @@ __global__ void layernorm_kernel(float *out, const float *in, const float *gamma
     }
 }
 
+#ifndef AV_CUDA_EMU   // host code: not part of the CPU emulation
 static int aligned16(const void *p) { return ((uintptr_t)p & 15) == 0; }
 
 extern "C" int av_cuda_layernorm(float *out, const float *in, const float *gamma, const float *beta,
@@ -63,3 +64,4 @@ extern "C" int av_cuda_layernorm(float *out, const float *in, const float *gamma
     launchCheck();
     return AV_OK;
 }
+#endif

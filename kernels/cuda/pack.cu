@@ -9,9 +9,11 @@
 // atomics: their order varies between runs, which moves the sums in the last bits only.
 #include "kernels/cuda/common.cuh"
 
+#ifndef AV_CUDA_EMU
 #include <cuda_fp16.h>
+#endif
 
-enum { TPB = 8, WARPS = 8 };
+enum { TPB = 8, PACK_WARPS = 8 };
 
 __device__ __forceinline__ void store(float *p, float x) { *p = x; }
 __device__ __forceinline__ void store(__half *p, float x) { *p = __float2half_rn(x); }
@@ -30,7 +32,7 @@ __global__ void pack_kernel(OUT *q_out, OUT *k_out, float *vnorm_out, double *su
     }
     __syncthreads();
     const int len = min(max(lengths[b], 0), T);
-    for (int pair = warp; pair < TPB * H; pair += WARPS) {
+    for (int pair = warp; pair < TPB * H; pair += PACK_WARPS) {
         const int t = t0 + pair / H, h = pair % H;
         if (t >= len) break;   // pairs run token-major, so all later ones are padding
         const size_t src = ((size_t)b * T + t) * ld + (size_t)h * d;
@@ -58,6 +60,7 @@ __global__ void pack_kernel(OUT *q_out, OUT *k_out, float *vnorm_out, double *su
     }
 }
 
+#ifndef AV_CUDA_EMU   // host code: not part of the CPU emulation
 extern "C" int av_pack_heads_cuda(void *q_out, void *k_out, float *vnorm_out, double *sums, av_dtype dtype,
                                   const float *q, const float *k, const float *v, int ld,
                                   int B, int T, int H, int d, const int32_t *lengths, int64_t n_out) {
@@ -72,11 +75,12 @@ extern "C" int av_pack_heads_cuda(void *q_out, void *k_out, float *vnorm_out, do
     dim3 grid((unsigned)((T + TPB - 1) / TPB), (unsigned)B);
     cudaStream_t s = av_cuda_compute_stream();
     if (dtype == AV_DT_F32)
-        pack_kernel<float><<<grid, WARPS * 32, 0, s>>>((float *)q_out, (float *)k_out, vnorm_out, sums,
+        pack_kernel<float><<<grid, PACK_WARPS * 32, 0, s>>>((float *)q_out, (float *)k_out, vnorm_out, sums,
                                                         q, k, v, ld, T, H, d, lengths, n_out);
     else
-        pack_kernel<__half><<<grid, WARPS * 32, 0, s>>>((__half *)q_out, (__half *)k_out, vnorm_out, sums,
+        pack_kernel<__half><<<grid, PACK_WARPS * 32, 0, s>>>((__half *)q_out, (__half *)k_out, vnorm_out, sums,
                                                          q, k, v, ld, T, H, d, lengths, n_out);
     launchCheck();
     return AV_OK;
 }
+#endif

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# cli_extract.sh - `attnviz extract` from the command line: a good run produces the whole
+# run folder; every kind of bad input ends with exit status 2, exactly one line on stderr
+# naming the culprit, and no run folder (nor a temporary one) left behind.
+# Environment (tests/CMakeLists.txt): $AV the binary, $AV_SRC the source root, $AV_TMP scratch.
+set -u
+fails=0
+M="$AV_SRC/tests/fixtures/models"
+A="$AV_SRC/tests/fixtures/activations"
+rm -rf "$AV_TMP"; mkdir -p "$AV_TMP"; cd "$AV_TMP" || exit 1
+
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+# expect_bad NAME PATTERN -- COMMAND...: exit 2, one stderr line matching PATTERN, no run/ left
+expect_bad() {
+  local name=$1 pat=$2 before=$fails; shift 3
+  rm -rf run run.tmp-*
+  "$@" >out.txt 2>err.txt; local rc=$?
+  local lines; lines=$(wc -l <err.txt)
+  [ "$rc" -eq 2 ] || fail "$name: exit $rc, expected 2 ($(head -c 300 err.txt))"
+  [ "$lines" -eq 1 ] || fail "$name: $lines lines on stderr: $(head -c 400 err.txt)"
+  grep -q -- "$pat" err.txt || fail "$name: message does not mention '$pat': $(cat err.txt)"
+  ls -d run run.tmp-* >/dev/null 2>&1 && fail "$name: left a run folder behind"
+  [ $fails -eq $before ] && echo "ok   $name: $(cat err.txt)"
+}
+
+printf 'the quick brown fox jumps over the lazy dog.\nhello world\n' >good.txt
+
+# ---- a good run ----------------------------------------------------------------------
+"$AV" extract "$M/bert-tiny" good.txt -o run --device cpu 2>err.txt
+rc=$?
+[ $rc -eq 0 ] || fail "good run: exit $rc: $(cat err.txt)"
+for f in manifest.json q.npy k.npy v_norm.npy token_item.npy token_pos.npy tokens.jsonl items.jsonl; do
+  [ -s "run/$f" ] || fail "good run: run/$f missing"
+done
+ntok=$(grep -o '"num_tokens":[[:space:]]*[0-9]*' run/manifest.json | grep -o '[0-9]*$')
+[ "$(wc -l <run/tokens.jsonl)" = "$ntok" ] || fail "tokens.jsonl has $(wc -l <run/tokens.jsonl) lines, manifest says $ntok"
+[ "$(wc -l <run/items.jsonl)" = 2 ] || fail "items.jsonl should have 2 lines"
+grep -q '"dtype":[[:space:]]*"f16"' run/manifest.json || fail "default dtype should be f16"
+grep -q '^{"text": "\[CLS\]", "item": 0, "pos": 0}$' run/tokens.jsonl || fail "first token should be [CLS]"
+grep -q 'extract: .* tokens in' err.txt || fail "no progress summary on stderr: $(cat err.txt)"
+# q.npy holds layers*heads*tokens*head_dim f16 values after its header
+qsize=$(stat -c %s run/q.npy)
+[ $((qsize - 128)) -eq $((2 * 4 * ntok * 8 * 2)) ] || fail "q.npy is $qsize bytes for $ntok tokens"
+ls -d run.tmp-* >/dev/null 2>&1 && fail "good run left a temporary folder"
+echo "ok   good run: $ntok tokens"
+
+# an existing run: refused without --force (and kept), replaced with it
+echo keep >run/marker
+"$AV" extract "$M/bert-tiny" good.txt -o run 2>err.txt
+rc=$?
+[ $rc -eq 2 ] && [ -f run/marker ] || fail "existing run: exit $rc or touched without --force"
+[ "$(wc -l <err.txt)" -eq 1 ] && grep -q "run: already exists" err.txt || fail "existing run: $(cat err.txt)"
+ls -d run.tmp-* >/dev/null 2>&1 && fail "existing run: left a temporary folder"
+echo "ok   existing output folder: $(cat err.txt)"
+"$AV" extract "$M/bert-tiny" good.txt -o run --force --quiet 2>err.txt || fail "--force: $(cat err.txt)"
+[ ! -f run/marker ] && [ -f run/manifest.json ] || fail "--force did not replace the run"
+[ -s err.txt ] && fail "--quiet printed: $(cat err.txt)"
+rm -rf run
+
+# "run/" names the same folder as "run" (the temporary folder must not land inside it)
+"$AV" extract "$M/bert-tiny" good.txt -o run/ --quiet 2>err.txt || fail "-o run/: $(cat err.txt)"
+[ -f run/manifest.json ] && ! ls -d run/*.tmp-* run.tmp-* >/dev/null 2>&1 || fail "-o run/ did not give run/manifest.json alone"
+rm -rf run
+
+# ---- usage ---------------------------------------------------------------------------
+expect_bad "output '.'" "not a usable run folder" -- "$AV" extract "$M/bert-tiny" good.txt -o .
+expect_bad "extra argument" "expected MODEL_DIR and DATA" -- "$AV" extract "$M/bert-tiny" good.txt extra -o run
+expect_bad "missing -o" "-o RUN is required" -- "$AV" extract "$M/bert-tiny" good.txt
+expect_bad "unknown option" "unknown option" -- "$AV" extract "$M/bert-tiny" good.txt -o run --frobnicate
+expect_bad "bad dtype" "--dtype" -- "$AV" extract "$M/bert-tiny" good.txt -o run --dtype f64
+expect_bad "bad batch" "--batch" -- "$AV" extract "$M/bert-tiny" good.txt -o run --batch 0
+expect_bad "unknown device" "unknown device" -- "$AV" extract "$M/bert-tiny" good.txt -o run --device tpu
+expect_bad "max-tokens below one item" "--max-tokens" -- "$AV" extract "$M/bert-tiny" good.txt -o run --max-tokens 3
+# --device cuda: exit 2 with one line where there is no GPU; a run where there is one
+rm -rf run
+"$AV" extract "$M/bert-tiny" good.txt -o run --device cuda >/dev/null 2>err.txt; rc=$?
+if [ $rc -ne 0 ]; then
+  [ $rc -eq 2 ] && [ "$(wc -l <err.txt)" -eq 1 ] && grep -q "cuda" err.txt || fail "--device cuda without GPU: exit $rc: $(cat err.txt)"
+  ls -d run >/dev/null 2>&1 && fail "--device cuda failure left run/"
+  echo "ok   --device cuda without a GPU: $(cat err.txt)"
+fi
+rm -rf run
+
+# ---- model folder faults -------------------------------------------------------------
+mk() { rm -rf "$1"; cp -r "$M/bert-tiny" "$1"; }
+expect_bad "missing model folder" "nonexistent" -- "$AV" extract "$AV_TMP/nonexistent" good.txt -o run
+mk noconfig; rm noconfig/config.json
+expect_bad "missing config.json" "config.json" -- "$AV" extract noconfig good.txt -o run
+mk noweights; rm noweights/model.safetensors
+expect_bad "missing model.safetensors" "noweights" -- "$AV" extract noweights good.txt -o run
+mk novocab; rm novocab/vocab.txt novocab/tokenizer.json
+expect_bad "missing vocab.txt" "vocab" -- "$AV" extract novocab good.txt -o run
+mk llama; sed -i 's/"model_type": "bert"/"model_type": "llama"/' llama/config.json
+expect_bad "unknown model_type" "llama" -- "$AV" extract llama good.txt -o run
+# a tensor renamed in the header (same length, so the file stays valid): missing
+mk notensor
+perl -pi -e 's/encoder\.layer\.1\.output\.dense\.bias/encoder.layer.1.output.dense.bxas/' notensor/model.safetensors
+expect_bad "tensor missing" "encoder.layer.1.output.dense.bias" -- "$AV" extract notensor good.txt -o run
+# a [64, 32] tensor relabelled [32, 64] (same size, valid file): wrong shape
+mk badshape
+perl -0pi -e 's/("encoder\.layer\.0\.intermediate\.dense\.weight":\{"dtype":"F32","shape":\[)64,32\]/${1}32,64]/' badshape/model.safetensors
+if cmp -s badshape/model.safetensors "$M/bert-tiny/model.safetensors"; then
+  fail "could not build the wrong-shape checkpoint (header layout changed?)"
+else
+  expect_bad "tensor of the wrong shape" "intermediate.dense.weight" -- "$AV" extract badshape good.txt -o run
+fi
+# a vocabulary without the special tokens
+mk nospecial; sed -i 's/^\[CLS\]$/[CLX]/; s/^\[SEP\]$/[SEX]/' nospecial/vocab.txt; rm -f nospecial/tokenizer.json
+expect_bad "vocab without [CLS]/[SEP]" "CLS" -- "$AV" extract nospecial good.txt -o run
+
+# ---- data faults ---------------------------------------------------------------------
+: >empty.txt
+expect_bad "empty dataset" "empty.txt" -- "$AV" extract "$M/bert-tiny" empty.txt -o run
+printf 'fine line\nbad \xff\xfe line\n' >latin1.txt
+expect_bad "non-UTF-8 line" "latin1.txt:2" -- "$AV" extract "$M/bert-tiny" latin1.txt -o run
+expect_bad "missing data file" "nope.txt" -- "$AV" extract "$M/bert-tiny" nope.txt -o run
+mkdir -p imgs && cp "$A/images/rgb.png" imgs/a.png && head -c 200 "$A/images/rgb.png" >imgs/b.png
+expect_bad "corrupt image" "b.png" -- "$AV" extract "$M/vit-tiny" imgs -o run
+expect_bad "text data for a ViT" "vit" -- "$AV" extract "$M/vit-tiny" good.txt -o run
+rm imgs/b.png
+expect_bad "images for a text model" "image" -- "$AV" extract "$M/bert-tiny" imgs -o run
+
+# ---- the image path works from the command line too ------------------------------------
+"$AV" extract "$M/vit-tiny" imgs -o run --quiet 2>err.txt || fail "vit run: $(cat err.txt)"
+grep -q '"row": -1, "col": -1' run/tokens.jsonl || fail "ViT CLS token should have row/col -1"
+grep -q '"row": 3, "col": 3' run/tokens.jsonl || fail "ViT 4x4 grid should reach row 3 col 3"
+rm -rf run
+
+[ $fails -eq 0 ] && echo "cli_extract: all passed" || echo "cli_extract: $fails failed"
+exit $((fails > 0))

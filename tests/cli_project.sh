@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# cli_project.sh - `attnviz project` end to end on the committed synthetic run folders
+# (tests/fixtures/projections/run_small, run_nan; see make_fixtures.py): output shape
+# and manifest entries, NaN-filled unselected heads, resume after an interrupted job,
+# --force, same seed = same bytes, and bad input ending in exit 2 with one line.
+set -uo pipefail
+fail=0
+rm -rf "$AV_TMP"; mkdir -p "$AV_TMP"
+run="$AV_TMP/run"
+cp -r "$AV_SRC/tests/fixtures/projections/run_small" "$run"
+check() { if ! eval "$1"; then echo "FAIL: $2"; fail=1; fi; }
+# npy header of a file (the shape tuple is in the first 128 bytes)
+shape() { head -c 128 "$1" | tr -d '\0' | grep -o "'shape': ([0-9, ]*)"; }
+# exit 2 with exactly one line on stderr that contains $2
+bad() {
+  local out rc
+  out=$("$AV" project "${@:3}" 2>&1 >/dev/null); rc=$?
+  check "[ $rc -eq 2 ]" "$1: exit $rc, not 2 ($out)"
+  check "[ \$(printf '%s\n' \"\$out\" | wc -l) -eq 1 ]" "$1: more than one line: $out"
+  check "printf '%s' \"\$out\" | grep -q -- \"$2\"" "$1: message lacks '$2': $out"
+}
+
+# two heads of six, few iterations: the rest is NaN and the manifest says so
+"$AV" project "$run" --heads 0:0,1:2 --iters 300 --quality 2>"$AV_TMP/log1"; rc=$?
+check "[ $rc -eq 0 ]" "project exit $rc: $(cat "$AV_TMP/log1")"
+check "[ -f '$run/proj/tsne-2d.npy' ]" "no proj/tsne-2d.npy"
+check "[ \"\$(shape '$run/proj/tsne-2d.npy')\" = \"'shape': (2, 3, 240, 2)\" ]" "shape $(shape "$run/proj/tsne-2d.npy")"
+check "[ \$(stat -c %s '$run/proj/tsne-2d.npy') -eq \$((128 + 2*3*240*2*4)) ]" "file size"
+check "grep -q '\"proj/tsne-2d\"' '$run/manifest.json'" "manifest lacks arrays.proj/tsne-2d"
+check "grep -q '\"heads_projected\":[[:space:]]*2' '$run/manifest.json'" "manifest lacks heads_projected 2"
+check "grep -q 'NaN-filled' '$run/manifest.json'" "manifest does not say missing heads are NaN"
+check "grep -q '\"trustworthiness5\"' '$run/manifest.json'" "manifest lacks --quality results"
+check "grep -q '\"kl_kind\":[[:space:]]*\"exact\"' '$run/manifest.json'" "manifest lacks the KL kind"
+cp "$run/proj/tsne-2d.npy" "$AV_TMP/first.npy"
+
+# resume: nothing left to do
+"$AV" project "$run" --heads 0:0,1:2 --iters 300 2>"$AV_TMP/log2"
+check "grep -q 'already done' '$AV_TMP/log2'" "second run did not skip done heads: $(cat "$AV_TMP/log2")"
+check "! grep -q 'head 0:0 done' '$AV_TMP/log2'" "second run recomputed 0:0"
+# an interrupted job: head 1:2 lost, only it is recomputed, with the same result
+rm "$run/proj/.partial-tsne-2d/L001-H002.npy"
+"$AV" project "$run" --heads 0:0,1:2 --iters 300 2>"$AV_TMP/log3"
+check "grep -q 'head 1:2 done' '$AV_TMP/log3' && ! grep -q 'head 0:0 done' '$AV_TMP/log3'" "resume: $(cat "$AV_TMP/log3")"
+check "cmp -s '$AV_TMP/first.npy' '$run/proj/tsne-2d.npy'" "resumed result differs from the first run"
+# --force recomputes; same seed gives the same bytes
+"$AV" project "$run" --heads 0:0,1:2 --iters 300 --force 2>"$AV_TMP/log4"
+check "grep -q 'head 0:0 done' '$AV_TMP/log4'" "--force did not recompute"
+check "cmp -s '$AV_TMP/first.npy' '$run/proj/tsne-2d.npy'" "same seed, different output"
+# another seed: other parameters, the partial heads are discarded and redone
+"$AV" project "$run" --heads 0:0 --iters 300 --seed 5 2>"$AV_TMP/log5"
+check "grep -q 'other parameters' '$AV_TMP/log5'" "changed parameters not noticed"
+check "! cmp -s '$AV_TMP/first.npy' '$run/proj/tsne-2d.npy'" "another seed, same output"
+check "grep -q '\"heads_projected\":[[:space:]]*1' '$run/manifest.json'" "old-parameter heads kept"
+
+# PCA 3-D of every head; UMAP-less builds say so
+"$AV" project "$run" --method pca --dim 3 --scale 2>"$AV_TMP/log6"; rc=$?
+check "[ $rc -eq 0 ]" "pca exit $rc: $(cat "$AV_TMP/log6")"
+check "[ \"\$(shape '$run/proj/pca-3d.npy')\" = \"'shape': (2, 3, 240, 3)\" ]" "pca shape"
+check "grep -q '\"proj/tsne-2d\"' '$run/manifest.json' && grep -q '\"proj/pca-3d\"' '$run/manifest.json'" "manifest lost an entry"
+
+# bad input: one line, exit 2, nothing written
+bad "missing folder" "no such folder" "$AV_TMP/nope"
+bad "head out of range" "head 2:0 does not exist" "$run" --heads 2:0
+bad "malformed head" "is not LAYER:HEAD" "$run" --heads 1-2
+bad "bad dim" "--dim" "$run" --dim 4
+bad "bad method" "--method" "$run" --method tsnee
+bad "perplexity with pca" "applies to --method tsne" "$run" --method pca --perplexity 5
+bad "no run folder" "expects the run folder"
+nan="$AV_TMP/run_nan"
+cp -r "$AV_SRC/tests/fixtures/projections/run_nan" "$nan"
+bad "NaN in a head" "head 1:2 has 0 non-finite (NaN/Inf) values in q.npy and 1 in k.npy" "$nan"
+check "[ ! -e '$nan/proj' ]" "NaN run left a proj folder behind"
+"$AV" project "$nan" --heads 0:0 --iters 50 2>/dev/null
+check "[ $? -eq 0 ]" "a run with NaN in an unselected head must still project the others"
+broken="$AV_TMP/broken"
+cp -r "$run" "$broken"
+head -c 100 "$run/manifest.json" > "$broken/manifest.json"
+bad "truncated manifest" "manifest.json: invalid JSON" "$broken"
+cp "$run/manifest.json" "$broken/manifest.json"
+head -c 200 "$run/k.npy" > "$broken/k.npy"
+bad "truncated k.npy" "k.npy" "$broken"
+
+[ $fail -eq 0 ] && echo "cli_project: ok"
+exit $fail

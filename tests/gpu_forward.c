@@ -1,0 +1,159 @@
+/* gpu_forward.c - whole forward passes on both backends: the tiny fixture checkpoints
+ * (tests/fixtures/models: BERT, GPT-2, ViT, BERT stored as f16) and, when present, the
+ * real all-MiniLM-L6-v2 (.deps/models). The same batch (padding included) goes through
+ * av_model_forward on the CPU and on CUDA; every layer's q and k (real tokens only), the
+ * per-head |v| and the final hidden states must agree by relative L2 error: 1e-4 with f32
+ * GEMMs, 3e-2 with bf16 tensor-core GEMMs. The CPU forward is itself held to transformers
+ * by tests/test_forward.c, so this is a comparison with PyTorch at one remove. The bf16
+ * bound: bench/bf16_error_prediction.py predicts 4e-3..7e-3 for these models.
+ * SKIPs (exit 77) when the build has no CUDA or there is no usable device. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "host/util.h"
+#include "kernels/device.h"
+#include "kernels/ops.h"
+#include "models/model.h"
+#include "tests/check.h"
+#ifdef AV_HAVE_CUDA
+#include "kernels/cuda/ops_cuda.h"
+#endif
+
+#ifdef AV_HAVE_CUDA
+/* What the sink keeps: per layer, the real tokens' q, k [n, C] and |v| [n, H]. */
+typedef struct {
+    int L, C, H;
+    int64_t n;
+    float *q, *k, *v;
+} capture;
+
+static int keep(void *user, const av_layer_out *o) {
+    capture *c = user;
+    int C = o->H * o->d;
+    int64_t at = 0;
+    for (int b = 0; b < o->B; b++)
+        for (int t = 0; t < o->lengths[b]; t++, at++) {
+            int64_t r = (int64_t)b * o->T + t, dst = (int64_t)o->layer * c->n + at;
+            memcpy(c->q + dst * C, o->q + r * o->ld, C * sizeof(float));
+            memcpy(c->k + dst * C, o->k + r * o->ld, C * sizeof(float));
+            memcpy(c->v + dst * o->H, o->vnorm + r * o->H, o->H * sizeof(float));
+        }
+    return AV_OK;
+}
+
+static double rel_l2(const float *got, const float *want, int64_t n) {
+    double e = 0, w = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (!isfinite(got[i])) return INFINITY;
+        e += ((double)got[i] - want[i]) * ((double)got[i] - want[i]);
+        w += (double)want[i] * want[i];
+    }
+    return w > 0 ? sqrt(e / w) : sqrt(e);
+}
+
+/* Runs the batch on a freshly loaded model; fills cap and hidden. */
+static int run(const char *dir, const av_backend *be, const av_batch *batch, capture *cap, float *hidden) {
+    av_model m;
+    if (av_model_load(dir, be, &m) != AV_OK) return AV_ERR;
+    int r = av_model_forward(&m, batch, keep, cap, hidden);
+    av_model_free(&m);
+    return r;
+}
+
+static void compare(const char *dir, double bound, const char *label) {
+    av_model_config cfg;
+    if (av_config_load(dir, &cfg) != AV_OK) { CHECK_MSG(0, "%s", av_last_error()); return; }
+    int B = 3, T, L = cfg.num_layers, H = cfg.num_heads, C = cfg.hidden;
+    int32_t lengths[3];
+    int32_t *ids = NULL, *types = NULL;
+    float *pixels = NULL;
+    uint64_t s = 88172645463325252ull;
+    if (cfg.type == AV_MODEL_VIT) {
+        int S = cfg.image_size, P = cfg.patch_size;
+        T = (S / P) * (S / P) + 1;
+        for (int b = 0; b < B; b++) lengths[b] = T;
+        pixels = malloc((size_t)B * 3 * S * S * sizeof(float));
+        for (int64_t i = 0; i < (int64_t)B * 3 * S * S; i++) {
+            s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+            pixels[i] = (float)((s >> 40) * (2.0 / 16777216.0)) - 1.0f;
+        }
+    } else {
+        T = cfg.max_positions < 40 ? cfg.max_positions : 40;
+        lengths[0] = T; lengths[1] = T - 7; lengths[2] = 3;   /* padding, as real batches have */
+        ids = malloc((size_t)B * T * sizeof(int32_t));
+        types = malloc((size_t)B * T * sizeof(int32_t));
+        for (int i = 0; i < B * T; i++) {
+            s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+            ids[i] = (int32_t)(s % (uint64_t)cfg.vocab_size);
+            types[i] = cfg.type_vocab_size > 1 && (i % T) > T / 2;   /* a sentence pair */
+        }
+    }
+    av_batch batch = {B, T, ids, cfg.type == AV_MODEL_BERT ? types : NULL, lengths, pixels};
+    int64_t n = 0;
+    for (int b = 0; b < B; b++) n += lengths[b];
+    capture cc = {L, C, H, n, malloc(L * n * C * 4), malloc(L * n * C * 4), malloc(L * n * H * 4)};
+    capture gc = {L, C, H, n, malloc(L * n * C * 4), malloc(L * n * C * 4), malloc(L * n * H * 4)};
+    float *ch = malloc((size_t)B * T * C * 4), *gh = malloc((size_t)B * T * C * 4);
+    int ok = run(dir, av_backend_cpu(), &batch, &cc, ch) == AV_OK;
+    CHECK_MSG(ok, "%s on the CPU: %s", dir, av_last_error());
+    if (ok) {
+        ok = run(dir, av_backend_cuda(), &batch, &gc, gh) == AV_OK;
+        CHECK_MSG(ok, "%s on CUDA: %s", dir, av_last_error());
+    }
+    if (ok) {
+        double worst = 0;
+        for (int l = 0; l < L; l++) {
+            double eq = rel_l2(gc.q + l * n * C, cc.q + l * n * C, n * C);
+            double ek = rel_l2(gc.k + l * n * C, cc.k + l * n * C, n * C);
+            double ev = rel_l2(gc.v + l * n * H, cc.v + l * n * H, n * H);
+            CHECK_MSG(eq <= bound && ek <= bound && ev <= bound, "%s %s layer %d: q %.2e k %.2e |v| %.2e (bound %.0e)",
+                      dir, label, l, eq, ek, ev, bound);
+            worst = fmax(worst, fmax(eq, fmax(ek, ev)));
+        }
+        /* Final hidden states: real rows only (padded rows are never read). */
+        double e = 0, w = 0;
+        for (int b = 0; b < B; b++)
+            for (int t = 0; t < lengths[b]; t++)
+                for (int c = 0; c < C; c++) {
+                    int64_t i = ((int64_t)b * T + t) * C + c;
+                    e += ((double)gh[i] - ch[i]) * ((double)gh[i] - ch[i]);
+                    w += (double)ch[i] * ch[i];
+                }
+        double eh = sqrt(e / w);
+        CHECK_MSG(eh <= bound, "%s %s hidden states: %.2e (bound %.0e)", dir, label, eh, bound);
+        printf("  %-44s %-5s worst q/k/|v| %.2e, hidden %.2e (bound %.0e)\n", dir, label, worst, eh, bound);
+    }
+    free(cc.q); free(cc.k); free(cc.v); free(gc.q); free(gc.k); free(gc.v);
+    free(ch); free(gh); free(ids); free(types); free(pixels);
+}
+#endif
+
+int main(void) {
+#ifndef AV_HAVE_CUDA
+    AV_SKIP("this build has no CUDA backend");
+#else
+    char why[256] = "";
+    if (av_cuda_device_count(why, sizeof why) <= 0) AV_SKIP("%s", why);
+    CHECK_MSG(av_backend_cuda() != NULL, "av_backend_cuda: %s", av_last_error());
+    printf("device: %s\n", av_cuda_device_name());
+    const char *models[] = {"tests/fixtures/models/bert-tiny", "tests/fixtures/models/bert-tiny-f16",
+                            "tests/fixtures/models/gpt2-tiny", "tests/fixtures/models/vit-tiny",
+                            ".deps/models/all-MiniLM-L6-v2"};
+    for (size_t i = 0; i < sizeof models / sizeof *models; i++) {
+        if (!av_is_dir(models[i])) {
+            /* Only the real model may be absent (it is not part of the repository). */
+            CHECK_MSG(strstr(models[i], ".deps/") != NULL, "%s is missing", models[i]);
+            printf("  %-44s absent, not compared\n", models[i]);
+            continue;
+        }
+        CHECK(av_cuda_set_gemm_precision(AV_GEMM_F32) == AV_OK);
+        compare(models[i], 1e-4, "f32");
+        CHECK(av_cuda_set_gemm_precision(AV_GEMM_BF16) == AV_OK);
+        compare(models[i], 3e-2, "bf16");
+    }
+    av_cuda_set_gemm_precision(AV_GEMM_F32);
+    av_cuda_shutdown();
+    return av_check_summary("gpu_forward");
+#endif
+}

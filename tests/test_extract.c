@@ -1,0 +1,154 @@
+/* test_extract.c - the whole extraction pipeline (host/extract.h) end to end on the CPU:
+ * tokenizer + dataset loader + forward pass + run folder, checked against transformers'
+ * activations (tests/fixtures/activations/<case>/, with data.jsonl / data.txt / images/
+ * holding the same inputs). For every token of the run, found through token_item and
+ * token_pos, q, k and |v| of every layer and head must match the fixture with a relative
+ * L2 error <= 1e-4 (f32 storage) or <= 1e-3 (f16 storage). Batches of 2 items force the
+ * length sorting and padding path. Also: --max-tokens keeps whole items, the run folder
+ * opens with av_run_open, and an existing run is refused without force and left intact. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "host/extract.h"
+#include "host/runfolder.h"
+#include "host/util.h"
+#include "tests/check.h"
+
+#define FIX "tests/fixtures/activations/"
+static char scratch[] = "/tmp/attnviz_test_extract.XXXXXX";
+
+static float fix_get(const av_npy *a, int64_t i) { return av_npy_get_f32(a, i); }
+
+/* Compares one run with the fixture case; returns the number of arrays compared. */
+static int compare_run(const char *run_dir, const char *case_name, double tol) {
+    av_run r;
+    if (av_run_open(run_dir, &r)) {
+        CHECK_MSG(0, "%s", av_last_error());
+        return 0;
+    }
+    char path[512];
+    snprintf(path, sizeof path, FIX "%s/hidden.npy", case_name);
+    av_npy hid;
+    CHECK(av_npy_open(path, &hid) == 0);
+    int64_t Tf = hid.shape[1];
+    av_npy_close(&hid);
+    av_npy vn;
+    char vpath[4200];
+    CHECK(av_npy_open(av_run_path(&r, vpath, sizeof vpath, "v_norm.npy"), &vn) == 0);
+    int H = r.num_heads, d = r.head_dim, compared = 0;
+    int64_t T = r.num_tokens;
+    const int32_t *ti = r.token_item.data, *tp = r.token_pos.data;
+    for (int l = 0; l < r.num_layers; l++) {
+        for (int which = 0; which < 3; which++) {
+            const char *nm = which == 0 ? "q" : which == 1 ? "k" : "vnorm";
+            snprintf(path, sizeof path, FIX "%s/%s%d.npy", case_name, nm, l);
+            if (!av_file_exists(path)) continue;
+            av_npy ref;
+            if (av_npy_open(path, &ref)) {
+                CHECK_MSG(0, "%s", av_last_error());
+                continue;
+            }
+            double num = 0, den = 0;
+            const av_npy *ours = which == 0 ? &r.q : which == 1 ? &r.k : &vn;
+            int w = which == 2 ? 1 : d;
+            for (int h = 0; h < H; h++)
+                for (int64_t t = 0; t < T; t++)
+                    for (int i = 0; i < w; i++) {
+                        double x = av_npy_get_f32(ours, ((((int64_t)l * H + h) * T) + t) * w + i);
+                        double y = fix_get(&ref, (((int64_t)ti[t] * H + h) * Tf + tp[t]) * w + i);
+                        num += (x - y) * (x - y);
+                        den += y * y;
+                    }
+            double err = sqrt(num / den);
+            CHECK_MSG(err <= tol, "%s layer %d %s: relative L2 error %.3g", case_name, l, nm, err);
+            compared++;
+            av_npy_close(&ref);
+        }
+    }
+    av_npy_close(&vn);
+    av_run_close(&r);
+    return compared;
+}
+
+static void run_case(const char *model, const char *data, const char *case_name, int64_t want_tokens) {
+    char run[512];
+    snprintf(run, sizeof run, "%s/%s", scratch, case_name);
+    av_extract_opts o;
+    av_extract_defaults(&o);
+    o.device = "cpu";
+    o.quiet = 1;
+    o.batch = 2;
+    o.dtype = AV_DT_F32;
+    av_extract_result res;
+    int rc = av_extract(model, data, run, &o, &res);
+    CHECK_MSG(rc == 0, "extract %s: %s", case_name, av_last_error());
+    if (rc) return;
+    CHECK_MSG(res.tokens == want_tokens, "%s: %lld tokens, fixture has %lld", case_name, (long long)res.tokens,
+              (long long)want_tokens);
+    int n = compare_run(run, case_name, 1e-4);
+    CHECK_MSG(n >= 6, "%s: only %d arrays compared", case_name, n);
+    /* f16 storage, replacing the f32 run */
+    o.dtype = AV_DT_F16;
+    o.force = 1;
+    o.batch = 3;
+    CHECK(av_extract(model, data, run, &o, NULL) == 0);
+    CHECK(compare_run(run, case_name, 1e-3) == n);
+    printf("%-10s %lld tokens, %d arrays match (f32 and f16 storage)\n", case_name, (long long)res.tokens, n);
+}
+
+static int64_t fixture_tokens(const char *case_name) {
+    char path[512];
+    snprintf(path, sizeof path, FIX "%s/lengths.npy", case_name);
+    av_npy a;
+    if (av_npy_open(path, &a)) return -1;
+    int64_t s = 0;
+    for (int64_t i = 0; i < a.count; i++) s += (int64_t)av_npy_get_f32(&a, i);
+    av_npy_close(&a);
+    return s;
+}
+
+static void test_max_tokens_and_refusal(void) {
+    char run[512];
+    snprintf(run, sizeof run, "%s/capped", scratch);
+    av_extract_opts o;
+    av_extract_defaults(&o);
+    o.device = "cpu";
+    o.quiet = 1;
+    o.max_tokens = 25 + 5 + 3; /* items of 25 and 5 tokens fit, the third (14) does not */
+    av_extract_result res;
+    CHECK(av_extract("tests/fixtures/models/bert-tiny", FIX "bert-tiny/data.jsonl", run, &o, &res) == 0);
+    CHECK(res.items == 2 && res.tokens == 30);
+    /* an existing run is refused without force, and stays as it was */
+    o.max_tokens = 0;
+    CHECK(av_extract("tests/fixtures/models/bert-tiny", FIX "bert-tiny/data.jsonl", run, &o, &res) == AV_ERR);
+    CHECK(strstr(av_last_error(), "already exists") != NULL);
+    av_run r;
+    CHECK(av_run_open(run, &r) == 0);
+    CHECK(r.num_tokens == 30 && r.num_items == 2);
+    av_run_close(&r);
+    /* too small a cap for even one item */
+    o.max_tokens = 10;
+    o.force = 1;
+    CHECK(av_extract("tests/fixtures/models/bert-tiny", FIX "bert-tiny/data.jsonl", run, &o, &res) == AV_ERR);
+    CHECK(strstr(av_last_error(), "--max-tokens") != NULL);
+    CHECK(av_run_open(run, &r) == 0); /* the failed replacement left the old run */
+    av_run_close(&r);
+    /* nothing left behind but the run itself */
+    char tmp[600];
+    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", run, (long)getpid());
+    CHECK(!av_is_dir(tmp));
+}
+
+int main(void) {
+    if (!mkdtemp(scratch)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    run_case("tests/fixtures/models/bert-tiny", FIX "bert-tiny/data.jsonl", "bert-tiny", fixture_tokens("bert-tiny"));
+    run_case("tests/fixtures/models/gpt2-tiny", FIX "gpt2-tiny/data.txt", "gpt2-tiny", fixture_tokens("gpt2-tiny"));
+    run_case(".deps/models/all-MiniLM-L6-v2", FIX "minilm/data.jsonl", "minilm", fixture_tokens("minilm"));
+    run_case("tests/fixtures/models/vit-tiny", FIX "vit-tiny/images", "vit-tiny", 2 * 17);
+    test_max_tokens_and_refusal();
+    av_rm_rf(scratch);
+    return av_check_summary("test_extract");
+}

@@ -27,7 +27,7 @@ static void usage(void) {
            "  --metric euclidean|cosine  distance for neighbours (default euclidean)\n"
            "  --knn auto|exact|approx  neighbour search: FAISS flat or HNSW (default auto:\n"
            "                           exact up to 20000 points)\n"
-           "  --device auto|cpu|cuda   where to run (projections run on the CPU today)\n"
+           "  --device auto|cpu|cuda   where to run (auto: the GPU when there is one)\n"
            "  --force                  recompute heads already done\n"
            "  --quality                record kNN preservation (k 10) and trustworthiness\n"
            "                           (k 5) of each head in the manifest\n"

@@ -1,5 +1,8 @@
 /* projectrun.c - see projectrun.h. */
 #include "host/projectrun.h"
+#ifdef AV_HAVE_CUDA
+#include "kernels/cuda/project_cuda.h"
+#endif
 
 #include <errno.h>
 #include <math.h>
@@ -192,13 +195,27 @@ static int project_head(job *j, int l, int h) {
         p.on_iter = on_iter;
         p.user = &ctx;
         p.every = 10;
+#ifdef AV_HAVE_CUDA
+        if (o->device == AV_DEVICE_CUDA) rc = av_tsne_cuda(X, n, d, &p, Y, &kl);
+        else
+#endif
         rc = av_tsne(X, n, d, &p, Y, &kl);
     } else if (o->method == AV_PROJ_UMAP) {
         av_umap_params p = o->umap;
         p.dim = dim;
+#ifdef AV_HAVE_CUDA
+        if (o->device == AV_DEVICE_CUDA) rc = av_umap_cuda(X, n, d, &p, Y);
+        else
+#endif
         rc = av_umap(X, n, d, &p, Y);
+    } else if (n < 2) {
+        rc = av_fail("PCA: head %d:%d has fewer than 2 points", l, h);
     } else {
-        rc = n < 2 ? av_fail("PCA: head %d:%d has fewer than 2 points", l, h) : av_pca(X, n, d, dim, Y, NULL);
+#ifdef AV_HAVE_CUDA
+        if (o->device == AV_DEVICE_CUDA) rc = av_pca_cuda(X, n, d, dim, Y, NULL);
+        else
+#endif
+        rc = av_pca(X, n, d, dim, Y, NULL);
     }
     if (rc != AV_OK) {
         char msg[512];
@@ -391,9 +408,8 @@ int av_project_run(av_run *r, const av_project_opts *o) {
     }
     int *todo = sel;
     int64_t n = 2 * r->num_tokens;
-    fprintf(stderr, "attnviz project: %s of %d head%s, %lld points each, on the CPU%s\n", name, nsel,
-            nsel == 1 ? "" : "s", (long long)n,
-            o->device == AV_DEVICE_CUDA ? " (projections have no CUDA version yet)" : "");
+    fprintf(stderr, "attnviz project: %s of %d head%s, %lld points each, on the %s\n", name, nsel,
+            nsel == 1 ? "" : "s", (long long)n, o->device == AV_DEVICE_CUDA ? "GPU" : "CPU");
     if (skipped)
         fprintf(stderr, "attnviz project: %d of %d selected heads already done (--force recomputes them)\n", skipped, nsel);
     j.units_per_head = o->method == AV_PROJ_TSNE ? o->tsne.iters : 1;

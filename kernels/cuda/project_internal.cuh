@@ -21,6 +21,8 @@ int av_proj_begin(av_proj_ctx *c);
 void av_proj_end(av_proj_ctx *c);
 // Stream-ordered allocation recorded in the context (freed by av_proj_end).
 int av_proj_alloc(av_proj_ctx *c, void **p, size_t bytes);
+// Frees one buffer of the context early (stream-ordered); NULL or unknown: nothing.
+void av_proj_release(av_proj_ctx *c, void *p);
 template <class T> static inline int av_proj_new(av_proj_ctx *c, T **p, size_t count) {
     return av_proj_alloc(c, (void **)p, (count ? count : 1) * sizeof(T));
 }

@@ -131,5 +131,8 @@ int tsne_affinities_dev(av_proj_ctx *c, const float *hX, const float *dX, int64_
     launchCheck();
     finish_kernel<<<av_grid(nnz, 256), 256, 0, c->s>>>(ukey, uval, nnz, 1.0 / total, P->col, P->val);
     launchCheck();
+    // the neighbour lists and the COO copies are not needed for the iterations
+    void *done[] = {idx, dist, pc, key, val, ukey, uval};
+    for (void *q : done) av_proj_release(c, q);
     return AV_OK;
 }

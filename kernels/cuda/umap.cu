@@ -95,6 +95,9 @@ __device__ __forceinline__ uint64_t splitmix(uint64_t *s) {
 }
 __device__ __forceinline__ float clip4(float x) { return x > 4.0f ? 4.0f : (x < -4.0f ? -4.0f : x); }
 
+// One edge: the CPU's sgd_epoch body (host/umap_embed.c) with the updates made in
+// place in global memory, read-modify-write per coordinate, so the window in which
+// another edge's update of the same point can be lost is as short as on the CPU.
 template <int DIM>
 __global__ void sgd_kernel(float *Y, int64_t n, int64_t m, const int *head, const int *tail, const double *eps,
                            double *next, const double *eps_neg, double *next_neg, float fa, float fb, float alpha,
@@ -102,17 +105,17 @@ __global__ void sgd_kernel(float *Y, int64_t n, int64_t m, const int *head, cons
     int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
     if (i >= m || next[i] > epoch) return;
     float *cur = Y + (int64_t)head[i] * DIM, *oth = Y + (int64_t)tail[i] * DIM;
-    float c[DIM], o[DIM], d2 = 0.0f;
-    for (int r = 0; r < DIM; r++) { c[r] = cur[r]; o[r] = oth[r]; float t = c[r] - o[r]; d2 += t * t; }
+    float d2 = 0.0f;
+    for (int r = 0; r < DIM; r++) { float t = cur[r] - oth[r]; d2 += t * t; }
     float g = 0.0f;
     if (d2 > 0.0f) {
         float pb = powf(d2, fb);
         g = -2.0f * fa * fb * (pb / d2) / (fa * pb + 1.0f);
     }
     for (int r = 0; r < DIM; r++) {
-        float gd = clip4(g * (c[r] - o[r]));
-        c[r] += gd * alpha;
-        oth[r] = o[r] - gd * alpha;
+        float gd = clip4(g * (cur[r] - oth[r]));
+        cur[r] += gd * alpha;
+        oth[r] -= gd * alpha;
     }
     next[i] += eps[i];
     int nneg = isinf(eps_neg[i]) ? 0 : (int)((epoch - next_neg[i]) / eps_neg[i]);
@@ -121,15 +124,13 @@ __global__ void sgd_kernel(float *Y, int64_t n, int64_t m, const int *head, cons
         int64_t kk = (int64_t)(splitmix(&rng) % (uint64_t)n);
         if (kk == head[i]) continue;
         const float *q = Y + kk * DIM;
-        float diff[DIM];
         d2 = 0.0f;
-        for (int r = 0; r < DIM; r++) { diff[r] = c[r] - q[r]; d2 += diff[r] * diff[r]; }
+        for (int r = 0; r < DIM; r++) { float t = cur[r] - q[r]; d2 += t * t; }
         if (!(d2 > 0.0f)) continue;
         g = 2.0f * fb / ((0.001f + d2) * (fa * powf(d2, fb) + 1.0f));
-        for (int r = 0; r < DIM; r++) c[r] += clip4(g * diff[r]) * alpha;
+        for (int r = 0; r < DIM; r++) cur[r] += clip4(g * (cur[r] - q[r])) * alpha;
     }
     if (nneg > 0) next_neg[i] += nneg * eps_neg[i];
-    for (int r = 0; r < DIM; r++) cur[r] = c[r];
 }
 
 #define cudaGo(call) do { cudaError_t e_ = (call); if (e_ != cudaSuccess) { \

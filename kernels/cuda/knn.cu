@@ -102,7 +102,10 @@ __global__ void __launch_bounds__(SEL_BLOCK) select_kernel(const float *dots, in
             }
         }
         __syncthreads();
-        if (count > SEL_CAP - SEL_BLOCK) compact(sd, si, &count, &tau, K);
+        // every thread must decide on the count before any appends again
+        bool full = count > SEL_CAP - SEL_BLOCK;
+        __syncthreads();
+        if (full) compact(sd, si, &count, &tau, K);
     }
     compact(sd, si, &count, &tau, K);
     for (int t = threadIdx.x; t < K; t += blockDim.x) cand[(int64_t)r * K + t] = t < count ? si[t] : -1;

@@ -94,7 +94,10 @@ __global__ void select_block(const float *D, int rows, int n, float *out) {
             }
         }
         __syncthreads();
-        if (count > CAP - (int)blockDim.x) compact<CAP>(sd, si, &count, &tau);
+        // every thread must decide on the count before any appends again
+        bool full = count > CAP - (int)blockDim.x;
+        __syncthreads();
+        if (full) compact<CAP>(sd, si, &count, &tau);
     }
     compact<CAP>(sd, si, &count, &tau);
     for (int t = threadIdx.x; t < K; t += blockDim.x) out[(int64_t)r * K + t] = sd[t];

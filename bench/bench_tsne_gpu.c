@@ -1,7 +1,8 @@
 /* bench_tsne_gpu.c - timings of the GPU projections (kernels/cuda/project_cuda.h), run
  * by bench/bench_tsne_gpu.sh on a GPU machine. Never a test.
  *
- *   bench_tsne_gpu sizes OUT_DIR T1,T2,...   t-SNE (2-D, perplexity 30, 1000 iterations)
+ *   bench_tsne_gpu sizes OUT_DIR T1,T2,...   t-SNE (2-D, perplexity 30, 1000 iterations,
+ *        the default cosine metric)
  *        of a synthetic q/k cloud of 2T points, 64 dims, per T: one line of seconds, KL
  *        and kNN preservation at 10 (5000 sampled points); each cloud is also written
  *        to OUT_DIR/cloud_<T>.npy for the openTSNE peer (bench/tsne_gpu_peer.py)

@@ -4,9 +4,13 @@
 # must be present):
 #   bash bench/gpu_run.sh
 # 1. configures and builds with CUDA (sm_80 and sm_90) into build/
-# 2. runs the gpu tests (ctest -L gpu: tests/gpu_ops.c, tests/gpu_forward.c)
+# 2. runs the gpu tests (ctest -L gpu: tests/gpu_ops.c, tests/gpu_forward.c, and the
+#    projections' gpu_knn.c, gpu_pca.c, gpu_tsne.c, gpu_umap.c)
 # 3. runs every kernels/dev program (variants checked against the CPU, timed)
 # 4. runs bench/bench_extract_gpu.sh (attnviz extract vs transformers, f32 and bf16)
+# 5. runs bench/bench_tsne_gpu.sh (GPU t-SNE / kNN / UMAP / PCA vs CPU and openTSNE;
+#    its figures go to bench/RESULTS-gpu-projections.md; the full run includes 144
+#    heads of 200k points and openTSNE at 200k: SIZES, HEADS, HEAD_T, OTSNE_MAX shorten it)
 # and writes everything to bench/RESULTS-gpu.md (with the card, driver and versions).
 # Exit status: 0 when the tests passed and every dev program checked out, else 1.
 set -uo pipefail
@@ -63,6 +67,14 @@ else
   echo -e "\nbench_extract_gpu.sh failed: $(tail -1 "$root/build/bench_extract_gpu.log")" >> "$tmp"
 fi
 grep 'bench_extract_gpu:' "$root/build/bench_extract_gpu.log" | sed 's/^/\n/' >> "$tmp"
+
+echo "== bench_tsne_gpu"
+if bash bench/bench_tsne_gpu.sh "$root/build" > "$root/build/bench_tsne_gpu.log" 2>&1; then
+  echo -e "\n## Projections\n\nbench/bench_tsne_gpu.sh: figures in bench/RESULTS-gpu-projections.md" >> "$tmp"
+else
+  status=1
+  echo -e "\n## Projections\n\nbench_tsne_gpu.sh failed: $(tail -1 "$root/build/bench_tsne_gpu.log")" >> "$tmp"
+fi
 mv "$tmp" "$out"
 echo "gpu_run: wrote $out (status $status)"
 exit $status

@@ -25,7 +25,7 @@ extern "C" {
 
 #define SEL_BLOCK 256
 #define SEL_CAP 2048                   // shared candidates (power of two for the bitonic sort)
-#define KNN_MAXK 128
+#define KNN_MAXK 256   // t-SNE asks for 3 perplexity: perplexity up to 85
 #define KNN_MAXC (KNN_MAXK + 1 + AV_KNN_RERANK_EXTRA)
 #define TILE_BYTES ((size_t)1 << 30)   // distance tile budget
 
@@ -102,7 +102,10 @@ __global__ void __launch_bounds__(SEL_BLOCK) select_kernel(const float *dots, in
             }
         }
         __syncthreads();
-        if (count > SEL_CAP - SEL_BLOCK) compact(sd, si, &count, &tau, K);
+        // every thread must decide on the count before any appends again
+        bool full = count > SEL_CAP - SEL_BLOCK;
+        __syncthreads();
+        if (full) compact(sd, si, &count, &tau, K);
     }
     compact(sd, si, &count, &tau, K);
     for (int t = threadIdx.x; t < K; t += blockDim.x) cand[(int64_t)r * K + t] = t < count ? si[t] : -1;
@@ -138,10 +141,24 @@ __global__ void rerank_kernel(const float *X, int d, const int *cand, int K, int
     }
 }
 
-int av_knn_cuda_dev(av_proj_ctx *c, const float *dX, int64_t n, int d, int k, av_metric metric,
-                    int64_t *dIdx, float *dDist) {
+// The CPU's approximate search, uploaded (above AV_KNN_CUDA_EXACT_MAX points).
+static int knn_on_host(av_proj_ctx *c, const float *hX, int64_t n, int d, int k, av_metric metric,
+                       int64_t *dIdx, float *dDist) {
+    av_knn h;
+    if (av_knn_build(hX, n, d, k, metric, AV_KNN_APPROX, 0, &h) != AV_OK) return AV_ERR;
+    cudaError_t e = cudaMemcpyAsync(dIdx, h.idx, (size_t)n * k * sizeof(int64_t), cudaMemcpyHostToDevice, c->s);
+    if (e == cudaSuccess) e = cudaMemcpyAsync(dDist, h.dist, (size_t)n * k * sizeof(float), cudaMemcpyHostToDevice, c->s);
+    if (e == cudaSuccess) e = cudaStreamSynchronize(c->s);
+    av_knn_free(&h);
+    cudaCheck(e);
+    return AV_OK;
+}
+
+int av_knn_cuda_dev(av_proj_ctx *c, const float *hX, const float *dX, int64_t n, int d, int k, av_metric metric,
+                    av_knn_method method, int64_t *dIdx, float *dDist) {
     if (n < 2) return av_fail("kNN: need at least 2 points, got %lld", (long long)n);
     if (k < 1 || k > n - 1) return av_fail("kNN: k = %d outside 1..%lld (n = %lld points)", k, (long long)(n - 1), (long long)n);
+    if (method != AV_KNN_EXACT && n > AV_KNN_CUDA_EXACT_MAX) return knn_on_host(c, hX, n, d, k, metric, dIdx, dDist);
     if (k > KNN_MAXK) return av_fail("kNN on the GPU: k = %d is more than %d", k, KNN_MAXK);
     if (n > INT_MAX) return av_fail("kNN on the GPU: %lld points is more than this build handles", (long long)n);
     int K = (int)(k + 1 + AV_KNN_RERANK_EXTRA < n ? k + 1 + AV_KNN_RERANK_EXTRA : n);
@@ -180,7 +197,7 @@ int av_knn_cuda_dev(av_proj_ctx *c, const float *dX, int64_t n, int d, int k, av
 
 extern "C" int av_knn_cuda(const float *X, int64_t n, int d, int k, av_metric metric,
                            av_knn_method method, uint64_t seed, av_knn *out) {
-    (void)method; (void)seed; // always exact (project_cuda.h)
+    (void)seed; // FAISS's HNSW (above AV_KNN_CUDA_EXACT_MAX) has its own fixed seed
     memset(out, 0, sizeof *out);
     if (n < 2) return av_fail("kNN: need at least 2 points, got %lld", (long long)n);
     if (k < 1 || k > n - 1) return av_fail("kNN: k = %d outside 1..%lld (n = %lld points)", k, (long long)(n - 1), (long long)n);
@@ -199,7 +216,7 @@ extern "C" int av_knn_cuda(const float *X, int64_t n, int d, int k, av_metric me
         av_fail("CUDA: uploading %lld points for the kNN failed", (long long)n);
         goto done;
     }
-    if (av_knn_cuda_dev(&c, dX, n, d, k, metric, dIdx, dDist) != AV_OK) goto done;
+    if (av_knn_cuda_dev(&c, X, dX, n, d, k, metric, method, dIdx, dDist) != AV_OK) goto done;
     if (cudaMemcpyAsync(out->idx, dIdx, (size_t)n * k * sizeof(int64_t), cudaMemcpyDeviceToHost, c.s) != cudaSuccess ||
         cudaMemcpyAsync(out->dist, dDist, (size_t)n * k * sizeof(float), cudaMemcpyDeviceToHost, c.s) != cudaSuccess ||
         cudaStreamSynchronize(c.s) != cudaSuccess) {

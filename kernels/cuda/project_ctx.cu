@@ -38,3 +38,12 @@ int av_proj_alloc(av_proj_ctx *c, void **p, size_t bytes) {
     c->bufs[c->nbufs++] = *p;
     return AV_OK;
 }
+
+void av_proj_release(av_proj_ctx *c, void *p) {
+    for (int i = 0; p && i < c->nbufs; i++)
+        if (c->bufs[i] == p) {
+            cudaFreeAsync(p, c->s);
+            c->bufs[i] = c->bufs[--c->nbufs];
+            return;
+        }
+}

@@ -18,10 +18,11 @@ extern "C" {
 #endif
 #include "host/project.h"
 
-/* Exact search whatever `method` says (brute force on the GPU is faster than HNSW on
- * the CPU at every size we run); seed unused. Same output as av_knn_build's exact path:
- * candidates ranked by cuBLAS float distances, the best k + 1 + AV_KNN_RERANK_EXTRA
- * re-ranked by distances recomputed in double, the point itself dropped. */
+/* Exact search on the GPU (brute force: cuBLAS float distances, the best k + 1 +
+ * AV_KNN_RERANK_EXTRA re-ranked by distances recomputed in double, the point itself
+ * dropped: av_knn_build's exact output), for `method` exact at any size and for auto or
+ * approx up to AV_KNN_CUDA_EXACT_MAX points (project_internal.cuh); above that, auto
+ * and approx run the CPU's HNSW search (brute force grows as n^2). k <= 256. */
 int av_knn_cuda(const float *X, int64_t n, int d, int k, av_metric metric,
                 av_knn_method method, uint64_t seed, av_knn *out);
 

@@ -1,5 +1,5 @@
 // tsne_affinities.cu - t-SNE's joint probabilities P on the GPU, av_tsne_affinities'
-// semantics (host/tsne.c): k = min(n - 1, floor(3 perplexity)) exact neighbours; the
+// semantics (host/tsne.c): k = min(n - 1, floor(3 perplexity)) neighbours (knn.cu); the
 // cosine distance squared for cosine; per-point bandwidth by bisection on the
 // precision beta (one thread per point, in double, the CPU's 200 steps and 1e-8
 // tolerance, distances shifted by their minimum); then P = (P_cond + P_cond^T) / sum as
@@ -81,8 +81,8 @@ __global__ void finish_kernel(const unsigned long long *key, const double *val, 
     out[e] = (float)(val[e] * inv_total);
 }
 
-int tsne_affinities_dev(av_proj_ctx *c, const float *dX, int64_t n, int d, double perplexity,
-                        av_metric metric, tsne_P_dev *P) {
+int tsne_affinities_dev(av_proj_ctx *c, const float *hX, const float *dX, int64_t n, int d, double perplexity,
+                        av_metric metric, av_knn_method method, tsne_P_dev *P) {
     *P = {};
     double perp = av_tsne_effective_perplexity(n, perplexity);
     int k = (int)fmin((double)(n - 1), floor(3.0 * perp));
@@ -94,7 +94,7 @@ int tsne_affinities_dev(av_proj_ctx *c, const float *dX, int64_t n, int d, doubl
     double *pc, *val, *uval;
     unsigned long long *key, *ukey;
     if (av_proj_new(c, &idx, (size_t)m) != AV_OK || av_proj_new(c, &dist, (size_t)m) != AV_OK) return AV_ERR;
-    if (av_knn_cuda_dev(c, dX, n, d, k, metric, idx, dist) != AV_OK) return AV_ERR;
+    if (av_knn_cuda_dev(c, hX, dX, n, d, k, metric, method, idx, dist) != AV_OK) return AV_ERR;
     // Euclidean: squared distances already; cosine: openTSNE's squared cosine distance
     if (metric == AV_METRIC_COSINE) {
         square_kernel<<<av_grid(m, 256), 256, 0, c->s>>>(dist, m);
@@ -131,5 +131,8 @@ int tsne_affinities_dev(av_proj_ctx *c, const float *dX, int64_t n, int d, doubl
     launchCheck();
     finish_kernel<<<av_grid(nnz, 256), 256, 0, c->s>>>(ukey, uval, nnz, 1.0 / total, P->col, P->val);
     launchCheck();
+    // the neighbour lists and the COO copies are not needed for the iterations
+    void *done[] = {idx, dist, pc, key, val, ukey, uval};
+    for (void *q : done) av_proj_release(c, q);
     return AV_OK;
 }

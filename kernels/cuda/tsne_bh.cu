@@ -22,8 +22,9 @@
 // common in q/k clouds), and each is still summed at its own position; the point itself
 // is skipped, a duplicate counts q = 1 in Z and pushes nothing (as host/tsne_tree.c).
 // Nothing here waits on the host: the whole iteration is enqueued on the head's stream.
-// The grids of build, summarise and sort are no larger than what is resident at once,
-// which the waits in summarise and sort need to make progress.
+// The grids of build, summarise and sort are no larger than what is resident at once
+// (divided among the heads sharing the device), which the waits in summarise and sort
+// need to make progress.
 #include "kernels/cuda/tsne_internal.cuh"
 
 #include <math.h>
@@ -436,6 +437,13 @@ template <int DIM> static int alloc_dim(tsne_gpu *h) {
         resident_grid<DIM>((const void *)sort_kernel<DIM>, TREE_BLOCK, &h->grid_sort) != AV_OK ||
         resident_grid<DIM>((const void *)repulsion_kernel<DIM>, REP_BLOCK, &h->grid_rep) != AV_OK)
         return AV_ERR;
+    // The waits of summarise and sort need all of their blocks resident. Heads on other
+    // streams may hold the rest of the device: with `share` heads side by side, each
+    // waiting kernel takes its share of the device, so all of them fit at once.
+    int share = h->share > 1 ? h->share : 1;
+    h->grid_build = h->grid_build / share > 0 ? h->grid_build / share : 1;
+    h->grid_sum = h->grid_sum / share > 0 ? h->grid_sum / share : 1;
+    h->grid_sort = h->grid_sort / share > 0 ? h->grid_sort / share : 1;
     h->grid_bbox = (int)(av_grid(n, BB_BLOCK) < BB_MAXGRID ? av_grid(n, BB_BLOCK) : BB_MAXGRID);
     h->grid_pt = (int)av_grid(n, PT_BLOCK);
     if (av_proj_new(c, &h->pos, (size_t)DIM * h->nnodes) != AV_OK || av_proj_new(c, &h->mass, (size_t)h->nnodes) != AV_OK ||

@@ -18,8 +18,8 @@ struct tsne_P_dev {
     int *col;      // [nnz]
     float *val;    // [nnz]
 };
-int tsne_affinities_dev(av_proj_ctx *c, const float *dX, int64_t n, int d, double perplexity,
-                        av_metric metric, tsne_P_dev *P);
+int tsne_affinities_dev(av_proj_ctx *c, const float *hX, const float *dX, int64_t n, int d, double perplexity,
+                        av_metric metric, av_knn_method method, tsne_P_dev *P);
 
 // Device-wide scalars of one head, written and read only by kernels (no host round
 // trip inside the loop).
@@ -39,6 +39,7 @@ struct tsne_state {
 struct tsne_gpu {
     av_proj_ctx *c;
     int dim;
+    int share;               // heads running side by side on the device (>= 1)
     int64_t n, nnodes;       // nnodes = n + cells; the root is nnodes - 1
     tsne_P_dev P;
     float *pos, *mass;       // [dim * nnodes], [nnodes]

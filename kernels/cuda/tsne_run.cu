@@ -3,8 +3,9 @@
 // device (tsne_affinities.cu), PCA on the device for the initialisation, which is then
 // scaled and jittered on the host exactly as host/tsne.c does (same seeded stream, so
 // the GPU starts from the CPU's starting point), then the iterations (tsne_bh.cu), all
-// enqueued on the head's own stream without waiting: the host meets the device again
-// only for on_iter reports and at the end (tree overflow check, final KL, download).
+// enqueued on the head's own stream without waiting (replayed as a CUDA graph of one
+// iteration per phase): the host meets the device again only for on_iter reports and
+// at the end (tree overflow check, final KL, download).
 // The batch enqueues iteration `it` of every head in turn, one stream each, so small
 // heads fill the GPU together.
 #include "kernels/cuda/tsne_internal.cuh"
@@ -64,9 +65,18 @@ struct head {
     av_proj_ctx c;
     tsne_gpu g;
     double lr;
+    cudaGraphExec_t graph[2];   // one iteration, early exaggeration and after
+    int graph_failed[2];        // capture did not work: launch the kernels one by one
 };
 
-static int head_setup(head *h, const float *X, int64_t n, int d, const av_tsne_params *p) {
+static void head_end(head *h) {
+    for (int k = 0; k < 2; k++)
+        if (h->graph[k]) cudaGraphExecDestroy(h->graph[k]);
+    av_proj_end(&h->c);
+    memset(h, 0, sizeof *h);
+}
+
+static int head_setup(head *h, const float *X, int64_t n, int d, const av_tsne_params *p, int share) {
     if (av_proj_begin(&h->c) != AV_OK) return AV_ERR;
     double perp = av_tsne_effective_perplexity(n, p->perplexity);
     if (perp != p->perplexity && p->verbose)
@@ -78,8 +88,9 @@ static int head_setup(head *h, const float *X, int64_t n, int d, const av_tsne_p
     memset(&h->g, 0, sizeof h->g);
     h->g.c = &h->c;
     h->g.dim = p->dim;
+    h->g.share = share;
     h->g.n = n;
-    if (tsne_affinities_dev(&h->c, dX, n, d, perp, p->metric, &h->g.P) != AV_OK) return AV_ERR;
+    if (tsne_affinities_dev(&h->c, X, dX, n, d, perp, p->metric, p->knn_method, &h->g.P) != AV_OK) return AV_ERR;
     if (tsne_gpu_alloc(&h->g) != AV_OK) return AV_ERR;
     float *Y = (float *)av_malloc((size_t)n * p->dim * sizeof(float));
     if (!Y) return AV_ERR_NOMEM;
@@ -96,11 +107,39 @@ static int head_setup(head *h, const float *X, int64_t n, int d, const av_tsne_p
     return rc;
 }
 
-static int head_step(head *h, const av_tsne_params *p, int it, int want_kl) {
-    int early = it < p->early_iters;
+static int enqueue_step(head *h, const av_tsne_params *p, int early, int want_kl) {
     float exag = (float)(early ? p->early_exag : 1.0), mom = early ? 0.5f : 0.8f;
     if (tsne_gpu_gradient(&h->g, p->theta, exag, want_kl) != AV_OK) return AV_ERR;
     return tsne_gpu_update(&h->g, exag, mom, (float)h->lr);
+}
+
+// One iteration is the same nine launches every time within a phase: captured once
+// into a CUDA graph per phase and replayed, which saves the launch overhead that
+// dominates small heads. Iterations that report the KL launch directly.
+static void capture(head *h, const av_tsne_params *p, int phase) {
+    cudaGraph_t gr = NULL;
+    h->graph_failed[phase] = 1;
+    if (cudaStreamBeginCapture(h->c.s, cudaStreamCaptureModeThreadLocal) != cudaSuccess) { cudaGetLastError(); return; }
+    int rc = enqueue_step(h, p, phase == 0, 0);
+    cudaError_t e = cudaStreamEndCapture(h->c.s, &gr);
+    if (rc == AV_OK && e == cudaSuccess && gr && cudaGraphInstantiate(&h->graph[phase], gr, 0) == cudaSuccess)
+        h->graph_failed[phase] = 0;
+    else
+        h->graph[phase] = NULL;
+    if (gr) cudaGraphDestroy(gr);
+    cudaGetLastError();
+    av_clear_error(); // the direct launches report any real fault
+}
+
+static int head_step(head *h, const av_tsne_params *p, int it, int want_kl) {
+    int early = it < p->early_iters, phase = early ? 0 : 1;
+    if (want_kl) return enqueue_step(h, p, early, 1);
+    if (!h->graph[phase] && !h->graph_failed[phase]) capture(h, p, phase);
+    if (h->graph[phase]) {
+        cudaCheck(cudaGraphLaunch(h->graph[phase], h->c.s));
+        return AV_OK;
+    }
+    return enqueue_step(h, p, early, 0);
 }
 
 // Row-major host copy of the positions; the state comes along when st is given.
@@ -146,7 +185,7 @@ extern "C" int av_tsne_cuda(const float *X, int64_t n, int d, const av_tsne_para
     if (check_params(n, p) != AV_OK) return AV_ERR;
     head *h = (head *)av_calloc(1, sizeof *h);
     if (!h) return AV_ERR_NOMEM;
-    int rc = head_setup(h, X, n, d, p);
+    int rc = head_setup(h, X, n, d, p, 1);
     for (int it = 0; rc == AV_OK && it < p->iters; it++) {
         int report = p->on_iter && p->every > 0 && (it + 1) % p->every == 0;
         rc = head_step(h, p, it, report);
@@ -158,7 +197,7 @@ extern "C" int av_tsne_cuda(const float *X, int64_t n, int d, const av_tsne_para
         if (rc == AV_OK && p->verbose > 1 && (it + 1) % 50 == 0) fprintf(stderr, "t-SNE: iteration %d of %d\n", it + 1, p->iters);
     }
     if (rc == AV_OK) rc = head_finish(h, Y, kl_out);
-    av_proj_end(&h->c);
+    head_end(h);
     free(h);
     return rc;
 }
@@ -172,11 +211,11 @@ extern "C" int av_tsne_cuda_batch(const float *const *X, int heads, int64_t n, i
     int rc = AV_OK;
     for (int h0 = 0; rc == AV_OK && h0 < heads; h0 += BATCH_STREAMS) {
         int g = heads - h0 < BATCH_STREAMS ? heads - h0 : BATCH_STREAMS;
-        for (int h = 0; rc == AV_OK && h < g; h++) rc = head_setup(&hs[h], X[h0 + h], n, d, p);
+        for (int h = 0; rc == AV_OK && h < g; h++) rc = head_setup(&hs[h], X[h0 + h], n, d, p, g);
         for (int it = 0; rc == AV_OK && it < p->iters; it++)
             for (int h = 0; rc == AV_OK && h < g; h++) rc = head_step(&hs[h], p, it, 0);
         for (int h = 0; rc == AV_OK && h < g; h++) rc = head_finish(&hs[h], Y[h0 + h], kl_out ? &kl_out[h0 + h] : NULL);
-        for (int h = 0; h < g; h++) av_proj_end(&hs[h].c);
+        for (int h = 0; h < g; h++) head_end(&hs[h]);
     }
     free(hs);
     return rc;

@@ -202,6 +202,18 @@ def write(a, rows):
                      f"{r['cpu_s']:.3f} | {r['recall']:.4f} | {r['runs']} | {ratio} |")
     lines += ["", "faiss-cpu / attnviz > 1: attnviz faster than the same FAISS index called from Python. "
               "The engine also re-ranks in double and drops the point itself, which the plain calls do not."]
+    # the two FAISS builds differ in their SIMD kernels, which decides HNSW's speed
+    deb = "/usr/lib/x86_64-linux-gnu/libfaiss.a"
+    avx2 = subprocess.run(f"nm -C {deb} 2>/dev/null | grep -ci avx2", shell=True, capture_output=True,
+                          text=True).stdout.strip()
+    try:
+        opts = faiss.get_compile_options().strip()
+    except AttributeError:
+        opts = "?"
+    lines += ["", f"FAISS builds: attnviz links Debian's {deb} (symbols naming AVX2: {avx2 or '?'}); "
+              f"faiss-cpu {faiss.__version__} was built with `{opts}` and picks the widest its CPU has. "
+              "HNSW spends most of its time in single-vector distance kernels, where the SIMD width "
+              "matters; the flat index's time is a BLAS GEMM in both."]
     with open(os.path.join(HERE, "RESULTS-knn.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     series = {}

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Gathers bench/RESULTS-*.md into bench/RESULTS.md under a description of the machine and
-the versions, and draws the plots of bench/data/*.json into bench/plots/.
+"""Gathers bench/RESULTS-*.md into bench/RESULTS.md under a summary of the goals (bench/goals.py)
+and a description of the machine and the versions, and draws the plots of bench/data/*.json
+into bench/plots/.
 
 A data file is {"title", "xlabel", "ylabel", "logx", "logy", "series": [{"label", "x", "y"}],
 "fit": true|false}; with fit, each series gets its growth exponent (slope in log-log) in the
@@ -12,6 +13,8 @@ import platform
 import subprocess
 
 import numpy as np
+
+import goals
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -27,10 +30,28 @@ def machine():
     cpu = sh("lscpu | grep 'Model name' | sed 's/.*: *//'") or platform.processor()
     gpu = sh("nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1") or "none"
     mem = sh("free -g | awk '/Mem:/{print $2}'")
-    vers = sh(f"{HERE}/../.deps/venv/bin/pip freeze 2>/dev/null | grep -iE '^(torch|transformers|openTSNE|umap-learn|scikit-learn|faiss-cpu|numpy)=='")
-    return (f"- CPU: {cpu}, {os.cpu_count()} cores, {mem} GiB\n- GPU: {gpu}\n"
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    vers = sh(f"{HERE}/../.deps/venv/bin/pip freeze 2>/dev/null | grep -iE '^(torch|transformers|tokenizers|safetensors|openTSNE|umap-learn|numba|scikit-learn|faiss-cpu|numpy|matplotlib)=='")
+    return (f"- CPU: {cpu}, {os.cpu_count()} cores, {mem} GiB; load average {load} when collected\n- GPU: {gpu}\n"
             f"- OS: {platform.platform()}\n- compiler: {sh('cc --version | head -1')}\n"
             f"- peers: {', '.join(vers.split())}\n")
+
+
+def this_run():
+    """Mode, and each benchmark's duration and end, from the list bench/run.sh keeps."""
+    mode = "quick (BENCH_QUICK=1: smallest sizes)" if os.environ.get("BENCH_QUICK") == "1" else "full"
+    out = [f"\n## This run\n", f"Mode: {mode}; commit {sh('git -C ' + HERE + ' rev-parse --short HEAD') or '?'}; "
+           f"{sh('date -u +%Y-%m-%dT%H:%MZ')}.\n"]
+    path = os.environ.get("BENCH_DURATIONS", "")
+    if path and os.path.exists(path):
+        out += ["| benchmark | seconds | result |", "|---|---|---|"]
+        for line in open(path):
+            f = line.rstrip("\n").split("\t")
+            if len(f) == 3:
+                out.append(f"| {f[0]} | {f[1]} | {f[2]} |")
+        out.append("\nTables of benchmarks not run this time are those of their last run (see each "
+                   "section's own machine line).\n")
+    return "\n".join(out)
 
 
 def plot(path):
@@ -38,6 +59,8 @@ def plot(path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     d = json.load(open(path))
+    if not isinstance(d, dict) or "series" not in d:
+        return None  # a benchmark's own data (e.g. rows kept between runs), not a plot
     fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
     for s in d["series"]:
         x, y = np.asarray(s["x"], float), np.asarray(s["y"], float)
@@ -66,11 +89,14 @@ def main():
     parts = ["# attnviz benchmark results\n",
              "Produced by `bash bench/run.sh` (bench/collect.py). Every ratio is measured side by side in "
              "one run on the same machine, same input, same threads. Figures from different machines "
-             "are never put in one ratio.\n", "## Machine\n", machine()]
+             "are never put in one ratio.\n", goals.summary(HERE), "\n## Machine\n", machine(), this_run()]
     plots = []
+    os.makedirs(os.path.join(HERE, "plots"), exist_ok=True)
     for path in sorted(glob.glob(os.path.join(HERE, "data", "*.json"))):
         try:
-            plots.append(plot(path))
+            out = plot(path)
+            if out:
+                plots.append(out)
         except Exception as e:  # a broken data file must not hide the tables
             parts.append(f"\n(plot of {os.path.basename(path)} failed: {e})\n")
     if plots:

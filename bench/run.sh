@@ -21,9 +21,18 @@ mkdir -p bench/data bench/plots
 if [ $# -gt 0 ]; then names=("$@"); else
   names=(); for f in bench/bench_*.sh; do n=$(basename "$f" .sh); names+=("${n#bench_}"); done
 fi
+# how long each benchmark took and how it ended, for the "This run" section of RESULTS.md
+export BENCH_DURATIONS="$root/build/bench_durations.tsv"
+: > "$BENCH_DURATIONS"
 for n in "${names[@]}"; do
   echo "== bench $n"
-  bash "bench/bench_$n.sh" || echo "bench $n FAILED (exit $?)" | tee "bench/RESULTS-$n.failed"
+  rm -f "bench/RESULTS-$n.failed"
+  start=$(date +%s)
+  if bash "bench/bench_$n.sh"; then status=ok; else
+    status="FAILED (exit $?)"
+    echo "bench $n $status" | tee "bench/RESULTS-$n.failed"
+  fi
+  printf '%s\t%s\t%s\n' "$n" "$(( $(date +%s) - start ))" "$status" >> "$BENCH_DURATIONS"
 done
 "$PY" bench/collect.py
 echo "wrote bench/RESULTS.md"

@@ -103,13 +103,14 @@ static int check_dht(const char *name, const uint8_t *p, size_t n, uint8_t defin
 
 /* A scan may only use Huffman tables defined before it: stb_image 2.27 decodes with an
  * undefined (all-zero) table and then indexes its arrays out of bounds. Which tables a
- * scan uses: DC for a scan starting at coefficient 0 (except progressive DC refinement,
- * which reads raw bits), AC for a scan reaching past coefficient 0. */
+ * scan uses: in a sequential frame both; in a progressive one DC for a first DC scan
+ * (a DC refinement reads raw bits), AC for a scan reaching past coefficient 0. */
 static int check_sos(const char *name, const uint8_t *p, size_t len, int progressive, const uint8_t defined[2]) {
     size_t ns = len >= 3 ? p[2] : 0;
     if (ns < 1 || ns > 4 || len != 6 + 2 * ns) return av_fail("%s: JPEG: bad scan header", name);
     unsigned ss = p[3 + 2 * ns], se = p[4 + 2 * ns], ah = p[5 + 2 * ns] >> 4;
-    int need_dc = ss == 0 && !(progressive && ah != 0), need_ac = se > 0;
+    /* A sequential frame's scans decode whole blocks: DC and AC, whatever Ss/Se say. */
+    int need_dc = !progressive || (ss == 0 && ah == 0), need_ac = !progressive || se > 0;
     for (size_t c = 0; c < ns; c++) {
         unsigned td = p[4 + 2 * c] >> 4, ta = p[4 + 2 * c] & 15;
         if ((need_dc && (td > 3 || !(defined[0] >> td & 1))) || (need_ac && (ta > 3 || !(defined[1] >> ta & 1))))

@@ -7,12 +7,6 @@
 #include "datasets/image.h"
 #include "host/util.h"
 
-/* The code under test is compiled into this file, not taken from attnviz_core: only
- * the fuzz target gets -fsanitize=fuzzer, so the library's own objects carry no
- * coverage counters and libFuzzer would mutate blind. The linker then takes nothing
- * of these modules from the archive. */
-#include "datasets/image.c"
-#include "datasets/stb_impl.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int w = 0, h = 0;

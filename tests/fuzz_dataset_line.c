@@ -9,11 +9,6 @@
 #include "datasets/textline.h"
 #include "host/util.h"
 
-/* The code under test is compiled into this file, not taken from attnviz_core: only
- * the fuzz target gets -fsanitize=fuzzer, so the library's own objects carry no
- * coverage counters and libFuzzer would mutate blind. The linker then takes nothing
- * of these modules from the archive. */
-#include "datasets/textline.c"
 
 static int well_formed(const char *s) {
     size_t n = strlen(s);

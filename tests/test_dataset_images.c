@@ -133,6 +133,9 @@ static void test_corrupt(void) {
     av_image img0;
     CHECK(av_image_load(FIX "fuzz_undefined_huffman.jpg", &img0) == AV_ERR);
     CHECK_MSG(strstr(av_last_error(), "scan uses an undefined Huffman table") != NULL, "%s", av_last_error());
+    /* ... and a sequential scan with Se = 0 still decodes AC coefficients */
+    CHECK(av_image_load(FIX "fuzz_sequential_no_ac_table.jpg", &img0) == AV_ERR);
+    CHECK_MSG(strstr(av_last_error(), "scan uses an undefined Huffman table") != NULL, "%s", av_last_error());
     expect_bad("empty.png", (const uint8_t *)"", 0, "empty file");
     expect_bad("text.png", (const uint8_t *)"hello\n", 6, "not a JPEG or PNG file");
     /* every prefix of a good file is refused, never decoded into garbage */

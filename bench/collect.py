@@ -4,8 +4,8 @@ and a description of the machine and the versions, and draws the plots of bench/
 into bench/plots/.
 
 A data file is {"title", "xlabel", "ylabel", "logx", "logy", "series": [{"label", "x", "y"}],
-"fit": true|false}; with fit, each series gets its growth exponent (slope in log-log) in the
-legend."""
+"fit": true|false, "fit_var": name of x in the legend (default n)}; with fit, each series gets
+its growth exponent (slope in log-log) in the legend."""
 import glob
 import json
 import os
@@ -67,7 +67,7 @@ def plot(path):
         label = s["label"]
         if d.get("fit") and len(x) >= 2 and np.all(x > 0) and np.all(y > 0):
             k = np.polyfit(np.log(x), np.log(y), 1)[0]
-            label += f" (grows as n^{k:.2f})"
+            label += f" (grows as {d.get('fit_var', 'n')}^{k:.2f})"
         ax.plot(x, y, "o-", label=label)
     if d.get("logx"):
         ax.set_xscale("log")

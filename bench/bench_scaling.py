@@ -192,7 +192,7 @@ def write(a, rows, notes):
     lines = ["## Scaling: extract + project wall time vs heads and tokens", "",
              f"Machine: {cpu or platform.machine()}, {os.cpu_count()} cores, load average "
              f"{os.getloadavg()[0]:.1f} when written; OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '?')}; "
-             "CPU only (no GPU in this run).",
+             f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '?')}; CPU only (no GPU in this run).",
              "Method and data: see bench/bench_scaling.py. t-SNE: 1000 iterations, perplexity 30; "
              "PCA: exact (covariance + LAPACK). Wall s = median of 3 when a run is under "
              f"{a.repeat_below:.0f} s, else 1 run; CPU s = the command's CPU time, all threads.",

@@ -13,7 +13,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 AV=${AV:-$root/build/attnviz}
 PY=${PY:-$root/.deps/venv/bin/python}
-export OMP_NUM_THREADS=${BENCH_THREADS:-2} OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive
+threads=${BENCH_THREADS:-2}
+export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads OMP_WAIT_POLICY=passive
 work="$root/build/bench_scaling"
 mkdir -p "$work" bench/data
 "$AV" project --help | grep -q -- '--heads' || { echo "bench_scaling: $AV has no 'project --heads'" >&2; exit 2; }

@@ -208,7 +208,7 @@ def goal_144_heads(d):
             if s.get("label", "").startswith("tsne 1 head") and len(x) >= 2 and min(x) > 0 and min(y) > 0:
                 k, c = [float(v) for v in _polyfit(x, y)]
                 t = math.exp(c) * 100000 ** k * 144
-                est = (f"; CPU estimate from the scaling fit (n^{k:.2f}, one head at a time): "
+                est = (f"; CPU estimate from the scaling fit (wall ~ n^{k:.2f}, one head at a time, under this run's load): "
                        f"{t / 3600:.1f} h on this machine")
     return "not measured (needs an H100: bench/gpu_run.sh)" + est, ""
 

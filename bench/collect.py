@@ -10,6 +10,7 @@ import glob
 import json
 import os
 import platform
+import re
 import subprocess
 
 import numpy as np
@@ -85,6 +86,24 @@ def plot(path):
     return out
 
 
+def nest(text, name):
+    """A topic file under "Results by topic": its headings shifted so its top level is ###
+    (a file without a heading gets its name as one), code blocks untouched."""
+    lines, fence, heads = text.splitlines(), False, []
+    for i, line in enumerate(lines):
+        if line.startswith("```"):
+            fence = not fence
+        m = None if fence else re.match(r"^(#{1,6}) ", line)
+        if m:
+            heads.append((i, len(m.group(1))))
+    if not heads:
+        return f"### {name}\n\n" + text
+    shift = 3 - min(level for _, level in heads)
+    for i, level in heads:
+        lines[i] = "#" * min(6, level + shift) + lines[i][level:]
+    return "\n".join(lines)
+
+
 def main():
     parts = ["# attnviz benchmark results\n",
              "Produced by `bash bench/run.sh` (bench/collect.py). Every ratio is measured side by side in "
@@ -103,8 +122,9 @@ def main():
         parts.append("\n## Plots\n")
         for p in plots:
             parts.append(f"![{os.path.basename(p)}](plots/{os.path.basename(p)})\n")
+    parts.append("\n## Results by topic\n")
     for path in sorted(glob.glob(os.path.join(HERE, "RESULTS-*.md"))):
-        parts.append("\n" + open(path).read().strip() + "\n")
+        parts.append("\n" + nest(open(path).read().strip(), os.path.basename(path)) + "\n")
     for path in sorted(glob.glob(os.path.join(HERE, "RESULTS-*.failed"))):
         parts.append("\n**" + open(path).read().strip() + "**\n")
     with open(os.path.join(HERE, "RESULTS.md"), "w") as f:

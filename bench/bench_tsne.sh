@@ -7,7 +7,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 AV=${AV:-$root/build/attnviz}
 PY=${PY:-$root/.deps/venv/bin/python}
-export OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_THREADS=2
+export OMP_NUM_THREADS=2 OMP_WAIT_POLICY=passive OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_THREADS=2
 sizes=(10000 50000)
 [ "${BENCH_QUICK:-0}" = 1 ] && sizes=(10000)
 "$PY" bench/bench_tsne.py --av "$AV" --sizes "${sizes[@]}" --threads 2 "$@"

@@ -86,7 +86,7 @@ static int is_rst(uint8_t m) { return m >= 0xD0 && m <= 0xD7; }
 /* A DHT segment's tables: class 0/1, id 0..3, at most 256 codes each, exactly filling
  * the segment. stb_image 2.27 (Debian's) writes past its Huffman arrays when the 16
  * code counts add up to more than 256; newer stb checks this, ours must. */
-static int check_dht(const char *name, const uint8_t *p, size_t n) {
+static int check_dht(const char *name, const uint8_t *p, size_t n, uint8_t defined[2]) {
     while (n > 0) {
         if (n < 17) return av_fail("%s: JPEG: Huffman table segment too short", name);
         if ((p[0] >> 4) > 1 || (p[0] & 15) > 3) return av_fail("%s: JPEG: bad Huffman table header", name);
@@ -94,8 +94,26 @@ static int check_dht(const char *name, const uint8_t *p, size_t n) {
         for (int k = 1; k <= 16; k++) codes += p[k];
         if (codes > 256) return av_fail("%s: JPEG: Huffman table with %zu codes (at most 256)", name, codes);
         if (n - 17 < codes) return av_fail("%s: JPEG: Huffman table segment too short", name);
+        defined[p[0] >> 4] |= (uint8_t)(1u << (p[0] & 15));
         p += 17 + codes;
         n -= 17 + codes;
+    }
+    return AV_OK;
+}
+
+/* A scan may only use Huffman tables defined before it: stb_image 2.27 decodes with an
+ * undefined (all-zero) table and then indexes its arrays out of bounds. Which tables a
+ * scan uses: DC for a scan starting at coefficient 0 (except progressive DC refinement,
+ * which reads raw bits), AC for a scan reaching past coefficient 0. */
+static int check_sos(const char *name, const uint8_t *p, size_t len, int progressive, const uint8_t defined[2]) {
+    size_t ns = len >= 3 ? p[2] : 0;
+    if (ns < 1 || ns > 4 || len != 6 + 2 * ns) return av_fail("%s: JPEG: bad scan header", name);
+    unsigned ss = p[3 + 2 * ns], se = p[4 + 2 * ns], ah = p[5 + 2 * ns] >> 4;
+    int need_dc = ss == 0 && !(progressive && ah != 0), need_ac = se > 0;
+    for (size_t c = 0; c < ns; c++) {
+        unsigned td = p[4 + 2 * c] >> 4, ta = p[4 + 2 * c] & 15;
+        if ((need_dc && (td > 3 || !(defined[0] >> td & 1))) || (need_ac && (ta > 3 || !(defined[1] >> ta & 1))))
+            return av_fail("%s: JPEG: scan uses an undefined Huffman table", name);
     }
     return AV_OK;
 }
@@ -105,7 +123,8 @@ static int check_dht(const char *name, const uint8_t *p, size_t n) {
 static int check_jpeg(const char *name, const uint8_t *d, size_t n, int *w, int *h) {
     const char *trunc = "%s: JPEG data ends before EOI (truncated)";
     size_t i = 2;
-    int have_sof = 0, have_sos = 0;
+    int have_sof = 0, have_sos = 0, progressive = 0;
+    uint8_t defined[2] = {0, 0}; /* bit t: DC (0) / AC (1) Huffman table t is defined */
     for (;;) {
         if (i >= n) return av_fail(trunc, name);
         if (d[i] != 0xFF) return av_fail("%s: JPEG: expected a marker at byte %zu", name, i + 1);
@@ -122,7 +141,7 @@ static int check_jpeg(const char *name, const uint8_t *d, size_t n, int *w, int 
         size_t len = (size_t)d[i] << 8 | d[i + 1];
         if (len < 2) return av_fail("%s: JPEG: bad segment length at byte %zu", name, i + 1);
         if (n - i < len) return av_fail(trunc, name);
-        if (m == 0xC4 && check_dht(name, d + i + 2, len - 2) != AV_OK) return AV_ERR;
+        if (m == 0xC4 && check_dht(name, d + i + 2, len - 2, defined) != AV_OK) return AV_ERR;
         if (is_sof(m)) {
             if (len < 8) return av_fail("%s: JPEG: frame header too short", name);
             uint32_t fh = (uint32_t)d[i + 3] << 8 | d[i + 4], fw = (uint32_t)d[i + 5] << 8 | d[i + 6];
@@ -130,7 +149,9 @@ static int check_jpeg(const char *name, const uint8_t *d, size_t n, int *w, int 
             *w = (int)fw;
             *h = (int)fh;
             have_sof = 1;
+            progressive = m == 0xC2;
         }
+        if (m == 0xDA && have_sof && check_sos(name, d + i, len, progressive, defined) != AV_OK) return AV_ERR;
         i += len;
         if (m != 0xDA) continue;
         if (!have_sof) return av_fail("%s: JPEG: scan before the frame header", name);

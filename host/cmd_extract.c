@@ -90,6 +90,9 @@ int av_cmd_extract(int argc, char **argv) {
     if (!out) return av_cli_usage("extract", "-o RUN is required");
     av_extract_result res;
     if (av_extract(argv[optind], argv[optind + 1], out, &o, &res)) return av_cli_fail_last();
+    if (res.f16_overflow)
+        fprintf(stderr, "attnviz extract: warning: %lld values exceed the f16 range and are stored as +-inf; "
+                        "rerun with --dtype f32\n", (long long)res.f16_overflow);
     if (!o.quiet)
         fprintf(stderr, "attnviz extract: wrote %s (%lld items, %lld tokens, %.1f s)\n", out, (long long)res.items,
                 (long long)res.tokens, res.seconds);

@@ -100,6 +100,9 @@ int av_cmd_run(int argc, char **argv) {
         rc = av_cli_fail_last();
         goto done;
     }
+    if (res.f16_overflow)
+        fprintf(stderr, "attnviz run: warning: %lld values exceed the f16 range and are stored as +-inf; "
+                        "rerun with --dtype f32\n", (long long)res.f16_overflow);
     if (!o.quiet)
         fprintf(stderr, "attnviz run: extracted %lld items, %lld tokens into %s\n", (long long)res.items,
                 (long long)res.tokens, out);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,7 @@ typedef struct {
     out_array q, k, vn;
     av_dtype dtype;
     double *vsum;             /* [L*H] sum of |v| */
+    int64_t f16_overflow;     /* values beyond the f16 range (stored as +-inf) */
     /* the batch being run: item index (into kept items) of each batch row */
     const int64_t *batch_items;
 } job;
@@ -123,7 +125,8 @@ static int sink(void *user, const av_layer_out *o) {
     const int H = o->H, d = o->d, l = o->layer;
     const int64_t n = j->n_tokens;
     const size_t es = av_dtype_size(j->dtype);
-#pragma omp parallel for schedule(dynamic)
+    int64_t over = 0;
+#pragma omp parallel for schedule(dynamic) reduction(+ : over)
     for (int h = 0; h < H; h++) {
         double vs = 0;
         for (int b = 0; b < o->B; b++) {
@@ -146,7 +149,9 @@ static int sink(void *user, const av_layer_out *o) {
                     for (int i = 0; i < d; i++) {
                         q16[i] = av_f32_to_f16(qs[i]);
                         k16[i] = av_f32_to_f16(ks[i]);
+                        over += (fabsf(qs[i]) > 65504.0f) + (fabsf(ks[i]) > 65504.0f);
                     }
+                    over += fabsf(v) > 65504.0f;
                     uint16_t v16 = av_f32_to_f16(v);
                     memcpy(j->vn.map + j->vn.hdr + (size_t)(base + t) * 2, &v16, 2);
                 }
@@ -154,6 +159,7 @@ static int sink(void *user, const av_layer_out *o) {
         }
         j->vsum[(int64_t)l * H + h] += vs;
     }
+    j->f16_overflow += over;
     return AV_OK;
 }
 
@@ -424,6 +430,7 @@ static int write_manifest(job *j, const char *model_dir, const char *data, const
     cJSON_AddNumberToObject(m, "max_positions", c->max_positions);
     cJSON_AddNumberToObject(m, "truncated_items", (double)j->truncated);
     cJSON_AddNumberToObject(m, "dropped_items", (double)j->dropped);
+    cJSON_AddNumberToObject(m, "f16_overflow", (double)j->f16_overflow);
     if (c->type == AV_MODEL_VIT) {
         cJSON_AddNumberToObject(m, "image_size", c->image_size);
         cJSON_AddNumberToObject(m, "patch_size", c->patch_size);
@@ -545,6 +552,7 @@ int av_extract(const char *model_dir, const char *data, const char *run_arg, con
         res->tokens = j.n_tokens;
         res->truncated = j.truncated;
         res->dropped = j.dropped;
+        res->f16_overflow = j.f16_overflow;
         res->seconds = av_now() - t0;
         snprintf(res->device, sizeof res->device, "%s", be->name);
     }

@@ -32,6 +32,7 @@ typedef struct {
     int64_t items, tokens;
     int64_t truncated;      /* items cut to the model's positions */
     int64_t dropped;        /* items that produced no token */
+    int64_t f16_overflow;   /* f16 storage: values beyond +-65504, stored as +-inf */
     double seconds;
     char device[16];        /* backend used: "cpu" | "cuda" */
 } av_extract_result;

@@ -3,7 +3,7 @@
  * exact : IndexFlatL2 (Euclidean) or IndexFlatIP on unit vectors (cosine).
  * approx: HNSW (32 links per node) on the same vectors; for cosine the vectors are
  *         normalised first, and then |a-b|^2 = 2 - 2 cos(a,b) ranks like the cosine.
- * auto  : exact up to AV_KNN_EXACT_MAX points, approx above (bench/RESULTS-tsne.md has
+ * auto  : exact up to AV_KNN_EXACT_MAX points, approx above (bench/RESULTS-tsne-parts.md has
  *         the measurement behind the threshold).
  * Every point is its own nearest neighbour (or ties with duplicates of itself), so we
  * ask for more than k and drop the point itself wherever it appears in its list.
@@ -114,11 +114,17 @@ int av_knn_build(const float *X, int64_t n, int d, int k, av_metric metric,
     if (faiss_Index_add(index, n, data)) { rc = faiss_fail("add"); goto done; }
     if (faiss_Index_search(index, n, data, kk, D, I)) { rc = faiss_fail("search"); goto done; }
     int64_t missing = 0;
+    int nomem = 0;
 #pragma omp parallel reduction(+ : missing)
     {
         cand *c = malloc((size_t)kk * sizeof *c);
+        if (!c) {
+#pragma omp atomic write
+            nomem = 1;
+        }
 #pragma omp for schedule(static)
         for (int64_t i = 0; i < n; i++) {
+            if (!c) continue;
             const int64_t *ri = I + i * kk;
             int m = 0;
             for (int j = 0; j < kk; j++) {
@@ -137,6 +143,10 @@ int av_knn_build(const float *X, int64_t n, int d, int k, av_metric metric,
             for (; o < k; o++) { out->idx[i * k + o] = -1; out->dist[i * k + o] = INFINITY; missing++; }
         }
         free(c);
+    }
+    if (nomem) {
+        rc = av_fail("kNN: out of memory re-ranking %d candidates", kk);
+        goto done;
     }
     if (missing) {
         rc = av_fail("kNN: the approximate index found fewer than %d neighbours for some points "

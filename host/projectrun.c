@@ -12,11 +12,9 @@
 #include "host/tsne.h"
 #include "host/util.h"
 
-/* av_umap lives in host/umap.c, written in parallel with this file. Until it is part
- * of the engine the references stay weak, and --method umap says it is missing.
- * (Once umap.c is merged these two lines can go: nothing else changes.) */
-#pragma weak av_umap
-#pragma weak av_umap_defaults
+#ifdef AV_HAVE_CUDA
+#include "kernels/cuda/project_cuda.h"
+#endif
 
 const char *av_proj_method_name(av_proj_method m) {
     return m == AV_PROJ_TSNE ? "tsne" : m == AV_PROJ_UMAP ? "umap" : "pca";
@@ -28,9 +26,11 @@ void av_project_defaults(av_project_opts *o) {
     o->dim = 2;
     o->translate = 1;
     av_tsne_defaults(&o->tsne);
-    if (av_umap_defaults) av_umap_defaults(&o->umap);
+    av_umap_defaults(&o->umap);
+    /* one default metric for the command, whatever the method (docs/projections.md) */
+    o->umap.metric = o->tsne.metric;
     o->quality_sample = 2000;
-    o->parallel_heads_max_points = 4000;
+    o->parallel_heads_max_points = 2048;
 }
 
 int av_parse_heads(const char *spec, int layers, int heads, int **pairs, int *count) {
@@ -110,6 +110,8 @@ typedef struct {
     char pdir[4096];
     av_progress prog;
     int64_t units_per_head;
+    const char *name;       /* "<method>-<dim>d" */
+    int heads_done, heads_todo;
 } job;
 
 static void head_path(const job *j, int l, int h, const char *ext, char *out, size_t n) {
@@ -182,24 +184,47 @@ static int project_head(job *j, int l, int h) {
     int rc = AV_ERR_NOMEM;
     if (!X || !Y) goto done;
     if ((rc = av_run_head_q(r, l, h, X)) != AV_OK || (rc = av_run_head_k(r, l, h, X + T * d)) != AV_OK) goto done;
+#pragma omp critical(av_project_progress)
+    snprintf(j->prog.label, sizeof j->prog.label, "%s head %d:%d (%d/%d done)", j->name, l, h,
+             j->heads_done, j->heads_todo);
     float c = 1;
     av_normalize_qk(X, T, d, o->translate, o->scale, &c);
     double t0 = av_now(), kl = NAN;
     iter_ctx ctx = {j, 0};
+    /* the GPU versions (kernels/cuda/project_cuda.h) take the same arguments */
+    int gpu = 0;
+#ifdef AV_HAVE_CUDA
+    gpu = o->device == AV_DEVICE_CUDA;
+#endif
     if (o->method == AV_PROJ_TSNE) {
         av_tsne_params p = o->tsne;
         p.dim = dim;
         p.on_iter = on_iter;
         p.user = &ctx;
         p.every = 10;
-        rc = av_tsne(X, n, d, &p, Y, &kl);
+#ifdef AV_HAVE_CUDA
+        if (gpu) rc = av_tsne_cuda(X, n, d, &p, Y, &kl);
+        else
+#endif
+            rc = av_tsne(X, n, d, &p, Y, &kl);
     } else if (o->method == AV_PROJ_UMAP) {
         av_umap_params p = o->umap;
         p.dim = dim;
-        rc = av_umap(X, n, d, &p, Y);
+#ifdef AV_HAVE_CUDA
+        if (gpu) rc = av_umap_cuda(X, n, d, &p, Y);
+        else
+#endif
+            rc = av_umap(X, n, d, &p, Y);
+    } else if (n < 2) {
+        rc = av_fail("PCA: head %d:%d has fewer than 2 points", l, h);
     } else {
-        rc = n < 2 ? av_fail("PCA: head %d:%d has fewer than 2 points", l, h) : av_pca(X, n, d, dim, Y, NULL);
+#ifdef AV_HAVE_CUDA
+        if (gpu) rc = av_pca_cuda(X, n, d, dim, Y, NULL);
+        else
+#endif
+            rc = av_pca(X, n, d, dim, Y, NULL);
     }
+    (void)gpu;
     if (rc != AV_OK) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", av_last_error());
@@ -245,6 +270,7 @@ static int project_head(job *j, int l, int h) {
     if (rc == AV_OK) {
 #pragma omp critical(av_project_progress)
         {
+            j->heads_done++;
             av_progress_add(&j->prog, j->units_per_head - ctx.reported);
             /* on a terminal the bar says it; in a log, one line per head */
             if (!j->prog.tty) {
@@ -352,8 +378,6 @@ static int assemble(job *j, const char *name, int *done_out) {
 
 int av_project_run(av_run *r, const av_project_opts *o) {
     if (o->dim != 2 && o->dim != 3) return av_fail("project: --dim must be 2 or 3, got %d", o->dim);
-    if (o->method == AV_PROJ_UMAP && (!av_umap || !av_umap_defaults))
-        return av_fail("project: --method umap is not part of this build yet (host/umap.c)");
     if (r->num_tokens < 1) return av_fail("%s: the run has no tokens", r->dir);
     if (o->method == AV_PROJ_PCA && o->dim > r->head_dim)
         return av_fail("%s: PCA to %d dimensions of %d-dimensional heads", r->dir, o->dim, r->head_dim);
@@ -391,18 +415,23 @@ int av_project_run(av_run *r, const av_project_opts *o) {
     }
     int *todo = sel;
     int64_t n = 2 * r->num_tokens;
-    fprintf(stderr, "attnviz project: %s of %d head%s, %lld points each, on the CPU%s\n", name, nsel,
-            nsel == 1 ? "" : "s", (long long)n,
-            o->device == AV_DEVICE_CUDA ? " (projections have no CUDA version yet)" : "");
+    fprintf(stderr, "attnviz project: %s of %d head%s, %lld points each, on the %s\n", name, nsel,
+            nsel == 1 ? "" : "s", (long long)n, o->device == AV_DEVICE_CUDA ? "GPU" : "CPU");
+    if (o->method == AV_PROJ_TSNE && av_tsne_effective_perplexity(n, o->tsne.perplexity) != o->tsne.perplexity)
+        fprintf(stderr, "attnviz project: warning: perplexity %g is too large for %lld points; using %.4g\n",
+                o->tsne.perplexity, (long long)n, av_tsne_effective_perplexity(n, o->tsne.perplexity));
     if (skipped)
         fprintf(stderr, "attnviz project: %d of %d selected heads already done (--force recomputes them)\n", skipped, nsel);
     j.units_per_head = o->method == AV_PROJ_TSNE ? o->tsne.iters : 1;
     char label[64];
     snprintf(label, sizeof label, "project %s", name);
     av_progress_start(&j.prog, label, o->method == AV_PROJ_TSNE ? "iters" : "heads", (int64_t)ntodo * j.units_per_head);
+    j.name = name;
+    j.heads_todo = ntodo;
     int failed = 0;
     char err[1024] = "";
-    int side_by_side = n <= o->parallel_heads_max_points;
+    /* on the GPU one head at a time: each call fills the device itself */
+    int side_by_side = n <= o->parallel_heads_max_points && o->device != AV_DEVICE_CUDA;
     /* small heads: one head per thread (the inner OpenMP regions then run on one
      * thread); large heads: one at a time, all threads inside */
 #pragma omp parallel for schedule(dynamic, 1) if (side_by_side)
@@ -422,6 +451,7 @@ int av_project_run(av_run *r, const av_project_opts *o) {
     free(todo);
     char note[96];
     snprintf(note, sizeof note, "%d heads", ntodo);
+    snprintf(j.prog.label, sizeof j.prog.label, "%s", label);
     av_progress_done(&j.prog, o->method == AV_PROJ_TSNE ? note : NULL);
     if (failed) return av_fail("%s", err);
     int done = 0;

@@ -29,8 +29,10 @@ typedef struct {
     int force;               /* recompute heads already done */
     int quality;             /* kNN preservation (k 10) and trustworthiness (k 5) per head */
     int64_t quality_sample;  /* points sampled for quality on large heads (0 = all) */
-    /* heads with at most this many points run side by side, one thread each;
-     * larger ones one at a time with all threads inside (see bench/RESULTS-tsne.md) */
+    /* heads with at most this many points run side by side, one thread each; larger
+     * ones one at a time with all threads inside. Default 2048, the size below which
+     * av_tsne keeps a head on one thread anyway (waking the team every iteration costs
+     * more than it saves), so side by side is then the only way to use the cores. */
     int64_t parallel_heads_max_points;
     av_device device;        /* as chosen by --device; said in the opening line */
 } av_project_opts;

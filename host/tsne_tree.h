@@ -32,8 +32,8 @@ int av_tree_build(av_tree *t, const double *Y, int64_t n, int dim);
 void av_tree_free(av_tree *t);
 
 /* All n points in depth-first leaf order into order[n]. Walking the points in this order
- * makes consecutive repulsion walks share the cells they visit: 1.6x faster at 10^4
- * points than data order (bench/RESULTS-tsne.md). */
+ * makes consecutive repulsion walks share the cells they visit: 1.8x faster at 10^4
+ * points than data order (bench/RESULTS-tsne-parts.md). */
 void av_tree_order(const av_tree *t, int64_t *order);
 
 /* Repulsion on the point at y: adds sum_j q_ij^2 (y - y_j) over every other point into

@@ -2,7 +2,8 @@
 # cli_project.sh - `attnviz project` end to end on the committed synthetic run folders
 # (tests/fixtures/projections/run_small, run_nan; see make_fixtures.py): output shape
 # and manifest entries, NaN-filled unselected heads, resume after an interrupted job,
-# --force, same seed = same bytes, and bad input ending in exit 2 with one line.
+# --force, same seed = same bytes, UMAP and PCA, and bad input ending in exit 2 with
+# one line.
 set -uo pipefail
 fail=0
 rm -rf "$AV_TMP"; mkdir -p "$AV_TMP"
@@ -52,7 +53,17 @@ check "grep -q 'other parameters' '$AV_TMP/log5'" "changed parameters not notice
 check "! cmp -s '$AV_TMP/first.npy' '$run/proj/tsne-2d.npy'" "another seed, same output"
 check "grep -q '\"heads_projected\":[[:space:]]*1' '$run/manifest.json'" "old-parameter heads kept"
 
-# PCA 3-D of every head; UMAP-less builds say so
+# a perplexity too large for the head is clamped with a warning
+"$AV" project "$run" --heads 0:1 --iters 50 --perplexity 100 2>"$AV_TMP/log7"; rc=$?
+check "[ $rc -eq 0 ] && grep -q 'perplexity 100 is too large for 240 points; using 79.67' '$AV_TMP/log7'" "clamp: $(cat "$AV_TMP/log7")"
+
+# UMAP through the same loop
+"$AV" project "$run" --method umap --heads 0:0,1:1 --iters 50 2>"$AV_TMP/log8"; rc=$?
+check "[ $rc -eq 0 ]" "umap exit $rc: $(cat "$AV_TMP/log8")"
+check "[ \"\$(shape '$run/proj/umap-2d.npy')\" = \"'shape': (2, 3, 240, 2)\" ]" "umap shape"
+bad "neighbors with tsne" "applies to --method umap" "$run" --neighbors 10
+
+# PCA 3-D of every head
 "$AV" project "$run" --method pca --dim 3 --scale 2>"$AV_TMP/log6"; rc=$?
 check "[ $rc -eq 0 ]" "pca exit $rc: $(cat "$AV_TMP/log6")"
 check "[ \"\$(shape '$run/proj/pca-3d.npy')\" = \"'shape': (2, 3, 240, 3)\" ]" "pca shape"

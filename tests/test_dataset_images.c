@@ -59,6 +59,8 @@ static void test_decode(void) {
     compare_with_pillow("grey_6x4", "png", 0, 0);
     compare_with_pillow("greya_4x4", "png", 0, 0);
     compare_with_pillow("rgba_5x3", "png", 0, 0);
+    compare_with_pillow("palette_6x5", "png", 0, 0);
+    compare_with_pillow("grey16_4x3", "png", 0, 0); /* 16 bits: the high byte */
     /* JPEG decoders differ in IDCT rounding and chroma upsampling (libjpeg's fancy
      * upsampling vs stb's): measured max 3 / mean 0.15 on the colour file, 0 on grey. */
     compare_with_pillow("photo_40x30", "jpg", 6, 0.5);
@@ -126,6 +128,11 @@ static void test_corrupt(void) {
         expect_bad("bigdht.jpg", dht, jn, "JPEG: Huffman table with 4080 codes (at most 256)");
     }
     free(dht);
+    /* found by fuzz_dataset_image: a progressive scan decoded with a Huffman table that
+     * was never defined sends stb_image 2.27 far outside its arrays */
+    av_image img0;
+    CHECK(av_image_load(FIX "fuzz_undefined_huffman.jpg", &img0) == AV_ERR);
+    CHECK_MSG(strstr(av_last_error(), "scan uses an undefined Huffman table") != NULL, "%s", av_last_error());
     expect_bad("empty.png", (const uint8_t *)"", 0, "empty file");
     expect_bad("text.png", (const uint8_t *)"hello\n", 6, "not a JPEG or PNG file");
     /* every prefix of a good file is refused, never decoded into garbage */

@@ -12,6 +12,7 @@
 #include "host/extract.h"
 #include "host/runfolder.h"
 #include "host/util.h"
+#include "models/safetensors.h"
 #include "tests/check.h"
 
 #define FIX "tests/fixtures/activations/"
@@ -139,6 +140,60 @@ static void test_max_tokens_and_refusal(void) {
     CHECK(!av_is_dir(tmp));
 }
 
+/* A query bias of 1e6 pushes q past the f16 range: counted (and in the manifest) with f16
+ * storage, absent with f32. The checkpoint is bert-tiny with that bias rewritten in place. */
+static void test_f16_overflow(void) {
+    char dir[600], path[700];
+    snprintf(dir, sizeof dir, "%s/huge-bias", scratch);
+    av_mkdir_p(dir);
+    const char *files[] = {"config.json", "vocab.txt", "tokenizer_config.json", "model.safetensors"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        char src[300];
+        size_t n;
+        snprintf(src, sizeof src, "tests/fixtures/models/bert-tiny/%s", files[i]);
+        char *c = av_read_file(src, &n);
+        if (!c) continue;
+        if (i == 3) { /* scale the bias where it lies in the file */
+            av_safetensors st;
+            CHECK(av_safetensors_open(src, &st) == AV_OK);
+            const av_st_tensor *t = av_safetensors_find(&st, "encoder.layer.0.attention.self.query.bias");
+            CHECK(t && t->dtype == AV_ST_F32);
+            if (t) {
+                size_t at = (size_t)((const uint8_t *)t->data - st.maps[0].data);
+                for (int64_t k = 0; k < t->numel; k++) {
+                    float v;
+                    memcpy(&v, c + at + 4 * k, 4);
+                    v = 1e6f;
+                    memcpy(c + at + 4 * k, &v, 4);
+                }
+            }
+            av_safetensors_close(&st);
+        }
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        av_write_file_atomic(path, c, n);
+        free(c);
+    }
+    char run[700];
+    snprintf(run, sizeof run, "%s/huge-run", scratch);
+    av_extract_opts o;
+    av_extract_defaults(&o);
+    o.device = "cpu";
+    o.quiet = 1;
+    av_extract_result res;
+    CHECK_MSG(av_extract(dir, FIX "bert-tiny/data.jsonl", run, &o, &res) == AV_OK, "%s", av_last_error());
+    CHECK_MSG(res.f16_overflow > 0, "f16 overflow not counted (%lld)", (long long)res.f16_overflow);
+    av_run r;
+    if (av_run_open(run, &r) == AV_OK) {
+        const cJSON *ov = cJSON_GetObjectItemCaseSensitive(r.manifest, "f16_overflow");
+        CHECK(cJSON_IsNumber(ov) && ov->valuedouble == (double)res.f16_overflow);
+        av_run_close(&r);
+    }
+    o.dtype = AV_DT_F32;
+    o.force = 1;
+    CHECK(av_extract(dir, FIX "bert-tiny/data.jsonl", run, &o, &res) == AV_OK);
+    CHECK(res.f16_overflow == 0);
+}
+
 int main(void) {
     if (!mkdtemp(scratch)) {
         perror("mkdtemp");
@@ -149,6 +204,7 @@ int main(void) {
     run_case(".deps/models/all-MiniLM-L6-v2", FIX "minilm/data.jsonl", "minilm", fixture_tokens("minilm"));
     run_case("tests/fixtures/models/vit-tiny", FIX "vit-tiny/images", "vit-tiny", 2 * 17);
     test_max_tokens_and_refusal();
+    test_f16_overflow();
     av_rm_rf(scratch);
     return av_check_summary("test_extract");
 }

@@ -126,6 +126,16 @@ static void test_synthetic(const char *tmp) {
     CHECK_NEAR(st[2].attn_dist, 0.0, 1e-3);
     CHECK(isnan(st[2].attn_dist_patch) && isnan(st[2].v_norm));
     for (int h = 0; h < H; h++) CHECK(st[h].dist_corr_queries > 0 && st[h].dist_corr < 0);
+
+    /* |v| under the older array name v_norm: head h has |v| = h + 1 everywhere */
+    float vn[H * 31];
+    for (int i = 0; i < H * T; i++) vn[i] = (float)(i / T + 1);
+    int64_t vshape[3] = {1, H, T};
+    char vpath[700];
+    CHECK(av_npy_write(av_path_join(vpath, sizeof vpath, dir, "vn.npy"), AV_DT_F32, 3, vshape, vn) == AV_OK);
+    av_manifest_set_array(r.manifest, "v_norm", "vn.npy", AV_DT_F32, 3, vshape);
+    CHECK_MSG(av_stats_compute(&r, heads, count, st) == AV_OK, "%s", av_last_error());
+    for (int h = 0; h < H; h++) CHECK_NEAR(st[h].v_norm, h + 1, 1e-6);
     free(heads);
     av_run_close(&r);
 

@@ -1,7 +1,7 @@
 /* test_tsne.c - Barnes-Hut t-SNE against openTSNE (fixtures from
  * tests/fixtures/projections/make_fixtures.py) and its own invariants:
- *  - our affinities P equal openTSNE's: the exact KL of openTSNE's embedding, evaluated
- *    under our P, matches the KL openTSNE's own P gives it;
+ *  - our affinities P equal openTSNE's, Euclidean and cosine: the exact KL of openTSNE's
+ *    embedding, evaluated under our P, matches the KL openTSNE's own P gives it;
  *    (the whole optimisation against openTSNE is slow_tsne_reference.c);
  *  - the tree's repulsion at theta 0 equals the brute-force sum;
  *  - a seed gives the same embedding, another seed another; bad input is refused;
@@ -15,20 +15,20 @@
 #include "tests/check.h"
 #include "tests/fixture_util.h"
 
-static void test_affinities_match_opentsne(const char *set) {
+static void test_affinities_match_opentsne(const char *set, av_metric metric) {
     int64_t n, n2; int d, dim;
     float *X = fix_load(set, &n, &d, NULL);
     char name[64];
     snprintf(name, sizeof name, "%s_otsne2", set);
     float *Y = fix_load(name, &n2, &dim, NULL);
     av_tsne_P P;
-    CHECK(av_tsne_affinities(X, n, d, 30, AV_METRIC_EUCLIDEAN, AV_KNN_EXACT, 1, &P) == AV_OK);
+    CHECK(av_tsne_affinities(X, n, d, 30, metric, AV_KNN_EXACT, 1, &P) == AV_OK);
     double sum = 0;
     for (int64_t e = 0; e < P.rowptr[n]; e++) sum += P.val[e];
     CHECK_NEAR(sum, 1.0, 1e-9);
     double kl;
     CHECK(av_tsne_kl(&P, Y, n, dim, 1, &kl) == AV_OK);
-    CHECK_NEAR(kl, fix_ref(set, "otsne2", "kl_exact"), 1e-4);
+    CHECK_NEAR(kl, fix_ref(set, "otsne2", metric == AV_METRIC_COSINE ? "kl_exact_under_cosine_P" : "kl_exact"), 1e-4);
     av_tsne_P_free(&P);
     free(X); free(Y);
 }
@@ -132,8 +132,10 @@ static void test_duplicates(void) {
 int main(void) {
     test_tree_exact_at_theta0(2);
     test_tree_exact_at_theta0(3);
-    test_affinities_match_opentsne("blobs");
-    test_affinities_match_opentsne("qk");
+    test_affinities_match_opentsne("blobs", AV_METRIC_EUCLIDEAN);
+    test_affinities_match_opentsne("qk", AV_METRIC_EUCLIDEAN);
+    test_affinities_match_opentsne("blobs", AV_METRIC_COSINE);
+    test_affinities_match_opentsne("qk", AV_METRIC_COSINE);
     test_seed_and_errors();
     test_duplicates();
     return av_check_summary("test_tsne");

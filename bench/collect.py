@@ -40,18 +40,20 @@ def machine():
 
 def this_run():
     """Mode, and each benchmark's duration and end, from the list bench/run.sh keeps."""
-    mode = "quick (BENCH_QUICK=1: smallest sizes)" if os.environ.get("BENCH_QUICK") == "1" else "full"
-    out = [f"\n## This run\n", f"Mode: {mode}; commit {sh('git -C ' + HERE + ' rev-parse --short HEAD') or '?'}; "
-           f"{sh('date -u +%Y-%m-%dT%H:%MZ')}.\n"]
+    stamp = f"commit {sh('git -C ' + HERE + ' rev-parse --short HEAD') or '?'}; {sh('date -u +%Y-%m-%dT%H:%MZ')}"
     path = os.environ.get("BENCH_DURATIONS", "")
-    if path and os.path.exists(path):
-        out += ["| benchmark | seconds | result |", "|---|---|---|"]
-        for line in open(path):
-            f = line.rstrip("\n").split("\t")
-            if len(f) == 3:
-                out.append(f"| {f[0]} | {f[1]} | {f[2]} |")
-        out.append("\nTables of benchmarks not run this time are those of their last run (see each "
-                   "section's own machine line).\n")
+    if not (path and os.path.exists(path)):
+        return (f"\n## This run\n\ncollect.py run alone ({stamp}): every table is from its "
+                "benchmark's last run.\n")
+    mode = "quick (BENCH_QUICK=1: smallest sizes)" if os.environ.get("BENCH_QUICK") == "1" else "full"
+    out = [f"\n## This run\n", f"Mode: {mode}; {stamp}.\n"]
+    out += ["| benchmark | seconds | result |", "|---|---|---|"]
+    for line in open(path):
+        f = line.rstrip("\n").split("\t")
+        if len(f) == 3:
+            out.append(f"| {f[0]} | {f[1]} | {f[2]} |")
+    out.append("\nTables of benchmarks not run this time are those of their last run (see each "
+               "section's own machine line).\n")
     return "\n".join(out)
 
 

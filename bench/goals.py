@@ -253,7 +253,8 @@ def info_scaling(d):
             continue
         for s in json.load(open(p)).get("series", []):
             x, y = s.get("x", []), s.get("y", [])
-            if len(x) >= 2 and min(x) > 0 and min(y) > 0:
+            # the per-stage series; the extract + project sums add nothing to read here
+            if len(x) >= 2 and min(x) > 0 and min(y) > 0 and not s["label"].startswith("extract +"):
                 out.append(f"{s['label']} ~ {'heads' if 'heads' in name else 'tokens'}^{_polyfit(x, y)[0]:.2f}")
     if not out:
         return "not measured (bench_scaling.sh writes data/scaling_*.json)", ""

@@ -21,6 +21,7 @@ bash bench/setup_venv.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
 export AV="$root/build/attnviz" PY="$root/.deps/venv/bin/python" BENCH_QUICK="${BENCH_QUICK:-0}"
+export PYTHON="$PY"  # the name bench_viewer.sh reads
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-$(nproc)}"
 mkdir -p bench/data bench/plots
 if [ $# -gt 0 ]; then names=("$@"); else

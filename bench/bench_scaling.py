@@ -189,10 +189,13 @@ def tokens_part(a, rows, notes):
 def write(a, rows, notes):
     cpu = subprocess.run("lscpu | grep 'Model name' | sed 's/.*: *//'", shell=True,
                          capture_output=True, text=True).stdout.strip()
+    gpu = subprocess.run("nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1", shell=True,
+                         capture_output=True, text=True).stdout.strip()
     lines = ["## Scaling: extract + project wall time vs heads and tokens", "",
              f"Machine: {cpu or platform.machine()}, {os.cpu_count()} cores, load average "
              f"{os.getloadavg()[0]:.1f} when written; OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '?')}; "
-             f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '?')}; CPU only (no GPU in this run).",
+             f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '?')}; GPU: {gpu or 'none'} "
+             "(extract and project run with --device auto: on the GPU where there is one).",
              "Method and data: see bench/bench_scaling.py. t-SNE: 1000 iterations, perplexity 30; "
              "PCA: exact (covariance + LAPACK). Wall s = median of 3 when a run is under "
              f"{a.repeat_below:.0f} s, else 1 run; CPU s = the command's CPU time, all threads.",
@@ -242,7 +245,7 @@ def write(a, rows, notes):
             ts[label]["x"].append(r["tokens"])
             ts[label]["y"].append(r["wall_s"])
     if ts:
-        json.dump({"title": "wall time vs tokens (all-MiniLM-L6-v2, CPU)", "xlabel": "tokens",
+        json.dump({"title": f"wall time vs tokens (all-MiniLM-L6-v2, {gpu or 'CPU'})", "xlabel": "tokens",
                    "ylabel": "wall seconds", "logx": True, "logy": True, "fit": True, "fit_var": "tokens",
                    "series": [{"label": k, **v} for k, v in ts.items()]},
                   open(os.path.join(HERE, "data", "scaling_tokens.json"), "w"), indent=1)

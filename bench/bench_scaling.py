@@ -200,7 +200,7 @@ def write(a, rows, notes):
              "PCA: exact (covariance + LAPACK). Wall s = median of 3 when a run is under "
              f"{a.repeat_below:.0f} s, else 1 run; CPU s = the command's CPU time, all threads.",
              f"Cap: a series stops growing once its next size is predicted to take over {a.cap:.0f} s "
-             "(BENCH_SCALING_CAP); 1M tokens is for the GPU machine (bench/gpu_run.sh).", ""]
+             "(BENCH_SCALING_CAP); 1M tokens is for a GPU machine (bench/run.sh there, a larger cap).", ""]
     fixed = ["Every command pays a fixed start of about 0.15 s (shared-library constructors, "
              "bench/RESULTS-safetensors.md), which flattens the smallest sizes and the fitted exponents."]
     lines += [f"- {n}" for n in notes + fixed]

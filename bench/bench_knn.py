@@ -179,7 +179,7 @@ def write(a, rows):
     peer = {"attnviz exact": "faiss-cpu flat", "attnviz approx": "faiss-cpu HNSW32"}
     lines = ["## Neighbour search: attnviz (FAISS C API) vs faiss-cpu and scikit-learn", "",
              f"Machine: {cpu or platform.machine()}, {os.cpu_count()} cores, load average "
-             f"{os.getloadavg()[0]:.1f} when written; {a.threads} threads for every tool.",
+             f"{os.getloadavg()[0]:.1f} when written; {a.threads} threads for every tool (OpenMP and BLAS).",
              f"Peers: faiss-cpu {faiss.__version__}, scikit-learn {sklearn.__version__}, numpy {np.__version__}.",
              "Clouds: Gaussian N(0, I) in d = 64; real = all-MiniLM-L6-v2 layer "
              f"{a.layer} head {a.head}, queries + translated keys (d = 32) of the first n/2 tokens of "

@@ -11,7 +11,8 @@ cd "$root"
 AV=${AV:-$root/build/attnviz}
 PY=${PY:-$root/.deps/venv/bin/python}
 threads=${BENCH_THREADS:-2}
-export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 OMP_WAIT_POLICY=passive
+# BLAS too: the flat indexes search by GEMM, so every tool gets the same threads there
+export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads MKL_NUM_THREADS=$threads OMP_WAIT_POLICY=passive
 work="$root/build/bench_knn"
 mkdir -p "$work" bench/data
 bash bench/build_driver.sh bench/bench_knn_driver.c "$work/driver"

@@ -189,16 +189,21 @@ def tokens_part(a, rows, notes):
 def write(a, rows, notes):
     cpu = subprocess.run("lscpu | grep 'Model name' | sed 's/.*: *//'", shell=True,
                          capture_output=True, text=True).stdout.strip()
+    gpu = subprocess.run("nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1", shell=True,
+                         capture_output=True, text=True).stdout.strip()
     lines = ["## Scaling: extract + project wall time vs heads and tokens", "",
              f"Machine: {cpu or platform.machine()}, {os.cpu_count()} cores, load average "
              f"{os.getloadavg()[0]:.1f} when written; OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '?')}; "
-             "CPU only (no GPU in this run).",
+             f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '?')}; GPU: {gpu or 'none'} "
+             "(extract and project run with --device auto: on the GPU where there is one).",
              "Method and data: see bench/bench_scaling.py. t-SNE: 1000 iterations, perplexity 30; "
              "PCA: exact (covariance + LAPACK). Wall s = median of 3 when a run is under "
              f"{a.repeat_below:.0f} s, else 1 run; CPU s = the command's CPU time, all threads.",
              f"Cap: a series stops growing once its next size is predicted to take over {a.cap:.0f} s "
-             "(BENCH_SCALING_CAP); 1M tokens is for the GPU machine (bench/gpu_run.sh).", ""]
-    lines += [f"- {n}" for n in notes]
+             "(BENCH_SCALING_CAP); 1M tokens is for a GPU machine (bench/run.sh there, a larger cap).", ""]
+    fixed = ["Every command pays a fixed start of about 0.15 s (shared-library constructors, "
+             "bench/RESULTS-safetensors.md), which flattens the smallest sizes and the fitted exponents."]
+    lines += [f"- {n}" for n in notes + fixed]
     lines += ["", "| part | model | tokens | step | heads | wall s | CPU s | runs |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['part']} | {r['model']} | {r['tokens']} | {r['step']} | {r['heads']} | "
@@ -228,7 +233,7 @@ def write(a, rows, notes):
                 hs[f"extract + {m}"]["y"].append(r["wall_s"] + ex["wall_s"])
     if hs:
         json.dump({"title": f"wall time vs heads projected (bert-base shape, {ex['tokens'] if ex else '?'} tokens)",
-                   "xlabel": "heads", "ylabel": "wall seconds", "logx": True, "logy": True, "fit": True,
+                   "xlabel": "heads", "ylabel": "wall seconds", "logx": True, "logy": True, "fit": True, "fit_var": "heads",
                    "series": [{"label": k, **v} for k, v in hs.items()]},
                   open(os.path.join(HERE, "data", "scaling_heads.json"), "w"), indent=1)
     ts = {}
@@ -240,8 +245,8 @@ def write(a, rows, notes):
             ts[label]["x"].append(r["tokens"])
             ts[label]["y"].append(r["wall_s"])
     if ts:
-        json.dump({"title": "wall time vs tokens (all-MiniLM-L6-v2, CPU)", "xlabel": "tokens",
-                   "ylabel": "wall seconds", "logx": True, "logy": True, "fit": True,
+        json.dump({"title": f"wall time vs tokens (all-MiniLM-L6-v2, {gpu or 'CPU'})", "xlabel": "tokens",
+                   "ylabel": "wall seconds", "logx": True, "logy": True, "fit": True, "fit_var": "tokens",
                    "series": [{"label": k, **v} for k, v in ts.items()]},
                   open(os.path.join(HERE, "data", "scaling_tokens.json"), "w"), indent=1)
 

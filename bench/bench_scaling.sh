@@ -5,7 +5,7 @@
 # bench/RESULTS-scaling.md and bench/data/scaling_{heads,tokens}.json (with the fitted
 # growth exponents). Details: bench/bench_scaling.py.
 #   bash bench/bench_scaling.sh                    # 4096 tokens for heads; 1k.. up to the cap
-#   BENCH_QUICK=1 bash bench/bench_scaling.sh      # 128 tokens for heads; 1k..4k (a few minutes)
+#   BENCH_QUICK=1 bash bench/bench_scaling.sh      # 128 tokens for heads; 1k, 4k, 16k (a few minutes)
 #   BENCH_SCALING_CAP=1800 bash bench/bench_scaling.sh   # let each step run up to 30 min
 # Needs a release build (build/attnviz) and the venv (bench/run.sh provides both).
 set -euo pipefail
@@ -13,14 +13,15 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 AV=${AV:-$root/build/attnviz}
 PY=${PY:-$root/.deps/venv/bin/python}
-export OMP_NUM_THREADS=${BENCH_THREADS:-2} OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive
+threads=${BENCH_THREADS:-2}
+export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads OMP_WAIT_POLICY=passive
 work="$root/build/bench_scaling"
 mkdir -p "$work" bench/data
 "$AV" project --help | grep -q -- '--heads' || { echo "bench_scaling: $AV has no 'project --heads'" >&2; exit 2; }
 data="$work/sentences_x40.txt"   # ~1.1M MiniLM tokens
 [ -s "$data" ] || for _ in $(seq 40); do cat datasets/samples/sentences.txt; done > "$data"
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
-  args=(--heads-tokens 128 --sizes 1000 2000 4000 --cap "${BENCH_SCALING_CAP:-120}")
+  args=(--heads-tokens 128 --sizes 1000 4000 16000 --cap "${BENCH_SCALING_CAP:-120}")
 else
   args=(--heads-tokens 4096 --cap "${BENCH_SCALING_CAP:-600}")
 fi

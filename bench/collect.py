@@ -4,12 +4,13 @@ and a description of the machine and the versions, and draws the plots of bench/
 into bench/plots/.
 
 A data file is {"title", "xlabel", "ylabel", "logx", "logy", "series": [{"label", "x", "y"}],
-"fit": true|false}; with fit, each series gets its growth exponent (slope in log-log) in the
-legend."""
+"fit": true|false, "fit_var": name of x in the legend (default n)}; with fit, each series gets
+its growth exponent (slope in log-log) in the legend."""
 import glob
 import json
 import os
 import platform
+import re
 import subprocess
 
 import numpy as np
@@ -39,18 +40,20 @@ def machine():
 
 def this_run():
     """Mode, and each benchmark's duration and end, from the list bench/run.sh keeps."""
-    mode = "quick (BENCH_QUICK=1: smallest sizes)" if os.environ.get("BENCH_QUICK") == "1" else "full"
-    out = [f"\n## This run\n", f"Mode: {mode}; commit {sh('git -C ' + HERE + ' rev-parse --short HEAD') or '?'}; "
-           f"{sh('date -u +%Y-%m-%dT%H:%MZ')}.\n"]
+    stamp = f"commit {sh('git -C ' + HERE + ' rev-parse --short HEAD') or '?'}; {sh('date -u +%Y-%m-%dT%H:%MZ')}"
     path = os.environ.get("BENCH_DURATIONS", "")
-    if path and os.path.exists(path):
-        out += ["| benchmark | seconds | result |", "|---|---|---|"]
-        for line in open(path):
-            f = line.rstrip("\n").split("\t")
-            if len(f) == 3:
-                out.append(f"| {f[0]} | {f[1]} | {f[2]} |")
-        out.append("\nTables of benchmarks not run this time are those of their last run (see each "
-                   "section's own machine line).\n")
+    if not (path and os.path.exists(path)):
+        return (f"\n## This run\n\ncollect.py run alone ({stamp}): every table is from its "
+                "benchmark's last run.\n")
+    mode = "quick (BENCH_QUICK=1: smallest sizes)" if os.environ.get("BENCH_QUICK") == "1" else "full"
+    out = [f"\n## This run\n", f"Mode: {mode}; {stamp}.\n"]
+    out += ["| benchmark | seconds | result |", "|---|---|---|"]
+    for line in open(path):
+        f = line.rstrip("\n").split("\t")
+        if len(f) == 3:
+            out.append(f"| {f[0]} | {f[1]} | {f[2]} |")
+    out.append("\nTables of benchmarks not run this time are those of their last run (see each "
+               "section's own machine line).\n")
     return "\n".join(out)
 
 
@@ -67,7 +70,7 @@ def plot(path):
         label = s["label"]
         if d.get("fit") and len(x) >= 2 and np.all(x > 0) and np.all(y > 0):
             k = np.polyfit(np.log(x), np.log(y), 1)[0]
-            label += f" (grows as n^{k:.2f})"
+            label += f" (grows as {d.get('fit_var', 'n')}^{k:.2f})"
         ax.plot(x, y, "o-", label=label)
     if d.get("logx"):
         ax.set_xscale("log")
@@ -83,6 +86,24 @@ def plot(path):
     fig.savefig(out)
     plt.close(fig)
     return out
+
+
+def nest(text, name):
+    """A topic file under "Results by topic": its headings shifted so its top level is ###
+    (a file without a heading gets its name as one), code blocks untouched."""
+    lines, fence, heads = text.splitlines(), False, []
+    for i, line in enumerate(lines):
+        if line.startswith("```"):
+            fence = not fence
+        m = None if fence else re.match(r"^(#{1,6}) ", line)
+        if m:
+            heads.append((i, len(m.group(1))))
+    if not heads:
+        return f"### {name}\n\n" + text
+    shift = 3 - min(level for _, level in heads)
+    for i, level in heads:
+        lines[i] = "#" * min(6, level + shift) + lines[i][level:]
+    return "\n".join(lines)
 
 
 def main():
@@ -103,8 +124,9 @@ def main():
         parts.append("\n## Plots\n")
         for p in plots:
             parts.append(f"![{os.path.basename(p)}](plots/{os.path.basename(p)})\n")
+    parts.append("\n## Results by topic\n")
     for path in sorted(glob.glob(os.path.join(HERE, "RESULTS-*.md"))):
-        parts.append("\n" + open(path).read().strip() + "\n")
+        parts.append("\n" + nest(open(path).read().strip(), os.path.basename(path)) + "\n")
     for path in sorted(glob.glob(os.path.join(HERE, "RESULTS-*.failed"))):
         parts.append("\n**" + open(path).read().strip() + "**\n")
     with open(os.path.join(HERE, "RESULTS.md"), "w") as f:

@@ -29,7 +29,8 @@
 #define D 64
 #define CLUSTERS 64
 
-static float *cloud(int64_t T, uint64_t seed) {
+/* unused in builds without CUDA, where main() only says so */
+__attribute__((unused)) static float *cloud(int64_t T, uint64_t seed) {
     int64_t n = 2 * T;
     float *X = malloc((size_t)n * D * sizeof *X);
     float (*centre)[D] = malloc(sizeof(float[CLUSTERS][D])), (*spread)[D] = malloc(sizeof(float[CLUSTERS][D]));

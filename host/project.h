@@ -22,6 +22,11 @@ int av_knn_build(const float *X, int64_t n, int d, int k, av_metric metric,
                  av_knn_method method, uint64_t seed, av_knn *out);
 void av_knn_free(av_knn *knn);
 
+/* How t-SNE sums the repulsive forces: Barnes-Hut (host/tsne_tree.c, 2-D and 3-D) or
+ * FFT interpolation (host/tsne_fft.c, 2-D only); auto picks FFT in 2-D from
+ * AV_TSNE_FFT_AUTO_N points (host/tsne.h), Barnes-Hut otherwise. */
+typedef enum { AV_TSNE_AUTO = 0, AV_TSNE_BH, AV_TSNE_FFT } av_tsne_method;
+
 typedef struct {
     int dim;               /* 2 or 3 */
     double perplexity;     /* 30 */
@@ -33,6 +38,7 @@ typedef struct {
     uint64_t seed;
     av_metric metric;
     av_knn_method knn_method;
+    av_tsne_method method; /* AV_TSNE_AUTO */
     int verbose;
     /* called every `every` iterations (live viewer, progress); may be NULL */
     void (*on_iter)(void *user, int iter, const float *Y, int64_t n, double kl);

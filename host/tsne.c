@@ -20,6 +20,7 @@
 #include "host/project.h"
 #include "host/rng.h"
 #include "host/tsne.h"
+#include "host/tsne_fft.h"
 #include "host/tsne_tree.h"
 #include "host/util.h"
 
@@ -47,6 +48,11 @@ double av_tsne_effective_perplexity(int64_t n, double perplexity) {
 }
 
 int av_tsne_kl_is_exact(int64_t n) { return n <= AV_TSNE_KL_EXACT_MAX; }
+
+int av_tsne_uses_fft(int64_t n, int dim, av_tsne_method method) {
+    if (dim != 2) return 0;
+    return method == AV_TSNE_FFT || (method == AV_TSNE_AUTO && n >= AV_TSNE_FFT_AUTO_N);
+}
 
 /* Conditional p_{j|i} of one row of k neighbour distances, by bisection on the
  * precision beta until the entropy is log(perplexity). Distances are shifted by their
@@ -171,19 +177,23 @@ int av_tsne_affinities(const float *X, int64_t n, int d, double perplexity, av_m
  * as estimated by the tree. When kl_pos is given, it receives sum P_ij log(P_ij / w_ij)
  * over the sparse P (w_ij = 1 / (1 + d_ij^2)); KL = kl_pos + log Z. */
 static int gradient(const av_tsne_P *P, const double *Y, int64_t n, int dim, double theta,
-                    double exag, av_tree *tree, int64_t *order, double *sumq_row, double *G, double *Z_out,
-                    double *kl_pos) {
-    if (av_tree_build(tree, Y, n, dim) != AV_OK) return AV_ERR;
-    av_tree_order(tree, order);
-#pragma omp parallel for schedule(dynamic, 128) if (n >= AV_TSNE_PARALLEL_MIN)
-    for (int64_t o = 0; o < n; o++) {
-        int64_t i = order[o];
-        double neg[3] = {0, 0, 0};
-        sumq_row[i] = av_tree_repulsion(tree, Y + i * dim, theta, neg);
-        for (int a = 0; a < dim; a++) G[i * dim + a] = neg[a];
-    }
+                    double exag, av_tree *tree, av_tsne_fft *fft, int64_t *order, double *sumq_row,
+                    double *G, double *Z_out, double *kl_pos) {
     double Z = 0;
-    for (int64_t i = 0; i < n; i++) Z += sumq_row[i];
+    if (fft) { /* 2-D FFT interpolation (tsne_fft.c) instead of the tree */
+        if (av_tsne_fft_repulsion(fft, Y, n, G, &Z) != AV_OK) return AV_ERR;
+    } else {
+        if (av_tree_build(tree, Y, n, dim) != AV_OK) return AV_ERR;
+        av_tree_order(tree, order);
+#pragma omp parallel for schedule(dynamic, 128) if (n >= AV_TSNE_PARALLEL_MIN)
+        for (int64_t o = 0; o < n; o++) {
+            int64_t i = order[o];
+            double neg[3] = {0, 0, 0};
+            sumq_row[i] = av_tree_repulsion(tree, Y + i * dim, theta, neg);
+            for (int a = 0; a < dim; a++) G[i * dim + a] = neg[a];
+        }
+        for (int64_t i = 0; i < n; i++) Z += sumq_row[i];
+    }
     if (Z <= 0) Z = 1e-300;
     double klp = 0;
     int want_kl = kl_pos != NULL;
@@ -235,7 +245,7 @@ int av_tsne_kl(const av_tsne_P *P, const float *Yf, int64_t n, int dim, int exac
     if (Y && G && sq && order) {
         for (int64_t a = 0; a < n * dim; a++) Y[a] = Yf[a];
         double Z, klp;
-        rc = gradient(P, Y, n, dim, 0.5, 1.0, &tree, order, sq, G, &Z, &klp);
+        rc = gradient(P, Y, n, dim, 0.5, 1.0, &tree, NULL, order, sq, G, &Z, &klp);
         if (rc == AV_OK) *kl = klp + log(exact ? exact_Z(Y, n, dim) : Z);
     }
     av_tree_free(&tree);
@@ -273,6 +283,8 @@ int av_tsne(const float *X, int64_t n, int d, const av_tsne_params *p, float *Yo
     if (p->iters < 1 || p->early_iters < 0) return av_fail("t-SNE: iterations must be positive");
     if (!(p->theta >= 0)) return av_fail("t-SNE: theta must be >= 0, got %g", p->theta);
     if (n > INT32_MAX / 2) return av_fail("t-SNE: %lld points is more than this build handles", (long long)n);
+    if (p->method == AV_TSNE_FFT && p->dim != 2) return av_fail("t-SNE: the FFT method is 2-D only (use Barnes-Hut in 3-D)");
+    int use_fft = av_tsne_uses_fft(n, p->dim, p->method);
     double perp = av_tsne_effective_perplexity(n, p->perplexity);
     if (perp != p->perplexity && p->verbose)
         fprintf(stderr, "attnviz: warning: perplexity %g is too large for %lld points, using %g\n",
@@ -286,6 +298,7 @@ int av_tsne(const float *X, int64_t n, int d, const av_tsne_params *p, float *Yo
     double *sq = av_malloc((size_t)n * sizeof *sq);
     int64_t *order = av_malloc((size_t)n * sizeof *order);
     av_tree tree = {0};
+    av_tsne_fft fft = {0};
     int rc = AV_ERR_NOMEM;
     if (!Y || !G || !U || !gains || !sq || !order) goto done;
     if ((rc = initialise(X, n, d, dim, p->seed, Y)) != AV_OK) goto done;
@@ -296,7 +309,8 @@ int av_tsne(const float *X, int64_t n, int d, const av_tsne_params *p, float *Yo
         double exag = early ? p->early_exag : 1.0, mom = early ? 0.5 : 0.8;
         int report = p->on_iter && p->every > 0 && (it + 1) % p->every == 0;
         double Z, klp = 0;
-        if ((rc = gradient(&P, Y, n, dim, p->theta, exag, &tree, order, sq, G, &Z, report ? &klp : NULL)) != AV_OK) goto done;
+        if ((rc = gradient(&P, Y, n, dim, p->theta, exag, &tree, use_fft ? &fft : NULL, order, sq, G, &Z,
+                            report ? &klp : NULL)) != AV_OK) goto done;
         double mean[3] = {0, 0, 0};
 #pragma omp parallel for schedule(static) if (n >= AV_TSNE_PARALLEL_MIN)
         for (size_t a = 0; a < nd; a++) {
@@ -326,6 +340,7 @@ int av_tsne(const float *X, int64_t n, int d, const av_tsne_params *p, float *Yo
     }
 done:
     av_tree_free(&tree);
+    av_tsne_fft_free(&fft);
     av_tsne_P_free(&P);
     free(Y); free(G); free(U); free(gains); free(sq); free(order);
     return rc;

@@ -24,6 +24,11 @@ int av_tsne_kl(const av_tsne_P *P, const float *Y, int64_t n, int dim, int exact
 /* Perplexity actually used for n points: at most (n - 1) / 3 so that 3 perplexity
  * neighbours exist (openTSNE's rule). av_tsne warns when it clamps and verbose is set. */
 double av_tsne_effective_perplexity(int64_t n, double perplexity);
+/* av_tsne_params.method auto uses FFT interpolation (2-D) from this many points:
+ * measured in bench/RESULTS-tsne.md. */
+#define AV_TSNE_FFT_AUTO_N 20000
+/* 1 when av_tsne sums the repulsion by FFT interpolation for n points in dim. */
+int av_tsne_uses_fft(int64_t n, int dim, av_tsne_method method);
 /* 1 when av_tsne's reported KL is exact for n points, 0 when BH-estimated. */
 int av_tsne_kl_is_exact(int64_t n);
 #endif

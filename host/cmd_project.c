@@ -7,8 +7,13 @@
 #include <string.h>
 #include "host/cli.h"
 #include "host/projectrun.h"
+#include "host/tsne.h"
 #include "host/util.h"
 #include "kernels/device.h"
+
+/* the auto threshold, spelled into the usage text */
+#define STR_(x) #x
+#define AV_STR(x) STR_(x)
 
 static void usage(void) {
     printf("usage: attnviz project RUN [options]\n"
@@ -18,6 +23,9 @@ static void usage(void) {
            "  --heads all|L:H,...      heads to project (default all; others are NaN)\n"
            "  --perplexity P           t-SNE perplexity (default 30; clamped to (n-1)/3)\n"
            "  --neighbors K            UMAP neighbours (default 15)\n"
+           "  --tsne-method auto|bh|fft  t-SNE repulsion: Barnes-Hut or FFT interpolation\n"
+           "                           (FFT is 2-D only; default auto: FFT in 2-D from\n"
+           "                           " AV_STR(AV_TSNE_FFT_AUTO_N) " points, else Barnes-Hut)\n"
            "  --iters N                t-SNE iterations incl. 250 of early exaggeration\n"
            "                           (default 1000); UMAP epochs (default auto)\n"
            "  --seed S                 random seed (default 42)\n"
@@ -44,13 +52,13 @@ int av_cmd_project(int argc, char **argv) {
         {"seed", required_argument, 0, 's'}, {"no-translate", no_argument, 0, 'T'},
         {"scale", no_argument, 0, 'S'}, {"metric", required_argument, 0, 'M'},
         {"knn", required_argument, 0, 'k'}, {"device", required_argument, 0, 'D'},
-        {"force", no_argument, 0, 'f'}, {"quality", no_argument, 0, 'q'},
+        {"tsne-method", required_argument, 0, 't'}, {"force", no_argument, 0, 'f'}, {"quality", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *cmd = "project";
     av_project_opts o;
     av_project_defaults(&o);
     const char *heads = "all", *device = "auto";
-    int have_perp = 0, have_nb = 0, have_iters = 0;
+    int have_perp = 0, have_nb = 0, have_iters = 0, have_tm = 0;
     long iters = 0;
     av_cli_reset_getopt();
     int c;
@@ -100,6 +108,13 @@ int av_cmd_project(int argc, char **argv) {
             else if (!strcmp(optarg, "approx")) o.tsne.knn_method = o.umap.knn_method = AV_KNN_APPROX;
             else return av_cli_usage(cmd, "--knn must be auto, exact or approx, got '%s'", optarg);
             break;
+        case 't':
+            if (!strcmp(optarg, "auto")) o.tsne.method = AV_TSNE_AUTO;
+            else if (!strcmp(optarg, "bh")) o.tsne.method = AV_TSNE_BH;
+            else if (!strcmp(optarg, "fft")) o.tsne.method = AV_TSNE_FFT;
+            else return av_cli_usage(cmd, "--tsne-method must be auto, bh or fft, got '%s'", optarg);
+            have_tm = 1;
+            break;
         case 'D': device = optarg; break;
         case 'f': o.force = 1; break;
         case 'q': o.quality = 1; break;
@@ -112,6 +127,8 @@ int av_cmd_project(int argc, char **argv) {
         return av_cli_usage(cmd, optind >= argc ? "expects the run folder" : "expects one run folder, got '%s' too",
                             optind < argc ? argv[optind + 1] : "");
     if (have_perp && o.method != AV_PROJ_TSNE) return av_cli_usage(cmd, "--perplexity applies to --method tsne");
+    if (have_tm && o.method != AV_PROJ_TSNE) return av_cli_usage(cmd, "--tsne-method applies to --method tsne");
+    if (o.tsne.method == AV_TSNE_FFT && o.dim == 3) return av_cli_usage(cmd, "--tsne-method fft is 2-D only (use bh with --dim 3)");
     if (have_nb && o.method != AV_PROJ_UMAP)
         return av_cli_usage(cmd, "--neighbors applies to --method umap (t-SNE takes 3 x perplexity neighbours)");
     if (have_iters) {

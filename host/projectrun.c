@@ -72,6 +72,7 @@ int av_parse_heads(const char *spec, int layers, int heads, int **pairs, int *co
 
 static const char *metric_name(av_metric m) { return m == AV_METRIC_COSINE ? "cosine" : "euclidean"; }
 static const char *knn_name(av_knn_method m) { return m == AV_KNN_EXACT ? "exact" : m == AV_KNN_APPROX ? "approx" : "auto"; }
+static const char *tsne_method_name(av_tsne_method m) { return m == AV_TSNE_BH ? "bh" : m == AV_TSNE_FFT ? "fft" : "auto"; }
 
 /* The parameters a finished head depends on; heads made with others are not reused. */
 static cJSON *params_json(const av_project_opts *o) {
@@ -86,6 +87,7 @@ static cJSON *params_json(const av_project_opts *o) {
         cJSON_AddStringToObject(p, "knn", knn_name(t->knn_method));
         cJSON_AddNumberToObject(p, "perplexity", t->perplexity);
         cJSON_AddNumberToObject(p, "iters", t->iters);
+        cJSON_AddStringToObject(p, "tsne_method", tsne_method_name(t->method));
         cJSON_AddNumberToObject(p, "theta", t->theta);
         cJSON_AddNumberToObject(p, "early_exaggeration", t->early_exag);
         cJSON_AddNumberToObject(p, "early_iters", t->early_iters);
@@ -238,6 +240,7 @@ static int project_head(job *j, int l, int h) {
     if (o->method == AV_PROJ_TSNE) {
         cJSON_AddNumberToObject(meta, "kl", kl);
         cJSON_AddStringToObject(meta, "kl_kind", av_tsne_kl_is_exact(n) ? "exact" : "barnes-hut estimate");
+        if (!gpu) cJSON_AddStringToObject(meta, "repulsion", av_tsne_uses_fft(n, dim, o->tsne.method) ? "fft" : "barnes-hut");
     }
     if (o->quality) {
         av_metric m = o->method == AV_PROJ_UMAP ? o->umap.metric : o->tsne.metric;

@@ -69,6 +69,15 @@ check "[ $rc -eq 0 ]" "pca exit $rc: $(cat "$AV_TMP/log6")"
 check "[ \"\$(shape '$run/proj/pca-3d.npy')\" = \"'shape': (2, 3, 240, 3)\" ]" "pca shape"
 check "grep -q '\"proj/tsne-2d\"' '$run/manifest.json' && grep -q '\"proj/pca-3d\"' '$run/manifest.json'" "manifest lost an entry"
 
+# t-SNE with the FFT-interpolation repulsion (host/tsne_fft.c): the manifest records it
+"$AV" project "$run" --heads 0:2 --iters 100 --tsne-method fft 2>"$AV_TMP/log9"; rc=$?
+check "[ $rc -eq 0 ]" "--tsne-method fft exit $rc: $(cat "$AV_TMP/log9")"
+check "grep -q '\"tsne_method\":[[:space:]]*\"fft\"' '$run/manifest.json'" "manifest lacks tsne_method fft"
+check "grep -q '\"repulsion\":[[:space:]]*\"fft\"' '$run/manifest.json'" "manifest lacks the repulsion used"
+bad "bad tsne method" "--tsne-method must be auto, bh or fft" "$run" --tsne-method fast
+bad "fft in 3-D" "2-D only" "$run" --dim 3 --tsne-method fft
+bad "tsne-method with umap" "applies to --method tsne" "$run" --method umap --tsne-method bh
+
 # bad input: one line, exit 2, nothing written
 bad "missing folder" "no such folder" "$AV_TMP/nope"
 bad "head out of range" "head 2:0 does not exist" "$run" --heads 2:0

@@ -39,8 +39,8 @@ static int smooth(int m) {
 int av_tsne_fft_boxes(double extent) {
     /* openTSNE rounds up to a table of FFT-friendly sizes; any 7-smooth size is fast in
      * FFTW, and 2 * 3 * boxes (the padded grid) stays 7-smooth */
-    int b = extent > AV_TSNE_FFT_MIN_BOXES && extent < 1e6 ? (int)extent : AV_TSNE_FFT_MIN_BOXES;
-    if (extent >= 1e6) b = 1000000;
+    if (!(extent < AV_TSNE_FFT_MAX_BOXES)) return AV_TSNE_FFT_MAX_BOXES; /* NaN too */
+    int b = extent > AV_TSNE_FFT_MIN_BOXES ? (int)extent : AV_TSNE_FFT_MIN_BOXES;
     while (!smooth(b)) b++;
     return b;
 }

@@ -16,6 +16,11 @@
  * (one box per unit: openTSNE's min_num_intervals and ints_in_interval). */
 #define AV_TSNE_FFT_MIN_BOXES 50
 
+/* Most boxes per dimension: a 2 x 3 x 400 = 2400 squared padded grid takes about 400 MB
+ * per workspace (four channels, real and complex); an embedding wider than 400 units
+ * gets wider boxes, and less accuracy, instead of more memory. */
+#define AV_TSNE_FFT_MAX_BOXES 400
+
 typedef struct {
     int boxes;            /* boxes per dimension of the current grid, 0 before first use */
     int g;                /* grid points per dimension: boxes * AV_TSNE_FFT_INTERP */
@@ -37,6 +42,7 @@ int av_tsne_fft_repulsion(av_tsne_fft *w, const double *Y, int64_t n, double *ne
 void av_tsne_fft_free(av_tsne_fft *w);
 
 /* Boxes per dimension used for an embedding spanning `extent` units: at least
- * AV_TSNE_FFT_MIN_BOXES, rounded up to a size whose FFT factors into 2, 3, 5 and 7. */
+ * AV_TSNE_FFT_MIN_BOXES, rounded up to a size whose FFT factors into 2, 3, 5 and 7,
+ * at most AV_TSNE_FFT_MAX_BOXES. */
 int av_tsne_fft_boxes(double extent);
 #endif

@@ -3,7 +3,7 @@
  *    iterations), ~30 units (the usual end state: the minimum 50 boxes) and ~300 units
  *    (more boxes than the minimum), with a measured error bound;
  *  - the degenerate cloud (all points equal) and a non-finite coordinate;
- *  - the box count rule (>= 50, >= the extent, 7-smooth);
+ *  - the box count rule (>= 50, >= the extent, 7-smooth, capped);
  *  - whole runs on the projection fixtures: the FFT method's KL and kNN preservation
  *    stay within tolerance of Barnes-Hut's on the same data and seed, the FFT method is
  *    refused in 3-D, and the embedding does not depend on the thread count. */
@@ -123,6 +123,9 @@ static void test_boxes(void) {
     int b = av_tsne_fft_boxes(121.7); /* 121 = 11^2 is not 7-smooth: next is 125 */
     CHECK(b == 125);
     CHECK(av_tsne_fft_boxes(143) == 144);
+    CHECK(av_tsne_fft_boxes(399.5) == AV_TSNE_FFT_MAX_BOXES);
+    CHECK(av_tsne_fft_boxes(1e300) == AV_TSNE_FFT_MAX_BOXES);
+    CHECK(av_tsne_fft_boxes(NAN) == AV_TSNE_FFT_MAX_BOXES);
 }
 
 static double run(const float *X, int64_t n, int d, av_tsne_method m, uint64_t seed, float *Y) {

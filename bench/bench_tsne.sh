@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# bench_tsne.sh - t-SNE 2-D and 3-D: attnviz vs openTSNE (BH, FFT) and scikit-learn at
-# N = 10k and 50k (attnviz with Barnes-Hut and with FFT interpolation in 2-D) (BENCH_QUICK=1: 10k only), 2 threads each; writes bench/RESULTS-tsne.md.
+# bench_tsne.sh - t-SNE 2-D and 3-D: attnviz (Barnes-Hut; in 2-D also FFT interpolation)
+# vs openTSNE (BH, FFT) and scikit-learn at N = 10k and 50k (BENCH_QUICK=1: 10k only),
+# 2 threads each; writes bench/RESULTS-tsne.md. Extra arguments go to bench_tsne.py
+# (e.g. --sizes 200000 --dims 2 --tools attnviz-fft opentsne-fft).
 # Needs $AV and $PY (bench/run.sh sets them), or run it alone after a release build.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

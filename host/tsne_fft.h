@@ -28,7 +28,9 @@ typedef struct {
     void *spec;           /* [4][2g][g+1] complex spectra (fftw_complex) */
     double *kern;         /* [2g][2g] kernel samples, circularly arranged */
     void *kspec;          /* [2g][g+1] kernel spectrum */
-    void *plan_fwd, *plan_inv, *plan_kern; /* fftw_plan */
+    /* fftw_plan: 1-D along rows (only the g rows that hold charges) and along columns,
+     * run per channel; the kernel's full 2-D transform */
+    void *plan_rows, *plan_cols, *plan_cols_inv, *plan_rows_inv, *plan_kern;
     int32_t *cell;        /* [n] grid cell (box x, box y) of each point, packed */
     double *wts;          /* [n][2][3] Lagrange weights of each point per axis */
     double *phi;          /* [n][4] interpolated potentials */

@@ -37,6 +37,8 @@ void av_overlay_bottombar(av_viewer *v, const char *help) {
     if (v->note[0]) {
         av_rgba warn = {0.85f, 0.2f, 0.15f, 1};
         av_draw2d_text_clip(d, 10, y + 4, 0, warn, v->note, W - 20);
+    } else if (v->status[0]) {
+        av_draw2d_text_clip(d, 10, y + 4, 0, th.fg, v->status, W - 20);
     } else {
         av_draw2d_text_clip(d, 10, y + 4, 0, th.dim, help, W - 20);
     }

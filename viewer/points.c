@@ -137,6 +137,17 @@ int av_points_upload_proj(av_viewer *v) {
     return AV_OK;
 }
 
+void av_points_update_head(av_viewer *v, int l, int h) {
+    av_vdata *vd = v->vd;
+    if (vd->cur < 0 || v->gl_proj != vd->cur || !v->pos_buf) return;
+    int dim = av_vdata_dim(vd);
+    int64_t n = 2 * vd->T;
+    glBindBuffer(GL_TEXTURE_BUFFER, v->pos_buf);
+    glBufferSubData(GL_TEXTURE_BUFFER, (GLintptr)(((int64_t)l * vd->run.num_heads + h) * n * dim * (int64_t)sizeof(float)),
+                    (GLsizeiptr)(n * dim * (int64_t)sizeof(float)), av_vdata_point(vd, l, h, 0));
+    v->pick_valid = 0;
+}
+
 static int ensure_norms(av_viewer *v) {
     if (v->norm_tex) return AV_OK;
     const float *n = av_vdata_norms(v->vd);

@@ -1,11 +1,11 @@
 /* viewdata.c - the viewer's CPU-side model of a run folder (see viewdata.h). */
 #include "viewer/viewdata.h"
 
-#include <ctype.h>
 #include <dirent.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "datasets/categories.h"
 #include "host/util.h"
 
 static const char *color_names[AV_COLOR_COUNT] = {
@@ -144,9 +144,77 @@ int av_vdata_find_proj(const av_vdata *vd, const char *method, int dim) {
     return -1;
 }
 
+/* Forgets the current projection: closes its mapping, or keeps the live buffer. */
+static void drop_current(av_vdata *vd) {
+    if (vd->cur >= 0 && vd->cur != vd->live_idx) av_npy_close(&vd->pdata);
+    if (vd->bounds != vd->live_bounds) free(vd->bounds);
+    vd->bounds = NULL;
+    memset(&vd->pdata, 0, sizeof vd->pdata);
+    vd->cur = -1;
+}
+
+static void fit_bounds(const float *p, int64_t n, int dim, float *b) {
+    for (int k = 0; k < 3; k++) { b[k] = INFINITY; b[3 + k] = -INFINITY; }
+    for (int64_t j = 0; j < n; j++)
+        for (int k = 0; k < dim; k++) {
+            float v = p[j * dim + k];
+            if (!isfinite(v)) continue;
+            if (v < b[k]) b[k] = v;
+            if (v > b[3 + k]) b[3 + k] = v;
+        }
+    for (int k = 0; k < 3; k++)
+        if (!(b[k] <= b[3 + k])) { b[k] = -1; b[3 + k] = 1; }
+}
+
+static void use_live(av_vdata *vd) {
+    int L = vd->run.num_layers, H = vd->run.num_heads, dim = vd->proj[vd->live_idx].dim;
+    drop_current(vd);
+    vd->pdata.dtype = AV_DT_F32;
+    vd->pdata.ndim = 4;
+    vd->pdata.shape[0] = L;
+    vd->pdata.shape[1] = H;
+    vd->pdata.shape[2] = 2 * vd->T;
+    vd->pdata.shape[3] = dim;
+    vd->pdata.count = (int64_t)L * H * 2 * vd->T * dim;
+    vd->pdata.data = vd->live;
+    vd->bounds = vd->live_bounds;
+    vd->cur = vd->live_idx;
+}
+
+int av_vdata_add_live(av_vdata *vd, const char *method, int dim) {
+    if (vd->live) return av_fail("%s: the viewer already has a live projection", vd->run.dir);
+    if (vd->nproj >= AV_MAX_PROJ) return av_fail("%s: too many projections to add a live one", vd->run.dir);
+    int64_t L = vd->run.num_layers, H = vd->run.num_heads, count = L * H * 2 * vd->T * dim;
+    vd->live = av_malloc((size_t)(count > 0 ? count : 1) * sizeof(float));
+    vd->live_bounds = av_malloc((size_t)L * H * 6 * sizeof(float));
+    if (!vd->live || !vd->live_bounds) {
+        free(vd->live); free(vd->live_bounds);
+        vd->live = vd->live_bounds = NULL;
+        return AV_ERR;
+    }
+    for (int64_t i = 0; i < count; i++) vd->live[i] = NAN;
+    for (int64_t c = 0; c < L * H; c++) fit_bounds(vd->live, 0, dim, vd->live_bounds + c * 6);
+    av_proj_info *p = &vd->proj[vd->nproj];
+    memset(p, 0, sizeof *p);
+    snprintf(p->method, sizeof p->method, "%s", method);
+    p->dim = dim;
+    vd->live_idx = vd->nproj++;
+    use_live(vd);
+    return vd->live_idx;
+}
+
+void av_vdata_live_update(av_vdata *vd, int l, int h, const float *Y) {
+    if (!vd->live) return;
+    int dim = vd->proj[vd->live_idx].dim;
+    int64_t n = 2 * vd->T, c = (int64_t)l * vd->run.num_heads + h;
+    memcpy(vd->live + c * n * dim, Y, (size_t)(n * dim) * sizeof(float));
+    fit_bounds(Y, n, dim, vd->live_bounds + c * 6);
+}
+
 int av_vdata_load_proj(av_vdata *vd, int i) {
     if (i < 0 || i >= vd->nproj) return av_fail("%s: no such projection", vd->run.dir);
     if (i == vd->cur) return AV_OK;
+    if (i == vd->live_idx) { use_live(vd); return AV_OK; }
     av_npy a;
     char path[4200];
     av_run_path(&vd->run, path, sizeof path, vd->proj[i].file);
@@ -164,21 +232,8 @@ int av_vdata_load_proj(av_vdata *vd, int i) {
     if (!bounds) { av_npy_close(&a); return AV_ERR; }
     const float *p = a.data;
     int64_t n = 2 * vd->T;
-    for (int64_t c = 0; c < (int64_t)L * H; c++) {
-        float *b = bounds + c * 6;
-        for (int k = 0; k < 3; k++) { b[k] = INFINITY; b[3 + k] = -INFINITY; }
-        for (int64_t j = 0; j < n; j++)
-            for (int k = 0; k < dim; k++) {
-                float v = p[(c * n + j) * dim + k];
-                if (!isfinite(v)) continue;
-                if (v < b[k]) b[k] = v;
-                if (v > b[3 + k]) b[3 + k] = v;
-            }
-        for (int k = 0; k < 3; k++)
-            if (!(b[k] <= b[3 + k])) { b[k] = -1; b[3 + k] = 1; }
-    }
-    if (vd->cur >= 0) av_npy_close(&vd->pdata);
-    free(vd->bounds);
+    for (int64_t c = 0; c < (int64_t)L * H; c++) fit_bounds(p + c * n * dim, n, dim, bounds + c * 6);
+    drop_current(vd);
     vd->pdata = a;
     vd->bounds = bounds;
     vd->cur = i;
@@ -196,7 +251,7 @@ const float *av_vdata_point(const av_vdata *vd, int l, int h, int64_t p) {
 
 int av_vdata_open(const char *dir, av_vdata *vd) {
     memset(vd, 0, sizeof *vd);
-    vd->cur = -1;
+    vd->cur = vd->live_idx = -1;
     if (av_run_open(dir, &vd->run) != AV_OK) return AV_ERR;
     av_run *r = &vd->run;
     vd->T = r->num_tokens;
@@ -246,6 +301,14 @@ int av_vdata_open(const char *dir, av_vdata *vd) {
             int p = vd->tok_pos[t] - 1;
             if (p >= 0) { vd->tok_row[t] = p / vd->grid; vd->tok_col[t] = p % vd->grid; }
         }
+    /* token categories once, with the same Unicode- and GPT-2-aware rules as stats */
+    av_tok_scheme scheme;
+    if (av_tok_scheme_for_model(r->model_type, &scheme) != AV_OK) goto fail;
+    if (!(vd->tok_flags = av_malloc(((size_t)T + 1) * sizeof(uint32_t)))) goto fail;
+    for (int64_t t = 0; t < T; t++) {
+        int first = t == 0 || vd->tok_item[t - 1] != vd->tok_item[t];
+        vd->tok_flags[t] = av_token_flags(vd->tok_text[t], first ? NULL : vd->tok_text[t - 1], scheme);
+    }
     c = (load_ctx){vd, path, 0, 0};
     av_run_path(r, path, sizeof path, "items.jsonl");
     if (each_line(path, item_line, &c) != AV_OK) goto fail;
@@ -285,27 +348,20 @@ void av_vdata_close(av_vdata *vd) {
     }
     free(vd->tok_text); free(vd->tok_row); free(vd->tok_col); free(vd->tok_item); free(vd->tok_pos);
     free(vd->item_start); free(vd->item_len); free(vd->item_text); free(vd->item_label);
-    free(vd->bounds); free(vd->norm01);
-    if (vd->cur >= 0) av_npy_close(&vd->pdata);
+    drop_current(vd);
+    free(vd->norm01); free(vd->tok_flags); free(vd->live); free(vd->live_bounds);
     if (vd->has_vnorm) av_npy_close(&vd->vnorm);
     if (vd->stats) cJSON_Delete(vd->stats);
     av_run_close(&vd->run);
     memset(vd, 0, sizeof *vd);
-    vd->cur = -1;
+    vd->cur = vd->live_idx = -1;
 }
 
 /* ---- token attributes ------------------------------------------------------------- */
 
-static int is_special_text(const char *s) {
-    static const char *sp[] = {"[CLS]", "[SEP]", "[PAD]", "[MASK]", "[UNK]", "<|endoftext|>", "<s>", "</s>", "<pad>"};
-    for (size_t i = 0; i < sizeof sp / sizeof sp[0]; i++)
-        if (!strcmp(s, sp[i])) return 1;
-    return 0;
-}
-
 int av_vdata_is_special(const av_vdata *vd, int64_t t) {
     if (vd->is_vit) return vd->tok_pos[t] == 0;
-    return is_special_text(vd->tok_text[t]);
+    return (vd->tok_flags[t] & AV_TOK_SPECIAL) != 0;
 }
 
 /* The token with its word-piece / byte-level markers removed: "##ing" -> "ing", "Ġthe" -> "the". */
@@ -316,23 +372,10 @@ static const char *token_core(const char *s) {
     return s;
 }
 
-static int is_punct_text(const char *s) {
-    s = token_core(s);
-    if (!*s) return 0;
-    for (; *s; s++)
-        if (!ispunct((unsigned char)*s)) return 0;
-    return 1;
-}
-
 static int64_t utf8_len(const char *s) {
     int64_t n = 0;
     for (; *s; s++) n += ((unsigned char)*s & 0xc0) != 0x80;
     return n;
-}
-
-typedef struct { const char *s; int64_t t; } str_idx;
-static int str_idx_cmp(const void *a, const void *b) {
-    return strcmp(((const str_idx *)a)->s, ((const str_idx *)b)->s);
 }
 
 int av_vdata_token_attr(const av_vdata *vd, av_color_mode m, float *out) {
@@ -353,7 +396,7 @@ int av_vdata_token_attr(const av_vdata *vd, av_color_mode m, float *out) {
         return AV_OK;
     case AV_COLOR_PUNCT:
         for (int64_t t = 0; t < T; t++)
-            out[t] = av_vdata_is_special(vd, t) ? 2.0f : (!vd->is_vit && is_punct_text(vd->tok_text[t])) ? 1.0f : 0.0f;
+            out[t] = av_vdata_is_special(vd, t) ? 2.0f : (vd->tok_flags[t] & AV_TOK_PUNCT) ? 1.0f : 0.0f;
         return AV_OK;
     case AV_COLOR_TOKLEN:
     case AV_COLOR_ITEMLEN: {
@@ -366,19 +409,12 @@ int av_vdata_token_attr(const av_vdata *vd, av_color_mode m, float *out) {
         return AV_OK;
     }
     case AV_COLOR_FREQ: {
-        str_idx *s = av_malloc(((size_t)T + 1) * sizeof *s);
-        if (!s) return AV_ERR;
-        for (int64_t t = 0; t < T; t++) s[t] = (str_idx){vd->tok_text[t], t};
-        qsort(s, (size_t)T, sizeof *s, str_idx_cmp);
+        int64_t *freq = av_malloc(((size_t)T + 1) * sizeof *freq);
+        if (!freq) return AV_ERR;
+        if (av_token_frequencies((const char *const *)vd->tok_text, T, freq) != AV_OK) { free(freq); return AV_ERR; }
         double lmax = log((double)(T > 1 ? T : 2));
-        for (int64_t a = 0; a < T;) {
-            int64_t b = a;
-            while (b < T && !strcmp(s[a].s, s[b].s)) b++;
-            float v = (float)(log((double)(b - a)) / lmax);
-            for (int64_t k = a; k < b; k++) out[s[k].t] = v;
-            a = b;
-        }
-        free(s);
+        for (int64_t t = 0; t < T; t++) out[t] = (float)(log((double)freq[t]) / lmax);
+        free(freq);
         return AV_OK;
     }
     case AV_COLOR_ROW:

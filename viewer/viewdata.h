@@ -42,6 +42,7 @@ typedef struct {
     char **tok_text;             /* [T] UTF-8 */
     int32_t *tok_row, *tok_col;  /* [T] ViT patch row/column, -1 for the class token; NULL for text */
     int32_t *tok_item, *tok_pos; /* [T] copies of token_item / token_pos */
+    uint32_t *tok_flags;         /* [T] AV_TOK_* of datasets/categories.h */
     int64_t *item_start, *item_len; /* [num_items] tokens of item i: item_start[i] .. + item_len[i] */
     char **item_text;            /* [num_items] text, or image path for ViT */
     char **item_label;           /* [num_items] class label or NULL */
@@ -56,6 +57,10 @@ typedef struct {
     av_npy vnorm;                /* vnorm.npy [L, H, T] (|v| per token) when the run has it */
     int has_vnorm;
     float *norm01;               /* [L*H*2T] |q|,|k| scaled to 0..1 per head (lazy) */
+    /* `attnviz view --live`: an in-memory projection proj[live_idx] (file ""), NaN for
+     * every head but the live one; owned here, pdata.data points at it while current */
+    float *live, *live_bounds;
+    int live_idx;                /* -1 none */
 } av_vdata;
 
 /* Opens the run and everything beside it; fails naming the file at fault. A run without
@@ -68,6 +73,11 @@ int av_vdata_find_proj(const av_vdata *vd, const char *method, int dim);
 /* Maps proj[i] and checks its shape against the run: AV_ERR naming the file. */
 int av_vdata_load_proj(av_vdata *vd, int i);
 int av_vdata_dim(const av_vdata *vd);
+/* Adds the in-memory projection (method, dim) of the live viewer, all NaN, and makes
+ * it current. Returns its index. */
+int av_vdata_add_live(av_vdata *vd, const char *method, int dim);
+/* Copies Y [2T, dim] into head (l, h) of the live projection and refits its bounds. */
+void av_vdata_live_update(av_vdata *vd, int l, int h, const float *Y);
 /* Pointer to point p (0..2T-1) of head (l, h) in the loaded projection. */
 const float *av_vdata_point(const av_vdata *vd, int l, int h, int64_t p);
 

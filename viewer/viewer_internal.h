@@ -32,6 +32,7 @@ void av_project_px(const float m[16], const float *p, int dim, av_rect r, float 
 int av_points_init(av_viewer *v);
 void av_points_free(av_viewer *v);
 int av_points_upload_proj(av_viewer *v);       /* when vd->cur changed */
+void av_points_update_head(av_viewer *v, int l, int h); /* head (l, h) of the current projection changed */
 int av_points_upload_color(av_viewer *v);      /* when the colour mode changed */
 void av_points_upload_flags(av_viewer *v);     /* when flags changed */
 /* Draws head (l,h) into viewport r (pixels, origin top left) with matrix m. */

@@ -127,7 +127,7 @@ static void live_poll(win_state *w) {
     if (w->live_done < 0)
         snprintf(w->v->note, sizeof w->v->note, "%s", lv->err);
     else
-        snprintf(w->v->status, sizeof w->v->status, "live %s %dd of head %d:%d  %s %d/%d%s  %.0f it/s%s", m, lv->opts.dim,
+        snprintf(w->v->status, sizeof w->v->status, "live %s %d-D of head %d:%d  %s %d/%d%s  %.0f it/s%s", m, lv->opts.dim,
                  lv->layer, lv->head, lv->opts.method == AV_PROJ_TSNE ? "iteration" : "epoch", w->live_iter, lv->total,
                  kl, w->live_rate,
                  w->live_saved ? "  - saved to proj/" : w->live_done ? "  - done: s saves it to proj/" : "");

@@ -9,14 +9,15 @@
 #include "host/util.h"
 
 static const char *color_names[AV_COLOR_COUNT] = {
-    "qk", "position", "mod5", "punct", "norm", "toklen", "itemlen", "freq", "row", "col", "label"};
+    "qk", "position", "mod5", "punct", "norm", "toklen", "itemlen", "freq", "row", "col", "label",
+    "hue", "brightness", "frequency", "angle"};
 
 const char *av_color_name(av_color_mode m) { return m >= 0 && m < AV_COLOR_COUNT ? color_names[m] : "?"; }
 
 int av_color_parse(const char *name, av_color_mode *out) {
     for (int i = 0; i < AV_COLOR_COUNT; i++)
         if (!strcmp(name, color_names[i])) { *out = (av_color_mode)i; return AV_OK; }
-    return av_fail("unknown colour mode '%s' (qk, position, mod5, punct, norm, toklen, itemlen, freq, row, col, label)", name);
+    return av_fail("unknown colour mode '%s' (qk, position, mod5, punct, norm, toklen, itemlen, freq, row, col, label, hue, brightness, frequency, angle)", name);
 }
 
 int av_color_categorical(av_color_mode m) {
@@ -98,6 +99,87 @@ static int item_line(void *user, char *line, int64_t lineno) {
     vd->item_label[i] = label ? strdup(label) : NULL;
     cJSON_Delete(j);
     return vd->item_text[i] ? AV_OK : av_fail("out of memory reading %s", c->path);
+}
+
+/* ---- synthetic image parameters --------------------------------------------------- */
+
+typedef struct { char *file; double v[4]; } synth_entry;
+static int synth_cmp(const void *a, const void *b) { return strcmp(((const synth_entry *)a)->file, ((const synth_entry *)b)->file); }
+
+typedef struct { synth_entry *e; int64_t n, cap; const char *path; } synth_ctx;
+
+static int synth_line(void *user, char *line, int64_t lineno) {
+    synth_ctx *c = user;
+    cJSON *j = cJSON_Parse(line);
+    const cJSON *f = j ? cJSON_GetObjectItemCaseSensitive(j, "file") : NULL;
+    const cJSON *k = j ? cJSON_GetObjectItemCaseSensitive(j, "kind") : NULL;
+    if (!cJSON_IsString(f) || !cJSON_IsString(k)) {
+        cJSON_Delete(j);
+        return av_fail("%s:%lld: not a JSON object with \"file\" and \"kind\" strings", c->path, (long long)lineno);
+    }
+    if (c->n == c->cap) {
+        int64_t cap = c->cap ? 2 * c->cap : 64;
+        synth_entry *e = realloc(c->e, (size_t)cap * sizeof *e);
+        if (!e) { cJSON_Delete(j); return av_fail("out of memory reading %s", c->path); }
+        c->e = e;
+        c->cap = cap;
+    }
+    synth_entry *e = &c->e[c->n];
+    static const char *keys[4] = {"hue", "brightness", "frequency", "angle"};
+    for (int q = 0; q < 4; q++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, keys[q]);
+        e->v[q] = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    }
+    /* a hue gradient runs from "hue" to "hue2": its starting hue stands for the image */
+    if (!(e->file = strdup(f->valuestring))) { cJSON_Delete(j); return av_fail("out of memory reading %s", c->path); }
+    c->n++;
+    cJSON_Delete(j);
+    return AV_OK;
+}
+
+/* The folder two levels above an image path (DIR of DIR/<kind>/<file>), in out. */
+static int synth_root(const char *img, char *out, size_t cap) {
+    const char *s1 = strrchr(img, '/');
+    if (!s1 || s1 == img) return 0;
+    const char *s0 = s1 - 1;
+    while (s0 > img && *s0 != '/') s0--;
+    if (*s0 != '/' || (size_t)(s0 - img) + 1 > cap) return 0;
+    memcpy(out, img, (size_t)(s0 - img));
+    out[s0 - img] = 0;
+    return 1;
+}
+
+/* Fills vd->synth when the run's images come from one `attnviz synth` folder. A
+ * params.jsonl that is there but broken is an error naming it; images from anywhere
+ * else simply leave the synthetic colour modes off. */
+static int load_synth(av_vdata *vd) {
+    int64_t I = vd->run.num_items;
+    if (!vd->is_vit || I == 0) return AV_OK;
+    char root[4096], other[4096], path[4200];
+    if (!synth_root(vd->item_text[0], root, sizeof root)) return AV_OK;
+    for (int64_t i = 1; i < I; i++)
+        if (!synth_root(vd->item_text[i], other, sizeof other) || strcmp(root, other)) return AV_OK;
+    av_path_join(path, sizeof path, root, "params.jsonl");
+    if (!av_file_exists(path)) return AV_OK;
+    synth_ctx c = {NULL, 0, 0, path};
+    int rc = each_line(path, synth_line, &c);
+    if (rc == AV_OK) {
+        qsort(c.e, (size_t)c.n, sizeof *c.e, synth_cmp);
+        size_t rl = strlen(root);
+        double *out = av_malloc((size_t)I * 4 * sizeof *out);
+        if (!out) rc = AV_ERR;
+        for (int64_t i = 0; rc == AV_OK && i < I; i++) {
+            synth_entry key = {vd->item_text[i] + rl + 1, {0}};
+            const synth_entry *e = c.n ? bsearch(&key, c.e, (size_t)c.n, sizeof *c.e, synth_cmp) : NULL;
+            if (!e) rc = av_fail("%s: has no line for %s (an image of the run)", path, vd->item_text[i]);
+            else memcpy(out + i * 4, e->v, sizeof e->v);
+        }
+        if (rc == AV_OK) vd->synth = out;
+        else free(out);
+    }
+    for (int64_t k = 0; k < c.n; k++) free(c.e[k].file);
+    free(c.e);
+    return rc;
 }
 
 /* ---- projections ------------------------------------------------------------------ */
@@ -188,7 +270,7 @@ int av_vdata_add_live(av_vdata *vd, const char *method, int dim) {
     vd->live = av_malloc((size_t)(count > 0 ? count : 1) * sizeof(float));
     vd->live_bounds = av_malloc((size_t)L * H * 6 * sizeof(float));
     if (!vd->live || !vd->live_bounds) {
-        free(vd->live); free(vd->live_bounds);
+        free(vd->live); free(vd->live_bounds); free(vd->synth);
         vd->live = vd->live_bounds = NULL;
         return AV_ERR;
     }
@@ -314,6 +396,8 @@ int av_vdata_open(const char *dir, av_vdata *vd) {
     if (each_line(path, item_line, &c) != AV_OK) goto fail;
     if (c.count != I) { av_fail("%s: %lld items, manifest says %lld", path, (long long)c.count, (long long)I); goto fail; }
 
+    if (load_synth(vd) != AV_OK) goto fail;
+
     av_run_path(r, path, sizeof path, "stats.json");
     if (av_file_exists(path) && !(vd->stats = av_json_read(path))) goto fail;
 
@@ -349,7 +433,7 @@ void av_vdata_close(av_vdata *vd) {
     free(vd->tok_text); free(vd->tok_row); free(vd->tok_col); free(vd->tok_item); free(vd->tok_pos);
     free(vd->item_start); free(vd->item_len); free(vd->item_text); free(vd->item_label);
     drop_current(vd);
-    free(vd->norm01); free(vd->tok_flags); free(vd->live); free(vd->live_bounds);
+    free(vd->norm01); free(vd->tok_flags); free(vd->live); free(vd->live_bounds); free(vd->synth);
     if (vd->has_vnorm) av_npy_close(&vd->vnorm);
     if (vd->stats) cJSON_Delete(vd->stats);
     av_run_close(&vd->run);
@@ -444,6 +528,33 @@ int av_vdata_token_attr(const av_vdata *vd, av_color_mode m, float *out) {
                     k += !seen;
                 }
             out[t] = lb ? (float)(k % 10) : -1.0f;
+        }
+        return AV_OK;
+    }
+    case AV_COLOR_HUE:
+    case AV_COLOR_BRIGHTNESS:
+    case AV_COLOR_FREQUENCY:
+    case AV_COLOR_ANGLE: {
+        if (!vd->synth)
+            return av_fail("%s: colour mode '%s' needs a ViT run of an `attnviz synth` folder (images DIR/<kind>/*.png with DIR/params.jsonl)",
+                           vd->run.dir, av_color_name(m));
+        int q = (int)(m - AV_COLOR_HUE);
+        double lo = INFINITY, hi = -INFINITY;
+        for (int64_t i = 0; i < vd->run.num_items; i++) {
+            double x = vd->synth[i * 4 + q];
+            if (isnan(x)) continue;
+            if (x < lo) lo = x;
+            if (x > hi) hi = x;
+        }
+        if (lo > hi) return av_fail("%s: no image of the run varies %s", vd->run.dir, av_color_name(m));
+        for (int64_t t = 0; t < T; t++) {
+            double x = vd->synth[(int64_t)vd->tok_item[t] * 4 + q], y;
+            if (isnan(x)) { out[t] = -1.0f; continue; }
+            if (m == AV_COLOR_HUE) y = x / 360;
+            else if (m == AV_COLOR_BRIGHTNESS) y = x;
+            else if (m == AV_COLOR_ANGLE) y = x / 180;
+            else y = hi > lo && lo > 0 ? log(x / lo) / log(hi / lo) : 0.5; /* log-spread by synth */
+            out[t] = (float)(y < 0 ? 0 : y > 1 ? 1 : y);
         }
         return AV_OK;
     }

@@ -29,6 +29,12 @@ typedef enum {
     AV_COLOR_ROW,           /* ViT patch row */
     AV_COLOR_COL,           /* ViT patch column */
     AV_COLOR_LABEL,         /* the item's class label (items.jsonl "label") */
+    /* synthetic images (attnviz synth): the token's image's parameter from the set's
+     * params.jsonl; grey where that image's kind does not vary it */
+    AV_COLOR_HUE,           /* hue / 360 */
+    AV_COLOR_BRIGHTNESS,    /* grey level 0..1 */
+    AV_COLOR_FREQUENCY,     /* cycles per image, log-scaled over the run's range */
+    AV_COLOR_ANGLE,         /* stripe angle / 180 */
     AV_COLOR_COUNT
 } av_color_mode;
 const char *av_color_name(av_color_mode m);
@@ -60,6 +66,10 @@ typedef struct {
     /* `attnviz view --live`: an in-memory projection proj[live_idx] (file ""), NaN for
      * every head but the live one; owned here, pdata.data points at it while current */
     float *live, *live_bounds;
+    /* [num_items][4] hue, brightness, frequency, angle of each item's synthetic image
+     * (NaN where its kind has none), from DIR/params.jsonl when every image path of a
+     * ViT run is DIR/<kind>/<file> of an `attnviz synth` folder; NULL otherwise */
+    double *synth;
     int live_idx;                /* -1 none */
 } av_vdata;
 

@@ -11,6 +11,7 @@
 #include "host/util.h"
 #include "tests/check.h"
 #include "viewer/viewdata.h"
+#include "viewer/viewer_internal.h"
 
 #define PER 3  /* tokens per image: class token + 2 patches (no square grid: fine here) */
 
@@ -130,6 +131,13 @@ int main(void) {
     av_color_mode mm;
     CHECK(av_color_parse("frequency", &mm) == AV_OK && mm == AV_COLOR_FREQUENCY);
     CHECK(!av_color_categorical(AV_COLOR_HUE));
+    /* hue and angle wrap around: drawn with a hue wheel (red, green, blue at 0, 1/3, 2/3) */
+    CHECK(av_color_cyclic(AV_COLOR_HUE) && av_color_cyclic(AV_COLOR_ANGLE) && !av_color_cyclic(AV_COLOR_BRIGHTNESS));
+    av_rgba r0 = av_colorwheel(0), g = av_colorwheel(1.0f / 3), b = av_colorwheel(2.0f / 3), r1 = av_colorwheel(0.999f);
+    CHECK(r0.r > 0.8f && r0.g < 0.1f && r0.b < 0.1f);
+    CHECK(g.g > 0.8f && g.r < 0.1f && g.b < 0.1f);
+    CHECK(b.b > 0.8f && b.r < 0.1f && b.g < 0.1f);
+    CHECK(r1.r > 0.8f && r1.g < 0.1f);
     av_vdata_close(&vd);
 
     /* images not from a synth folder: the modes say what they need */

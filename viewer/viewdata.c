@@ -24,6 +24,8 @@ int av_color_categorical(av_color_mode m) {
     return m == AV_COLOR_QK || m == AV_COLOR_MOD5 || m == AV_COLOR_PUNCT || m == AV_COLOR_LABEL;
 }
 
+int av_color_cyclic(av_color_mode m) { return m == AV_COLOR_HUE || m == AV_COLOR_ANGLE; }
+
 /* ---- tokens.jsonl and items.jsonl ------------------------------------------------ */
 
 /* Calls fn for every non-empty line; fn returns AV_OK or fails naming path:line. */

@@ -41,6 +41,8 @@ const char *av_color_name(av_color_mode m);
 int av_color_parse(const char *name, av_color_mode *out);
 /* 1 when the mode is categorical (palette), 0 when continuous (colormap). */
 int av_color_categorical(av_color_mode m);
+/* 1 when the mode's values wrap around (hue, stripe angle): drawn with a colour wheel. */
+int av_color_cyclic(av_color_mode m);
 
 typedef struct {
     av_run run;

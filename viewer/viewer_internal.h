@@ -11,6 +11,7 @@ av_theme av_theme_of(const av_viewer *v);
 av_rgba av_palette(const av_viewer *v, int i);
 /* The continuous colour map (viridis-like) at t in 0..1 (same formula as the shader). */
 av_rgba av_colormap(float t);
+av_rgba av_colorwheel(float t);   /* cyclic modes (av_color_cyclic) */
 
 /* Layout rectangles in pixels. */
 typedef struct { float x, y, w, h; } av_rect;

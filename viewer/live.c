@@ -130,10 +130,10 @@ int av_live_poll(av_live *lv, int64_t *seen, float *Y, int *iter, double *kl, do
 
 int av_live_save(av_live *lv, av_run *r) {
     pthread_mutex_lock(&lv->mu);
-    int done = lv->done;
+    int done = lv->done, iter = lv->iter;
     double kl = lv->kl, secs = lv->t_iter - lv->t0;
     pthread_mutex_unlock(&lv->mu);
-    if (!done) return av_fail("the projection is still running (iteration %d of %d); save when it is done", lv->iter, lv->total);
+    if (!done) return av_fail("the projection is still running (iteration %d of %d); save when it is done", iter, lv->total);
     /* done: the worker has finished writing, shared is final and no longer touched */
     return av_project_save_head(r, &lv->opts, lv->layer, lv->head, lv->X, lv->shared, lv->scale, kl, secs);
 }

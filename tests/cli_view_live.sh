@@ -4,7 +4,8 @@
 # watches: the state JSON at iteration >= 30 and at the end must show the iteration
 # advancing, the KL falling and the points moving; key s saves the result, which must
 # then be a normal projection (proj/tsne-2d.npy, manifest entry with one head projected,
-# rendered by `attnviz render`) and a save before the end must be refused. UMAP runs
+# rendered by `attnviz render`, byte-identical to `attnviz project` with the same seed)
+# and a save before the end must be refused. UMAP runs
 # live too. Bad invocations: exit 2 with one line.
 set -u
 fail=0
@@ -80,6 +81,12 @@ grep -q '"tsne-2d"' "$R/manifest.json" && grep -q '"heads_projected":[[:space:]]
 [ -f "$R/proj/.partial-tsne-2d/L001-H000.json" ] && grep -q '"kl"' "$R/proj/.partial-tsne-2d/L001-H000.json" || bad "no partial head record"
 "$AV" render "$R" --view single --head 1:0 --method tsne -o "$T/saved.png" --size 600x450 2>"$T/render.err" || bad "render of the saved projection: $(cat "$T/render.err")"
 [ "$(png_size "$T/saved.png")" = 600x450 ] || bad "saved render size"
+# ... and the very file `attnviz project` writes with the same parameters (same seed:
+# the same iterations, so the same bytes)
+cp -r "$R" "$T/run_project" && rm -rf "$T/run_project/proj"
+"$AV" project "$T/run_project" --method tsne --heads 1:0 --iters 500 --seed 3 2>/dev/null || bad "project: exit $?"
+cmp -s "$T/run_project/proj/.partial-tsne-2d/L001-H000.npy" "$R/proj/.partial-tsne-2d/L001-H000.npy" || bad "saved head differs from project's"
+cmp -s "$T/run_project/proj/tsne-2d.npy" "$R/proj/tsne-2d.npy" || bad "saved proj/tsne-2d.npy differs from project's"
 # the viewer opens it without --live, and a second save of the same head replaces it
 printf 'state %s\nquit\n' "$T/d.json" >"$T/s2.txt"
 "$AV" view "$R" --view single --head 1:0 --script "$T/s2.txt" >/dev/null 2>"$T/v2.err" || bad "view of saved: $(cat "$T/v2.err")"

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 #include "datasets/categories.h"
 #include "host/util.h"
 
@@ -458,6 +459,27 @@ static const char *token_core(const char *s) {
     return s;
 }
 
+/* The token as a reader sees it, in buf: byte-level BPE spelling decoded back to its
+ * UTF-8 bytes ("ĠcafÃ©" -> "café") and the word marker dropped ("##ing" -> "ing", the
+ * leading space or newline of GPT-2 tokens); a token that is only the marker or only
+ * white space keeps it. Falls back to token_core when the bytes are not whole UTF-8
+ * characters (a token holding part of one). */
+static const char *token_plain(const av_vdata *vd, int64_t t, char *buf, int cap) {
+    const char *s = vd->tok_text[t];
+    if (!vd->is_gpt2) return token_core(s);
+    int n = av_byte_bpe_decode(s, buf, cap);
+    if (n < 0) return token_core(s);
+    for (utf8proc_ssize_t i = 0; i < n;) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)buf + i, n - i, &cp);
+        if (k <= 0) return token_core(s); /* not whole characters */
+        i += k;
+    }
+    const char *q = buf;
+    while (*q == ' ' || *q == '\n' || *q == '\t' || *q == '\r') q++;
+    return *q ? q : buf;
+}
+
 static int64_t utf8_len(const char *s) {
     int64_t n = 0;
     for (; *s; s++) n += ((unsigned char)*s & 0xc0) != 0x80;
@@ -488,7 +510,8 @@ int av_vdata_token_attr(const av_vdata *vd, av_color_mode m, float *out) {
     case AV_COLOR_ITEMLEN: {
         float mx = 1;
         for (int64_t t = 0; t < T; t++) {
-            out[t] = m == AV_COLOR_TOKLEN ? (float)utf8_len(token_core(vd->tok_text[t])) : (float)vd->item_len[vd->tok_item[t]];
+            char buf[512];
+            out[t] = m == AV_COLOR_TOKLEN ? (float)utf8_len(token_plain(vd, t, buf, sizeof buf)) : (float)vd->item_len[vd->tok_item[t]];
             if (out[t] > mx) mx = out[t];
         }
         for (int64_t t = 0; t < T; t++) out[t] /= mx;
@@ -627,11 +650,14 @@ int64_t av_vdata_search(const av_vdata *vd, const char *text, uint8_t *flags, ui
     int64_t hits = 0;
     for (int64_t t = 0; t < vd->T; t++) flags[t] &= (uint8_t)~bit;
     if (!text || !*text) return 0;
-    for (int64_t t = 0; t < vd->T; t++)
-        if (!strcasecmp(token_core(vd->tok_text[t]), text) || !strcasecmp(vd->tok_text[t], text)) {
+    for (int64_t t = 0; t < vd->T; t++) {
+        char buf[512];
+        if (strcasecmp(token_plain(vd, t, buf, sizeof buf), text) && strcasecmp(vd->tok_text[t], text)) continue;
+        {
             flags[t] |= bit;
             hits++;
         }
+    }
     return hits;
 }
 

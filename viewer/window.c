@@ -422,7 +422,13 @@ int av_window_run_live(const av_session_opts *o, int width, int height, const ch
             }
         }
     }
-    if (w.lv) av_live_free(w.lv); /* waits for the projection: it has no cancel hook */
+    if (w.lv) {
+        /* t-SNE and UMAP have no cancel hook: the thread must finish before its buffers
+         * go. The window goes away at once so closing feels immediate (Ctrl-C ends the
+         * process sooner; nothing is being written to the run meanwhile). */
+        if (!w.live_done) glfwHideWindow(win);
+        av_live_free(w.lv);
+    }
     free(w.live_y);
     av_viewer_free(&v);
     glfwDestroyWindow(win);

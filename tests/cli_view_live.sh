@@ -97,4 +97,13 @@ printf 'live-wait done 300000\nstate %s\nquit\n' "$T/u.json" >"$T/s3.txt"
 timeout 600 "$AV" view "$R" --live --method umap --dim 3 --head 0:1 --iters 60 --size 600x450 --script "$T/s3.txt" \
   >/dev/null 2>"$T/u.err" || bad "umap live: $(cat "$T/u.err")"
 grep -q '"method":"umap","dim":3,"iteration":60,"total":60' "$T/u.json" && grep -q '"done":true' "$T/u.json" || bad "umap state: $(cat "$T/u.json")"
+# quitting mid-run: the worker is joined, exit 0 (leak-free under the sanitizer build)
+printf 'live-wait 1\nquit\n' >"$T/s4.txt"
+timeout 600 "$AV" view "$R" --live --method umap --head 0:2 --iters 200 --size 400x300 --script "$T/s4.txt" \
+  >/dev/null 2>"$T/q.err" || bad "quit mid-run: exit $?: $(cat "$T/q.err")"
+# a live-wait that cannot be met in time is a script error naming the line
+printf 'live-wait 999999 1\nquit\n' >"$T/s5.txt"
+timeout 600 "$AV" view "$R" --live --method umap --head 0:2 --iters 200 --size 400x300 --script "$T/s5.txt" \
+  >/dev/null 2>"$T/w.err"
+[ $? -eq 2 ] && grep -q "s5.txt:1: the live projection did not reach 999999" "$T/w.err" || bad "live-wait timeout: $(cat "$T/w.err")"
 exit $fail

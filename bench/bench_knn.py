@@ -2,7 +2,8 @@
 """bench_knn.py - the neighbour search side by side: attnviz's av_knn_build (host/knn.c:
 FAISS IndexFlatL2 = exact, HNSW32 with efSearch max(2k, 128) and an exact re-ranking of
 k + 9 candidates = approx) against faiss-cpu called from Python (IndexFlatL2, IndexHNSWFlat
-32 with the same efSearch) and scikit-learn's NearestNeighbors (algorithm auto), all with
+32 with the same efSearch; the HNSW once more with FAISS_SIMD_LEVEL=NONE, to tell the SIMD
+level from the FAISS version) and scikit-learn's NearestNeighbors (algorithm auto), all with
 the same thread count, on the same clouds:
   - Gaussian: n points of N(0, I) in d = 64 (bert-base's head size);
   - real: one head's joint q/k cloud (keys translated, MISSION.md) from an `attnviz
@@ -76,6 +77,34 @@ def run_faiss(X, k, method, threads):
     return timed(go)
 
 
+SIMD_OFF = r"""
+import json, sys, time, numpy as np, faiss
+X = np.load(sys.argv[1]); k = int(sys.argv[2]); faiss.omp_set_num_threads(int(sys.argv[3]))
+w, c = time.perf_counter(), time.process_time()
+index = faiss.IndexHNSWFlat(X.shape[1], 32)
+index.hnsw.efSearch = max(2 * k, 128)
+index.add(X)
+_, I = index.search(X, k + 1)
+w, c = time.perf_counter() - w, time.process_time() - c
+np.save(sys.argv[4], I)
+print(json.dumps({"wall_s": w, "cpu_s": c, "simd": faiss.get_compile_options().strip()}))
+"""
+
+
+def run_faiss_simd_off(xpath, k, threads, work):
+    """faiss-cpu's HNSW with its SIMD kernels switched off (FAISS_SIMD_LEVEL=NONE), in a
+    fresh process: separates what the SIMD level explains of the gap between the FAISS
+    builds from what their versions explain."""
+    ipath = os.path.join(work, "idx_simd_off.npy")
+    env = dict(os.environ, FAISS_SIMD_LEVEL="NONE")
+    r = subprocess.run([sys.executable, "-c", SIMD_OFF, xpath, str(k), str(threads), ipath],
+                       capture_output=True, text=True, env=env)
+    if r.returncode != 0:
+        raise RuntimeError(f"faiss-cpu with FAISS_SIMD_LEVEL=NONE: {r.stderr.strip()[-300:]}")
+    t = json.loads(r.stdout.strip().splitlines()[-1])
+    return t["wall_s"], t["cpu_s"], drop_self(np.load(ipath), k)
+
+
 def run_sklearn(X, k, threads):
     from sklearn.neighbors import NearestNeighbors
     from threadpoolctl import threadpool_limits
@@ -145,7 +174,8 @@ def main():
                 tools = [("attnviz exact", lambda: run_engine(a.driver, "exact", xpath, k, work)),
                          ("attnviz approx", lambda: run_engine(a.driver, "approx", xpath, k, work)),
                          ("faiss-cpu flat", lambda: run_faiss(X, k, "exact", a.threads)),
-                         ("faiss-cpu HNSW32", lambda: run_faiss(X, k, "approx", a.threads))]
+                         ("faiss-cpu HNSW32", lambda: run_faiss(X, k, "approx", a.threads)),
+                         ("faiss-cpu HNSW32, SIMD off", lambda: run_faiss_simd_off(xpath, k, a.threads, work))]
                 if n <= a.sklearn_max:
                     tools.append(("sklearn NearestNeighbors", lambda: run_sklearn(X, k, a.threads)))
                 reps = a.repeats if n <= 50000 else 1
@@ -210,10 +240,12 @@ def write(a, rows):
         opts = faiss.get_compile_options().strip()
     except AttributeError:
         opts = "?"
-    lines += ["", f"FAISS builds: attnviz links Debian's {deb} (symbols naming AVX2: {avx2 or '?'}); "
-              f"faiss-cpu {faiss.__version__} was built with `{opts}` and picks the widest its CPU has. "
-              "HNSW spends most of its time in single-vector distance kernels, where the SIMD width "
-              "matters; the flat index's time is a BLAS GEMM in both."]
+    lines += ["", f"FAISS builds: attnviz links Debian's {deb} (FAISS 1.7.3; symbols naming AVX2: "
+              f"{avx2 or '?'}); faiss-cpu {faiss.__version__} was built with `{opts}` and picks the widest "
+              "SIMD level its CPU has. The row \"faiss-cpu HNSW32, SIMD off\" runs it with "
+              "FAISS_SIMD_LEVEL=NONE: what remains of the HNSW gap between it and attnviz approx comes "
+              "from the two FAISS versions and builds (same index, same parameters), not the SIMD width. The flat "
+              "index's time is a BLAS GEMM in both."]
     with open(os.path.join(HERE, "RESULTS-knn.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     series = {}

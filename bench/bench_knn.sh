@@ -2,7 +2,7 @@
 # bench_knn.sh - neighbour search: attnviz's av_knn_build (FAISS exact flat and HNSW,
 # host/knn.c) vs faiss-cpu from Python and scikit-learn's NearestNeighbors, same threads,
 # same clouds (Gaussian and real q/k), time and recall@k. Writes bench/RESULTS-knn.md and
-# bench/data/knn_time.json. Sizes 10k, 50k, 200k points (BENCH_QUICK=1: 10k, k 15 only).
+# bench/data/knn_time.json. Sizes 10k, 50k, 200k points (BENCH_QUICK=1: 5k and 20k, k 15 only).
 # Needs a release build in build/ and the venv (bench/run.sh does both); alone:
 #   bash bench/bench_knn.sh
 set -euo pipefail
@@ -17,7 +17,7 @@ work="$root/build/bench_knn"
 mkdir -p "$work" bench/data
 bash bench/build_driver.sh bench/bench_knn_driver.c "$work/driver"
 sizes=(10000 50000 200000); ks=(15 90)
-if [ "${BENCH_QUICK:-0}" = 1 ]; then sizes=(10000); ks=(15); fi
+if [ "${BENCH_QUICK:-0}" = 1 ]; then sizes=(5000 20000); ks=(15); fi
 maxn=${sizes[-1]}
 # the real clouds: one MiniLM extract of maxn/2 tokens of the bundled sentences (repeated
 # as often as needed), reused while it covers the sizes asked for

@@ -13,6 +13,7 @@
 #include "datasets/image.h"
 #include "datasets/textline.h"
 #include "host/util.h"
+#include "host/rng.h"
 
 /* Deeper than this is taken for a symlink loop. */
 #define MAX_FOLDER_DEPTH 64
@@ -238,12 +239,6 @@ static int load_images(loader *L, const char *root) {
 
 /* ---- sampling -------------------------------------------------------------------- */
 
-static uint64_t splitmix64(uint64_t *x) {
-    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
 
 void av_dataset_sample(int64_t n, int64_t keep, uint64_t seed, unsigned char *sel) {
     if (keep > n) keep = n;
@@ -254,7 +249,7 @@ void av_dataset_sample(int64_t n, int64_t keep, uint64_t seed, unsigned char *se
         if (seed == 0) { sel[i] = i < keep; continue; }
         /* Algorithm S: take item i with probability need / (n - i). The 53-bit uniform
          * is exact in a double, so every platform makes the same choices. */
-        double u = (double)(splitmix64(&state) >> 11) * 0x1.0p-53;
+        double u = av_rng_uniform(&state);
         sel[i] = need > 0 && u * (double)(n - i) < (double)need;
         need -= sel[i];
     }

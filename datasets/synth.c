@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "datasets/image.h"
 #include "host/util.h"
+#include "host/rng.h"
 
 static const char *const kind_names[AV_SYNTH_NKINDS] = {"angle", "brightness", "checker", "frequency", "hue"};
 
@@ -39,15 +40,9 @@ int av_synth_kinds_parse(const char *s, unsigned *mask) {
     return AV_OK;
 }
 
-static uint64_t splitmix64(uint64_t *x) {
-    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
 
 /* Uniform in [0, 1), 53 bits: exact in a double, the same everywhere. */
-static double uniform(uint64_t *s) { return (double)(splitmix64(s) >> 11) * 0x1.0p-53; }
+
 
 /* Position of stratum i of n, jittered by u in [0, 1): in [0, 1). */
 static double stratum(int i, int n, double u) { return ((double)i + u) / (double)n; }
@@ -58,17 +53,17 @@ void av_synth_params_make(av_synth_kind kind, int index, int n, int size, uint64
     p->index = index;
     /* An independent stream per (seed, kind, index). */
     uint64_t s = seed;
-    uint64_t k = splitmix64(&s) ^ ((uint64_t)kind << 40) ^ (uint64_t)(uint32_t)index;
-    uint64_t st = splitmix64(&k);
-    double u = uniform(&st);
+    uint64_t k = av_rng_next(&s) ^ ((uint64_t)kind << 40) ^ (uint64_t)(uint32_t)index;
+    uint64_t st = av_rng_next(&k);
+    double u = av_rng_uniform(&st);
     const double two_pi = 6.283185307179586;
     switch (kind) {
     case AV_SYNTH_HUE:
         p->hue = 360.0 * stratum(index, n, u);
         p->graded = index % 2;
         if (p->graded) {
-            p->hue2 = fmod(p->hue + 30.0 + 90.0 * uniform(&st), 360.0);
-            p->gradient_angle = 360.0 * uniform(&st);
+            p->hue2 = fmod(p->hue + 30.0 + 90.0 * av_rng_uniform(&st), 360.0);
+            p->gradient_angle = 360.0 * av_rng_uniform(&st);
         }
         break;
     case AV_SYNTH_BRIGHTNESS:
@@ -77,14 +72,14 @@ void av_synth_params_make(av_synth_kind kind, int index, int n, int size, uint64
     case AV_SYNTH_FREQUENCY: {
         double lo = 1.0, hi = (double)size / 4.0;
         p->frequency = lo * pow(hi / lo, stratum(index, n, u));
-        p->angle = 180.0 * uniform(&st);
-        p->phase = two_pi * uniform(&st);
+        p->angle = 180.0 * av_rng_uniform(&st);
+        p->phase = two_pi * av_rng_uniform(&st);
         break;
     }
     case AV_SYNTH_ANGLE:
         p->frequency = (double)size / ANGLE_PERIOD_PX;
         p->angle = 180.0 * stratum(index, n, u);
-        p->phase = two_pi * uniform(&st);
+        p->phase = two_pi * av_rng_uniform(&st);
         break;
     case AV_SYNTH_CHECKER:
         p->cells = 2 + (int)floor(31.0 * stratum(index, n, u)); /* 2..32 */

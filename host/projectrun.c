@@ -174,6 +174,51 @@ static int check_finite(const av_run *r, const int *sel, int nsel) {
     return rc;
 }
 
+/* The .json of a finished head: scale, time, KL and (with --quality) the kNN
+ * preservation and trustworthiness; X may be normalised to unit rows in place. */
+static int head_meta(const job *j, int l, int h, float *X, const float *Y, int64_t n, int d, float c, double secs,
+                     double kl, cJSON **out) {
+    const av_project_opts *o = j->o;
+    int dim = o->dim, rc = AV_OK;
+    cJSON *meta = cJSON_CreateObject();
+    *out = meta;
+    if (!meta) return AV_ERR_NOMEM;
+    cJSON_AddNumberToObject(meta, "layer", l);
+    cJSON_AddNumberToObject(meta, "head", h);
+    cJSON_AddNumberToObject(meta, "scale", c);
+    cJSON_AddNumberToObject(meta, "seconds", round(secs * 1000) / 1000);
+    if (o->method == AV_PROJ_TSNE) {
+        cJSON_AddNumberToObject(meta, "kl", kl);
+        cJSON_AddStringToObject(meta, "kl_kind", av_tsne_kl_is_exact(n) ? "exact" : "barnes-hut estimate");
+        int cpu = 1; /* the GPU t-SNE (kernels/cuda) has its own repulsion */
+#ifdef AV_HAVE_CUDA
+        cpu = o->device != AV_DEVICE_CUDA;
+#endif
+        if (cpu) cJSON_AddStringToObject(meta, "repulsion", av_tsne_uses_fft(n, dim, o->tsne.method) ? "fft" : "barnes-hut");
+    }
+    if (o->quality) {
+        av_metric m = o->method == AV_PROJ_UMAP ? o->umap.metric : o->tsne.metric;
+        if (m == AV_METRIC_COSINE && o->method != AV_PROJ_PCA) /* judge in the metric that was projected */
+            for (int64_t i = 0; i < n; i++) {
+                double s = 0;
+                for (int a = 0; a < d; a++) s += (double)X[i * d + a] * X[i * d + a];
+                double inv = s > 0 ? 1 / sqrt(s) : 0;
+                for (int a = 0; a < d; a++) X[i * d + a] = (float)(X[i * d + a] * inv);
+            }
+        int64_t sample = n > o->quality_sample ? o->quality_sample : 0;
+        double pres, tw;
+        if (n >= 12) {
+            if ((rc = av_knn_preservation(X, Y, n, d, dim, 10, sample, 1, &pres)) != AV_OK ||
+                (rc = av_trustworthiness(X, Y, n, d, dim, 5, sample, 1, &tw)) != AV_OK)
+                return rc;
+            cJSON_AddNumberToObject(meta, "knn_preservation10", pres);
+            cJSON_AddNumberToObject(meta, "trustworthiness5", tw);
+            cJSON_AddNumberToObject(meta, "quality_points", (double)(sample ? sample : n));
+        }
+    }
+    return AV_OK;
+}
+
 /* Projects one head and stores it in the partial folder. */
 static int project_head(job *j, int l, int h) {
     const av_run *r = j->r;
@@ -232,36 +277,7 @@ static int project_head(job *j, int l, int h) {
         goto done;
     }
     double secs = av_now() - t0;
-    meta = cJSON_CreateObject();
-    cJSON_AddNumberToObject(meta, "layer", l);
-    cJSON_AddNumberToObject(meta, "head", h);
-    cJSON_AddNumberToObject(meta, "scale", c);
-    cJSON_AddNumberToObject(meta, "seconds", round(secs * 1000) / 1000);
-    if (o->method == AV_PROJ_TSNE) {
-        cJSON_AddNumberToObject(meta, "kl", kl);
-        cJSON_AddStringToObject(meta, "kl_kind", av_tsne_kl_is_exact(n) ? "exact" : "barnes-hut estimate");
-        if (!gpu) cJSON_AddStringToObject(meta, "repulsion", av_tsne_uses_fft(n, dim, o->tsne.method) ? "fft" : "barnes-hut");
-    }
-    if (o->quality) {
-        av_metric m = o->method == AV_PROJ_UMAP ? o->umap.metric : o->tsne.metric;
-        if (m == AV_METRIC_COSINE && o->method != AV_PROJ_PCA) /* judge in the metric that was projected */
-            for (int64_t i = 0; i < n; i++) {
-                double s = 0;
-                for (int a = 0; a < d; a++) s += (double)X[i * d + a] * X[i * d + a];
-                double inv = s > 0 ? 1 / sqrt(s) : 0;
-                for (int a = 0; a < d; a++) X[i * d + a] = (float)(X[i * d + a] * inv);
-            }
-        int64_t sample = n > o->quality_sample ? o->quality_sample : 0;
-        double pres, tw;
-        if (n >= 12) {
-            if ((rc = av_knn_preservation(X, Y, n, d, dim, 10, sample, 1, &pres)) != AV_OK ||
-                (rc = av_trustworthiness(X, Y, n, d, dim, 5, sample, 1, &tw)) != AV_OK)
-                goto done;
-            cJSON_AddNumberToObject(meta, "knn_preservation10", pres);
-            cJSON_AddNumberToObject(meta, "trustworthiness5", tw);
-            cJSON_AddNumberToObject(meta, "quality_points", (double)(sample ? sample : n));
-        }
-    }
+    if ((rc = head_meta(j, l, h, X, Y, n, d, c, secs, kl, &meta)) != AV_OK) goto done;
     char path[4200];
     head_path(j, l, h, "json", path, sizeof path);
     if ((rc = av_json_write(path, meta)) != AV_OK) goto done;
@@ -460,4 +476,36 @@ int av_project_run(av_run *r, const av_project_opts *o) {
     fprintf(stderr, "attnviz project: wrote proj/%s.npy (%d of %d heads projected%s)\n", name, done, L * H,
             done < L * H ? ", the others NaN" : "");
     return AV_OK;
+}
+
+int av_project_save_head(av_run *r, const av_project_opts *o, int l, int h, float *X, const float *Y,
+                         float scale, double kl, double seconds) {
+    if (o->dim != 2 && o->dim != 3) return av_fail("project: --dim must be 2 or 3, got %d", o->dim);
+    if (l < 0 || l >= r->num_layers || h < 0 || h >= r->num_heads)
+        return av_fail("%s: no head %d:%d", r->dir, l, h);
+    char name[32];
+    snprintf(name, sizeof name, "%s-%dd", av_proj_method_name(o->method), o->dim);
+    job j;
+    memset(&j, 0, sizeof j);
+    j.r = r;
+    j.o = o;
+    j.name = name;
+    if (prepare_partials(&j, name) != AV_OK) return AV_ERR;
+    int64_t n = 2 * r->num_tokens;
+    cJSON *meta = NULL;
+    int rc = head_meta(&j, l, h, X, Y, n, r->head_dim, scale, seconds, kl, &meta);
+    char path[4200];
+    if (rc == AV_OK) {
+        head_path(&j, l, h, "json", path, sizeof path);
+        rc = av_json_write(path, meta);
+    }
+    cJSON_Delete(meta);
+    if (rc == AV_OK) {
+        head_path(&j, l, h, "npy", path, sizeof path);
+        int64_t shape[2] = {n, o->dim};
+        rc = av_npy_write(path, AV_DT_F32, 2, shape, Y);
+    }
+    int done = 0;
+    if (rc == AV_OK) rc = assemble(&j, name, &done);
+    return rc;
 }

@@ -49,4 +49,12 @@ int av_parse_heads(const char *spec, int layers, int heads, int **pairs, int *co
  * selected head, unreadable arrays) is found before anything is printed or written:
  * AV_ERR with a message naming the run folder and the head. */
 int av_project_run(av_run *r, const av_project_opts *o);
+
+/* Records one head projected elsewhere (the live viewer) exactly as av_project_run
+ * would have: Y [2T, o->dim] becomes the partial head (with its .json: scale, seconds,
+ * KL, and quality when o->quality, for which X, the normalised cloud [2T, head_dim],
+ * may be rescaled in place), then proj/<method>-<dim>d.npy is rewritten from every
+ * partial head and the manifest saved. The caller keeps X and Y. */
+int av_project_save_head(av_run *r, const av_project_opts *o, int l, int h, float *X, const float *Y,
+                         float scale, double kl, double seconds);
 #endif

@@ -52,6 +52,23 @@ cp -r "$V" "$T/vit_damaged" && head -c 60 "$V/images/img0.png" >"$T/vit_damaged/
 "$AV" render "$T/vit_damaged" --view image --state -o "$T/damaged.png" >"$T/damaged.json" || bad "damaged image: exit $?"
 grep -q '"image_error":"[^"]*images/img0.png: [^"]*attention still shown"' "$T/damaged.json" || bad "damaged image state: $(cat "$T/damaged.json")"
 
+# a synthetic image set through the vit-tiny fixture: the hue / brightness / frequency /
+# angle colour modes, one picture each (they must differ: each colours by its parameter)
+"$AV" synth --kind hue,brightness,frequency,angle -n 3 --size 32 --seed 5 -o "$T/syn" 2>/dev/null || bad "synth: exit $?"
+"$AV" extract "$AV_SRC/tests/fixtures/models/vit-tiny" "$T/syn" -o "$T/synrun" --quiet --dtype f32 || bad "extract synth: exit $?"
+"$AV" project "$T/synrun" --method pca 2>/dev/null || bad "project synth: exit $?"
+for m in hue brightness frequency angle; do
+  "$AV" render "$T/synrun" --view single --head 0:1 --color $m --size 480x360 --state -o "$T/syn_$m.png" >"$T/syn_$m.json" \
+    || bad "synth colour $m: exit $?"
+  grep -q "\"color\":\"$m\"" "$T/syn_$m.json" || bad "synth colour $m state: $(cat "$T/syn_$m.json")"
+  [ "$(png_size "$T/syn_$m.png")" = 480x360 ] || bad "synth colour $m: size"
+done
+cmp -s "$T/syn_hue.png" "$T/syn_angle.png" && bad "hue and angle colourings are the same picture"
+cmp -s "$T/syn_brightness.png" "$T/syn_frequency.png" && bad "brightness and frequency colourings are the same picture"
+expect_fail nosynth "colour mode 'hue' needs a ViT run of an \`attnviz synth\` folder" -- "$AV" render "$V" --color hue -o "$T/nosynth.png"
+printf '{"file": 3}\n' >>"$T/syn/params.jsonl"
+expect_fail badparams "syn/params.jsonl:13: not a JSON object" -- "$AV" render "$T/synrun" --color hue -o "$T/badparams.png"
+
 # bad input
 expect_fail norun "nope: not a run folder" -- "$AV" render "$T/nope" -o "$T/norun.png"
 cp -r "$R" "$T/noproj" && rm -rf "$T/noproj/proj"

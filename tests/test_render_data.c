@@ -172,6 +172,34 @@ static int fails_naming(const char *dir, const char *needle, int load_proj) {
     return ok;
 }
 
+/* Categories follow datasets/categories.h, not an ASCII check: "«" and "»" (Unicode
+ * Pi/Pf; GPT-2 spells their UTF-8 bytes C2 AB as "Â«") and "Ġ..." are punctuation,
+ * "£" (Sc) is not, "<|endoftext|>" is special; frequency counts exact spellings;
+ * search and token length read the decoded bytes. */
+static void test_unicode_categories(const char *dir) {
+    make_run(dir, 2 * NT,
+             "{\"text\": \"\xc3\x82\xc2\xab\"}\n{\"text\": \"\xc4\xa0" "caf\xc3\x83\xc2\xa9\"}\n{\"text\": \"\xc3\x82\xc2\xbb\"}\n"
+             "{\"text\": \"\xc3\x82\xc2\xa3\"}\n{\"text\": \"\xc4\xa0...\"}\n{\"text\": \"\xc3\x82\xc2\xab\"}\n"
+             "{\"text\": \"<|endoftext|>\"}\n", NULL);
+    av_vdata vd;
+    CHECK(av_vdata_open(dir, &vd) == AV_OK);
+    float attr[NT];
+    CHECK(av_vdata_token_attr(&vd, AV_COLOR_PUNCT, attr) == AV_OK);
+    CHECK(attr[0] == 1 && attr[1] == 0 && attr[2] == 1 && attr[3] == 0 && attr[4] == 1 && attr[5] == 1 && attr[6] == 2);
+    CHECK(av_vdata_is_special(&vd, 6) && !av_vdata_is_special(&vd, 0));
+    CHECK(av_vdata_token_attr(&vd, AV_COLOR_FREQ, attr) == AV_OK);
+    CHECK_NEAR(attr[0], log(2.0) / log(7.0), 1e-6);   /* "«" twice among 7 tokens */
+    CHECK(attr[5] == attr[0] && attr[1] == 0 && attr[3] == 0);
+    /* "ĠcafÃ©" is " café" in bytes: found as "café", 4 characters long (the longest
+     * token, "<|endoftext|>", has 13) */
+    uint8_t flags[NT] = {0};
+    CHECK(av_vdata_search(&vd, "caf\xc3\xa9", flags, 1) == 1 && flags[1] == 1);
+    CHECK(av_vdata_token_attr(&vd, AV_COLOR_TOKLEN, attr) == AV_OK);
+    CHECK_NEAR(attr[1], 4.0 / 13.0, 1e-6);
+    CHECK_NEAR(attr[0], 1.0 / 13.0, 1e-6);   /* "«" */
+    av_vdata_close(&vd);
+}
+
 int main(void) {
     char tmpl[] = "/tmp/av_test_render_data.XXXXXX";
     char *root = mkdtemp(tmpl);
@@ -181,6 +209,9 @@ int main(void) {
     snprintf(dir, sizeof dir, "%s/good", root);
     make_run(dir, 2 * NT, NULL, NULL);
     test_attention(dir);
+
+    snprintf(dir, sizeof dir, "%s/unicode", root);
+    test_unicode_categories(dir);
 
     snprintf(dir, sizeof dir, "%s/badproj", root);
     make_run(dir, 2 * NT + 1, NULL, NULL);

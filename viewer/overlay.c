@@ -37,6 +37,8 @@ void av_overlay_bottombar(av_viewer *v, const char *help) {
     if (v->note[0]) {
         av_rgba warn = {0.85f, 0.2f, 0.15f, 1};
         av_draw2d_text_clip(d, 10, y + 4, 0, warn, v->note, W - 20);
+    } else if (v->status[0]) {
+        av_draw2d_text_clip(d, 10, y + 4, 0, th.fg, v->status, W - 20);
     } else {
         av_draw2d_text_clip(d, 10, y + 4, 0, th.dim, help, W - 20);
     }
@@ -64,8 +66,12 @@ void av_overlay_legend(av_viewer *v, float x, float y) {
         av_draw2d_rect(d, x, y - h, 170, h, th.panel);
         av_draw2d_rect_outline(d, x, y - h, 170, h, 1, th.border);
         av_draw2d_text(d, x + 8, y - h + 4, 0, th.fg, title);
-        for (int i = 0; i < 150; i++) av_draw2d_rect(d, x + 10 + i, y - h + 24, 1, 12, av_colormap(i / 149.0f));
+        int cyc = av_color_cyclic(v->color);
+        for (int i = 0; i < 150; i++)
+            av_draw2d_rect(d, x + 10 + i, y - h + 24, 1, 12, cyc ? av_colorwheel(i / 150.0f) : av_colormap(i / 149.0f));
         const char *lo = "low", *hi = "high";
+        if (v->color == AV_COLOR_HUE) { lo = "0"; hi = "360 deg"; }
+        if (v->color == AV_COLOR_ANGLE) { lo = "0"; hi = "180 deg"; }
         if (v->color == AV_COLOR_POSITION) { lo = "first"; hi = "last"; }
         if (v->color == AV_COLOR_ROW) { lo = "top"; hi = "bottom"; }
         if (v->color == AV_COLOR_COL) { lo = "left"; hi = "right"; }

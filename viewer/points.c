@@ -41,7 +41,9 @@ static const char *VS =
     "  vec3 c;\n"
     "  if (u_mode == 0) c = isk ? u_pal[1] : u_pal[0];\n"
     "  else { float a = texelFetch(u_attr, u_attr_global != 0 ? g : tok).r;\n"
-    "    if (a < 0.0) c = vec3(0.55); else if (u_mode == 1) c = u_pal[int(a) % 10]; else c = cmap(clamp(a, 0.0, 1.0)); }\n"
+    "    if (a < 0.0) c = vec3(0.55); else if (u_mode == 1) c = u_pal[int(a) % 10];\n"
+    "    else if (u_mode == 3) c = clamp(abs(mod(fract(a) * 6.0 + vec3(0.0, 4.0, 2.0), 6.0) - 3.0) - 1.0, 0.0, 1.0) * 0.85 + 0.05;\n"
+    "    else c = cmap(clamp(a, 0.0, 1.0)); }\n"
     "  float size = u_size;\n"
     "  if (u_size_norm != 0) size *= 0.4 + 1.6 * texelFetch(u_norm, g).r;\n"
     "  float alpha = 0.85, z = 0.0;\n"
@@ -137,6 +139,17 @@ int av_points_upload_proj(av_viewer *v) {
     return AV_OK;
 }
 
+void av_points_update_head(av_viewer *v, int l, int h) {
+    av_vdata *vd = v->vd;
+    if (vd->cur < 0 || v->gl_proj != vd->cur || !v->pos_buf) return;
+    int dim = av_vdata_dim(vd);
+    int64_t n = 2 * vd->T;
+    glBindBuffer(GL_TEXTURE_BUFFER, v->pos_buf);
+    glBufferSubData(GL_TEXTURE_BUFFER, (GLintptr)(((int64_t)l * vd->run.num_heads + h) * n * dim * (int64_t)sizeof(float)),
+                    (GLsizeiptr)(n * dim * (int64_t)sizeof(float)), av_vdata_point(vd, l, h, 0));
+    v->pick_valid = 0;
+}
+
 static int ensure_norms(av_viewer *v) {
     if (v->norm_tex) return AV_OK;
     const float *n = av_vdata_norms(v->vd);
@@ -202,7 +215,7 @@ void av_points_draw(av_viewer *v, int l, int h, av_rect r, const float m[16], in
     glUniform1i(U(U_STRIDE), stride);
     glUniform1i(U(U_T), (int)vd->T);
     glUniform1i(U(U_DIM), dim);
-    glUniform1i(U(U_MODE), v->color == AV_COLOR_QK ? 0 : av_color_categorical(v->color) ? 1 : 2);
+    glUniform1i(U(U_MODE), v->color == AV_COLOR_QK ? 0 : av_color_categorical(v->color) ? 1 : av_color_cyclic(v->color) ? 3 : 2);
     glUniform1i(U(U_ATTR_GLOBAL), v->color == AV_COLOR_NORM);
     glUniform1i(U(U_SHOW), (v->show_q ? 1 : 0) | (v->show_k ? 2 : 0));
     glUniform1i(U(U_ANY), any_flag(v));

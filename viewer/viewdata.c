@@ -1,27 +1,31 @@
 /* viewdata.c - the viewer's CPU-side model of a run folder (see viewdata.h). */
 #include "viewer/viewdata.h"
 
-#include <ctype.h>
 #include <dirent.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
+#include "datasets/categories.h"
 #include "host/util.h"
 
 static const char *color_names[AV_COLOR_COUNT] = {
-    "qk", "position", "mod5", "punct", "norm", "toklen", "itemlen", "freq", "row", "col", "label"};
+    "qk", "position", "mod5", "punct", "norm", "toklen", "itemlen", "freq", "row", "col", "label",
+    "hue", "brightness", "frequency", "angle"};
 
 const char *av_color_name(av_color_mode m) { return m >= 0 && m < AV_COLOR_COUNT ? color_names[m] : "?"; }
 
 int av_color_parse(const char *name, av_color_mode *out) {
     for (int i = 0; i < AV_COLOR_COUNT; i++)
         if (!strcmp(name, color_names[i])) { *out = (av_color_mode)i; return AV_OK; }
-    return av_fail("unknown colour mode '%s' (qk, position, mod5, punct, norm, toklen, itemlen, freq, row, col, label)", name);
+    return av_fail("unknown colour mode '%s' (qk, position, mod5, punct, norm, toklen, itemlen, freq, row, col, label, hue, brightness, frequency, angle)", name);
 }
 
 int av_color_categorical(av_color_mode m) {
     return m == AV_COLOR_QK || m == AV_COLOR_MOD5 || m == AV_COLOR_PUNCT || m == AV_COLOR_LABEL;
 }
+
+int av_color_cyclic(av_color_mode m) { return m == AV_COLOR_HUE || m == AV_COLOR_ANGLE; }
 
 /* ---- tokens.jsonl and items.jsonl ------------------------------------------------ */
 
@@ -100,6 +104,87 @@ static int item_line(void *user, char *line, int64_t lineno) {
     return vd->item_text[i] ? AV_OK : av_fail("out of memory reading %s", c->path);
 }
 
+/* ---- synthetic image parameters --------------------------------------------------- */
+
+typedef struct { char *file; double v[4]; } synth_entry;
+static int synth_cmp(const void *a, const void *b) { return strcmp(((const synth_entry *)a)->file, ((const synth_entry *)b)->file); }
+
+typedef struct { synth_entry *e; int64_t n, cap; const char *path; } synth_ctx;
+
+static int synth_line(void *user, char *line, int64_t lineno) {
+    synth_ctx *c = user;
+    cJSON *j = cJSON_Parse(line);
+    const cJSON *f = j ? cJSON_GetObjectItemCaseSensitive(j, "file") : NULL;
+    const cJSON *k = j ? cJSON_GetObjectItemCaseSensitive(j, "kind") : NULL;
+    if (!cJSON_IsString(f) || !cJSON_IsString(k)) {
+        cJSON_Delete(j);
+        return av_fail("%s:%lld: not a JSON object with \"file\" and \"kind\" strings", c->path, (long long)lineno);
+    }
+    if (c->n == c->cap) {
+        int64_t cap = c->cap ? 2 * c->cap : 64;
+        synth_entry *e = realloc(c->e, (size_t)cap * sizeof *e);
+        if (!e) { cJSON_Delete(j); return av_fail("out of memory reading %s", c->path); }
+        c->e = e;
+        c->cap = cap;
+    }
+    synth_entry *e = &c->e[c->n];
+    static const char *keys[4] = {"hue", "brightness", "frequency", "angle"};
+    for (int q = 0; q < 4; q++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, keys[q]);
+        e->v[q] = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    }
+    /* a hue gradient runs from "hue" to "hue2": its starting hue stands for the image */
+    if (!(e->file = strdup(f->valuestring))) { cJSON_Delete(j); return av_fail("out of memory reading %s", c->path); }
+    c->n++;
+    cJSON_Delete(j);
+    return AV_OK;
+}
+
+/* The folder two levels above an image path (DIR of DIR/<kind>/<file>), in out. */
+static int synth_root(const char *img, char *out, size_t cap) {
+    const char *s1 = strrchr(img, '/');
+    if (!s1 || s1 == img) return 0;
+    const char *s0 = s1 - 1;
+    while (s0 > img && *s0 != '/') s0--;
+    if (*s0 != '/' || (size_t)(s0 - img) + 1 > cap) return 0;
+    memcpy(out, img, (size_t)(s0 - img));
+    out[s0 - img] = 0;
+    return 1;
+}
+
+/* Fills vd->synth when the run's images come from one `attnviz synth` folder. A
+ * params.jsonl that is there but broken is an error naming it; images from anywhere
+ * else simply leave the synthetic colour modes off. */
+static int load_synth(av_vdata *vd) {
+    int64_t I = vd->run.num_items;
+    if (!vd->is_vit || I == 0) return AV_OK;
+    char root[4096], other[4096], path[4200];
+    if (!synth_root(vd->item_text[0], root, sizeof root)) return AV_OK;
+    for (int64_t i = 1; i < I; i++)
+        if (!synth_root(vd->item_text[i], other, sizeof other) || strcmp(root, other)) return AV_OK;
+    av_path_join(path, sizeof path, root, "params.jsonl");
+    if (!av_file_exists(path)) return AV_OK;
+    synth_ctx c = {NULL, 0, 0, path};
+    int rc = each_line(path, synth_line, &c);
+    if (rc == AV_OK) {
+        qsort(c.e, (size_t)c.n, sizeof *c.e, synth_cmp);
+        size_t rl = strlen(root);
+        double *out = av_malloc((size_t)I * 4 * sizeof *out);
+        if (!out) rc = AV_ERR;
+        for (int64_t i = 0; rc == AV_OK && i < I; i++) {
+            synth_entry key = {vd->item_text[i] + rl + 1, {0}};
+            const synth_entry *e = c.n ? bsearch(&key, c.e, (size_t)c.n, sizeof *c.e, synth_cmp) : NULL;
+            if (!e) rc = av_fail("%s: has no line for %s (an image of the run)", path, vd->item_text[i]);
+            else memcpy(out + i * 4, e->v, sizeof e->v);
+        }
+        if (rc == AV_OK) vd->synth = out;
+        else free(out);
+    }
+    for (int64_t k = 0; k < c.n; k++) free(c.e[k].file);
+    free(c.e);
+    return rc;
+}
+
 /* ---- projections ------------------------------------------------------------------ */
 
 static int proj_cmp(const void *a, const void *b) {
@@ -144,9 +229,77 @@ int av_vdata_find_proj(const av_vdata *vd, const char *method, int dim) {
     return -1;
 }
 
+/* Forgets the current projection: closes its mapping, or keeps the live buffer. */
+static void drop_current(av_vdata *vd) {
+    if (vd->cur >= 0 && vd->cur != vd->live_idx) av_npy_close(&vd->pdata);
+    if (vd->bounds != vd->live_bounds) free(vd->bounds);
+    vd->bounds = NULL;
+    memset(&vd->pdata, 0, sizeof vd->pdata);
+    vd->cur = -1;
+}
+
+static void fit_bounds(const float *p, int64_t n, int dim, float *b) {
+    for (int k = 0; k < 3; k++) { b[k] = INFINITY; b[3 + k] = -INFINITY; }
+    for (int64_t j = 0; j < n; j++)
+        for (int k = 0; k < dim; k++) {
+            float v = p[j * dim + k];
+            if (!isfinite(v)) continue;
+            if (v < b[k]) b[k] = v;
+            if (v > b[3 + k]) b[3 + k] = v;
+        }
+    for (int k = 0; k < 3; k++)
+        if (!(b[k] <= b[3 + k])) { b[k] = -1; b[3 + k] = 1; }
+}
+
+static void use_live(av_vdata *vd) {
+    int L = vd->run.num_layers, H = vd->run.num_heads, dim = vd->proj[vd->live_idx].dim;
+    drop_current(vd);
+    vd->pdata.dtype = AV_DT_F32;
+    vd->pdata.ndim = 4;
+    vd->pdata.shape[0] = L;
+    vd->pdata.shape[1] = H;
+    vd->pdata.shape[2] = 2 * vd->T;
+    vd->pdata.shape[3] = dim;
+    vd->pdata.count = (int64_t)L * H * 2 * vd->T * dim;
+    vd->pdata.data = vd->live;
+    vd->bounds = vd->live_bounds;
+    vd->cur = vd->live_idx;
+}
+
+int av_vdata_add_live(av_vdata *vd, const char *method, int dim) {
+    if (vd->live) return av_fail("%s: the viewer already has a live projection", vd->run.dir);
+    if (vd->nproj >= AV_MAX_PROJ) return av_fail("%s: too many projections to add a live one", vd->run.dir);
+    int64_t L = vd->run.num_layers, H = vd->run.num_heads, count = L * H * 2 * vd->T * dim;
+    vd->live = av_malloc((size_t)(count > 0 ? count : 1) * sizeof(float));
+    vd->live_bounds = av_malloc((size_t)L * H * 6 * sizeof(float));
+    if (!vd->live || !vd->live_bounds) {
+        free(vd->live); free(vd->live_bounds); free(vd->synth);
+        vd->live = vd->live_bounds = NULL;
+        return AV_ERR;
+    }
+    for (int64_t i = 0; i < count; i++) vd->live[i] = NAN;
+    for (int64_t c = 0; c < L * H; c++) fit_bounds(vd->live, 0, dim, vd->live_bounds + c * 6);
+    av_proj_info *p = &vd->proj[vd->nproj];
+    memset(p, 0, sizeof *p);
+    snprintf(p->method, sizeof p->method, "%s", method);
+    p->dim = dim;
+    vd->live_idx = vd->nproj++;
+    use_live(vd);
+    return vd->live_idx;
+}
+
+void av_vdata_live_update(av_vdata *vd, int l, int h, const float *Y) {
+    if (!vd->live) return;
+    int dim = vd->proj[vd->live_idx].dim;
+    int64_t n = 2 * vd->T, c = (int64_t)l * vd->run.num_heads + h;
+    memcpy(vd->live + c * n * dim, Y, (size_t)(n * dim) * sizeof(float));
+    fit_bounds(Y, n, dim, vd->live_bounds + c * 6);
+}
+
 int av_vdata_load_proj(av_vdata *vd, int i) {
     if (i < 0 || i >= vd->nproj) return av_fail("%s: no such projection", vd->run.dir);
     if (i == vd->cur) return AV_OK;
+    if (i == vd->live_idx) { use_live(vd); return AV_OK; }
     av_npy a;
     char path[4200];
     av_run_path(&vd->run, path, sizeof path, vd->proj[i].file);
@@ -164,21 +317,8 @@ int av_vdata_load_proj(av_vdata *vd, int i) {
     if (!bounds) { av_npy_close(&a); return AV_ERR; }
     const float *p = a.data;
     int64_t n = 2 * vd->T;
-    for (int64_t c = 0; c < (int64_t)L * H; c++) {
-        float *b = bounds + c * 6;
-        for (int k = 0; k < 3; k++) { b[k] = INFINITY; b[3 + k] = -INFINITY; }
-        for (int64_t j = 0; j < n; j++)
-            for (int k = 0; k < dim; k++) {
-                float v = p[(c * n + j) * dim + k];
-                if (!isfinite(v)) continue;
-                if (v < b[k]) b[k] = v;
-                if (v > b[3 + k]) b[3 + k] = v;
-            }
-        for (int k = 0; k < 3; k++)
-            if (!(b[k] <= b[3 + k])) { b[k] = -1; b[3 + k] = 1; }
-    }
-    if (vd->cur >= 0) av_npy_close(&vd->pdata);
-    free(vd->bounds);
+    for (int64_t c = 0; c < (int64_t)L * H; c++) fit_bounds(p + c * n * dim, n, dim, bounds + c * 6);
+    drop_current(vd);
     vd->pdata = a;
     vd->bounds = bounds;
     vd->cur = i;
@@ -196,7 +336,7 @@ const float *av_vdata_point(const av_vdata *vd, int l, int h, int64_t p) {
 
 int av_vdata_open(const char *dir, av_vdata *vd) {
     memset(vd, 0, sizeof *vd);
-    vd->cur = -1;
+    vd->cur = vd->live_idx = -1;
     if (av_run_open(dir, &vd->run) != AV_OK) return AV_ERR;
     av_run *r = &vd->run;
     vd->T = r->num_tokens;
@@ -246,10 +386,20 @@ int av_vdata_open(const char *dir, av_vdata *vd) {
             int p = vd->tok_pos[t] - 1;
             if (p >= 0) { vd->tok_row[t] = p / vd->grid; vd->tok_col[t] = p % vd->grid; }
         }
+    /* token categories once, with the same Unicode- and GPT-2-aware rules as stats */
+    av_tok_scheme scheme;
+    if (av_tok_scheme_for_model(r->model_type, &scheme) != AV_OK) goto fail;
+    if (!(vd->tok_flags = av_malloc(((size_t)T + 1) * sizeof(uint32_t)))) goto fail;
+    for (int64_t t = 0; t < T; t++) {
+        int first = t == 0 || vd->tok_item[t - 1] != vd->tok_item[t];
+        vd->tok_flags[t] = av_token_flags(vd->tok_text[t], first ? NULL : vd->tok_text[t - 1], scheme);
+    }
     c = (load_ctx){vd, path, 0, 0};
     av_run_path(r, path, sizeof path, "items.jsonl");
     if (each_line(path, item_line, &c) != AV_OK) goto fail;
     if (c.count != I) { av_fail("%s: %lld items, manifest says %lld", path, (long long)c.count, (long long)I); goto fail; }
+
+    if (load_synth(vd) != AV_OK) goto fail;
 
     av_run_path(r, path, sizeof path, "stats.json");
     if (av_file_exists(path) && !(vd->stats = av_json_read(path))) goto fail;
@@ -285,27 +435,20 @@ void av_vdata_close(av_vdata *vd) {
     }
     free(vd->tok_text); free(vd->tok_row); free(vd->tok_col); free(vd->tok_item); free(vd->tok_pos);
     free(vd->item_start); free(vd->item_len); free(vd->item_text); free(vd->item_label);
-    free(vd->bounds); free(vd->norm01);
-    if (vd->cur >= 0) av_npy_close(&vd->pdata);
+    drop_current(vd);
+    free(vd->norm01); free(vd->tok_flags); free(vd->live); free(vd->live_bounds); free(vd->synth);
     if (vd->has_vnorm) av_npy_close(&vd->vnorm);
     if (vd->stats) cJSON_Delete(vd->stats);
     av_run_close(&vd->run);
     memset(vd, 0, sizeof *vd);
-    vd->cur = -1;
+    vd->cur = vd->live_idx = -1;
 }
 
 /* ---- token attributes ------------------------------------------------------------- */
 
-static int is_special_text(const char *s) {
-    static const char *sp[] = {"[CLS]", "[SEP]", "[PAD]", "[MASK]", "[UNK]", "<|endoftext|>", "<s>", "</s>", "<pad>"};
-    for (size_t i = 0; i < sizeof sp / sizeof sp[0]; i++)
-        if (!strcmp(s, sp[i])) return 1;
-    return 0;
-}
-
 int av_vdata_is_special(const av_vdata *vd, int64_t t) {
     if (vd->is_vit) return vd->tok_pos[t] == 0;
-    return is_special_text(vd->tok_text[t]);
+    return (vd->tok_flags[t] & AV_TOK_SPECIAL) != 0;
 }
 
 /* The token with its word-piece / byte-level markers removed: "##ing" -> "ing", "Ġthe" -> "the". */
@@ -316,23 +459,31 @@ static const char *token_core(const char *s) {
     return s;
 }
 
-static int is_punct_text(const char *s) {
-    s = token_core(s);
-    if (!*s) return 0;
-    for (; *s; s++)
-        if (!ispunct((unsigned char)*s)) return 0;
-    return 1;
+/* The token as a reader sees it, in buf: byte-level BPE spelling decoded back to its
+ * UTF-8 bytes ("ĠcafÃ©" -> "café") and the word marker dropped ("##ing" -> "ing", the
+ * leading space or newline of GPT-2 tokens); a token that is only the marker or only
+ * white space keeps it. Falls back to token_core when the bytes are not whole UTF-8
+ * characters (a token holding part of one). */
+static const char *token_plain(const av_vdata *vd, int64_t t, char *buf, int cap) {
+    const char *s = vd->tok_text[t];
+    if (!vd->is_gpt2) return token_core(s);
+    int n = av_byte_bpe_decode(s, buf, cap);
+    if (n < 0) return token_core(s);
+    for (utf8proc_ssize_t i = 0; i < n;) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)buf + i, n - i, &cp);
+        if (k <= 0) return token_core(s); /* not whole characters */
+        i += k;
+    }
+    const char *q = buf;
+    while (*q == ' ' || *q == '\n' || *q == '\t' || *q == '\r') q++;
+    return *q ? q : buf;
 }
 
 static int64_t utf8_len(const char *s) {
     int64_t n = 0;
     for (; *s; s++) n += ((unsigned char)*s & 0xc0) != 0x80;
     return n;
-}
-
-typedef struct { const char *s; int64_t t; } str_idx;
-static int str_idx_cmp(const void *a, const void *b) {
-    return strcmp(((const str_idx *)a)->s, ((const str_idx *)b)->s);
 }
 
 int av_vdata_token_attr(const av_vdata *vd, av_color_mode m, float *out) {
@@ -353,32 +504,26 @@ int av_vdata_token_attr(const av_vdata *vd, av_color_mode m, float *out) {
         return AV_OK;
     case AV_COLOR_PUNCT:
         for (int64_t t = 0; t < T; t++)
-            out[t] = av_vdata_is_special(vd, t) ? 2.0f : (!vd->is_vit && is_punct_text(vd->tok_text[t])) ? 1.0f : 0.0f;
+            out[t] = av_vdata_is_special(vd, t) ? 2.0f : (vd->tok_flags[t] & AV_TOK_PUNCT) ? 1.0f : 0.0f;
         return AV_OK;
     case AV_COLOR_TOKLEN:
     case AV_COLOR_ITEMLEN: {
         float mx = 1;
         for (int64_t t = 0; t < T; t++) {
-            out[t] = m == AV_COLOR_TOKLEN ? (float)utf8_len(token_core(vd->tok_text[t])) : (float)vd->item_len[vd->tok_item[t]];
+            char buf[512];
+            out[t] = m == AV_COLOR_TOKLEN ? (float)utf8_len(token_plain(vd, t, buf, sizeof buf)) : (float)vd->item_len[vd->tok_item[t]];
             if (out[t] > mx) mx = out[t];
         }
         for (int64_t t = 0; t < T; t++) out[t] /= mx;
         return AV_OK;
     }
     case AV_COLOR_FREQ: {
-        str_idx *s = av_malloc(((size_t)T + 1) * sizeof *s);
-        if (!s) return AV_ERR;
-        for (int64_t t = 0; t < T; t++) s[t] = (str_idx){vd->tok_text[t], t};
-        qsort(s, (size_t)T, sizeof *s, str_idx_cmp);
+        int64_t *freq = av_malloc(((size_t)T + 1) * sizeof *freq);
+        if (!freq) return AV_ERR;
+        if (av_token_frequencies((const char *const *)vd->tok_text, T, freq) != AV_OK) { free(freq); return AV_ERR; }
         double lmax = log((double)(T > 1 ? T : 2));
-        for (int64_t a = 0; a < T;) {
-            int64_t b = a;
-            while (b < T && !strcmp(s[a].s, s[b].s)) b++;
-            float v = (float)(log((double)(b - a)) / lmax);
-            for (int64_t k = a; k < b; k++) out[s[k].t] = v;
-            a = b;
-        }
-        free(s);
+        for (int64_t t = 0; t < T; t++) out[t] = (float)(log((double)freq[t]) / lmax);
+        free(freq);
         return AV_OK;
     }
     case AV_COLOR_ROW:
@@ -408,6 +553,33 @@ int av_vdata_token_attr(const av_vdata *vd, av_color_mode m, float *out) {
                     k += !seen;
                 }
             out[t] = lb ? (float)(k % 10) : -1.0f;
+        }
+        return AV_OK;
+    }
+    case AV_COLOR_HUE:
+    case AV_COLOR_BRIGHTNESS:
+    case AV_COLOR_FREQUENCY:
+    case AV_COLOR_ANGLE: {
+        if (!vd->synth)
+            return av_fail("%s: colour mode '%s' needs a ViT run of an `attnviz synth` folder (images DIR/<kind>/*.png with DIR/params.jsonl)",
+                           vd->run.dir, av_color_name(m));
+        int q = (int)(m - AV_COLOR_HUE);
+        double lo = INFINITY, hi = -INFINITY;
+        for (int64_t i = 0; i < vd->run.num_items; i++) {
+            double x = vd->synth[i * 4 + q];
+            if (isnan(x)) continue;
+            if (x < lo) lo = x;
+            if (x > hi) hi = x;
+        }
+        if (lo > hi) return av_fail("%s: no image of the run varies %s", vd->run.dir, av_color_name(m));
+        for (int64_t t = 0; t < T; t++) {
+            double x = vd->synth[(int64_t)vd->tok_item[t] * 4 + q], y;
+            if (isnan(x)) { out[t] = -1.0f; continue; }
+            if (m == AV_COLOR_HUE) y = x / 360;
+            else if (m == AV_COLOR_BRIGHTNESS) y = x;
+            else if (m == AV_COLOR_ANGLE) y = x / 180;
+            else y = hi > lo && lo > 0 ? log(x / lo) / log(hi / lo) : 0.5; /* log-spread by synth */
+            out[t] = (float)(y < 0 ? 0 : y > 1 ? 1 : y);
         }
         return AV_OK;
     }
@@ -478,11 +650,14 @@ int64_t av_vdata_search(const av_vdata *vd, const char *text, uint8_t *flags, ui
     int64_t hits = 0;
     for (int64_t t = 0; t < vd->T; t++) flags[t] &= (uint8_t)~bit;
     if (!text || !*text) return 0;
-    for (int64_t t = 0; t < vd->T; t++)
-        if (!strcasecmp(token_core(vd->tok_text[t]), text) || !strcasecmp(vd->tok_text[t], text)) {
+    for (int64_t t = 0; t < vd->T; t++) {
+        char buf[512];
+        if (strcasecmp(token_plain(vd, t, buf, sizeof buf), text) && strcasecmp(vd->tok_text[t], text)) continue;
+        {
             flags[t] |= bit;
             hits++;
         }
+    }
     return hits;
 }
 

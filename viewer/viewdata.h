@@ -29,12 +29,20 @@ typedef enum {
     AV_COLOR_ROW,           /* ViT patch row */
     AV_COLOR_COL,           /* ViT patch column */
     AV_COLOR_LABEL,         /* the item's class label (items.jsonl "label") */
+    /* synthetic images (attnviz synth): the token's image's parameter from the set's
+     * params.jsonl; grey where that image's kind does not vary it */
+    AV_COLOR_HUE,           /* hue / 360 */
+    AV_COLOR_BRIGHTNESS,    /* grey level 0..1 */
+    AV_COLOR_FREQUENCY,     /* cycles per image, log-scaled over the run's range */
+    AV_COLOR_ANGLE,         /* stripe angle / 180 */
     AV_COLOR_COUNT
 } av_color_mode;
 const char *av_color_name(av_color_mode m);
 int av_color_parse(const char *name, av_color_mode *out);
 /* 1 when the mode is categorical (palette), 0 when continuous (colormap). */
 int av_color_categorical(av_color_mode m);
+/* 1 when the mode's values wrap around (hue, stripe angle): drawn with a colour wheel. */
+int av_color_cyclic(av_color_mode m);
 
 typedef struct {
     av_run run;
@@ -42,6 +50,7 @@ typedef struct {
     char **tok_text;             /* [T] UTF-8 */
     int32_t *tok_row, *tok_col;  /* [T] ViT patch row/column, -1 for the class token; NULL for text */
     int32_t *tok_item, *tok_pos; /* [T] copies of token_item / token_pos */
+    uint32_t *tok_flags;         /* [T] AV_TOK_* of datasets/categories.h */
     int64_t *item_start, *item_len; /* [num_items] tokens of item i: item_start[i] .. + item_len[i] */
     char **item_text;            /* [num_items] text, or image path for ViT */
     char **item_label;           /* [num_items] class label or NULL */
@@ -56,6 +65,14 @@ typedef struct {
     av_npy vnorm;                /* vnorm.npy [L, H, T] (|v| per token) when the run has it */
     int has_vnorm;
     float *norm01;               /* [L*H*2T] |q|,|k| scaled to 0..1 per head (lazy) */
+    /* `attnviz view --live`: an in-memory projection proj[live_idx] (file ""), NaN for
+     * every head but the live one; owned here, pdata.data points at it while current */
+    float *live, *live_bounds;
+    /* [num_items][4] hue, brightness, frequency, angle of each item's synthetic image
+     * (NaN where its kind has none), from DIR/params.jsonl when every image path of a
+     * ViT run is DIR/<kind>/<file> of an `attnviz synth` folder; NULL otherwise */
+    double *synth;
+    int live_idx;                /* -1 none */
 } av_vdata;
 
 /* Opens the run and everything beside it; fails naming the file at fault. A run without
@@ -68,6 +85,11 @@ int av_vdata_find_proj(const av_vdata *vd, const char *method, int dim);
 /* Maps proj[i] and checks its shape against the run: AV_ERR naming the file. */
 int av_vdata_load_proj(av_vdata *vd, int i);
 int av_vdata_dim(const av_vdata *vd);
+/* Adds the in-memory projection (method, dim) of the live viewer, all NaN, and makes
+ * it current. Returns its index. */
+int av_vdata_add_live(av_vdata *vd, const char *method, int dim);
+/* Copies Y [2T, dim] into head (l, h) of the live projection and refits its bounds. */
+void av_vdata_live_update(av_vdata *vd, int l, int h, const float *Y);
 /* Pointer to point p (0..2T-1) of head (l, h) in the loaded projection. */
 const float *av_vdata_point(const av_vdata *vd, int l, int h, int64_t p);
 

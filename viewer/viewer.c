@@ -45,6 +45,18 @@ av_rgba av_palette(const av_viewer *v, int i) {
     return rgb(tab10[i][0], tab10[i][1], tab10[i][2]);
 }
 
+/* Hue wheel for cyclic modes (same formula as the point shader): t in 0..1 = 0..360 deg. */
+av_rgba av_colorwheel(float t) {
+    float o[3], off[3] = {0, 4, 2};
+    t -= floorf(t);
+    for (int k = 0; k < 3; k++) {
+        float x = fmodf(t * 6 + off[k], 6) - 3;
+        x = fabsf(x) - 1;
+        o[k] = (x < 0 ? 0 : x > 1 ? 1 : x) * 0.85f + 0.05f;
+    }
+    return (av_rgba){o[0], o[1], o[2], 1};
+}
+
 av_rgba av_colormap(float t) {
     const float c0[3] = {0.2777f, 0.0054f, 0.3341f}, c1[3] = {0.1050f, 1.4046f, 1.3846f};
     const float c2[3] = {-0.3309f, 0.2148f, 0.0951f}, c3[3] = {-4.6342f, -5.7991f, -19.3324f};

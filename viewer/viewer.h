@@ -56,6 +56,7 @@ typedef struct av_viewer {
     int lines_drawn;             /* attention lines / arrows drawn last frame */
     double frame_ms;             /* last frame's draw time (the window measures it) */
     char note[512];              /* one-line status shown on screen (errors of actions) */
+    char status[256];            /* one-line progress (live projection) shown instead of the key help */
     /* GL */
     av_draw2d d2;
     unsigned prog_pts, prog_pick, vao;

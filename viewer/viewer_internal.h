@@ -11,6 +11,7 @@ av_theme av_theme_of(const av_viewer *v);
 av_rgba av_palette(const av_viewer *v, int i);
 /* The continuous colour map (viridis-like) at t in 0..1 (same formula as the shader). */
 av_rgba av_colormap(float t);
+av_rgba av_colorwheel(float t);   /* cyclic modes (av_color_cyclic) */
 
 /* Layout rectangles in pixels. */
 typedef struct { float x, y, w, h; } av_rect;
@@ -32,6 +33,7 @@ void av_project_px(const float m[16], const float *p, int dim, av_rect r, float 
 int av_points_init(av_viewer *v);
 void av_points_free(av_viewer *v);
 int av_points_upload_proj(av_viewer *v);       /* when vd->cur changed */
+void av_points_update_head(av_viewer *v, int l, int h); /* head (l, h) of the current projection changed */
 int av_points_upload_color(av_viewer *v);      /* when the colour mode changed */
 void av_points_upload_flags(av_viewer *v);     /* when flags changed */
 /* Draws head (l,h) into viewport r (pixels, origin top left) with matrix m. */

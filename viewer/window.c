@@ -11,6 +11,7 @@
 #include <time.h>
 #include "host/util.h"
 #include "viewer/headless.h"
+#include "viewer/live.h"
 #include "viewer/png.h"
 #include "viewer/viewer_internal.h"
 
@@ -24,6 +25,12 @@ typedef struct {
     int dirty;
     int auto_lod;
     int scripted;          /* input comes from the script only */
+    /* live projection (NULL lv when not live) */
+    av_live *lv;
+    float *live_y;         /* [2T, dim] the newest Y, copied out of lv */
+    int64_t live_seen;
+    int live_iter, live_done, live_saved;
+    double live_kl, live_rate;
 } win_state;
 
 static char glfw_error[512];
@@ -82,8 +89,11 @@ static void ev_key(win_state *w, int key, int action) {
     w->dirty = 1;
 }
 
+static void live_save(win_state *w);
+
 static void ev_char(win_state *w, unsigned cp) {
-    av_viewer_char(w->v, cp);
+    if (w->lv && cp == 's' && !w->v->search_active) live_save(w); /* s: save the live projection */
+    else av_viewer_char(w->v, cp);
     w->dirty = 1;
 }
 
@@ -102,7 +112,63 @@ static void cb_refresh(GLFWwindow *win) { ((win_state *)glfwGetWindowUserPointer
 
 /* ---- frames ----------------------------------------------------------------------- */
 
+/* Takes the newest iteration of the live projection into the viewer and says where
+ * the run stands in the bottom bar. */
+static void live_poll(win_state *w) {
+    av_live *lv = w->lv;
+    if (!lv) return;
+    if (av_live_poll(lv, &w->live_seen, w->live_y, &w->live_iter, &w->live_kl, &w->live_rate, &w->live_done)) {
+        av_vdata_live_update(w->v->vd, lv->layer, lv->head, w->live_y);
+        av_points_update_head(w->v, lv->layer, lv->head);
+    }
+    const char *m = lv->opts.method == AV_PROJ_TSNE ? "t-SNE" : "UMAP";
+    char kl[48] = "";
+    if (!isnan(w->live_kl)) snprintf(kl, sizeof kl, "  KL %.4f", w->live_kl);
+    if (w->live_done < 0)
+        snprintf(w->v->note, sizeof w->v->note, "%s", lv->err);
+    else
+        snprintf(w->v->status, sizeof w->v->status, "live %s %d-D of head %d:%d  %s %d/%d%s  %.0f it/s%s", m, lv->opts.dim,
+                 lv->layer, lv->head, lv->opts.method == AV_PROJ_TSNE ? "iteration" : "epoch", w->live_iter, lv->total,
+                 kl, w->live_rate,
+                 w->live_saved ? "  - saved to proj/" : w->live_done ? "  - done: s saves it to proj/" : "");
+}
+
+static void live_save(win_state *w) {
+    if (!w->lv) return;
+    if (av_live_save(w->lv, &w->v->vd->run) != AV_OK) {
+        snprintf(w->v->note, sizeof w->v->note, "%s", av_last_error());
+        return;
+    }
+    w->live_saved = 1;
+    w->v->note[0] = 0;
+}
+
+/* The live part of the state JSON: where the run is, and the first point and the
+ * cloud's extent, so a script can tell the points moved. */
+static void live_state(win_state *w, cJSON *s) {
+    if (!w->lv) return;
+    av_live *lv = w->lv;
+    cJSON *o = cJSON_AddObjectToObject(s, "live");
+    cJSON_AddStringToObject(o, "method", av_proj_method_name(lv->opts.method));
+    cJSON_AddNumberToObject(o, "dim", lv->opts.dim);
+    cJSON_AddNumberToObject(o, "iteration", w->live_iter);
+    cJSON_AddNumberToObject(o, "total", lv->total);
+    if (!isnan(w->live_kl)) cJSON_AddNumberToObject(o, "kl", w->live_kl);
+    cJSON_AddNumberToObject(o, "rate", round(w->live_rate));
+    cJSON_AddBoolToObject(o, "done", w->live_done == 1);
+    cJSON_AddBoolToObject(o, "saved", w->live_saved);
+    float p0[3] = {0, 0, 0}, ext = 0;
+    int dim = lv->opts.dim;
+    for (int k = 0; k < dim; k++) p0[k] = w->live_y[k];
+    for (int64_t i = 0; i < lv->n * dim; i++)
+        if (isfinite(w->live_y[i]) && fabsf(w->live_y[i]) > ext) ext = fabsf(w->live_y[i]);
+    cJSON *a = cJSON_AddArrayToObject(o, "point0");
+    for (int k = 0; k < dim; k++) cJSON_AddItemToArray(a, cJSON_CreateNumber(isfinite(p0[k]) ? p0[k] : 0));
+    cJSON_AddNumberToObject(o, "extent", ext);
+}
+
 static void frame(win_state *w) {
+    live_poll(w);
     glfwGetFramebufferSize(w->win, &w->fb_w, &w->fb_h);
     int ww, wh;
     glfwGetWindowSize(w->win, &ww, &wh);
@@ -143,6 +209,7 @@ static int screenshot(win_state *w, const char *path) {
 
 static int write_state(win_state *w, const char *path) {
     cJSON *s = av_viewer_state(w->v);
+    live_state(w, s);
     char *txt = cJSON_PrintUnformatted(s);
     cJSON_Delete(s);
     if (!txt) return av_fail("cannot serialise the viewer state");
@@ -230,10 +297,23 @@ static int script_line(win_state *w, const char *file, int lineno, char *line) {
         return write_state(w, arg);
     } else if (!strcmp(cmd, "screenshot") && sscanf(rest, "%1023s", arg) == 1) {
         return screenshot(w, arg);
+    } else if (!strcmp(cmd, "live-wait") && w->lv && sscanf(rest, "%1023s", arg) == 1) {
+        double until = strcmp(arg, "done") ? atof(arg) : -1, limit = 60000;
+        sscanf(rest, "%*s %lf", &limit);
+        double t0 = av_now();
+        for (;;) {
+            frame(w);
+            glfwSwapBuffers(w->win);
+            if (w->live_done || (until >= 0 && w->live_iter >= until)) break;
+            if ((av_now() - t0) * 1000 > limit)
+                return av_fail("%s:%d: the live projection did not reach %s in %.0f ms (iteration %d)", file, lineno, arg, limit, w->live_iter);
+            struct timespec ts = {0, 5000000};
+            nanosleep(&ts, NULL);
+        }
     } else if (!strcmp(cmd, "quit")) {
         return 1;
     } else {
-        return av_fail("%s:%d: cannot read '%s' (move, point, click, rclick, drag, scroll, key, type, frame, wait, state, screenshot, quit)",
+        return av_fail("%s:%d: cannot read '%s' (move, point, click, rclick, drag, scroll, key, type, frame, wait, live-wait, state, screenshot, quit)",
                        file, lineno, line);
     }
     return 0;
@@ -242,6 +322,10 @@ static int script_line(win_state *w, const char *file, int lineno, char *line) {
 /* ---- main loop -------------------------------------------------------------------- */
 
 int av_window_run(const av_session_opts *o, int width, int height, const char *script_path) {
+    return av_window_run_live(o, width, height, script_path, NULL);
+}
+
+int av_window_run_live(const av_session_opts *o, int width, int height, const char *script_path, const av_live_opts *live) {
     const char *disp = getenv("DISPLAY"), *wl = getenv("WAYLAND_DISPLAY");
     if ((!disp || !*disp) && (!wl || !*wl))
         return av_fail("no display (DISPLAY is not set): use `attnviz render %s --view ... -o FILE.png` to draw without one", o->run);
@@ -249,7 +333,18 @@ int av_window_run(const av_session_opts *o, int width, int height, const char *s
     if (script_path && !(script = av_read_file(script_path, NULL))) return AV_ERR;
     av_vdata vd;
     int proj;
-    if (av_session_open(o, &vd, &proj) != AV_OK) { free(script); return AV_ERR; }
+    if (live) {
+        /* the live projection is the one shown; projections on disk stay reachable with p */
+        if (av_vdata_open(o->run, &vd) != AV_OK) { free(script); return AV_ERR; }
+        if ((proj = av_vdata_add_live(&vd, av_proj_method_name(live->proj.method), live->proj.dim)) < 0) {
+            av_vdata_close(&vd);
+            free(script);
+            return AV_ERR;
+        }
+    } else if (av_session_open(o, &vd, &proj) != AV_OK) {
+        free(script);
+        return AV_ERR;
+    }
     glfwSetErrorCallback(on_glfw_error);
     if (!glfwInit()) {
         av_vdata_close(&vd);
@@ -280,8 +375,17 @@ int av_window_run(const av_session_opts *o, int width, int height, const char *s
     w.scale = 1;
     w.dirty = 1;
     w.scripted = script != NULL;
+    av_live lv;
     int rc = av_viewer_init(&v, &vd);
     if (rc == AV_OK) rc = av_session_apply(o, &v, proj);
+    if (rc == AV_OK && live) {
+        /* start after GL is up and the options applied: a bad option costs no thread */
+        if (!(w.live_y = av_malloc((size_t)(2 * vd.T) * live->proj.dim * sizeof(float)))) rc = AV_ERR;
+        else if ((rc = av_live_start(&lv, &vd.run, &live->proj, live->layer, live->head)) == AV_OK) {
+            w.lv = &lv;
+            w.live_kl = NAN;
+        }
+    }
     if (rc == AV_OK) {
         if (o->lod < 0) { v.lod_budget = 4000000; w.auto_lod = !script; }
         glfwSetWindowUserPointer(win, &w);
@@ -307,7 +411,10 @@ int av_window_run(const av_session_opts *o, int width, int height, const char *s
                 if (r != 0) { rc = AV_ERR; break; }
                 continue;
             }
-            glfwWaitEventsTimeout(w.dirty ? 0.0 : 0.25);
+            /* while a live projection runs, look for a new iteration at about 60 Hz */
+            int running = w.lv && !w.live_done;
+            glfwWaitEventsTimeout(w.dirty ? 0.0 : running ? 1.0 / 60 : 0.25);
+            if (running) w.dirty = 1;
             if (w.dirty) {
                 w.dirty = 0;
                 frame(&w);
@@ -315,6 +422,14 @@ int av_window_run(const av_session_opts *o, int width, int height, const char *s
             }
         }
     }
+    if (w.lv) {
+        /* t-SNE and UMAP have no cancel hook: the thread must finish before its buffers
+         * go. The window goes away at once so closing feels immediate (Ctrl-C ends the
+         * process sooner; nothing is being written to the run meanwhile). */
+        if (!w.live_done) glfwHideWindow(win);
+        av_live_free(w.lv);
+    }
+    free(w.live_y);
     av_viewer_free(&v);
     glfwDestroyWindow(win);
     glfwTerminate();

@@ -6,13 +6,26 @@
  * Script lines (one per line, '#' comments):
  *   move X Y | point T query|key (pointer onto token T's point) | click [X Y] | rclick X Y | drag X0 Y0 X1 Y1 [right] | scroll X Y DY
  *   key NAME (left right up down enter escape backspace, or one character)
- *   type TEXT | frame | wait MS | state FILE|- | screenshot FILE.png | quit */
+ *   type TEXT | frame | wait MS | state FILE|- | screenshot FILE.png | quit
+ *   live-wait ITER|done [TIMEOUT_MS] (live projection: until it reaches ITER or finishes)
+ *
+ * Live (`attnviz view --live`): the head's projection runs in a worker thread
+ * (viewer/live.h); every frame shows the newest iteration, with iteration, KL and rate
+ * in the bottom bar, and key s saves the finished result into the run's proj/. */
 #ifndef AV_VIEWER_WINDOW_H
 #define AV_VIEWER_WINDOW_H
+#include "host/projectrun.h"
 #include "viewer/session.h"
+
+typedef struct {
+    av_project_opts proj;  /* method (t-SNE or UMAP), dim and parameters */
+    int layer, head;
+} av_live_opts;
 
 /* Opens the window (width x height), applies the session options and runs until the
  * window closes or the script quits. Returns AV_OK, or AV_ERR with av_last_error()
  * (no display: says so and points to `attnviz render`). */
 int av_window_run(const av_session_opts *o, int width, int height, const char *script);
+/* The same with a live projection of live->layer:head (the run needs no proj/ files). */
+int av_window_run_live(const av_session_opts *o, int width, int height, const char *script, const av_live_opts *live);
 #endif

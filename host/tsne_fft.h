@@ -31,9 +31,9 @@ typedef struct {
     /* fftw_plan: 1-D along rows (only the g rows that hold charges) and along columns,
      * run per channel; the kernel's full 2-D transform */
     void *plan_rows, *plan_cols, *plan_cols_inv, *plan_rows_inv, *plan_kern;
-    int32_t *cell;        /* [n] grid cell (box x, box y) of each point, packed */
+    int32_t *cell;        /* [n][2] box of each point along x and y */
     double *wts;          /* [n][2][3] Lagrange weights of each point per axis */
-    double *phi;          /* [n][4] interpolated potentials */
+    double *phi;          /* [n][4] scratch: [i][0] holds point i's share of Z */
     int64_t cap;          /* points the per-point arrays hold */
 } av_tsne_fft;
 

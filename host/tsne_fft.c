@@ -63,7 +63,7 @@ static void drop_plans(av_tsne_fft *w) {
 
 void av_tsne_fft_free(av_tsne_fft *w) {
     drop_plans(w);
-    free(w->cell); free(w->wts); free(w->phi);
+    free(w->cell); free(w->wts); free(w->sq);
     memset(w, 0, sizeof *w);
 }
 
@@ -111,14 +111,14 @@ static inline void lagrange(double t, double *l) {
 
 int av_tsne_fft_repulsion(av_tsne_fft *w, const double *Y, int64_t n, double *neg, double *Zout) {
     if (n > w->cap) {
-        free(w->cell); free(w->wts); free(w->phi);
+        free(w->cell); free(w->wts); free(w->sq);
         w->cell = av_malloc((size_t)n * 2 * sizeof *w->cell);
         w->wts = av_malloc((size_t)n * 2 * NI * sizeof *w->wts);
-        w->phi = av_malloc((size_t)n * 4 * sizeof *w->phi);
+        w->sq = av_malloc((size_t)n * sizeof *w->sq);
         w->cap = n;
-        if (!w->cell || !w->wts || !w->phi) {
-            free(w->cell); free(w->wts); free(w->phi);
-            w->cell = NULL; w->wts = w->phi = NULL; w->cap = 0;
+        if (!w->cell || !w->wts || !w->sq) {
+            free(w->cell); free(w->wts); free(w->sq);
+            w->cell = NULL; w->wts = w->sq = NULL; w->cap = 0;
             return AV_ERR_NOMEM;
         }
     }
@@ -203,7 +203,7 @@ int av_tsne_fft_repulsion(av_tsne_fft *w, const double *Y, int64_t n, double *ne
 
     /* interpolate the potentials back, then the forces and each point's share of Z */
     double scale = 1.0 / (double)real;
-    double *sq = w->phi; /* phi[i][0] is replaced by point i's sum_j w_ij */
+    double *sq = w->sq;
 #pragma omp parallel for schedule(static) if (n >= FFT_PARALLEL_MIN)
     for (int64_t i = 0; i < n; i++) {
         const double *wx = w->wts + i * 2 * NI, *wy = wx + NI;
@@ -222,10 +222,10 @@ int av_tsne_fft_repulsion(av_tsne_fft *w, const double *Y, int64_t n, double *ne
         double x = Y[i * 2] - mid, y = Y[i * 2 + 1] - mid;
         neg[i * 2] = x * phi[0] - phi[1];
         neg[i * 2 + 1] = y * phi[0] - phi[2];
-        sq[i * 4] = (1 + x * x + y * y) * phi[0] - 2 * (x * phi[1] + y * phi[2]) + phi[3] - 1;
+        sq[i] = (1 + x * x + y * y) * phi[0] - 2 * (x * phi[1] + y * phi[2]) + phi[3] - 1;
     }
     double Z = 0;
-    for (int64_t i = 0; i < n; i++) Z += sq[i * 4];
+    for (int64_t i = 0; i < n; i++) Z += sq[i];
     *Zout = Z;
     return AV_OK;
 }

@@ -33,7 +33,7 @@ typedef struct {
     void *plan_rows, *plan_cols, *plan_cols_inv, *plan_rows_inv, *plan_kern;
     int32_t *cell;        /* [n][2] box of each point along x and y */
     double *wts;          /* [n][2][3] Lagrange weights of each point per axis */
-    double *phi;          /* [n][4] scratch: [i][0] holds point i's share of Z */
+    double *sq;           /* [n] each point's share of Z, summed in point order */
     int64_t cap;          /* points the per-point arrays hold */
 } av_tsne_fft;
 

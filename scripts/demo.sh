@@ -3,7 +3,7 @@
 # all-MiniLM-L6-v2 model (6 layers x 12 heads) over 60 of the bundled sentences:
 # extract every head's q/k, t-SNE every head's joint cloud, compute the head
 # statistics, and render the matrix view and one head's single view to PNGs.
-# About 5 minutes on 2 CPU cores (the 72 t-SNE runs dominate).
+# About 5-10 minutes on 2 CPU cores (the 72 t-SNE runs dominate).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"

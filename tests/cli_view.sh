@@ -20,17 +20,8 @@ env -u DISPLAY -u WAYLAND_DISPLAY "$AV" view "$R" >"$T/nodisp.out" 2>"$T/nodisp.
 [ "$(wc -l <"$T/nodisp.err")" -eq 1 ] && grep -q "no display.*attnviz render" "$T/nodisp.err" || bad "no display: $(cat "$T/nodisp.err")"
 
 # our own X server on a free display number, stopped on exit
-xpid=
-for n in $(seq 90 160); do
-  [ -e "/tmp/.X$n-lock" ] || [ -e "/tmp/.X11-unix/X$n" ] && continue
-  Xvfb ":$n" -screen 0 1280x1024x24 -nolisten tcp >"$T/xvfb.log" 2>&1 &
-  xpid=$!
-  for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X$n" ] && break; sleep 0.1; done
-  if [ -e "/tmp/.X11-unix/X$n" ] && kill -0 $xpid 2>/dev/null; then export DISPLAY=":$n"; break; fi
-  kill $xpid 2>/dev/null; wait $xpid 2>/dev/null; xpid=
-done
-[ -n "$xpid" ] || { echo "FAIL: could not start Xvfb"; exit 1; }
-trap 'kill $xpid 2>/dev/null; wait $xpid 2>/dev/null' EXIT
+. "$AV_SRC/tests/xvfb.sh"
+av_start_xvfb 90 160 "$T/xvfb.log"
 
 # window 1000x700: matrix cell (1,1) is centred at (519, 518)
 cat >"$T/script.txt" <<EOS

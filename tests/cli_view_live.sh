@@ -26,17 +26,8 @@ R="$T/run"
 "$AV" view "$R" --perplexity 5 2>"$T/e4" >/dev/null; [ $? -eq 2 ] && grep -q "need --live" "$T/e4" || bad "perplexity without live: $(cat "$T/e4")"
 for f in e1 e2 e3 e4; do [ "$(wc -l <"$T/$f")" -eq 1 ] || bad "$f: not one line"; done
 
-xpid=
-for n in $(seq 161 230); do
-  [ -e "/tmp/.X$n-lock" ] || [ -e "/tmp/.X11-unix/X$n" ] && continue
-  Xvfb ":$n" -screen 0 1280x1024x24 -nolisten tcp >"$T/xvfb.log" 2>&1 &
-  xpid=$!
-  for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X$n" ] && break; sleep 0.1; done
-  if [ -e "/tmp/.X11-unix/X$n" ] && kill -0 $xpid 2>/dev/null; then export DISPLAY=":$n"; break; fi
-  kill $xpid 2>/dev/null; wait $xpid 2>/dev/null; xpid=
-done
-[ -n "$xpid" ] || { echo "FAIL: could not start Xvfb"; exit 1; }
-trap 'kill $xpid 2>/dev/null; wait $xpid 2>/dev/null' EXIT
+. "$AV_SRC/tests/xvfb.sh"
+av_start_xvfb 161 230 "$T/xvfb.log"
 
 # a head that does not exist: one line, exit 2
 "$AV" view "$R" --live --method tsne --head 9:0 2>"$T/e5" >/dev/null

@@ -253,12 +253,10 @@ int av_tsne_kl(const av_tsne_P *P, const float *Yf, int64_t n, int dim, int exac
     return rc;
 }
 
-/* PCA initialisation, scaled so the first axis has std 1e-4, plus seeded jitter. A
- * cloud with no variance (all points equal) starts from the jitter alone. */
-static int initialise(const float *X, int64_t n, int d, int dim, uint64_t seed, double *Y) {
-    float *init = av_malloc((size_t)n * dim * sizeof *init);
-    if (!init) return AV_ERR_NOMEM;
-    int pca_ok = dim <= d && av_pca(X, n, d, dim, init, NULL) == AV_OK;
+/* The start both t-SNEs share (the GPU one calls this too, so a seed means the same
+ * start on both): init [n, dim] scaled so its first axis has std 1e-4 (ignored when
+ * !pca_ok), plus N(0, 1e-6) jitter from the seed, row-major into Y. */
+void av_tsne_start_from_pca(const float *init, int pca_ok, int64_t n, int dim, uint64_t seed, double *Y) {
     double scale = 0;
     if (pca_ok) {
         double m = 0, v = 0;
@@ -271,6 +269,15 @@ static int initialise(const float *X, int64_t n, int d, int dim, uint64_t seed, 
     uint64_t s = seed;
     for (int64_t a = 0; a < n * dim; a++)
         Y[a] = (scale > 0 ? init[a] * scale : 0) + 1e-6 * av_rng_normal(&s);
+}
+
+/* PCA initialisation, scaled so the first axis has std 1e-4, plus seeded jitter. A
+ * cloud with no variance (all points equal) starts from the jitter alone. */
+static int initialise(const float *X, int64_t n, int d, int dim, uint64_t seed, double *Y) {
+    float *init = av_malloc((size_t)n * dim * sizeof *init);
+    if (!init) return AV_ERR_NOMEM;
+    int pca_ok = dim <= d && av_pca(X, n, d, dim, init, NULL) == AV_OK;
+    av_tsne_start_from_pca(init, pca_ok, n, dim, seed, Y);
     free(init);
     av_clear_error(); /* a PCA that could not run only means a jitter start */
     return AV_OK;

@@ -28,6 +28,8 @@ double av_tsne_effective_perplexity(int64_t n, double perplexity);
  * measured in bench/RESULTS-tsne.md. */
 #define AV_TSNE_FFT_AUTO_N 20000
 /* 1 when av_tsne sums the repulsion by FFT interpolation for n points in dim. */
+/* t-SNE's start from a PCA init (see host/tsne.c); shared by the CPU and GPU versions. */
+void av_tsne_start_from_pca(const float *init, int pca_ok, int64_t n, int dim, uint64_t seed, double *Y);
 int av_tsne_uses_fft(int64_t n, int dim, av_tsne_method method);
 /* 1 when av_tsne's reported KL is exact for n points, 0 when BH-estimated. */
 int av_tsne_kl_is_exact(int64_t n);

@@ -31,8 +31,7 @@ static int check_params(int64_t n, const av_tsne_params *p) {
     return AV_OK;
 }
 
-// host/tsne.c's initialise(): PCA scaled to first-axis std 1e-4 plus N(0, 1e-6) jitter
-// from the seed, row-major like the CPU's stream; returned structure-of-arrays.
+// The CPU's start (av_tsne_start_from_pca) from the GPU's PCA, returned structure-of-arrays.
 static int initial_positions(av_proj_ctx *c, const float *dX, int64_t n, int d, int dim, uint64_t seed, float *Ysoa) {
     float *init = (float *)av_malloc((size_t)n * dim * sizeof(float));
     if (!init) return AV_ERR_NOMEM;
@@ -41,20 +40,11 @@ static int initial_positions(av_proj_ctx *c, const float *dX, int64_t n, int d, 
                  av_pca_cuda_dev(c, dX, n, d, dim, dInit, NULL) == AV_OK &&
                  cudaMemcpyAsync(init, dInit, (size_t)n * dim * sizeof(float), cudaMemcpyDeviceToHost, c->s) == cudaSuccess &&
                  cudaStreamSynchronize(c->s) == cudaSuccess;
-    double scale = 0;
-    if (pca_ok) {
-        double m = 0, v = 0;
-        for (int64_t i = 0; i < n; i++) m += init[i * dim];
-        m /= (double)n;
-        for (int64_t i = 0; i < n; i++) v += (init[i * dim] - m) * (init[i * dim] - m);
-        double sd = sqrt(v / (double)n);
-        if (sd > 0 && isfinite(sd)) scale = 1e-4 / sd;
-    }
-    uint64_t s = seed;
-    for (int64_t a = 0; a < n * dim; a++) {
-        double y = (scale > 0 ? init[a] * scale : 0) + 1e-6 * av_rng_normal(&s);
-        Ysoa[(a % dim) * n + a / dim] = (float)y;
-    }
+    double *Y = (double *)av_malloc((size_t)n * dim * sizeof(double));
+    if (!Y) { free(init); return AV_ERR_NOMEM; }
+    av_tsne_start_from_pca(init, pca_ok, n, dim, seed, Y);
+    for (int64_t a = 0; a < n * dim; a++) Ysoa[(a % dim) * n + a / dim] = (float)Y[a];
+    free(Y);
     free(init);
     cudaGetLastError();
     av_clear_error(); // a PCA that could not run only means a jitter start

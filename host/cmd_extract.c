@@ -43,9 +43,12 @@ int av_cli_extract_option(const char *cmd, int code, const char *arg, av_extract
         else return av_cli_usage(cmd, "--dtype expects f16 or f32, got '%s'", arg);
         return 0;
     case AV_OPT_BATCH:
-        if (av_cli_int(cmd, "--batch", arg, 1, 65536, &v)) return 2;
-        o->batch = (int)v;
+        if (!strcmp(arg, "auto")) o->batch = 0;
+        else if (av_cli_int(cmd, "--batch", arg, 1, 65535, &v)) return 2;
+        else o->batch = (int)v;
         return 0;
+    case AV_OPT_MAX_MEMORY:
+        return av_cli_bytes(cmd, "--max-memory", arg, &o->max_memory) ? 2 : 0;
     case AV_OPT_FORCE:
         o->force = 1;
         return 0;

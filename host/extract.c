@@ -25,7 +25,7 @@ void av_extract_defaults(av_extract_opts *o) {
     memset(o, 0, sizeof *o);
     o->device = "auto";
     o->dtype = AV_DT_F16;
-    o->batch = 32;
+    o->batch = 0; /* automatic: see batch_items */
 }
 
 /* ---- a memory-mapped output array: header written, body filled at computed offsets -- */
@@ -113,51 +113,61 @@ typedef struct {
     char tmp[4200];
     out_array q, k, vn;
     av_dtype dtype;
-    double *vsum;             /* [L*H] sum of |v| */
+    double *qsum, *ksum, *vsum;  /* [L*H] sums of |q|, |k|, |v| */
     int64_t f16_overflow;     /* values beyond the f16 range (stored as +-inf) */
-    /* the batch being run: item index (into kept items) of each batch row */
+    /* the batch being run: item index (into kept items) of each batch row, and the
+     * first packed token of each (B + 1 entries) */
     const int64_t *batch_items;
+    int64_t *first;
+    /* batch plan: tokens one batch may hold (from the memory budget) */
+    int64_t max_rows;
 } job;
 
-/* One layer of one batch: every real token's q, k (and |v|) to its place in the arrays. */
+/* The f16 bit patterns of +-inf: where a value beyond the f16 range went. */
+static int64_t count_f16_inf(const uint16_t *x, int64_t n) {
+    int64_t c = 0;
+    for (int64_t i = 0; i < n; i++) c += (x[i] & 0x7fff) == 0x7c00;
+    return c;
+}
+
+/* One layer of one batch, packed by the forward pass (already in the stored dtype, item
+ * by item in batch order): each item's run of tokens goes to its place in the arrays.
+ * Items are contiguous in the packed block but not in the arrays (batches are sorted by
+ * length, the arrays keep the dataset's order), hence one copy per item and head. */
 static int sink(void *user, const av_layer_out *o) {
     job *j = user;
     const int H = o->H, d = o->d, l = o->layer;
     const int64_t n = j->n_tokens;
     const size_t es = av_dtype_size(j->dtype);
     int64_t over = 0;
+    j->first[0] = 0;
+    for (int b = 0; b < o->B; b++) j->first[b + 1] = j->first[b] + o->lengths[b];
 #pragma omp parallel for schedule(dynamic) reduction(+ : over)
     for (int h = 0; h < H; h++) {
-        double vs = 0;
         for (int b = 0; b < o->B; b++) {
-            int64_t it = j->batch_items[b], off = j->off[it];
-            int len = j->len[it];
-            int64_t base = ((int64_t)l * H + h) * n + off; /* token row in [L, H, T, .] */
-            for (int t = 0; t < len; t++) {
-                const float *qs = o->q + ((int64_t)b * o->T + t) * o->ld + h * d;
-                const float *ks = o->k + ((int64_t)b * o->T + t) * o->ld + h * d;
-                uint8_t *qd = j->q.map + j->q.hdr + (size_t)(base + t) * d * es;
-                uint8_t *kd = j->k.map + j->k.hdr + (size_t)(base + t) * d * es;
-                float v = o->vnorm[((int64_t)b * o->T + t) * H + h];
-                vs += v;
-                if (j->dtype == AV_DT_F32) {
-                    memcpy(qd, qs, (size_t)d * sizeof(float));
-                    memcpy(kd, ks, (size_t)d * sizeof(float));
-                    memcpy(j->vn.map + j->vn.hdr + (size_t)(base + t) * sizeof(float), &v, sizeof v);
-                } else {
-                    uint16_t *q16 = (uint16_t *)(void *)qd, *k16 = (uint16_t *)(void *)kd;
-                    for (int i = 0; i < d; i++) {
-                        q16[i] = av_f32_to_f16(qs[i]);
-                        k16[i] = av_f32_to_f16(ks[i]);
-                        over += (fabsf(qs[i]) > 65504.0f) + (fabsf(ks[i]) > 65504.0f);
-                    }
-                    over += fabsf(v) > 65504.0f;
-                    uint16_t v16 = av_f32_to_f16(v);
-                    memcpy(j->vn.map + j->vn.hdr + (size_t)(base + t) * 2, &v16, 2);
+            int64_t it = j->batch_items[b], len = j->len[it];
+            int64_t dst = ((int64_t)l * H + h) * n + j->off[it]; /* token row in [L, H, T, .] */
+            int64_t src = (int64_t)h * o->n + j->first[b];       /* token row in [H, n, .] */
+            const uint8_t *qs = (const uint8_t *)o->qp + (size_t)(src * d) * es;
+            const uint8_t *ks = (const uint8_t *)o->kp + (size_t)(src * d) * es;
+            memcpy(j->q.map + j->q.hdr + (size_t)(dst * d) * es, qs, (size_t)(len * d) * es);
+            memcpy(j->k.map + j->k.hdr + (size_t)(dst * d) * es, ks, (size_t)(len * d) * es);
+            const float *vs = o->vnp + src;
+            uint8_t *vd = j->vn.map + j->vn.hdr + (size_t)dst * es;
+            if (j->dtype == AV_DT_F32) memcpy(vd, vs, (size_t)len * sizeof(float));
+            else {
+                for (int64_t t = 0; t < len; t++) {
+                    uint16_t v16 = av_f32_to_f16(vs[t]);
+                    memcpy(vd + 2 * t, &v16, 2);
+                    over += (v16 & 0x7fff) == 0x7c00;
                 }
+                over += count_f16_inf((const uint16_t *)(const void *)qs, len * d) +
+                        count_f16_inf((const uint16_t *)(const void *)ks, len * d);
             }
         }
-        j->vsum[(int64_t)l * H + h] += vs;
+        j->qsum[(int64_t)l * H + h] += o->sums[h];
+        j->ksum[(int64_t)l * H + h] += o->sums[H + h];
+        j->vsum[(int64_t)l * H + h] += o->sums[2 * H + h];
     }
     j->f16_overflow += over;
     return AV_OK;
@@ -316,20 +326,71 @@ static int cmp_len_desc(const void *a, const void *b, void *lens) {
     return x < y ? -1 : x > y;
 }
 
+/* Tokens per batch when the batch size is left to the GPU: enough rows that every GEMM
+ * fills the device (bert-base's run at ~full rate from a few thousand rows), few enough
+ * that the pinned buffers stay small. */
+enum { AUTO_GPU_ROWS = 16384, AUTO_CPU_ITEMS = 32, MAX_BATCH_ITEMS = 65535 };
+
+/* Items in a batch whose longest item has T tokens: --batch (or the automatic size),
+ * cut to what the memory budget holds. */
+static int batch_items(const job *j, const av_extract_opts *o, int T) {
+    int64_t nb = o->batch > 0 ? o->batch : j->model.be->mem_info ? AUTO_GPU_ROWS / T : AUTO_CPU_ITEMS;
+    if (nb > j->max_rows / T) nb = j->max_rows / T;
+    return (int)(nb < 1 ? 1 : nb > MAX_BATCH_ITEMS ? MAX_BATCH_ITEMS : nb);
+}
+
+static double gib(int64_t bytes) { return (double)bytes / (1024.0 * 1024 * 1024); }
+
+/* Sets j->max_rows from --max-memory (weights included) or, on a device, from its free
+ * memory after the weights were loaded (90%: the rest is the driver's and other
+ * programs'). Fails when even one item of the longest length T does not fit. */
+static int plan_memory(job *j, const av_extract_opts *o, int T) {
+    const av_backend *be = j->model.be;
+    int64_t per, fixed, weights = j->model.weight_count * (int64_t)sizeof(float);
+    av_model_memory(&j->model, &per, &fixed);
+    j->max_rows = INT64_MAX;
+    if (o->max_memory > 0) {
+        int64_t left = o->max_memory - weights - fixed;
+        if (left < per * T)
+            return av_fail("--max-memory %.2f GiB is too small: the weights take %.2f GiB and one item of %d tokens "
+                           "needs %.2f GiB more", gib(o->max_memory), gib(weights), T, gib(fixed + per * T));
+        j->max_rows = left / per;
+    } else if (be->mem_info) {
+        size_t free_b, total_b;
+        if (be->mem_info(&free_b, &total_b)) return AV_ERR;
+        int64_t left = (int64_t)((double)free_b * 0.9) - fixed;
+        if (left < per * T)
+            return av_fail("%s device: %.2f GiB free after loading the weights, one item of %d tokens needs %.2f GiB",
+                           be->name, gib((int64_t)free_b), T, gib(fixed + per * T));
+        j->max_rows = left / per;
+    }
+    return AV_OK;
+}
+
 static int run_text(job *j, const av_extract_opts *o, av_progress *p) {
     int64_t *order = av_malloc(sizeof(int64_t) * (size_t)j->n_items);
     if (!order) return AV_ERR;
     for (int64_t i = 0; i < j->n_items; i++) order[i] = i;
     qsort_r(order, (size_t)j->n_items, sizeof *order, cmp_len_desc, j->len);
-    int B = o->batch, T0 = j->len[order[0]];
-    int32_t *ids = av_malloc(sizeof(int32_t) * (size_t)B * T0), *types = av_malloc(sizeof(int32_t) * (size_t)B * T0);
-    int32_t *lengths = av_malloc(sizeof(int32_t) * (size_t)B);
-    int rc = ids && types && lengths ? AV_OK : AV_ERR;
+    /* the plan: longest items first, each batch as wide as its first item */
+    int64_t cap_rows = 0, cap_items = 0;
+    for (int64_t s = 0; s < j->n_items;) {
+        int T = j->len[order[s]], nb = batch_items(j, o, T);
+        if (nb > j->n_items - s) nb = (int)(j->n_items - s);
+        if ((int64_t)nb * T > cap_rows) cap_rows = (int64_t)nb * T;
+        if (nb > cap_items) cap_items = nb;
+        s += nb;
+    }
+    int32_t *ids = av_malloc(sizeof(int32_t) * (size_t)cap_rows), *types = av_malloc(sizeof(int32_t) * (size_t)cap_rows);
+    int32_t *lengths = av_malloc(sizeof(int32_t) * (size_t)cap_items);
+    j->first = av_malloc(sizeof(int64_t) * (size_t)(cap_items + 1));
+    int rc = ids && types && lengths && j->first ? AV_OK : AV_ERR;
     int32_t pad = av_tokenizer_pad(j->tok);
     if (pad < 0) pad = 0; /* any valid id: padded rows are masked and never stored */
-    for (int64_t s = 0; rc == AV_OK && s < j->n_items; s += B) {
-        int nb = (int)(j->n_items - s < B ? j->n_items - s : B);
+    for (int64_t s = 0; rc == AV_OK && s < j->n_items;) {
         int T = j->len[order[s]]; /* longest first */
+        int nb = batch_items(j, o, T);
+        if (nb > j->n_items - s) nb = (int)(j->n_items - s);
         for (int b = 0; b < nb; b++) {
             int64_t it = order[s + b];
             int n = j->len[it];
@@ -348,6 +409,7 @@ static int run_text(job *j, const av_extract_opts *o, av_progress *p) {
         int64_t toks = 0;
         for (int b = 0; b < nb; b++) toks += lengths[b];
         if (p) av_progress_add(p, toks);
+        s += nb;
     }
     free(ids);
     free(types);
@@ -376,13 +438,14 @@ static int load_image(const av_model_config *c, const char *path, float *out, ch
 
 static int run_images(job *j, const av_extract_opts *o, av_progress *p) {
     const av_model_config *c = j->cfg;
-    int B = o->batch, S = c->image_size, T = (int)c->max_positions;
+    int S = c->image_size, T = (int)c->max_positions, B = batch_items(j, o, T);
     size_t per = (size_t)3 * S * S;
     float *pixels = av_malloc(sizeof(float) * per * (size_t)B);
     int64_t *rows = av_malloc(sizeof(int64_t) * (size_t)B);
     int32_t *lengths = av_malloc(sizeof(int32_t) * (size_t)B);
     char (*errs)[1024] = av_calloc((size_t)B, sizeof *errs);
-    int rc = pixels && rows && lengths && errs ? AV_OK : AV_ERR;
+    j->first = av_malloc(sizeof(int64_t) * (size_t)(B + 1));
+    int rc = pixels && rows && lengths && errs && j->first ? AV_OK : AV_ERR;
     for (int64_t s = 0; rc == AV_OK && s < j->n_items; s += B) {
         int nb = (int)(j->n_items - s < B ? j->n_items - s : B), bad = -1;
         /* decoding and resizing are per image and independent: spread over the threads */
@@ -436,13 +499,18 @@ static int write_manifest(job *j, const char *model_dir, const char *data, const
         cJSON_AddNumberToObject(m, "patch_size", c->patch_size);
         cJSON_AddNumberToObject(m, "grid", c->image_size / c->patch_size);
     }
-    /* per-head mean |v|: the viewer's value-norm weighting without reading v_norm.npy */
-    cJSON *vm = cJSON_AddArrayToObject(m, "vnorm_mean");
-    for (int l = 0; l < c->num_layers; l++) {
-        cJSON *row = cJSON_CreateArray();
-        for (int h = 0; h < c->num_heads; h++)
-            cJSON_AddItemToArray(row, cJSON_CreateNumber(j->vsum[l * c->num_heads + h] / (double)j->n_tokens));
-        cJSON_AddItemToArray(vm, row);
+    /* per-head mean |v| (the viewer's value-norm weighting without reading v_norm.npy),
+     * |q| and |k|, summed in f32 before storage rounding, on the device that ran */
+    const char *names[3] = {"vnorm_mean", "qnorm_mean", "knorm_mean"};
+    const double *sums[3] = {j->vsum, j->qsum, j->ksum};
+    for (int a = 0; a < 3; a++) {
+        cJSON *arr = cJSON_AddArrayToObject(m, names[a]);
+        for (int l = 0; l < c->num_layers; l++) {
+            cJSON *row = cJSON_CreateArray();
+            for (int h = 0; h < c->num_heads; h++)
+                cJSON_AddItemToArray(row, cJSON_CreateNumber(sums[a][l * c->num_heads + h] / (double)j->n_tokens));
+            cJSON_AddItemToArray(arr, row);
+        }
     }
     int rc = av_manifest_write(j->tmp, m);
     cJSON_Delete(m);
@@ -477,7 +545,8 @@ int av_extract(const char *model_dir, const char *data, const char *run_arg, con
     for (size_t n = strlen(run_dir); n > 1 && run_dir[n - 1] == '/'; n--) run_dir[n - 1] = 0;
     if (!run_dir[0] || !strcmp(run_dir, "/") || !strcmp(run_dir, ".") || !strcmp(run_dir, ".."))
         return av_fail("%s: not a usable run folder name", run_arg);
-    if (o->batch <= 0) return av_fail("--batch must be positive");
+    if (o->batch < 0) return av_fail("--batch must be positive (or 0: automatic)");
+    if (o->max_memory < 0) return av_fail("--max-memory must be positive");
     if (o->dtype != AV_DT_F16 && o->dtype != AV_DT_F32) return av_fail("--dtype must be f16 or f32");
     if ((av_file_exists(run_dir) || av_is_dir(run_dir)) && !o->force)
         return av_fail("%s: already exists (use --force to replace it)", run_dir);
@@ -522,13 +591,24 @@ int av_extract(const char *model_dir, const char *data, const char *run_arg, con
     tmp_made = 1;
     int64_t shape[4] = {c->num_layers, c->num_heads, j.n_tokens, c->head_dim};
     j.vsum = av_calloc((size_t)c->num_layers * c->num_heads, sizeof(double));
-    if (!j.vsum || out_open(&j.q, j.tmp, "q.npy", j.dtype, 4, shape) ||
+    j.qsum = av_calloc((size_t)c->num_layers * c->num_heads, sizeof(double));
+    j.ksum = av_calloc((size_t)c->num_layers * c->num_heads, sizeof(double));
+    if (!j.vsum || !j.qsum || !j.ksum || out_open(&j.q, j.tmp, "q.npy", j.dtype, 4, shape) ||
         out_open(&j.k, j.tmp, "k.npy", j.dtype, 4, shape) || out_open(&j.vn, j.tmp, "v_norm.npy", j.dtype, 3, shape))
         goto done;
     if (write_token_files(&j)) goto done;
+    int longest = 1;
+    for (int64_t i = 0; i < j.n_items; i++)
+        if (j.len[i] > longest) longest = j.len[i];
+    if (av_model_set_pack(&j.model, j.dtype) || plan_memory(&j, o, longest)) goto done;
 
     if (!o->quiet) {
         av_device_choose(o->device, 0, &dev);
+        if (be->mem_info || o->max_memory > 0) {
+            int nb = batch_items(&j, o, longest);
+            fprintf(stderr, "attnviz extract: batches of up to %d items (%lld tokens at the longest item's %d)%s\n", nb,
+                    (long long)nb * longest, longest, o->batch > 0 ? "" : ", sized to the memory");
+        }
         av_progress_start(&prog, "extract", "tokens", j.n_tokens);
     }
     rc = c->type == AV_MODEL_VIT ? run_images(&j, o, o->quiet ? NULL : &prog) : run_text(&j, o, o->quiet ? NULL : &prog);
@@ -567,6 +647,9 @@ done:
         av_fail("%s", keep);
     }
     free(j.vsum);
+    free(j.qsum);
+    free(j.ksum);
+    free(j.first);
     free(j.item_src);
     free(j.len);
     free(j.off);

@@ -70,6 +70,15 @@ expect_bad "missing -o" "-o RUN is required" -- "$AV" extract "$M/bert-tiny" goo
 expect_bad "unknown option" "unknown option" -- "$AV" extract "$M/bert-tiny" good.txt -o run --frobnicate
 expect_bad "bad dtype" "--dtype" -- "$AV" extract "$M/bert-tiny" good.txt -o run --dtype f64
 expect_bad "bad batch" "--batch" -- "$AV" extract "$M/bert-tiny" good.txt -o run --batch 0
+expect_bad "bad max-memory" "--max-memory expects a size" -- "$AV" extract "$M/bert-tiny" good.txt -o run --max-memory 3Q
+expect_bad "max-memory below one item" "too small" -- "$AV" extract "$M/bert-tiny" good.txt -o run --device cpu --max-memory 1K
+# --batch auto and a memory budget that holds one item per batch: a complete run
+rm -rf run
+"$AV" extract "$M/bert-tiny" good.txt -o run --device cpu --batch auto --max-memory 1G 2>err.txt \
+  && grep -q "batches of up to" err.txt && [ -f run/manifest.json ] \
+  || fail "--batch auto --max-memory 1G: $(cat err.txt)"
+grep -q '"qnorm_mean"' run/manifest.json && grep -q '"knorm_mean"' run/manifest.json || fail "manifest lacks qnorm_mean/knorm_mean"
+rm -rf run
 expect_bad "unknown device" "unknown device" -- "$AV" extract "$M/bert-tiny" good.txt -o run --device tpu
 expect_bad "max-tokens below one item" "--max-tokens" -- "$AV" extract "$M/bert-tiny" good.txt -o run --max-tokens 3
 # --device cuda: exit 2 with one line where there is no GPU; a run where there is one

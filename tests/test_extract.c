@@ -9,9 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <math.h>
+#include <cjson/cJSON.h>
 #include "host/extract.h"
 #include "host/runfolder.h"
 #include "host/util.h"
+#include "models/model.h"
 #include "models/safetensors.h"
 #include "tests/check.h"
 
@@ -140,6 +143,96 @@ static void test_max_tokens_and_refusal(void) {
     CHECK(!av_is_dir(tmp));
 }
 
+/* Reads a whole f32 array into memory (NULL on failure). */
+static float *read_f32(const char *run, const char *name, int64_t *count) {
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s", run, name);
+    av_npy a;
+    if (av_npy_open(path, &a)) return NULL;
+    float *x = malloc(sizeof(float) * (size_t)a.count);
+    for (int64_t i = 0; x && i < a.count; i++) x[i] = av_npy_get_f32(&a, i);
+    *count = a.count;
+    av_npy_close(&a);
+    return x;
+}
+
+/* --max-memory: a budget that holds one item per batch gives the same arrays as the
+ * automatic batches; one too small for any item is refused with the sizes; the
+ * manifest's norm means are the means of the stored vectors' norms. */
+static void test_memory_budget(void) {
+    const char *model = ".deps/models/all-MiniLM-L6-v2", *data = FIX "minilm/data.jsonl";
+    char a[512], b[512];
+    snprintf(a, sizeof a, "%s/budget-auto", scratch);
+    snprintf(b, sizeof b, "%s/budget-small", scratch);
+    av_extract_opts o;
+    av_extract_defaults(&o);
+    o.device = "cpu";
+    o.quiet = 1;
+    o.dtype = AV_DT_F32;
+    CHECK_MSG(av_extract(model, data, a, &o, NULL) == 0, "%s", av_last_error());
+    /* what one item of the longest length needs: weights + fixed + per_row * T */
+    av_model m;
+    CHECK(av_model_load(model, av_backend_cpu(), &m) == 0);
+    CHECK(av_model_set_pack(&m, AV_DT_F32) == 0);
+    int64_t per, fixed, weights = m.weight_count * 4;
+    av_model_memory(&m, &per, &fixed);
+    av_model_free(&m);
+    av_run r;
+    int longest = 0;
+    av_npy lens;
+    CHECK(av_npy_open(FIX "minilm/lengths.npy", &lens) == 0);
+    for (int64_t i = 0; i < lens.count; i++)
+        if ((int)av_npy_get_f32(&lens, i) > longest) longest = (int)av_npy_get_f32(&lens, i);
+    av_npy_close(&lens);
+    o.max_memory = weights + fixed + per * longest + per / 2; /* one item of the longest, never two */
+    CHECK_MSG(av_extract(model, data, b, &o, NULL) == 0, "%s", av_last_error());
+    int64_t na = 0, nb = 0;
+    const char *arrays[] = {"q.npy", "k.npy", "v_norm.npy"};
+    for (int i = 0; i < 3; i++) {
+        float *x = read_f32(a, arrays[i], &na), *y = read_f32(b, arrays[i], &nb);
+        CHECK(x && y && na == nb && na > 0);
+        double e = 0, w = 0;   /* other batch shapes round the GEMMs differently: ~1e-7 */
+        for (int64_t j = 0; x && y && na == nb && j < na; j++) {
+            e += ((double)x[j] - y[j]) * ((double)x[j] - y[j]);
+            w += (double)y[j] * y[j];
+        }
+        CHECK_MSG(sqrt(e / (w > 0 ? w : 1)) <= 1e-5, "%s: one item per batch differs by %.2e", arrays[i], sqrt(e / (w > 0 ? w : 1)));
+        free(x);
+        free(y);
+    }
+    /* one byte less than the weights, fixed reserve and one longest item */
+    o.max_memory = weights + fixed + per * longest - 1;
+    o.force = 1;
+    CHECK(av_extract(model, data, b, &o, NULL) == AV_ERR);
+    CHECK_MSG(strstr(av_last_error(), "--max-memory") && strstr(av_last_error(), "too small"), "%s", av_last_error());
+    /* qnorm_mean / knorm_mean / vnorm_mean against the arrays */
+    CHECK(av_run_open(a, &r) == 0);
+    const char *means[] = {"qnorm_mean", "knorm_mean"};
+    int64_t n;
+    float *q = read_f32(a, "q.npy", &n), *k = read_f32(a, "k.npy", &n);
+    int H = r.num_heads, d = r.head_dim;
+    int64_t T = r.num_tokens;
+    for (int w = 0; w < 2; w++) {
+        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(r.manifest, means[w]);
+        CHECK_MSG(cJSON_GetArraySize(arr) == r.num_layers, "manifest %s", means[w]);
+        for (int l = 0; l < r.num_layers && cJSON_GetArraySize(arr) == r.num_layers; l++)
+            for (int h = 0; h < H; h++) {
+                const float *x = (w ? k : q) + ((int64_t)l * H + h) * T * d;
+                double s = 0;
+                for (int64_t t = 0; t < T; t++) {
+                    double nn = 0;
+                    for (int i = 0; i < d; i++) nn += (double)x[t * d + i] * x[t * d + i];
+                    s += sqrt(nn);
+                }
+                double got = cJSON_GetArrayItem(cJSON_GetArrayItem(arr, l), h)->valuedouble;
+                CHECK_MSG(fabs(got - s / T) <= 1e-5 * (s / T), "%s[%d][%d] %.7g vs %.7g", means[w], l, h, got, s / T);
+            }
+    }
+    free(q);
+    free(k);
+    av_run_close(&r);
+}
+
 /* A query bias of 1e6 pushes q past the f16 range: counted (and in the manifest) with f16
  * storage, absent with f32. The checkpoint is bert-tiny with that bias rewritten in place. */
 static void test_f16_overflow(void) {
@@ -205,6 +298,7 @@ int main(void) {
     run_case("tests/fixtures/models/vit-tiny", FIX "vit-tiny/images", "vit-tiny", 2 * 17);
     test_max_tokens_and_refusal();
     test_f16_overflow();
+    test_memory_budget();
     av_rm_rf(scratch);
     return av_check_summary("test_extract");
 }

@@ -8,10 +8,14 @@
  * per-head q, k and |v| into memory-mapped q.npy / k.npy [L, H, T, d] and v_norm.npy [L, H, T] at
  * computed offsets, so the run may be far larger than RAM.
  *
- * Atomicity: everything is written into "<RUN>.tmp-<pid>/", the manifest last, and the
- * folder is renamed to RUN only when complete; on any error the temporary folder is
- * removed. An existing RUN is refused unless force is set (then replaced only after the
- * new one is complete). The caller owns the options; nothing returned needs freeing. */
+ * Atomicity and resume: everything is written into "<RUN>.partial/", the manifest last,
+ * and the folder is renamed to RUN only when complete. Every 30 s, and on SIGINT/SIGTERM
+ * (which stop the run after the current batch), the arrays are flushed and a checkpoint
+ * written (host/extract_resume.h); the same command later resumes from it. A failure
+ * during the forward passes also keeps the items done; a failure before them (bad
+ * input) removes the folder. An existing RUN is refused unless force is set (then
+ * replaced only after the new one is complete). The caller owns the options; nothing
+ * returned needs freeing. */
 #ifndef AV_HOST_EXTRACT_H
 #define AV_HOST_EXTRACT_H
 #include <stdint.h>

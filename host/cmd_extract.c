@@ -98,7 +98,7 @@ int av_cmd_extract(int argc, char **argv) {
         fprintf(stderr, "attnviz extract: warning: %lld values exceed the f16 range and are stored as +-inf; "
                         "rerun with --dtype f32\n", (long long)res.f16_overflow);
     if (!o.quiet)
-        fprintf(stderr, "attnviz extract: wrote %s (%lld items, %lld tokens, %.1f s)\n", out, (long long)res.items,
-                (long long)res.tokens, res.seconds);
+        fprintf(stderr, "attnviz extract: wrote %s (%lld items, %lld tokens, %.1f s in all, %.1f s of it storing q/k)\n",
+                out, (long long)res.items, (long long)res.tokens, res.seconds, res.seconds_write);
     return 0;
 }

@@ -144,6 +144,7 @@ typedef struct {
     double last_checkpoint;
     int keep_partial;         /* interrupted: leave RUN.partial for the next run */
     int lock_fd;              /* RUN.partial/.lock, held while this process writes there */
+    double write_seconds;     /* in the sink and flushing: what storing q/k costs */
 } job;
 
 /* ---- interruption and checkpoints --------------------------------------------------- */
@@ -207,6 +208,7 @@ static int64_t count_f16_inf(const uint16_t *x, int64_t n) {
  * length, the arrays keep the dataset's order), hence one copy per item and head. */
 static int sink(void *user, const av_layer_out *o) {
     job *j = user;
+    double t0 = av_now();
     const int H = o->H, d = o->d, l = o->layer;
     const int64_t n = j->n_tokens;
     const size_t es = av_dtype_size(j->dtype);
@@ -241,6 +243,7 @@ static int sink(void *user, const av_layer_out *o) {
         j->vsum[(int64_t)l * H + h] += o->sums[2 * H + h];
     }
     j->f16_overflow += over;
+    j->write_seconds += av_now() - t0;
     return AV_OK;
 }
 
@@ -730,9 +733,11 @@ int av_extract(const char *model_dir, const char *data, const char *run_arg, con
     sigaction(SIGINT, &stop, &old_int);
     sigaction(SIGTERM, &stop, &old_term);
     j.last_checkpoint = av_now();
+    double t_run = av_now();
     rc = c->type == AV_MODEL_VIT ? run_images(&j, o, o->quiet ? NULL : &prog) : run_text(&j, o, o->quiet ? NULL : &prog);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+    t_run = av_now() - t_run;
     if (rc && !j.keep_partial && j.items_done > 0) {
         /* hours of work are not thrown away for one failure: keep what is complete */
         char msg[1024];
@@ -753,7 +758,9 @@ int av_extract(const char *model_dir, const char *data, const char *run_arg, con
                      (long long)j.truncated, c->max_positions);
         av_progress_done(&prog, note);
     }
+    double t_flush = av_now();
     if (out_close(&j.q, 1) || out_close(&j.k, 1) || out_close(&j.vn, 1)) goto done;
+    j.write_seconds += av_now() - t_flush;
     if (write_manifest(&j, model_dir, data, be)) goto done;
     char aux[4300];   /* the run is complete: its checkpoint and lock are not part of it */
     unlink(av_path_join(aux, sizeof aux, j.tmp, "resume.json"));
@@ -768,6 +775,8 @@ int av_extract(const char *model_dir, const char *data, const char *run_arg, con
         res->dropped = j.dropped;
         res->f16_overflow = j.f16_overflow;
         res->seconds = av_now() - t0;
+        res->seconds_forward = t_run;
+        res->seconds_write = j.write_seconds;
         snprintf(res->device, sizeof res->device, "%s", be->name);
     }
 done:

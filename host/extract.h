@@ -40,7 +40,10 @@ typedef struct {
     int64_t truncated;      /* items cut to the model's positions */
     int64_t dropped;        /* items that produced no token */
     int64_t f16_overflow;   /* f16 storage: values that round beyond +-65504 and are stored as +-inf */
-    double seconds;
+    double seconds;         /* the whole call */
+    double seconds_forward; /* running the batches, host-side writes included */
+    double seconds_write;   /* of those, in the sink (q/k/|v| into the mapped arrays), plus
+                               the final flush of the arrays to disk */
     char device[16];        /* backend used: "cpu" | "cuda" */
 } av_extract_result;
 

@@ -116,7 +116,7 @@ static int pc_sink(void *user, const av_layer_out *o) {
     return rc;
 }
 
-static double pc_rel(const float *got, const float *want, int64_t n) {
+static double rel_l2(const float *got, const float *want, int64_t n) {
     double e = 0, w = 0;
     for (int64_t i = 0; i < n; i++) {
         if (!isfinite(got[i])) return INFINITY;
@@ -167,8 +167,8 @@ static void check_packed(const av_backend *be, const char *dir, av_dtype dt, dou
                   got.next_layer, L);
         double worst = 0;
         for (int l = 0; l < L; l++) {
-            double eqk = pc_rel(got.qk + l * 2 * per, want.qk + l * 2 * per, 2 * per);
-            double ev = pc_rel(got.v + l * H * n, want.v + l * H * n, H * n);
+            double eqk = rel_l2(got.qk + l * 2 * per, want.qk + l * 2 * per, 2 * per);
+            double ev = rel_l2(got.v + l * H * n, want.v + l * H * n, H * n);
             CHECK_MSG(eqk <= tol && ev <= tol, "%s %s layer %d: q/k %.2e |v| %.2e (bound %.0e)", dir, label, l, eqk, ev, tol);
             for (int i = 0; i < 3 * H; i++) {
                 double a = got.sums[l * 3 * H + i], b = want.sums[l * 3 * H + i];

@@ -44,16 +44,6 @@ static int keep(void *user, const av_layer_out *o) {
     return AV_OK;
 }
 
-static double rel_l2(const float *got, const float *want, int64_t n) {
-    double e = 0, w = 0;
-    for (int64_t i = 0; i < n; i++) {
-        if (!isfinite(got[i])) return INFINITY;
-        e += ((double)got[i] - want[i]) * ((double)got[i] - want[i]);
-        w += (double)want[i] * want[i];
-    }
-    return w > 0 ? sqrt(e / w) : sqrt(e);
-}
-
 /* Runs the batch on a freshly loaded model; fills cap and hidden. */
 static int run(const char *dir, const av_backend *be, const av_batch *batch, capture *cap, float *hidden) {
     av_model m;

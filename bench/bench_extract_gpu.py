@@ -14,6 +14,12 @@
                       the run folder's [L, H, tokens, d] layout, written to QK_OUT/q.npy and
                       k.npy (np.lib.format.open_memmap), i.e. the job attnviz extract does.
                       DTYPE f32 or bf16 (torch.autocast).
+  peak M K N          the GEMM ceiling measured through torch (cuBLAS) at the models'
+                      widest GEMM shape, f32 (TF32 off, as attnviz's f32) and bf16: JSON
+                      {"f32": TFLOP/s, "bf16": TFLOP/s}, each the median of 50 timed runs
+                      (CUDA events) after warm-up, on random data
+  flops DIR           GEMM FLOPs per token of the checkpoint in DIR at 128 tokens (every
+                      linear layer, plus the attention products q.k and p.v): JSON
 Tokens per second count real tokens (no padding here: every item is 128 long)."""
 import json
 import os
@@ -140,8 +146,45 @@ def run_torch(model_dir, n, dtype, qk_out, device="cuda"):
     return total / dt
 
 
+def gemm_peak(M, K, N):
+    import torch
+    torch.backends.cuda.matmul.allow_tf32 = False
+    out = {}
+    for name, dt in (("f32", torch.float32), ("bf16", torch.bfloat16)):
+        g = torch.Generator(device="cuda").manual_seed(0)
+        a = torch.randn(M, K, device="cuda", dtype=dt, generator=g)
+        b = torch.randn(K, N, device="cuda", dtype=dt, generator=g)
+        for _ in range(10):
+            a @ b
+        times = []
+        for _ in range(50):
+            s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            s.record()
+            a @ b
+            e.record()
+            e.synchronize()
+            times.append(s.elapsed_time(e) / 1e3)
+        times.sort()
+        out[name] = 2.0 * M * K * N / times[len(times) // 2] / 1e12
+    return out
+
+
+def flops_per_token(model_dir):
+    cfg = json.load(open(os.path.join(model_dir, "config.json")))
+    L = cfg.get("num_hidden_layers", cfg.get("n_layer"))
+    C = cfg.get("hidden_size", cfg.get("n_embd"))
+    I = cfg.get("intermediate_size") or cfg.get("n_inner") or 4 * C
+    linear = 2 * (4 * C * C + 2 * C * I)   # q, k, v, out; MLP up and down
+    attention = 2 * 2 * SEQ * C            # q.k over the keys, p.v over the values
+    return L * (linear + attention)
+
+
 def main():
-    if sys.argv[1] == "models":
+    if sys.argv[1] == "peak":
+        print(json.dumps(gemm_peak(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))))
+    elif sys.argv[1] == "flops":
+        print(json.dumps(flops_per_token(sys.argv[2])))
+    elif sys.argv[1] == "models":
         make_models(sys.argv[2], int(sys.argv[3]))
     elif sys.argv[1] == "torch":
         model_dir, n, dtype = sys.argv[2], int(sys.argv[3]), sys.argv[4]

@@ -61,7 +61,7 @@ begin_part() {
   {
     echo "### $2"
     echo
-    echo "Measured by \`PARTS=$1 bash bench/bench_tsne_gpu.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'), BENCH_QUICK=${BENCH_QUICK:-0}."
+    echo "Measured by \`PARTS=\"$parts\" bash bench/bench_tsne_gpu.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'), BENCH_QUICK=${BENCH_QUICK:-0}."
     echo "GPU: $gpu; CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; nvcc $(nvcc --version 2>/dev/null | sed -n 's/.*release \([0-9.]*\).*/\1/p')."
     echo
   } >> "$work/$1"

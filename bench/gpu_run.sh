@@ -218,7 +218,9 @@ one_stage() {
       [ -x "$prog" ] || continue
       name=$(basename "$prog")
       { echo "### $name"; echo; echo '```'; } >> "$md"
-      if timeout 240 "$prog" >> "$md" 2>&1; then ok=$((ok + 1)); else status=1; bad="$bad $name"; echo "FAILED (exit $?)" >> "$md"; fi
+      local rc=0
+      timeout 240 "$prog" >> "$md" 2>&1 || rc=$?
+      if [ $rc = 0 ]; then ok=$((ok + 1)); else status=1; bad="$bad $name"; echo "FAILED (exit $rc)" | tee -a "$md"; fi
       { echo '```'; echo; } >> "$md"
     done
     echo "$ok programs checked out${bad:+; failed:$bad}" > "$line"
@@ -356,12 +358,15 @@ done
   done
   for s in "${stages[@]}"; do
     if grep -q "^$s *\(FAIL\|TIMEOUT\)" <(printf '%s\n' "${rows[@]}"); then
-      echo; echo "-- $s: last lines of its log"
-      tail -n 15 "$logs/$s.out" 2>/dev/null
+      echo; echo "-- $s: what went wrong"
       case "$s" in
-        test) grep -E 'CHECK failed|Failed|Skipped' "$logs/ctest.log" 2>/dev/null | head -10 ;;
-        build) tail -n 8 "$logs/build.log" 2>/dev/null ;;
+        build) tail -n 12 "$logs/$s.out" 2>/dev/null ;;
+        test) grep -E 'CHECK failed|SKIP|\*\*\*' "$logs/ctest.log" 2>/dev/null | head -15 || tail -n 5 "$logs/ctest.log" 2>/dev/null ;;
+        dev) grep -E -B3 '^FAILED' "$logs/dev.md" 2>/dev/null | head -20 ;;
+        extract) tail -n 8 "$logs/bench_extract_gpu.log" 2>/dev/null ;;
+        proj|heads) grep -E -B2 'FAILED|bench_tsne_gpu:' "$logs/bench_tsne_gpu_$s.log" 2>/dev/null | tail -n 12 ;;
       esac
+      tail -n 3 "$logs/$s.out" 2>/dev/null
     fi
   done
 } > "$summary"

@@ -9,7 +9,7 @@
 #   2. ldd: every library of build-bare/attnviz other than glibc, the GCC runtime
 #      (libstdc++, libgcc_s, libgomp) and CUDA's resolves into the bundle;
 #   3. ninja's dependency records: no header outside the repository, the bundle, glibc's
-#      and GCC's own (libc6-dev, linux-libc-dev, libgcc-*-dev) and CUDA's;
+#      and GCC's own (libc6-dev, linux-libc-dev, libgcc-*-dev, libstdc++-*-dev) and CUDA's;
 #   4. ctest -L cpu on that build (the X/GL runtime stays visible: Xvfb needs it).
 #   bash scripts/gpu_bundle_check.sh [BUILD_DIR]     (AV_CMAKE_ARGS as for gpu_run.sh;
 #   default -DAV_CUDA=OFF, since nvcc on a 2-core machine takes long; AV_CHECK_TESTS=0
@@ -91,10 +91,12 @@ while read -r h; do
   case "$h" in "$prefix"/*) nb=$((nb + 1)); continue ;; esac
   case "$h" in "$root"/*|/usr/local/cuda*) continue ;; esac
   pkg=$(dpkg-query -S "$(readlink -f "$h")" 2>/dev/null | cut -d: -f1)
-  case "$pkg" in libc6-dev|linux-libc-dev|libgcc-*-dev) ;; *) foreign="$foreign $h($pkg)" ;; esac
+  case "$pkg" in libc6-dev|linux-libc-dev|libgcc-*-dev|libstdc++-*-dev) ;; *) foreign="$foreign
+  $h ($pkg)" ;; esac
 done <<< "$deps"
 if [ -n "$foreign" ]; then
-  echo "gpu_bundle_check: FAIL: headers from outside the bundle:$foreign"; status=1
+  echo "gpu_bundle_check: FAIL: $(echo "$foreign" | grep -c .) headers from outside the bundle:"
+  echo "$foreign" | grep . | head -20; status=1
 else
   echo "gpu_bundle_check: ok: $(wc -l <<< "$deps") headers recorded; $nb from the bundle, the rest the repository's, glibc's, GCC's or CUDA's"
 fi

@@ -63,7 +63,12 @@ setup_env() {
     sum=$(cksum < "$bundle")
     if [ ! -f "$prefix/.unpacked" ] || [ "$(cat "$prefix/.unpacked")" != "$sum" ]; then
       rm -rf "$prefix"; mkdir -p "$prefix"
-      tar -C "$prefix" -xJf "$bundle" || { echo "gpu_run: $bundle: cannot unpack"; return 1; }
+      # python3's lzma where the image has no xz (tar -J needs the xz program).
+      if xz --version >/dev/null 2>&1; then
+        tar -C "$prefix" -xJf "$bundle"
+      else
+        python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$bundle" | tar -C "$prefix" -xf -
+      fi || { echo "gpu_run: $bundle: cannot unpack"; rm -rf "$prefix"; return 1; }
       echo "$sum" > "$prefix/.unpacked"
     fi
     # Only the bundle's .pc files, through the bundle's own pkgconf (the image may have
@@ -75,6 +80,13 @@ setup_env() {
                  "-DCMAKE_EXE_LINKER_FLAGS=-Wl,-rpath-link,$prefix/lib -Wl,-rpath,$prefix/lib -Wl,--disable-new-dtags")
   elif [ "$bundle" != none ] && [ "$bundle" != "$root/.gpu/bundle.tar.xz" ]; then
     echo "gpu_run: AV_GPU_BUNDLE=$bundle: no such file"; return 1
+  fi
+  # nvcc where CUDA images keep it, when the PATH lacks it (cmake looks on the PATH).
+  if ! command -v nvcc >/dev/null; then
+    local d
+    for d in /usr/local/cuda/bin /usr/local/cuda-*/bin; do
+      [ -x "$d/nvcc" ] && { export PATH="$d:$PATH"; break; }
+    done
   fi
   local archs=${CUDA_ARCHS:-}
   if [ -z "$archs" ]; then
@@ -351,6 +363,8 @@ done
        "$([ "$AV_USE_BUNDLE" = 1 ] && echo bundle || echo 'system libraries')"
   printf '%-8s %-8s %6s  %s\n' stage status seconds result
   printf '%s\n' "${rows[@]}"
+  left_over=$(printf '%s\n' "${rows[@]}" | awk '$2 == "skipped" || $2 == "TIMEOUT" {printf " %s", $1}')
+  [ -n "$left_over" ] && echo "next call: ${BENCH_QUICK:+BENCH_QUICK=$quick }bash bench/gpu_run.sh$left_over"
   for s in "${stages[@]}"; do
     if [ "$s" = extract ] && [ -f "$root/bench/RESULTS-gpu-extract.md" ] && grep -q '^| bert' "$root/bench/RESULTS-gpu-extract.md"; then
       echo; grep -E '^\| (model|bert|gpt2)' "$root/bench/RESULTS-gpu-extract.md"

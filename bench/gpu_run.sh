@@ -28,8 +28,9 @@
 #   AV_BUILD         build folder (default build)
 #   AV_CMAKE_ARGS    extra cmake arguments (e.g. -DAV_CUDA=OFF to check the bundle here)
 #   CUDA_ARCHS       override the CUDA architectures ("90", "80;90")
-#   AV_GPU_BUNDLE    the bundle archive (default .gpu/bundle.tar.xz); AV_GPU_BUNDLE=none
-#                    ignores it and uses the system's packages
+#   AV_GPU_BUNDLE    auto (default): the Debian packages of scripts/install.sh when they
+#                    are installed, else .gpu/bundle.tar.xz; a path: that bundle; none:
+#                    the system's packages only
 # Exit status: 0 when every stage passed, 1 when one failed, timed out or was skipped
 # (also when there is no NVIDIA GPU for a stage that needs one), 2 on a bad argument.
 set -uo pipefail
@@ -42,8 +43,8 @@ case "$build" in /*) ;; *) build="$root/$build" ;; esac
 prefix="$build/gpu-prefix"
 logs="$build/gpu-logs"
 results="$root/bench/RESULTS-gpu.md"
-bundle=${AV_GPU_BUNDLE:-$root/.gpu/bundle.tar.xz}
-wheels="$(dirname "$bundle")/wheels"
+bundle=${AV_GPU_BUNDLE:-auto}
+wheels="$root/.gpu/wheels"
 quick=${BENCH_QUICK:-0}
 
 usage() {
@@ -57,7 +58,19 @@ usage() {
 setup_env() {
   cmake_args=(-DCMAKE_BUILD_TYPE=Release)
   use_bundle=0
-  if [ "$bundle" != none ] && [ -f "$bundle" ]; then
+  if [ "$bundle" = auto ]; then
+    # The system's packages where scripts/install.sh put them (the old behaviour of this
+    # script), else the bundle when it was carried.
+    bundle=none
+    if ! { pkg-config --exists openblas libcjson glfw3 fftw3 2>/dev/null && [ -f /usr/include/utf8proc.h ] \
+           && [ -f /usr/lib/x86_64-linux-gnu/libfaiss.a ] && [ -f "$root/.deps/faiss_c/lib/libfaiss_c.a" ]; }; then
+      [ -f "$root/.gpu/bundle.tar.xz" ] && bundle="$root/.gpu/bundle.tar.xz"
+    fi
+  fi
+  if [ "$bundle" != none ] && [ ! -f "$bundle" ]; then
+    echo "gpu_run: AV_GPU_BUNDLE=$bundle: no such file"; return 1
+  fi
+  if [ "$bundle" != none ]; then
     use_bundle=1
     local sum
     sum=$(cksum < "$bundle")
@@ -78,8 +91,6 @@ setup_env() {
     cmake_args+=(-DCMAKE_PREFIX_PATH="$prefix" -DAV_DEPS="$prefix"
                  -DPKG_CONFIG_EXECUTABLE="$prefix/bin/pkg-config"
                  "-DCMAKE_EXE_LINKER_FLAGS=-Wl,-rpath-link,$prefix/lib -Wl,-rpath,$prefix/lib -Wl,--disable-new-dtags")
-  elif [ "$bundle" != none ] && [ "$bundle" != "$root/.gpu/bundle.tar.xz" ]; then
-    echo "gpu_run: AV_GPU_BUNDLE=$bundle: no such file"; return 1
   fi
   # nvcc where CUDA images keep it, when the PATH lacks it (cmake looks on the PATH).
   if ! command -v nvcc >/dev/null; then
@@ -106,6 +117,7 @@ setup_env() {
 # warning: only the openTSNE part of the projections needs them.
 setup_wheels() {
   [ -d "$wheels" ] && ls "$wheels"/*.whl >/dev/null 2>&1 || return 0
+  python3 -c 'import openTSNE, umap' >/dev/null 2>&1 && return 0
   local site="$build/gpu-site" list
   list=$(cd "$wheels" && ls *.whl | tr '\n' ' ')
   if [ ! -f "$site/.installed" ] || [ "$(cat "$site/.installed")" != "$list" ]; then

@@ -69,7 +69,7 @@ echo "gpu_bundle_check: ok: without the bundle the build fails here ($(grep -m1 
 rm -rf "$build" "$root/build-bare-control.log"
 
 # ---- 1. build from the bundle alone --------------------------------------------------
-AV_BUILD="$build" AV_CMAKE_ARGS="${AV_CMAKE_ARGS:--DAV_CUDA=OFF}" AV_GPU_BUDGET=0 OUT= \
+AV_BUILD="$build" AV_GPU_BUNDLE="$root/.gpu/bundle.tar.xz" AV_CMAKE_ARGS="${AV_CMAKE_ARGS:--DAV_CUDA=OFF}" AV_GPU_BUDGET=0 OUT= \
   bash bench/gpu_run.sh build || { echo "gpu_bundle_check: FAIL: the build"; exit 1; }
 prefix="$build/gpu-prefix"
 

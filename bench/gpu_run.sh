@@ -332,8 +332,8 @@ if [ -n "$need_gpu" ] && ! nvidia-smi -L >/dev/null 2>&1; then
   echo "gpu_run: no NVIDIA GPU here (nvidia-smi failed): stage(s)$need_gpu need one; only 'build' runs without a GPU"
   exit 1
 fi
-mkdir -p "$logs"
 setup_env || exit 1
+mkdir -p "$logs"
 t0=$(date +%s)
 summary="$logs/summary.txt"
 rows=()

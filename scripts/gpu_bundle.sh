@@ -21,11 +21,12 @@
 #                        x86_64 (the GPU side's peers; the image has their dependencies)
 # Idempotent: the archive is rebuilt only when a source file changed (a stamp lists
 # every source with its size and time), the wheels are fetched once.
-#   bash scripts/gpu_bundle.sh           (AV_GPU_NO_WHEELS=1 skips the wheels)
+#   bash scripts/gpu_bundle.sh           (AV_GPU_NO_WHEELS=1 skips the wheels;
+#                                         AV_GPU_BUNDLE_DIR=DIR writes DIR instead of .gpu)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-dest="$root/.gpu"
+dest=${AV_GPU_BUNDLE_DIR:-$root/.gpu}   # another folder only for tests/cli_gpu_bundle.sh
 mkdir -p "$dest"
 arch=/usr/lib/x86_64-linux-gnu
 

@@ -21,6 +21,7 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 AV=${AV:-$root/build/attnviz}
+build=$(cd "$(dirname "$AV")" 2>/dev/null && pwd || echo "$root/build")   # the build $AV comes from
 if ! nvidia-smi -L >/dev/null 2>&1; then echo "bench_extract_gpu: SKIP: no NVIDIA GPU on this machine"; exit 0; fi
 # The peer needs torch with CUDA: bench/run.sh's $PY (the project venv) may have a CPU-only
 # torch, so take the first of $PY, the venv and python3 whose torch sees the GPU.
@@ -29,12 +30,12 @@ PY=""
 for p in $given "$root/.deps/venv/bin/python" python3; do
   if "$p" -c 'import torch, transformers, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then PY=$p; break; fi
 done
-if [ ! -x "$root/build/dev_matmul" ]; then echo "bench_extract_gpu: SKIP: build/ has no CUDA backend (no nvcc at build time)"; exit 0; fi
+if [ ! -x "$build/dev_matmul" ]; then echo "bench_extract_gpu: SKIP: $build has no CUDA backend (no nvcc at build time)"; exit 0; fi
 if [ -z "$PY" ]; then echo "bench_extract_gpu: SKIP: no python with torch (CUDA) and transformers"; exit 0; fi
 
 n=512; [ "${BENCH_QUICK:-0}" = 1 ] && n=64
 tokens=$((n * 128))
-work="$root/build/bench_gpu"
+work="$build/bench_gpu"
 mkdir -p "$work"
 if [ ! -f "$work/models.$n.done" ]; then
   rm -rf "$work/models"; mkdir -p "$work/models"

@@ -98,7 +98,8 @@ int av_cmd_extract(int argc, char **argv) {
         fprintf(stderr, "attnviz extract: warning: %lld values exceed the f16 range and are stored as +-inf; "
                         "rerun with --dtype f32\n", (long long)res.f16_overflow);
     if (!o.quiet)
-        fprintf(stderr, "attnviz extract: wrote %s (%lld items, %lld tokens, %.1f s in all, %.1f s of it storing q/k)\n",
-                out, (long long)res.items, (long long)res.tokens, res.seconds, res.seconds_write);
+        fprintf(stderr, "attnviz extract: wrote %s (%lld items, %lld tokens in %.2f s: batches %.2f s, storing q/k "
+                        "%.2f s of them; final flush %.2f s)\n", out, (long long)res.items, (long long)res.tokens,
+                res.seconds, res.seconds_batches, res.seconds_store, res.seconds_flush);
     return 0;
 }

@@ -144,7 +144,7 @@ typedef struct {
     double last_checkpoint;
     int keep_partial;         /* interrupted: leave RUN.partial for the next run */
     int lock_fd;              /* RUN.partial/.lock, held while this process writes there */
-    double write_seconds;     /* in the sink and flushing: what storing q/k costs */
+    double write_seconds;     /* in the sink: what storing q/k costs inside the batches */
 } job;
 
 /* ---- interruption and checkpoints --------------------------------------------------- */
@@ -760,7 +760,7 @@ int av_extract(const char *model_dir, const char *data, const char *run_arg, con
     }
     double t_flush = av_now();
     if (out_close(&j.q, 1) || out_close(&j.k, 1) || out_close(&j.vn, 1)) goto done;
-    j.write_seconds += av_now() - t_flush;
+    t_flush = av_now() - t_flush;
     if (write_manifest(&j, model_dir, data, be)) goto done;
     char aux[4300];   /* the run is complete: its checkpoint and lock are not part of it */
     unlink(av_path_join(aux, sizeof aux, j.tmp, "resume.json"));
@@ -775,8 +775,9 @@ int av_extract(const char *model_dir, const char *data, const char *run_arg, con
         res->dropped = j.dropped;
         res->f16_overflow = j.f16_overflow;
         res->seconds = av_now() - t0;
-        res->seconds_forward = t_run;
-        res->seconds_write = j.write_seconds;
+        res->seconds_batches = t_run;
+        res->seconds_store = j.write_seconds;
+        res->seconds_flush = t_flush;
         snprintf(res->device, sizeof res->device, "%s", be->name);
     }
 done:

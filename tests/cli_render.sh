@@ -41,6 +41,19 @@ grep -q '"selected_token":11' "$T/s.json" || bad "--item/--token selection: $(ca
 "$AV" render "$R" --lod 100 --state -o "$T/lod.png" >"$T/lod.json" || bad "lod: exit $?"
 grep -q '"lod_stride":6' "$T/lod.json" || bad "lod stride (6 heads x 96 points / 100): $(cat "$T/lod.json")"
 "$AV" render --help | grep -q -- "--view matrix|single|sentence|image" || bad "--help"
+# the help names the file extract writes for --value-norm (v_norm.npy), not another
+"$AV" render --help | grep -q -- "--value-norm .*(v_norm.npy" || bad "--help: --value-norm does not name v_norm.npy"
+
+# a projection of some heads only (project --heads): the state says which head is not
+# in it (the view then draws a notice with the command that adds it, and matrix cells
+# "not projected"; before, a blank canvas that looked like a drawing failure)
+cp -r "$R" "$T/some" && "$AV" project "$T/some" --method pca --heads 0:1 --quiet || bad "project --heads: exit $?"
+"$AV" render "$T/some" --method pca --view single --head 1:2 --state -o "$T/unproj.png" >"$T/unproj.json" || bad "unprojected head: exit $?"
+grep -q '"head_projected":false,"heads_projected":1' "$T/unproj.json" || bad "unprojected head state: $(cat "$T/unproj.json")"
+"$AV" render "$T/some" --method pca --view single --head 0:1 --state -o "$T/proj1.png" >"$T/proj1.json" || bad "projected head: exit $?"
+grep -q '"head_projected":true' "$T/proj1.json" || bad "projected head state: $(cat "$T/proj1.json")"
+"$AV" render "$T/some" --method pca --state -o "$T/some_matrix.png" >"$T/some_matrix.json" || bad "matrix of some heads: exit $?"
+grep -q '"heads_projected":1,' "$T/some_matrix.json" || bad "matrix state: $(cat "$T/some_matrix.json")"
 
 # a ViT run whose images moved: the image view says so, the rest works
 cp -r "$V" "$T/vit_moved" && rm -rf "$T/vit_moved/images"

@@ -13,6 +13,8 @@
 #define H 640
 
 static int not_bg(const uint8_t *p) { return !(p[0] == 255 && p[1] == 255 && p[2] == 255); }
+/* the image view's arrow colour (255, 217, 26) */
+static int is_yellow(const uint8_t *p) { return p[0] > 220 && p[1] > 180 && p[2] < 90; }
 
 static void test_matrix(rfix *f) {
     av_viewer_set_view(&f->v, AV_VIEW_MATRIX);
@@ -246,6 +248,11 @@ static void test_image(void) {
     f.v.arrows = 1;
     rfix_draw(&f);
     CHECK(f.v.lines_drawn == 16);
+    /* arrowheads sized for an arrow, not a third of a patch: 16 arrows of one patch
+     * length, 2 px thick, with heads of at most 14 px (heads of ps * 0.3 = 37 px here
+     * piled into blots where arrows share a target) */
+    long yellow = rfix_count(&f, x0, y0, s, s, is_yellow);
+    CHECK_MSG(yellow > 16 * ps && yellow < 16 * (2 * ps + 150), "arrow pixels %ld for 16 arrows of %.0f px", yellow, ps);
     /* row / column colour modes exist for ViT */
     CHECK(av_viewer_set_color(&f.v, AV_COLOR_ROW) == AV_OK);
     CHECK(av_viewer_set_color(&f.v, AV_COLOR_LABEL) == AV_OK);

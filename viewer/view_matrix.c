@@ -73,6 +73,17 @@ void av_view_matrix_draw(av_viewer *v) {
             av_head_matrix(v, l, h, r.w, r.h, 0, m);
             av_points_draw(v, l, h, r, m, v->lod_stride, size, 0);
         }
+    /* a cell left empty by `project --heads` says so, rather than looking like a
+     * head whose points failed to draw */
+    int nproj = av_vdata_heads_projected(vd);
+    if (nproj < L * H)
+        for (int l = 0; l < L; l++)
+            for (int h = 0; h < H; h++) {
+                if (av_vdata_head_projected(vd, l, h)) continue;
+                av_rect r = av_matrix_cell(v, l, h);
+                const char *s = av_font_width(&d->font, 0, "not projected") < r.w - 4 ? "not projected" : "-";
+                av_draw2d_text(d, r.x + r.w / 2 - av_font_width(&d->font, 0, s) / 2, r.y + r.h / 2 - 8, 0, th.dim, s);
+            }
     /* labels */
     for (int h = 0; h < H; h++) {
         av_rect r = av_matrix_cell(v, 0, h);
@@ -96,8 +107,10 @@ void av_view_matrix_draw(av_viewer *v) {
     int n = 0;
     if (v->lod_stride > 1)  /* first, so a narrow window cannot clip it away */
         n = snprintf(title, sizeof title, "level of detail: 1 in %d points per cell  |  ", v->lod_stride);
-    snprintf(title + n, sizeof title - (size_t)n, "%.200s  %s  %d x %d heads  %s %d-D  %lld points per head", base,
-             vd->run.model_type, L, H, vd->cur >= 0 ? vd->proj[vd->cur].method : "-", av_vdata_dim(vd),
+    char projected[48] = "";
+    if (nproj < L * H) snprintf(projected, sizeof projected, " (%d projected)", nproj);
+    snprintf(title + n, sizeof title - (size_t)n, "%.200s  %s  %d x %d heads  %s %d-D%s  %lld points per head", base,
+             vd->run.model_type, L, H, vd->cur >= 0 ? vd->proj[vd->cur].method : "-", av_vdata_dim(vd), projected,
              (long long)(2 * vd->T));
     av_overlay_topbar(v, title);
     av_overlay_bottombar(v, "hover: head statistics  click: open head  c colour  p projection  q/k queries/keys  "

@@ -332,6 +332,20 @@ const float *av_vdata_point(const av_vdata *vd, int l, int h, int64_t p) {
     return (const float *)vd->pdata.data + (((int64_t)l * vd->run.num_heads + h) * 2 * vd->T + p) * dim;
 }
 
+int av_vdata_head_projected(const av_vdata *vd, int l, int h) {
+    if (vd->cur < 0 || vd->T < 1) return 0;
+    /* a head is written whole or not at all: its first and last points tell */
+    const float *a = av_vdata_point(vd, l, h, 0), *b = av_vdata_point(vd, l, h, 2 * vd->T - 1);
+    return isfinite(a[0]) && isfinite(b[0]);
+}
+
+int av_vdata_heads_projected(const av_vdata *vd) {
+    int n = 0;
+    for (int l = 0; l < vd->run.num_layers; l++)
+        for (int h = 0; h < vd->run.num_heads; h++) n += av_vdata_head_projected(vd, l, h);
+    return n;
+}
+
 /* ---- open / close ----------------------------------------------------------------- */
 
 int av_vdata_open(const char *dir, av_vdata *vd) {

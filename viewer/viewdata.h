@@ -92,6 +92,11 @@ int av_vdata_add_live(av_vdata *vd, const char *method, int dim);
 void av_vdata_live_update(av_vdata *vd, int l, int h, const float *Y);
 /* Pointer to point p (0..2T-1) of head (l, h) in the loaded projection. */
 const float *av_vdata_point(const av_vdata *vd, int l, int h, int64_t p);
+/* 1 when the loaded projection holds head (l, h); `attnviz project --heads` leaves the
+ * heads it did not project NaN, and so does a live projection before its first frame. */
+int av_vdata_head_projected(const av_vdata *vd, int l, int h);
+/* How many heads the loaded projection holds. */
+int av_vdata_heads_projected(const av_vdata *vd);
 
 /* Per-token colour values for mode (length T): categories as small integers for
  * categorical modes, 0..1 for continuous ones. AV_COLOR_NORM: use av_vdata_norms. */

@@ -435,7 +435,7 @@ void av_viewer_key(av_viewer *v, int key) {
     case 'h': v->hide_special = !v->hide_special; break;
     case 'w':
         if (vd->has_vnorm) v->vnorm_weight = !v->vnorm_weight;
-        else snprintf(v->note, sizeof v->note, "this run has no value norms (vnorm.npy)");
+        else snprintf(v->note, sizeof v->note, "this run has no value norms (v_norm.npy)");
         break;
     case 'a': v->arrows = !v->arrows; break;
     case 'r': reset_camera(v); break;
@@ -463,6 +463,8 @@ cJSON *av_viewer_state(av_viewer *v) {
     cJSON_AddNumberToObject(s, "head", v->head);
     cJSON_AddStringToObject(s, "method", vd->cur >= 0 ? vd->proj[vd->cur].method : "");
     cJSON_AddNumberToObject(s, "dim", av_vdata_dim(vd));
+    cJSON_AddBoolToObject(s, "head_projected", av_vdata_head_projected(vd, v->layer, v->head));
+    cJSON_AddNumberToObject(s, "heads_projected", av_vdata_heads_projected(vd));
     cJSON_AddStringToObject(s, "color", av_color_name(v->color));
     cJSON_AddStringToObject(s, "theme", v->dark ? "dark" : "light");
     cJSON_AddNumberToObject(s, "zoom", v->zoom);

@@ -55,6 +55,14 @@ grep -q '"head_projected":true' "$T/proj1.json" || bad "projected head state: $(
 "$AV" render "$T/some" --method pca --state -o "$T/some_matrix.png" >"$T/some_matrix.json" || bad "matrix of some heads: exit $?"
 grep -q '"heads_projected":1,' "$T/some_matrix.json" || bad "matrix state: $(cat "$T/some_matrix.json")"
 
+# continuous colour legends give the ends of the scale in the run's units: the longest
+# item in tokens, the longest token in characters (before, "low" and "high")
+maxlen=$(grep -o '"item": [0-9]*' "$R/tokens.jsonl" | sort | uniq -c | awk '$1 > m { m = $1 } END { print m }')
+"$AV" render "$R" --color itemlen --state -o "$T/itemlen.png" >"$T/itemlen.json" || bad "itemlen: exit $?"
+grep -q "\"legend\":\[\"0\",\"$maxlen tokens\",\"\"\]" "$T/itemlen.json" || bad "itemlen legend (longest item $maxlen): $(cat "$T/itemlen.json")"
+"$AV" render "$R" --view single --color toklen --state -o "$T/toklen.png" >"$T/toklen.json" || bad "toklen: exit $?"
+grep -q '"legend":\["0","[1-9][0-9]* chars",""\]' "$T/toklen.json" || bad "toklen legend: $(cat "$T/toklen.json")"
+
 # a ViT run whose images moved: the image view says so, the rest works
 cp -r "$V" "$T/vit_moved" && rm -rf "$T/vit_moved/images"
 "$AV" render "$T/vit_moved" --view image --state -o "$T/moved.png" >"$T/moved.json" || bad "moved images: exit $?"
@@ -76,6 +84,8 @@ for m in hue brightness frequency angle; do
   grep -q "\"color\":\"$m\"" "$T/syn_$m.json" || bad "synth colour $m state: $(cat "$T/syn_$m.json")"
   [ "$(png_size "$T/syn_$m.png")" = 480x360 ] || bad "synth colour $m: size"
 done
+# the legend names what grey is: the other probe kinds' images have no hue
+grep -q '"legend":\["0","360 deg","grey: no hue (other probes)"\]' "$T/syn_hue.json" || bad "hue legend: $(cat "$T/syn_hue.json")"
 cmp -s "$T/syn_hue.png" "$T/syn_angle.png" && bad "hue and angle colourings are the same picture"
 cmp -s "$T/syn_brightness.png" "$T/syn_frequency.png" && bad "brightness and frequency colourings are the same picture"
 expect_fail nosynth "colour mode 'hue' needs a ViT run of an \`attnviz synth\` folder" -- "$AV" render "$V" --color hue -o "$T/nosynth.png"

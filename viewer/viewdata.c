@@ -602,6 +602,59 @@ int av_vdata_token_attr(const av_vdata *vd, av_color_mode m, float *out) {
     }
 }
 
+void av_vdata_attr_scale(const av_vdata *vd, av_color_mode m, char lo[32], char hi[32], char none[48]) {
+    snprintf(lo, 32, "low");
+    snprintf(hi, 32, "high");
+    none[0] = 0;
+    int64_t T = vd->T, mx = 1;
+    switch (m) {
+    case AV_COLOR_POSITION: snprintf(lo, 32, "first"); snprintf(hi, 32, "last"); break;
+    case AV_COLOR_NORM: snprintf(lo, 32, "low |q|, |k|"); snprintf(hi, 32, "high, per head"); break;
+    case AV_COLOR_TOKLEN: /* av_vdata_token_attr divides by the longest token */
+        for (int64_t t = 0; t < T; t++) {
+            char buf[512];
+            int64_t n = utf8_len(token_plain(vd, t, buf, sizeof buf));
+            if (n > mx) mx = n;
+        }
+        snprintf(lo, 32, "0");
+        snprintf(hi, 32, "%lld chars", (long long)mx);
+        break;
+    case AV_COLOR_ITEMLEN:
+        for (int64_t i = 0; i < vd->run.num_items; i++)
+            if (vd->item_len[i] > mx) mx = vd->item_len[i];
+        snprintf(lo, 32, "0");
+        snprintf(hi, 32, "%lld tokens", (long long)mx);
+        break;
+    case AV_COLOR_FREQ: /* log(count) / log(T) */
+        snprintf(lo, 32, "once");
+        snprintf(hi, 32, "%lld times (log)", (long long)(T > 1 ? T : 2));
+        break;
+    case AV_COLOR_ROW: snprintf(lo, 32, "top"); snprintf(hi, 32, "bottom"); snprintf(none, 48, "grey: class token"); break;
+    case AV_COLOR_COL: snprintf(lo, 32, "left"); snprintf(hi, 32, "right"); snprintf(none, 48, "grey: class token"); break;
+    case AV_COLOR_HUE: snprintf(lo, 32, "0"); snprintf(hi, 32, "360 deg"); break;
+    case AV_COLOR_ANGLE: snprintf(lo, 32, "0"); snprintf(hi, 32, "180 deg"); break;
+    case AV_COLOR_BRIGHTNESS: snprintf(lo, 32, "0 black"); snprintf(hi, 32, "1 white"); break;
+    case AV_COLOR_FREQUENCY: {
+        double a = INFINITY, b = -INFINITY;
+        for (int64_t i = 0; vd->synth && i < vd->run.num_items; i++) {
+            double x = vd->synth[i * 4 + 2];
+            if (isnan(x)) continue;
+            if (x < a) a = x;
+            if (x > b) b = x;
+        }
+        if (a <= b) { snprintf(lo, 32, "%.3g cyc/img", a); snprintf(hi, 32, "%.3g (log)", b); }
+        break;
+    }
+    default: break;
+    }
+    if (m >= AV_COLOR_HUE && m <= AV_COLOR_ANGLE && vd->synth) {
+        /* images of the other probe kinds have no value for this one */
+        int q = (int)(m - AV_COLOR_HUE);
+        for (int64_t i = 0; i < vd->run.num_items && !none[0]; i++)
+            if (isnan(vd->synth[i * 4 + q])) snprintf(none, 48, "grey: no %s (other probes)", av_color_name(m));
+    }
+}
+
 int av_vdata_categories(const av_vdata *vd, av_color_mode m, const char **names, int max) {
     static const char *qk[] = {"query", "key"}, *punct[] = {"other", "punctuation", "special"};
     static const char *mod5[] = {"pos % 5 = 0", "1", "2", "3", "4"};

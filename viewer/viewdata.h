@@ -101,6 +101,11 @@ int av_vdata_heads_projected(const av_vdata *vd);
 /* Per-token colour values for mode (length T): categories as small integers for
  * categorical modes, 0..1 for continuous ones. AV_COLOR_NORM: use av_vdata_norms. */
 int av_vdata_token_attr(const av_vdata *vd, av_color_mode m, float *out);
+/* What the two ends of a continuous mode's colour scale stand for, in the run's own
+ * units ("0" and "14 chars", "0" and "38 tokens", "0" and "360 deg"), and what grey
+ * stands for where some tokens have no value ("" where none lacks one); for the legend.
+ * Costs one pass over the tokens: call it when the mode changes, not every frame. */
+void av_vdata_attr_scale(const av_vdata *vd, av_color_mode m, char lo[32], char hi[32], char none[48]);
 /* Names of the categories of a categorical mode, for the legend. Returns the count. */
 int av_vdata_categories(const av_vdata *vd, av_color_mode m, const char **names, int max);
 /* |q| and |k| of every point of every head, scaled per head to 0..1; computed once. */

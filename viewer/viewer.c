@@ -466,6 +466,12 @@ cJSON *av_viewer_state(av_viewer *v) {
     cJSON_AddBoolToObject(s, "head_projected", av_vdata_head_projected(vd, v->layer, v->head));
     cJSON_AddNumberToObject(s, "heads_projected", av_vdata_heads_projected(vd));
     cJSON_AddStringToObject(s, "color", av_color_name(v->color));
+    if (!av_color_categorical(v->color) && v->gl_color == (int)v->color) {
+        cJSON *lg = cJSON_AddArrayToObject(s, "legend"); /* the scale's two ends, and grey */
+        cJSON_AddItemToArray(lg, cJSON_CreateString(v->legend_lo));
+        cJSON_AddItemToArray(lg, cJSON_CreateString(v->legend_hi));
+        cJSON_AddItemToArray(lg, cJSON_CreateString(v->legend_none));
+    }
     cJSON_AddStringToObject(s, "theme", v->dark ? "dark" : "light");
     cJSON_AddNumberToObject(s, "zoom", v->zoom);
     cJSON_AddNumberToObject(s, "pan_x", v->pan_x);

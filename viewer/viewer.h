@@ -64,6 +64,7 @@ typedef struct av_viewer {
     unsigned pos_buf, pos_tex, attr_buf, attr_tex, flag_buf, flag_tex, norm_buf, norm_tex;
     int gl_proj;                 /* projection in pos_buf, -1 none */
     int gl_color;                /* colour mode in attr_buf, -1 none */
+    char legend_lo[32], legend_hi[32], legend_none[48]; /* av_vdata_attr_scale of gl_color */
     int64_t pos_texels;          /* texels in pos_buf */
     uint8_t *flags;              /* [T] */
     int flags_dirty;

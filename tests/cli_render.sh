@@ -55,6 +55,13 @@ grep -q '"head_projected":true' "$T/proj1.json" || bad "projected head state: $(
 "$AV" render "$T/some" --method pca --state -o "$T/some_matrix.png" >"$T/some_matrix.json" || bad "matrix of some heads: exit $?"
 grep -q '"heads_projected":1,' "$T/some_matrix.json" || bad "matrix state: $(cat "$T/some_matrix.json")"
 
+# an item longer than the window: selecting its last token scrolls the sentence view to
+# it (before, rows past the window could not be reached at all)
+"$AV" render "$R" --view sentence --item 1 --token 8 --size 640x220 --state -o "$T/scroll.png" >"$T/scroll.json" || bad "scroll: exit $?"
+grep -q '"rows_first":3,"rows_shown":6' "$T/scroll.json" || bad "sentence rows for the last of 9 tokens: $(cat "$T/scroll.json")"
+"$AV" render "$R" --view sentence --item 1 --size 640x220 --state -o "$T/noscroll.png" >"$T/noscroll.json" || bad "noscroll: exit $?"
+grep -q '"rows_first":0,"rows_shown":6' "$T/noscroll.json" || bad "sentence rows without a selection: $(cat "$T/noscroll.json")"
+
 # continuous colour legends give the ends of the scale in the run's units: the longest
 # item in tokens, the longest token in characters (before, "low" and "high")
 maxlen=$(grep -o '"item": [0-9]*' "$R/tokens.jsonl" | sort | uniq -c | awk '$1 > m { m = $1 } END { print m }')

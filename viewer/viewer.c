@@ -491,6 +491,10 @@ cJSON *av_viewer_state(av_viewer *v) {
     cJSON_AddNumberToObject(s, "search_hits", (double)v->search_hits);
     cJSON_AddNumberToObject(s, "lod_stride", v->lod_stride);
     cJSON_AddNumberToObject(s, "lines_drawn", v->lines_drawn);
+    if (v->view == AV_VIEW_SENTENCE) { /* first token on screen and how many (long items scroll) */
+        cJSON_AddNumberToObject(s, "rows_first", (double)v->rows_first);
+        cJSON_AddNumberToObject(s, "rows_shown", (double)v->rows_shown);
+    }
     cJSON_AddNumberToObject(s, "frame_ms", v->frame_ms);
     cJSON *hv = cJSON_AddObjectToObject(s, "hover");
     if (v->view == AV_VIEW_MATRIX && v->hover_l >= 0) {

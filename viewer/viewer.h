@@ -54,6 +54,7 @@ typedef struct av_viewer {
     int width, height;
     unsigned target_fbo;         /* framebuffer the views draw into */
     int lines_drawn;             /* attention lines / arrows drawn last frame */
+    int64_t rows_first, rows_shown; /* sentence view: the item's tokens on screen last frame */
     double frame_ms;             /* last frame's draw time (the window measures it) */
     char note[512];              /* one-line status shown on screen (errors of actions) */
     char status[256];            /* one-line progress (live projection) shown instead of the key help */

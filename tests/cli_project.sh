@@ -94,6 +94,8 @@ check "[ $rc -eq 0 ] && grep -q 'perplexity 100 is too large for 240 points; usi
 # UMAP through the same loop
 "$AV" project "$run" --method umap --heads 0:0,1:1 --iters 50 2>"$AV_TMP/log8"; rc=$?
 check "[ $rc -eq 0 ]" "umap exit $rc: $(cat "$AV_TMP/log8")"
+"$AV" project "$run" --method pca --heads 0:0 2>"$AV_TMP/log8b"
+check "grep -q 'project pca-2d: 1 head in' '$AV_TMP/log8b'" "singular unit: $(cat "$AV_TMP/log8b")"
 check "[ \"\$(shape '$run/proj/umap-2d.npy')\" = \"'shape': (2, 3, 240, 2)\" ]" "umap shape"
 bad "neighbors with tsne" "applies to --method umap" "$run" --neighbors 10
 

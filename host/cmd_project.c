@@ -66,11 +66,22 @@ static void on_interrupt(int sig) {
 
 /* Installs on_interrupt for SIGINT, SIGTERM and SIGHUP, except where the signal is
  * ignored (a background job of a shell keeps Ctrl-C away from it on purpose). */
-static void catch_interrupts(const char *run_dir, const av_project_opts *o, struct sigaction old[3]) {
+static void catch_interrupts(const char *run_dir, const av_project_opts *o, int argc, char **argv,
+                             struct sigaction old[3]) {
+    /* the command that resumes: this one, also when `attnviz run` called it (typing
+     * `run` again would meet the existing run folder) */
+    char cmd[2048] = "attnviz project";
+    size_t len = strlen(cmd);
+    for (int i = 1; i < argc && len + 8 < sizeof cmd; i++) {
+        const char *quote = strpbrk(argv[i], " \t'\"$") ? "'" : "";
+        int n = snprintf(cmd + len, sizeof cmd - len, " %s%s%s", quote, argv[i], quote);
+        if (n < 0 || (size_t)n >= sizeof cmd - len) break;
+        len += (size_t)n;
+    }
     snprintf(interrupt_line, sizeof interrupt_line,
-             "%sattnviz project: interrupted; finished heads are kept in %s/proj/.partial-%s-%dd, "
-             "the same command resumes\n",
-             isatty(2) && !o->quiet ? "\n" : "", run_dir, av_proj_method_name(o->method), o->dim);
+             "%sattnviz project: interrupted; finished heads are kept in %s/proj/.partial-%s-%dd; "
+             "`%s` resumes\n",
+             isatty(2) && !o->quiet ? "\n" : "", run_dir, av_proj_method_name(o->method), o->dim, cmd);
     interrupt_len = strlen(interrupt_line);
     const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
     struct sigaction sa;
@@ -196,7 +207,7 @@ int av_cmd_project(int argc, char **argv) {
     o.heads = pairs;
     o.num_heads = npairs;
     struct sigaction old[3];
-    catch_interrupts(r.dir, &o, old);
+    catch_interrupts(r.dir, &o, argc, argv, old);
     int rc = av_project_run(&r, &o);
     restore_interrupts(old);
     free(pairs);

@@ -62,7 +62,7 @@ pid=$!
 for _ in $(seq 1200); do grep -q 'head 0:0 done' "$AV_TMP/ilog1" && break; sleep 0.05; done
 kill -TERM $pid; wait $pid; rc=$?
 check "[ $rc -eq 143 ]" "interrupted job: exit $rc, not 143 (SIGTERM): $(cat "$AV_TMP/ilog1")"
-check "grep -q 'interrupted; finished heads are kept in .*/proj/.partial-tsne-2d, the same command resumes' '$AV_TMP/ilog1'" \
+check "grep -q 'interrupted; finished heads are kept in .*/proj/.partial-tsne-2d; \`attnviz project .*--heads 0:0,0:1 --iters 6000.*irun\` resumes' '$AV_TMP/ilog1'" \
   "no interruption line: $(cat "$AV_TMP/ilog1")"
 check "[ -f '$irun/proj/.partial-tsne-2d/L000-H000.npy' ] && [ ! -e '$irun/proj/tsne-2d.npy' ]" "interrupted job state: $(ls -aR "$irun/proj")"
 OMP_NUM_THREADS=1 "$AV" project "$irun" --heads 0:0,0:1 --iters 6000 2>"$AV_TMP/ilog2"; rc=$?

@@ -107,6 +107,9 @@ static void test_single(rfix *f) {
         rfix_point_px(f, k, &x, &y);
         CHECK(is_hit(rfix_at(f, (int)x, (int)y)));
     }
+    /* the legend explains the hit colour (a row under the q/k entries, bottom left) */
+    long legend_hit = rfix_count(f, 0, H - AV_BOTTOMBAR - 40, 40, 40, is_hit);
+    CHECK_MSG(legend_hit > 20, "hit colour in the legend: %ld pixels", legend_hit);
     av_viewer_set_search(&f->v, "");
 
     /* keyboard: arrows step heads, q hides queries (no red left) */

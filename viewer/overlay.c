@@ -44,6 +44,21 @@ void av_overlay_bottombar(av_viewer *v, const char *help) {
     }
 }
 
+/* The search hits' colour and count, below the colour legend (the matrix shows the
+ * legend for the hits alone when colouring by q/k). Returns the height used. */
+static float legend_hits(av_viewer *v, float x, float y, float w) {
+    if (!v->search_hits || !v->search[0]) return 0;
+    av_theme th = av_theme_of(v);
+    av_draw2d *d = &v->d2;
+    char s[200];
+    snprintf(s, sizeof s, "\"%.80s\": %lld hit%s", v->search, (long long)v->search_hits, v->search_hits == 1 ? "" : "s");
+    av_draw2d_rect(d, x, y - 24, w, 24, th.panel);
+    av_draw2d_rect_outline(d, x, y - 24, w, 24, 1, th.border);
+    av_draw2d_circle(d, x + 15, y - 12, 5, th.hit);
+    av_draw2d_text_clip(d, x + 27, y - 20, 0, th.fg, s, w - 35);
+    return 23;
+}
+
 void av_overlay_legend(av_viewer *v, float x, float y) {
     av_theme th = av_theme_of(v);
     av_draw2d *d = &v->d2;
@@ -53,6 +68,7 @@ void av_overlay_legend(av_viewer *v, float x, float y) {
         const char *names[10];
         int n = av_vdata_categories(v->vd, v->color, names, 10);
         float h = 22 + 18.0f * n;
+        y -= legend_hits(v, x, y, 170);
         av_draw2d_rect(d, x, y - h, 170, h, th.panel);
         av_draw2d_rect_outline(d, x, y - h, 170, h, 1, th.border);
         av_draw2d_text(d, x + 8, y - h + 4, 0, th.fg, title);
@@ -72,6 +88,7 @@ void av_overlay_legend(av_viewer *v, float x, float y) {
         if (none[0] && av_font_width(&d->font, 0, none) + 20 > w) w = av_font_width(&d->font, 0, none) + 20;
         if (x + w > v->width - 8) x = v->width - 8 - w; /* the matrix anchors it at the right edge */
         float h = none[0] ? 76 : 58;
+        y -= legend_hits(v, x, y, w);
         av_draw2d_rect(d, x, y - h, w, h, th.panel);
         av_draw2d_rect_outline(d, x, y - h, w, h, 1, th.border);
         av_draw2d_text(d, x + 8, y - h + 4, 0, th.fg, title);

@@ -502,6 +502,11 @@ cJSON *av_viewer_state(av_viewer *v) {
         cJSON_AddNumberToObject(hv, "head", v->hover_h);
         const cJSON *st = av_vdata_head_stats(vd, v->hover_l, v->hover_h);  /* what the tooltip shows */
         if (st) cJSON_AddItemToObject(hv, "stats", cJSON_Duplicate(st, 1));
+        char buf[16][96];
+        const char *lines[16];
+        int k = av_matrix_tooltip(v, v->hover_l, v->hover_h, buf, lines);
+        cJSON *tip = cJSON_AddArrayToObject(hv, "tooltip");
+        for (int i = 0; i < k; i++) cJSON_AddItemToArray(tip, cJSON_CreateString(lines[i]));
     } else if (v->hover_point >= 0 || v->hover_token >= 0) {
         int64_t t = v->hover_point >= 0 ? v->hover_point % vd->T : v->hover_token;
         cJSON_AddNumberToObject(hv, "token", (double)t);

@@ -135,6 +135,9 @@ int av_cmd_run(int argc, char **argv) {
         goto done;
     }
     rc = 0;
+    if (!o.quiet && !view)
+        fprintf(stderr, "attnviz run: done; look at it with `attnviz view %s` or `attnviz render %s -o matrix.png`\n",
+                out, out);
     if (view) {
         char *vargv[] = {"view", (char *)out, NULL};
         av_cli_reset_getopt();

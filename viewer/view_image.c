@@ -86,9 +86,10 @@ void av_view_image_draw(av_viewer *v) {
     int64_t q = v->sel_token >= 0 ? v->sel_token : t0;   /* default: from the class token */
     if (v->hover_token >= 0 && !v->arrows) q = v->hover_token;
     char title[512];
-    snprintf(title, sizeof title, "image view  item %lld  layer %d head %d  %s", (long long)v->sel_item, v->layer, v->head,
+    snprintf(title, sizeof title, "image view  item %lld  layer %d head %d  %s%s", (long long)v->sel_item, v->layer, v->head,
              v->arrows ? "strongest target of every patch"
-             : vd->tok_row[q] >= 0 ? "attention from the outlined patch" : "attention from the class token");
+             : vd->tok_row[q] >= 0 ? "attention from the outlined patch" : "attention from the class token",
+             v->hide_special ? "  class token hidden" : "");
     av_overlay_topbar(v, title);
     av_overlay_bottombar(v, v->img_err[0] ? v->img_err
                                           : "hover/click a patch  a arrows/heat map  Left/Right head  Up/Down layer  "
@@ -153,7 +154,8 @@ void av_view_image_draw(av_viewer *v) {
         if (vd->tok_row[q] >= 0) snprintf(s, sizeof s, "from patch row %d, column %d", vd->tok_row[q], vd->tok_col[q]);
         else snprintf(s, sizeof s, "from the class token");
         av_draw2d_text(d, px, py + 44, 0, th.fg, s);
-        snprintf(s, sizeof s, "to the class token: %.3f", v->att[qi * n]);
+        if (v->hide_special) snprintf(s, sizeof s, "to the class token: hidden, the rest renormalised");
+        else snprintf(s, sizeof s, "to the class token: %.3f", v->att[qi * n]);
         av_draw2d_text(d, px, py + 64, 0, th.dim, s);
         for (int k = 0; k < 50; k++)
             av_draw2d_rect(d, px + 3 * k, py + 90, 3, 12, (av_rgba){1.0f, 0.15f, 0.0f, 0.75f * k / 49.0f});

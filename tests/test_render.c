@@ -145,7 +145,7 @@ static void test_colors(rfix *f) {
     for (int m = 0; m < AV_COLOR_COUNT; m++) {
         int ok = av_viewer_set_color(&f->v, (av_color_mode)m) == AV_OK;
         int want = m != AV_COLOR_ROW && m != AV_COLOR_COL && m != AV_COLOR_LABEL && m != AV_COLOR_HUE &&
-                   m != AV_COLOR_BRIGHTNESS && m != AV_COLOR_FREQUENCY && m != AV_COLOR_ANGLE; /* synth runs only */
+                   m != AV_COLOR_BRIGHTNESS && m != AV_COLOR_FREQUENCY && m != AV_COLOR_ANGLE && m != AV_COLOR_CELLS; /* synth runs only */
         CHECK_MSG(ok == want, "colour mode %s: %s", av_color_name((av_color_mode)m), ok ? "ok" : av_last_error());
         if (ok) {
             rfix_draw(f);

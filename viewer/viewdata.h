@@ -35,8 +35,11 @@ typedef enum {
     AV_COLOR_BRIGHTNESS,    /* grey level 0..1 */
     AV_COLOR_FREQUENCY,     /* cycles per image, log-scaled over the run's range */
     AV_COLOR_ANGLE,         /* stripe angle / 180 */
+    AV_COLOR_CELLS,         /* checkerboard squares per side, log-scaled over the run's range */
     AV_COLOR_COUNT
 } av_color_mode;
+/* the synthetic-image parameters, in the order of the modes AV_COLOR_HUE.. */
+#define AV_SYNTH_PARAMS (AV_COLOR_COUNT - AV_COLOR_HUE)
 const char *av_color_name(av_color_mode m);
 int av_color_parse(const char *name, av_color_mode *out);
 /* 1 when the mode is categorical (palette), 0 when continuous (colormap). */
@@ -68,7 +71,7 @@ typedef struct {
     /* `attnviz view --live`: an in-memory projection proj[live_idx] (file ""), NaN for
      * every head but the live one; owned here, pdata.data points at it while current */
     float *live, *live_bounds;
-    /* [num_items][4] hue, brightness, frequency, angle of each item's synthetic image
+    /* [num_items][AV_SYNTH_PARAMS] hue, brightness, frequency, angle, cells of each item's synthetic image
      * (NaN where its kind has none), from DIR/params.jsonl when every image path of a
      * ViT run is DIR/<kind>/<file> of an `attnviz synth` folder; NULL otherwise */
     double *synth;

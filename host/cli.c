@@ -53,6 +53,26 @@ int av_cli_double(const char *cmd, const char *opt, const char *s, double lo, do
     return 0;
 }
 
+int av_cli_bytes(const char *cmd, const char *opt, const char *s, int64_t *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    double unit = 1;
+    if (end != s) switch (*end) {
+        case 'k': case 'K': unit = 1024.0; end++; break;
+        case 'm': case 'M': unit = 1024.0 * 1024; end++; break;
+        case 'g': case 'G': unit = 1024.0 * 1024 * 1024; end++; break;
+        case 't': case 'T': unit = 1024.0 * 1024 * 1024 * 1024; end++; break;
+        default: break;
+        }
+    if (unit > 1 && (*end == 'B' || *end == 'b')) end++;   /* "8GB" reads as 8G */
+    v *= unit;
+    if (errno || end == s || *end || !(v >= 1 && v < 9e18))
+        return av_cli_usage(cmd, "%s expects a size such as 8G, 512M or a number of bytes, got '%s'", opt, s);
+    *out = (int64_t)v;
+    return 0;
+}
+
 void av_cli_reset_getopt(void) {
     optind = 0; /* glibc: 0 re-initialises getopt fully */
     opterr = 0; /* we print our own one-line message */

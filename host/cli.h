@@ -26,6 +26,8 @@ int av_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(pr
 /* Parses a whole positive int / double option value; 2 on failure after printing. */
 int av_cli_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
 int av_cli_double(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out);
+/* Parses a size: bytes, or a number with K, M, G or T (binary units, "B" optional). */
+int av_cli_bytes(const char *cmd, const char *opt, const char *s, int64_t *out);
 /* Resets getopt state before a subcommand parses its argv. */
 void av_cli_reset_getopt(void);
 
@@ -33,7 +35,7 @@ void av_cli_reset_getopt(void);
  * AV_EXTRACT_LONGOPTS into a getopt_long table and hand every code it returns to
  * av_cli_extract_option: 0 = taken, 1 = not an extract option, 2 = bad value (printed). */
 enum { AV_OPT_DEVICE = 1000, AV_OPT_MAX_ITEMS, AV_OPT_MAX_TOKENS, AV_OPT_DTYPE, AV_OPT_BATCH,
-       AV_OPT_FORCE, AV_OPT_SAMPLE_SEED, AV_OPT_QUIET };
+       AV_OPT_FORCE, AV_OPT_SAMPLE_SEED, AV_OPT_QUIET, AV_OPT_MAX_MEMORY };
 #define AV_EXTRACT_LONGOPTS \
     {"device", required_argument, NULL, AV_OPT_DEVICE}, \
     {"max-items", required_argument, NULL, AV_OPT_MAX_ITEMS}, \
@@ -42,14 +44,18 @@ enum { AV_OPT_DEVICE = 1000, AV_OPT_MAX_ITEMS, AV_OPT_MAX_TOKENS, AV_OPT_DTYPE, 
     {"batch", required_argument, NULL, AV_OPT_BATCH}, \
     {"force", no_argument, NULL, AV_OPT_FORCE}, \
     {"sample-seed", required_argument, NULL, AV_OPT_SAMPLE_SEED}, \
-    {"quiet", no_argument, NULL, AV_OPT_QUIET}
+    {"quiet", no_argument, NULL, AV_OPT_QUIET}, \
+    {"max-memory", required_argument, NULL, AV_OPT_MAX_MEMORY}
 #define AV_EXTRACT_OPTIONS_HELP \
     "  --device auto|cpu|cuda  where the model runs (auto: CUDA when a GPU is usable)\n" \
     "  --max-items N         use N items of DATA (the first N, or a sample with --sample-seed)\n" \
     "  --sample-seed S       with --max-items: a reproducible random sample (order kept)\n" \
     "  --max-tokens N        stop before the item that would take the total past N tokens\n" \
     "  --dtype f16|f32       storage type of q, k and |v| (default f16)\n" \
-    "  --batch N             items per forward batch (default 32)\n" \
+    "  --batch N|auto        items per forward batch (auto, the default: 32 on the CPU, on a GPU\n" \
+    "                        16384 tokens' worth; longest items first, so batches pad little)\n" \
+    "  --max-memory SIZE     device memory the model may hold, weights included (e.g. 8G); the\n" \
+    "                        batches shrink to fit (default: 90% of a GPU's free memory)\n" \
     "  --force               replace RUN if it exists\n" \
     "  --quiet               no device line, no progress\n"
 int av_cli_extract_option(const char *cmd, int code, const char *arg, av_extract_opts *opts);

@@ -16,7 +16,8 @@ static const char *usage_text =
     "folder RUN: q.npy, k.npy [layers, heads, tokens, head_dim], v_norm.npy, token_item.npy,\n"
     "token_pos.npy, tokens.jsonl, items.jsonl, manifest.json. DATA is a text file (one item per\n"
     "line), a .jsonl file ({\"text\": ..., \"text_b\": ...}), or a folder of JPEG/PNG images (ViT).\n"
-    "RUN appears only when complete.\n"
+    "RUN appears only when complete. Ctrl-C (or TERM) stops after the current batch and keeps\n"
+    "RUN.partial with a checkpoint; running the same command again resumes from it.\n"
     "\n"
     "options:\n"
     "  -o, --output RUN      the run folder to write (required)\n"
@@ -43,9 +44,12 @@ int av_cli_extract_option(const char *cmd, int code, const char *arg, av_extract
         else return av_cli_usage(cmd, "--dtype expects f16 or f32, got '%s'", arg);
         return 0;
     case AV_OPT_BATCH:
-        if (av_cli_int(cmd, "--batch", arg, 1, 65536, &v)) return 2;
-        o->batch = (int)v;
+        if (!strcmp(arg, "auto")) o->batch = 0;
+        else if (av_cli_int(cmd, "--batch", arg, 1, 65535, &v)) return 2;
+        else o->batch = (int)v;
         return 0;
+    case AV_OPT_MAX_MEMORY:
+        return av_cli_bytes(cmd, "--max-memory", arg, &o->max_memory) ? 2 : 0;
     case AV_OPT_FORCE:
         o->force = 1;
         return 0;
@@ -94,7 +98,7 @@ int av_cmd_extract(int argc, char **argv) {
         fprintf(stderr, "attnviz extract: warning: %lld values exceed the f16 range and are stored as +-inf; "
                         "rerun with --dtype f32\n", (long long)res.f16_overflow);
     if (!o.quiet)
-        fprintf(stderr, "attnviz extract: wrote %s (%lld items, %lld tokens, %.1f s)\n", out, (long long)res.items,
-                (long long)res.tokens, res.seconds);
+        fprintf(stderr, "attnviz extract: wrote %s (%lld items, %lld tokens, %.1f s in all, %.1f s of it storing q/k)\n",
+                out, (long long)res.items, (long long)res.tokens, res.seconds, res.seconds_write);
     return 0;
 }

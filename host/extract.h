@@ -8,10 +8,14 @@
  * per-head q, k and |v| into memory-mapped q.npy / k.npy [L, H, T, d] and v_norm.npy [L, H, T] at
  * computed offsets, so the run may be far larger than RAM.
  *
- * Atomicity: everything is written into "<RUN>.tmp-<pid>/", the manifest last, and the
- * folder is renamed to RUN only when complete; on any error the temporary folder is
- * removed. An existing RUN is refused unless force is set (then replaced only after the
- * new one is complete). The caller owns the options; nothing returned needs freeing. */
+ * Atomicity and resume: everything is written into "<RUN>.partial/", the manifest last,
+ * and the folder is renamed to RUN only when complete. Every 30 s, and on SIGINT/SIGTERM
+ * (which stop the run after the current batch), the arrays are flushed and a checkpoint
+ * written (host/extract_resume.h); the same command later resumes from it. A failure
+ * during the forward passes also keeps the items done; a failure before them (bad
+ * input) removes the folder. An existing RUN is refused unless force is set (then
+ * replaced only after the new one is complete). The caller owns the options; nothing
+ * returned needs freeing. */
 #ifndef AV_HOST_EXTRACT_H
 #define AV_HOST_EXTRACT_H
 #include <stdint.h>
@@ -22,7 +26,10 @@ typedef struct {
     int64_t max_items;      /* 0 = all */
     int64_t max_tokens;     /* 0 = no cap; else whole items while the total stays <= cap */
     av_dtype dtype;         /* AV_DT_F16 (default) or AV_DT_F32 for q/k/vnorm */
-    int batch;              /* items per forward batch */
+    int batch;              /* items per forward batch; 0 = automatic (32 on the CPU; on a GPU
+                               16384 tokens' worth), cut to the memory budget either way */
+    int64_t max_memory;     /* bytes the forward pass may hold on its device, weights included;
+                               0 = 90% of a GPU's free memory, no limit on the CPU */
     int force;              /* replace an existing RUN */
     uint64_t sample_seed;   /* with max_items: random subset (0 = the first max_items) */
     int quiet;              /* no device line, no progress */
@@ -32,8 +39,11 @@ typedef struct {
     int64_t items, tokens;
     int64_t truncated;      /* items cut to the model's positions */
     int64_t dropped;        /* items that produced no token */
-    int64_t f16_overflow;   /* f16 storage: values beyond +-65504, stored as +-inf */
-    double seconds;
+    int64_t f16_overflow;   /* f16 storage: values that round beyond +-65504 and are stored as +-inf */
+    double seconds;         /* the whole call */
+    double seconds_forward; /* running the batches, host-side writes included */
+    double seconds_write;   /* of those, in the sink (q/k/|v| into the mapped arrays), plus
+                               the final flush of the arrays to disk */
     char device[16];        /* backend used: "cpu" | "cuda" */
 } av_extract_result;
 

@@ -223,8 +223,10 @@ typedef struct { job *j; int64_t reported; } iter_ctx;
 static void on_iter(void *user, int iter, const float *Y, int64_t n, double kl) {
     (void)Y; (void)n; (void)kl;
     iter_ctx *c = user;
+    if (!c->j->o->quiet) {
 #pragma omp critical(av_project_progress)
-    av_progress_add(&c->j->prog, iter - c->reported);
+        av_progress_add(&c->j->prog, iter - c->reported);
+    }
     c->reported = iter;
 }
 
@@ -370,7 +372,7 @@ static int project_head(job *j, int l, int h) {
 #pragma omp critical(av_project_progress)
         {
             j->heads_done++;
-            av_progress_add(&j->prog, j->units_per_head - ctx.reported);
+            if (!j->o->quiet) av_progress_add(&j->prog, j->units_per_head - ctx.reported);
             /* on a terminal the bar says it; in a log, one line per head */
             if (!j->prog.tty && !j->o->quiet) {
                 if (isnan(kl)) fprintf(stderr, "project: head %d:%d done in %.1fs\n", l, h, secs);
@@ -551,7 +553,6 @@ int av_project_run(av_run *r, const av_project_opts *o) {
     char label[64];
     snprintf(label, sizeof label, "project %s", name);
     av_progress_start(&j.prog, label, o->method == AV_PROJ_TSNE ? "iters" : "heads", (int64_t)ntodo * j.units_per_head);
-    if (o->quiet) j.prog.tty = 0; /* no bar; the summary line is skipped below */
     j.name = name;
     j.heads_todo = ntodo;
     int failed = 0;

@@ -3,6 +3,10 @@
  *   manifest.json  {"format": "attnviz-run", "version": 1, "model_type", "model_dir",
  *                   "num_layers", "num_heads", "head_dim", "num_items", "num_tokens",
  *                   "dtype", "arrays": {NAME: {"file", "dtype", "shape"}}, ...}
+ *                  extract adds: "device", "data", "max_positions", "truncated_items",
+ *                  "dropped_items", "f16_overflow" (values stored as +-inf), and per
+ *                  [layer][head] the means "vnorm_mean", "qnorm_mean", "knorm_mean" of
+ *                  |v|, |q|, |k| over the tokens (from f32, before storage rounding)
  *   q.npy, k.npy   [L, H, T, d] f16|f32      token_item.npy, token_pos.npy [T] i32
  *   tokens.jsonl   {"text","item","pos"[, "row","col"]} per token; items.jsonl per item
  *   proj/<method>-<dim>d.npy [L, H, 2T, dim] f32 (queries, then keys); stats.json

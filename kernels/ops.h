@@ -16,6 +16,7 @@
 #define AV_KERNELS_OPS_H
 #include <stddef.h>
 #include <stdint.h>
+#include "host/npy.h"
 
 typedef enum { AV_W_NK = 0, AV_W_KN = 1 } av_wlayout;
 typedef enum { AV_GELU_ERF = 0, AV_GELU_TANH = 1 } av_gelu_kind;
@@ -66,7 +67,27 @@ typedef struct av_backend {
     int (*add)(float *out, const float *a, const float *b, int64_t n);
     int (*attention)(float *out, const float *q, const float *k, const float *v, int ld,
                      int B, int T, int H, int d, const int32_t *lengths, int causal);
+    /* q/k of one layer into the run folder's per-head layout with the norms (semantics:
+     * kernels/pack.h); lengths is backend memory, n_out = av_pack_count of the lengths. */
+    int (*pack_heads)(void *q_out, void *k_out, float *vnorm_out, double *sums, av_dtype dtype,
+                      const float *q, const float *k, const float *v, int ld,
+                      int B, int T, int H, int d, const int32_t *lengths, int64_t n_out);
+    int (*memzero)(void *p, size_t bytes);
+    /* ---- optional: NULL when the backend has no such thing -------------------------- */
+    /* x[rows, N] = gelu(x + bias[N]) in one pass. NULL: matmul with the bias, then gelu. */
+    int (*bias_gelu)(float *x, const float *bias, int64_t rows, int N, av_gelu_kind kind);
+    /* Overlapped downloads (a backend whose memory is not the host's). host_alloc gives
+     * page-locked memory; download_async queues a copy behind the work queued so far and
+     * returns at once; download_wait(slot) returns when the last copy queued in that slot
+     * (0..AV_DOWNLOAD_SLOTS-1) is complete. */
+    void *(*host_alloc)(size_t bytes);
+    void (*host_free)(void *p);
+    int (*download_async)(void *dst_host, const void *src, size_t bytes, int slot);
+    int (*download_wait)(int slot);
+    /* Free and total bytes of the backend's memory (NULL: the host's, not planned for). */
+    int (*mem_info)(size_t *free_bytes, size_t *total_bytes);
 } av_backend;
+enum { AV_DOWNLOAD_SLOTS = 2 };
 
 const av_backend *av_backend_cpu(void);
 /* NULL (with av_last_error() saying why) when the build has no CUDA or no device is usable. */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "host/util.h"
+#include "kernels/pack.h"
 
 void av_embed_cpu(float *out, const int32_t *ids, const int32_t *pos, const int32_t *types,
                   const float *wte, const float *wpe, const float *tte, int64_t T, int C) {
@@ -223,11 +224,26 @@ static int cpu_attention(float *out, const float *q, const float *k, const float
     return AV_OK;
 }
 
+static int cpu_pack_heads(void *q_out, void *k_out, float *vnorm_out, double *sums, av_dtype dtype,
+                          const float *q, const float *k, const float *v, int ld,
+                          int B, int T, int H, int d, const int32_t *lengths, int64_t n_out) {
+    if (n_out != av_pack_count(lengths, B, T))
+        return av_fail("pack: %lld output rows for a batch of %lld tokens", (long long)n_out,
+                       (long long)av_pack_count(lengths, B, T));
+    return av_pack_heads_cpu(q_out, k_out, vnorm_out, sums, dtype, q, k, v, ld, B, T, H, d, lengths);
+}
+static int cpu_memzero(void *p, size_t bytes) {
+    if (bytes) memset(p, 0, bytes);
+    return AV_OK;
+}
+
+/* No bias_gelu, no overlapped downloads, no memory plan: the CPU's memory is the host's
+ * and its GEMM adds the bias as cheaply as a fused pass would. */
 static const av_backend cpu_backend = {
     .name = "cpu", .alloc = cpu_alloc, .free = cpu_free, .upload = cpu_copy,
     .download = cpu_copy, .sync = cpu_sync, .embed = cpu_embed, .patchify = cpu_patchify,
     .layernorm = cpu_layernorm, .matmul = cpu_matmul, .gelu = cpu_gelu, .add = cpu_add,
-    .attention = cpu_attention,
+    .attention = cpu_attention, .pack_heads = cpu_pack_heads, .memzero = cpu_memzero,
 };
 
 const av_backend *av_backend_cpu(void) { return &cpu_backend; }

@@ -244,9 +244,34 @@ static void release(const av_backend *be, void *p) {
     if (p) be->free(p);
 }
 
+/* Frees the packed slots; a copy still in flight into a pinned buffer is waited for. */
+static void release_pack(av_model *m) {
+    const av_backend *be = m->be;
+    for (int s = 0; s < AV_DOWNLOAD_SLOTS; s++) {
+        if (m->h_pack[s]) {
+            if (be->download_wait) be->download_wait(s);
+            be->host_free(m->h_pack[s]);
+        }
+        release(be, m->d_pack[s]);
+        m->d_pack[s] = m->h_pack[s] = NULL;
+    }
+    m->pack_rows = 0;
+}
+
+int av_model_set_pack(av_model *m, av_dtype dtype) {
+    if (dtype != AV_DT_F32 && dtype != AV_DT_F16)
+        return av_fail("forward: q/k can be packed as f32 or f16, not %s", av_dtype_name(dtype));
+    if (!m->be->pack_heads || !m->be->memzero) return av_fail("forward: the %s backend cannot pack q/k", m->be->name);
+    release_pack(m);   /* sized for the old dtype; the next forward allocates anew */
+    m->pack = 1;
+    m->pack_dtype = dtype;
+    return AV_OK;
+}
+
 void av_model_free(av_model *m) {
     if (!m->be) return;
     const av_backend *be = m->be;
+    release_pack(m);
     float **w[] = {&m->wte, &m->wpe, &m->tte, &m->emb_ln_g, &m->emb_ln_b, &m->patch_w, &m->patch_b,
                    &m->final_ln_g, &m->final_ln_b, &m->x, &m->h, &m->qkv, &m->att, &m->mlp, &m->ebuf, &m->d_img};
     for (size_t i = 0; i < sizeof w / sizeof *w; i++) release(be, *w[i]);

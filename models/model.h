@@ -48,13 +48,32 @@ typedef struct {
     int32_t *d_ids, *d_pos, *d_types, *d_lengths;
     float *d_img;
     int64_t img_floats;
-    /* host scratch for the sink */
+    /* host scratch for the sink's unpacked form */
     float *host_qkv, *host_vnorm;
+    /* the sink's packed form (av_model_set_pack): per slot, backend memory holding
+     * q | k | |v| | sums, and for a backend with overlapped downloads a pinned host copy.
+     * Two slots: layer l's copy runs while the host hands layer l-1 to the sink. */
+    int pack;
+    av_dtype pack_dtype;
+    int64_t pack_rows;          /* tokens a slot holds */
+    void *d_pack[AV_DOWNLOAD_SLOTS], *h_pack[AV_DOWNLOAD_SLOTS];
 } av_model;
 
 /* Loads dir onto backend be. On error nothing is left allocated. */
 int av_model_load(const char *dir, const av_backend *be, av_model *m);
 void av_model_free(av_model *m);
+
+/* Asks for the sink's packed form (see av_layer_out) in dtype AV_DT_F32 or AV_DT_F16:
+ * q and k are moved into the run folder's per-head layout, converted and measured on the
+ * backend, so a GPU sends the host exactly the bytes that get written, overlapped with
+ * the next layer's compute. */
+int av_model_set_pack(av_model *m, av_dtype dtype);
+
+/* Backend bytes the forward pass needs per token row of a batch (workspace, packed
+ * slots, 16-bit GEMM operands), and bytes it needs whatever the batch beyond the weights
+ * (weight_count floats, already held): a reserve for the GEMM library. A batch of R rows
+ * needs about fixed + R * per_row. What the extraction plans its batch sizes with. */
+void av_model_memory(const av_model *m, int64_t *per_row, int64_t *fixed);
 
 /* A batch of B items padded to T tokens. Text: ids/types [B*T] (types may be NULL = all 0),
  * lengths[B] (1..T). ViT: pixels [B, 3, S, S] preprocessed, T = (S/P)^2 + 1, lengths all T.
@@ -65,15 +84,24 @@ typedef struct {
     const float *pixels;
 } av_batch;
 
-/* What a layer hands to the sink, host memory. Row r = b*T + t (t < lengths[b] are real);
- * head h of q and k occupies columns [h*d, (h+1)*d) of rows with stride ld. vnorm[r*H + h]
- * is |v| of head h at row r. */
+/* What a layer hands to the sink, host memory.
+ * Unpacked form (the default): row r = b*T + t (t < lengths[b] are real); head h of q and
+ * k occupies columns [h*d, (h+1)*d) of rows with stride ld. vnorm[r*H + h] is |v| of head
+ * h at row r. qp, kp, vnp and sums are NULL.
+ * Packed form (av_model_set_pack): the batch's n real tokens, item 0's first, padding
+ * removed (kernels/pack.h): qp, kp [H, n, d] in dtype, vnp [H, n] f32 (|v|), sums [3H]
+ * the batch's sums of |q|, |k|, |v| per head. q, k and vnorm are NULL. */
 typedef struct {
     int layer, B, T, H, d;
     const int32_t *lengths;
     const float *q, *k;
     int ld;
     const float *vnorm;
+    int64_t n;
+    av_dtype dtype;
+    const void *qp, *kp;
+    const float *vnp;
+    const double *sums;
 } av_layer_out;
 typedef int (*av_layer_sink)(void *user, const av_layer_out *o);
 

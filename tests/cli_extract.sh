@@ -14,13 +14,13 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 # expect_bad NAME PATTERN -- COMMAND...: exit 2, one stderr line matching PATTERN, no run/ left
 expect_bad() {
   local name=$1 pat=$2 before=$fails; shift 3
-  rm -rf run run.tmp-*
+  rm -rf run run.partial
   "$@" >out.txt 2>err.txt; local rc=$?
   local lines; lines=$(wc -l <err.txt)
   [ "$rc" -eq 2 ] || fail "$name: exit $rc, expected 2 ($(head -c 300 err.txt))"
   [ "$lines" -eq 1 ] || fail "$name: $lines lines on stderr: $(head -c 400 err.txt)"
   grep -q -- "$pat" err.txt || fail "$name: message does not mention '$pat': $(cat err.txt)"
-  ls -d run run.tmp-* >/dev/null 2>&1 && fail "$name: left a run folder behind"
+  ls -d run run.partial >/dev/null 2>&1 && fail "$name: left a run folder behind"
   [ $fails -eq $before ] && echo "ok   $name: $(cat err.txt)"
 }
 
@@ -42,7 +42,7 @@ grep -q 'extract: .* tokens in' err.txt || fail "no progress summary on stderr: 
 # q.npy holds layers*heads*tokens*head_dim f16 values after its header
 qsize=$(stat -c %s run/q.npy)
 [ $((qsize - 128)) -eq $((2 * 4 * ntok * 8 * 2)) ] || fail "q.npy is $qsize bytes for $ntok tokens"
-ls -d run.tmp-* >/dev/null 2>&1 && fail "good run left a temporary folder"
+ls -d run.partial >/dev/null 2>&1 && fail "good run left a temporary folder"
 echo "ok   good run: $ntok tokens"
 
 # an existing run: refused without --force (and kept), replaced with it
@@ -51,7 +51,7 @@ echo keep >run/marker
 rc=$?
 [ $rc -eq 2 ] && [ -f run/marker ] || fail "existing run: exit $rc or touched without --force"
 [ "$(wc -l <err.txt)" -eq 1 ] && grep -q "run: already exists" err.txt || fail "existing run: $(cat err.txt)"
-ls -d run.tmp-* >/dev/null 2>&1 && fail "existing run: left a temporary folder"
+ls -d run.partial >/dev/null 2>&1 && fail "existing run: left a temporary folder"
 echo "ok   existing output folder: $(cat err.txt)"
 "$AV" extract "$M/bert-tiny" good.txt -o run --force --quiet 2>err.txt || fail "--force: $(cat err.txt)"
 [ ! -f run/marker ] && [ -f run/manifest.json ] || fail "--force did not replace the run"
@@ -60,7 +60,7 @@ rm -rf run
 
 # "run/" names the same folder as "run" (the temporary folder must not land inside it)
 "$AV" extract "$M/bert-tiny" good.txt -o run/ --quiet 2>err.txt || fail "-o run/: $(cat err.txt)"
-[ -f run/manifest.json ] && ! ls -d run/*.tmp-* run.tmp-* >/dev/null 2>&1 || fail "-o run/ did not give run/manifest.json alone"
+[ -f run/manifest.json ] && ! ls -d run/*.partial run.partial >/dev/null 2>&1 || fail "-o run/ did not give run/manifest.json alone"
 rm -rf run
 
 # ---- usage ---------------------------------------------------------------------------
@@ -70,6 +70,15 @@ expect_bad "missing -o" "-o RUN is required" -- "$AV" extract "$M/bert-tiny" goo
 expect_bad "unknown option" "unknown option" -- "$AV" extract "$M/bert-tiny" good.txt -o run --frobnicate
 expect_bad "bad dtype" "--dtype" -- "$AV" extract "$M/bert-tiny" good.txt -o run --dtype f64
 expect_bad "bad batch" "--batch" -- "$AV" extract "$M/bert-tiny" good.txt -o run --batch 0
+expect_bad "bad max-memory" "--max-memory expects a size" -- "$AV" extract "$M/bert-tiny" good.txt -o run --max-memory 3Q
+expect_bad "max-memory below one item" "too small" -- "$AV" extract "$M/bert-tiny" good.txt -o run --device cpu --max-memory 1K
+# --batch auto and a memory budget that holds one item per batch: a complete run
+rm -rf run
+"$AV" extract "$M/bert-tiny" good.txt -o run --device cpu --batch auto --max-memory 1G 2>err.txt \
+  && grep -q "batches of up to" err.txt && [ -f run/manifest.json ] \
+  || fail "--batch auto --max-memory 1G: $(cat err.txt)"
+grep -q '"qnorm_mean"' run/manifest.json && grep -q '"knorm_mean"' run/manifest.json || fail "manifest lacks qnorm_mean/knorm_mean"
+rm -rf run
 expect_bad "unknown device" "unknown device" -- "$AV" extract "$M/bert-tiny" good.txt -o run --device tpu
 expect_bad "max-tokens below one item" "--max-tokens" -- "$AV" extract "$M/bert-tiny" good.txt -o run --max-tokens 3
 # --device cuda: exit 2 with one line where there is no GPU; a run where there is one
@@ -126,6 +135,34 @@ expect_bad "images for a text model" "image" -- "$AV" extract "$M/bert-tiny" img
 grep -q '"row": -1, "col": -1' run/tokens.jsonl || fail "ViT CLS token should have row/col -1"
 grep -q '"row": 3, "col": 3' run/tokens.jsonl || fail "ViT 4x4 grid should reach row 3 col 3"
 rm -rf run
+
+# ---- a real TERM signal midway, then the same command resumes ----------------------------
+# The signal races the batches: either the run finished first (exit 0) or it stopped with a
+# checkpoint (exit 2, "interrupted", run.partial kept); the rerun must then complete it.
+MINILM="$AV_SRC/.deps/models/all-MiniLM-L6-v2"
+if [ -d "$MINILM" ]; then
+  rm -rf run run.partial
+  "$AV" extract "$MINILM" "$AV_SRC/datasets/samples/sentences.txt" -o run --device cpu --batch 4 2>err.txt &
+  pid=$!
+  sleep 2
+  kill -TERM $pid 2>/dev/null
+  wait $pid; rc=$?
+  if [ $rc -eq 2 ]; then
+    grep -q "interrupted after" err.txt && [ -f run.partial/resume.json ] && [ ! -d run ] \
+      || fail "TERM: exit 2 without a checkpoint: $(tail -2 err.txt)"
+    "$AV" extract "$MINILM" "$AV_SRC/datasets/samples/sentences.txt" -o run --device cpu --batch 4 2>err.txt \
+      || fail "resume after TERM: $(tail -2 err.txt)"
+    grep -q "resuming run.partial" err.txt || fail "the rerun did not resume: $(head -3 err.txt)"
+    [ -f run/manifest.json ] && [ ! -e run.partial ] && [ ! -e run/resume.json ] && [ ! -e run/.lock ] \
+      || fail "resumed run incomplete or left its checkpoint"
+    echo "ok   TERM midway, then resumed"
+  elif [ $rc -eq 0 ]; then
+    echo "ok   TERM came after the run finished (machine fast): nothing to resume"
+  else
+    fail "TERM: exit $rc: $(tail -2 err.txt)"
+  fi
+  rm -rf run run.partial
+fi
 
 [ $fails -eq 0 ] && echo "cli_extract: all passed" || echo "cli_extract: $fails failed"
 exit $((fails > 0))

@@ -22,7 +22,7 @@ for f in manifest.json q.npy k.npy v_norm.npy tokens.jsonl items.jsonl proj/pca-
 done
 grep -q '^0:0 ' out.txt || fail "run: no stats table on stdout: $(head -3 out.txt)"
 tail -1 err.txt | grep -q "attnviz view $r" || fail "run: the last line does not say how to look at the run: $(tail -1 err.txt)"
-ls -d runs/*.tmp-* >/dev/null 2>&1 && fail "run left a temporary folder"
+ls -d runs/*.partial >/dev/null 2>&1 && fail "run left a temporary folder"
 [ $fails -eq 0 ] && echo "ok   run: $(ls $r | tr '\n' ' ')"
 
 # an existing run folder is refused like extract does, and kept

@@ -5,7 +5,8 @@
  * per-head |v| and the final hidden states must agree by relative L2 error: 1e-4 with f32
  * GEMMs, 3e-2 with bf16 tensor-core GEMMs. The CPU forward is itself held to transformers
  * by tests/test_forward.c, so this is a comparison with PyTorch at one remove. The bf16
- * bound: bench/bf16_error_prediction.py predicts 4e-3..7e-3 for these models.
+ * bound: bench/bf16_error_prediction.py predicts 4e-3..7e-3 for these models. Then the
+ * extraction's packed form (tests/forward_pack.h) on CUDA against the CPU's rows.
  * SKIPs (exit 77) when the build has no CUDA or there is no usable device. */
 #include <math.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "models/model.h"
 #include "tests/check.h"
 #ifdef AV_HAVE_CUDA
+#include "tests/forward_pack.h"
 #include "kernels/cuda/ops_cuda.h"
 #endif
 
@@ -64,32 +66,12 @@ static int run(const char *dir, const av_backend *be, const av_batch *batch, cap
 static void compare(const char *dir, double bound, const char *label) {
     av_model_config cfg;
     if (av_config_load(dir, &cfg) != AV_OK) { CHECK_MSG(0, "%s", av_last_error()); return; }
-    int B = 3, T, L = cfg.num_layers, H = cfg.num_heads, C = cfg.hidden;
-    int32_t lengths[3];
-    int32_t *ids = NULL, *types = NULL;
-    float *pixels = NULL;
-    uint64_t s = 88172645463325252ull;
-    if (cfg.type == AV_MODEL_VIT) {
-        int S = cfg.image_size, P = cfg.patch_size;
-        T = (S / P) * (S / P) + 1;
-        for (int b = 0; b < B; b++) lengths[b] = T;
-        pixels = malloc((size_t)B * 3 * S * S * sizeof(float));
-        for (int64_t i = 0; i < (int64_t)B * 3 * S * S; i++) {
-            s ^= s << 13; s ^= s >> 7; s ^= s << 17;
-            pixels[i] = (float)((s >> 40) * (2.0 / 16777216.0)) - 1.0f;
-        }
-    } else {
-        T = cfg.max_positions < 40 ? cfg.max_positions : 40;
-        lengths[0] = T; lengths[1] = T - 7; lengths[2] = 3;   /* padding, as real batches have */
-        ids = malloc((size_t)B * T * sizeof(int32_t));
-        types = malloc((size_t)B * T * sizeof(int32_t));
-        for (int i = 0; i < B * T; i++) {
-            s ^= s << 13; s ^= s >> 7; s ^= s << 17;
-            ids[i] = (int32_t)(s % (uint64_t)cfg.vocab_size);
-            types[i] = cfg.type_vocab_size > 1 && (i % T) > T / 2;   /* a sentence pair */
-        }
-    }
-    av_batch batch = {B, T, ids, cfg.type == AV_MODEL_BERT ? types : NULL, lengths, pixels};
+    int L = cfg.num_layers, H = cfg.num_heads, C = cfg.hidden;
+    test_batch tb;
+    random_batch(&cfg, &tb);
+    const av_batch batch = tb.batch;
+    const int B = batch.B, T = batch.T;
+    const int32_t *lengths = tb.lengths;
     int64_t n = 0;
     for (int b = 0; b < B; b++) n += lengths[b];
     capture cc = {L, C, H, n, malloc(L * n * C * 4), malloc(L * n * C * 4), malloc(L * n * H * 4)};
@@ -125,7 +107,8 @@ static void compare(const char *dir, double bound, const char *label) {
         printf("  %-44s %-5s worst q/k/|v| %.2e, hidden %.2e (bound %.0e)\n", dir, label, worst, eh, bound);
     }
     free(cc.q); free(cc.k); free(cc.v); free(gc.q); free(gc.k); free(gc.v);
-    free(ch); free(gh); free(ids); free(types); free(pixels);
+    free(ch); free(gh);
+    free_batch(&tb);
 }
 #endif
 
@@ -149,8 +132,13 @@ int main(void) {
         }
         CHECK(av_cuda_set_gemm_precision(AV_GEMM_F32) == AV_OK);
         compare(models[i], 1e-4, "f32");
+        /* the extraction's path: q/k packed on the device, copied on the second stream
+         * while the next layer computes (f16: a few values round the other way) */
+        check_packed(av_backend_cuda(), models[i], AV_DT_F32, 1e-4, "cuda packed f32");
+        check_packed(av_backend_cuda(), models[i], AV_DT_F16, 1e-3, "cuda packed f16");
         CHECK(av_cuda_set_gemm_precision(AV_GEMM_BF16) == AV_OK);
         compare(models[i], 3e-2, "bf16");
+        check_packed(av_backend_cuda(), models[i], AV_DT_F16, 3e-2, "cuda packed f16, bf16 GEMM");
     }
     av_cuda_set_gemm_precision(AV_GEMM_F32);
     av_cuda_shutdown();

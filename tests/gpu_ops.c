@@ -216,8 +216,8 @@ static void test_async_download(void) {
     CHECK(pinned != NULL);
     if (!pinned) return;
     CHECK(gpu->gelu(dx, n, AV_GELU_ERF) == AV_OK);   /* queued before the copy: the copy must see it */
-    CHECK(av_cuda_download_async(pinned, dx, n * 4) == AV_OK);
-    CHECK(av_cuda_download_wait() == AV_OK);
+    CHECK(av_cuda_download_async(pinned, dx, n * 4, 1) == AV_OK);
+    CHECK(av_cuda_download_wait(1) == AV_OK);
     av_gelu_cpu(x, n, AV_GELU_ERF);
     report("download", "async, pinned, after gelu", pinned, x, n, 1e-6);
     av_cuda_host_free(pinned); free(x); gpu->free(dx);

@@ -9,9 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <math.h>
+#include <cjson/cJSON.h>
 #include "host/extract.h"
 #include "host/runfolder.h"
 #include "host/util.h"
+#include "models/model.h"
 #include "models/safetensors.h"
 #include "tests/check.h"
 
@@ -108,6 +111,19 @@ static int64_t fixture_tokens(const char *case_name) {
     return s;
 }
 
+/* Reads a whole f32 array into memory (NULL on failure). */
+static float *read_f32(const char *run, const char *name, int64_t *count) {
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s", run, name);
+    av_npy a;
+    if (av_npy_open(path, &a)) return NULL;
+    float *x = malloc(sizeof(float) * (size_t)a.count);
+    for (int64_t i = 0; x && i < a.count; i++) x[i] = av_npy_get_f32(&a, i);
+    *count = a.count;
+    av_npy_close(&a);
+    return x;
+}
+
 static void test_max_tokens_and_refusal(void) {
     char run[512];
     snprintf(run, sizeof run, "%s/capped", scratch);
@@ -136,8 +152,164 @@ static void test_max_tokens_and_refusal(void) {
     av_run_close(&r);
     /* nothing left behind but the run itself */
     char tmp[600];
-    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", run, (long)getpid());
+    snprintf(tmp, sizeof tmp, "%s.partial", run);
     CHECK(!av_is_dir(tmp));
+}
+
+/* Compares two runs' q, k and |v| bit for bit; returns 1 when equal. */
+static int same_arrays(const char *a, const char *b) {
+    const char *arrays[] = {"q.npy", "k.npy", "v_norm.npy"};
+    int same = 1;
+    for (int i = 0; i < 3; i++) {
+        int64_t na = 0, nb = 0;
+        float *x = read_f32(a, arrays[i], &na), *y = read_f32(b, arrays[i], &nb);
+        same &= x && y && na == nb && !memcmp(x, y, sizeof(float) * (size_t)na);
+        free(x);
+        free(y);
+    }
+    return same;
+}
+
+/* Interrupted twice (the test hook stands in for Ctrl-C after a batch), resumed twice:
+ * the arrays and the manifest's sums equal an uninterrupted run's. A checkpoint made
+ * with other parameters is not resumed. */
+static void test_resume(void) {
+    const char *model = "tests/fixtures/models/bert-tiny", *data = "datasets/samples/sentences.txt";
+    char ref[512], run[512], part[600];
+    snprintf(ref, sizeof ref, "%s/resume-ref", scratch);
+    snprintf(run, sizeof run, "%s/resume", scratch);
+    snprintf(part, sizeof part, "%s.partial", run);
+    av_extract_opts o;
+    av_extract_defaults(&o);
+    o.device = "cpu";
+    o.quiet = 1;
+    o.dtype = AV_DT_F32;
+    o.batch = 7;
+    o.max_items = 100;
+    CHECK_MSG(av_extract(model, data, ref, &o, NULL) == 0, "%s", av_last_error());
+    setenv("AV_TEST_STOP_AFTER_ITEMS", "20", 1);
+    CHECK(av_extract(model, data, run, &o, NULL) == AV_ERR);
+    CHECK_MSG(strstr(av_last_error(), "interrupted after 21 of 100 items"), "%s", av_last_error());
+    CHECK(av_is_dir(part) && !av_is_dir(run));
+    setenv("AV_TEST_STOP_AFTER_ITEMS", "60", 1);
+    /* the same batch size: batches line up with the uninterrupted run's, so the numbers
+     * must be equal to the bit (other sizes pad differently and round the GEMMs apart) */
+    CHECK(av_extract(model, data, run, &o, NULL) == AV_ERR);
+    CHECK_MSG(strstr(av_last_error(), "interrupted after 63 of 100 items"), "%s", av_last_error());
+    unsetenv("AV_TEST_STOP_AFTER_ITEMS");
+    av_extract_result res;
+    CHECK_MSG(av_extract(model, data, run, &o, &res) == 0, "%s", av_last_error());
+    CHECK(res.items == 100 && !av_is_dir(part));
+    CHECK_MSG(same_arrays(ref, run), "resumed arrays differ from an uninterrupted run's");
+    av_run ra, rb;
+    if (av_run_open(ref, &ra) == 0) {
+        if (av_run_open(run, &rb) == 0) {
+            const char *keys[] = {"qnorm_mean", "knorm_mean", "vnorm_mean"};
+            for (int i = 0; i < 3; i++) {
+                const cJSON *x = cJSON_GetObjectItemCaseSensitive(ra.manifest, keys[i]);
+                const cJSON *y = cJSON_GetObjectItemCaseSensitive(rb.manifest, keys[i]);
+                for (int l = 0; x && y && l < ra.num_layers; l++)
+                    for (int h = 0; h < ra.num_heads; h++) {
+                        double a = cJSON_GetArrayItem(cJSON_GetArrayItem(x, l), h)->valuedouble;
+                        double b = cJSON_GetArrayItem(cJSON_GetArrayItem(y, l), h)->valuedouble;
+                        CHECK_MSG(fabs(a - b) <= 1e-12 * fabs(a), "%s[%d][%d]: %.17g vs %.17g", keys[i], l, h, a, b);
+                    }
+            }
+            char rj[700];
+            snprintf(rj, sizeof rj, "%s/resume.json", run);
+            CHECK(!av_file_exists(rj));
+            av_run_close(&rb);
+        }
+        av_run_close(&ra);
+    }
+    /* a checkpoint of other parameters (here: dtype) starts afresh and still completes */
+    setenv("AV_TEST_STOP_AFTER_ITEMS", "30", 1);
+    o.force = 1;
+    CHECK(av_extract(model, data, run, &o, NULL) == AV_ERR);
+    unsetenv("AV_TEST_STOP_AFTER_ITEMS");
+    o.dtype = AV_DT_F16;
+    CHECK_MSG(av_extract(model, data, run, &o, &res) == 0, "%s", av_last_error());
+    av_run r16;
+    CHECK(av_run_open(run, &r16) == 0 && r16.q.dtype == AV_DT_F16);
+    av_run_close(&r16);
+    CHECK(!av_is_dir(part));
+}
+
+/* --max-memory: a budget that holds one item per batch gives the same arrays as the
+ * automatic batches; one too small for any item is refused with the sizes; the
+ * manifest's norm means are the means of the stored vectors' norms. */
+static void test_memory_budget(void) {
+    const char *model = ".deps/models/all-MiniLM-L6-v2", *data = FIX "minilm/data.jsonl";
+    char a[512], b[512];
+    snprintf(a, sizeof a, "%s/budget-auto", scratch);
+    snprintf(b, sizeof b, "%s/budget-small", scratch);
+    av_extract_opts o;
+    av_extract_defaults(&o);
+    o.device = "cpu";
+    o.quiet = 1;
+    o.dtype = AV_DT_F32;
+    CHECK_MSG(av_extract(model, data, a, &o, NULL) == 0, "%s", av_last_error());
+    /* what one item of the longest length needs: weights + fixed + per_row * T */
+    av_model m;
+    CHECK(av_model_load(model, av_backend_cpu(), &m) == 0);
+    CHECK(av_model_set_pack(&m, AV_DT_F32) == 0);
+    int64_t per, fixed, weights = m.weight_count * 4;
+    av_model_memory(&m, &per, &fixed);
+    av_model_free(&m);
+    av_run r;
+    int longest = 0;
+    av_npy lens;
+    CHECK(av_npy_open(FIX "minilm/lengths.npy", &lens) == 0);
+    for (int64_t i = 0; i < lens.count; i++)
+        if ((int)av_npy_get_f32(&lens, i) > longest) longest = (int)av_npy_get_f32(&lens, i);
+    av_npy_close(&lens);
+    o.max_memory = weights + fixed + per * longest + per / 2; /* one item of the longest, never two */
+    CHECK_MSG(av_extract(model, data, b, &o, NULL) == 0, "%s", av_last_error());
+    int64_t na = 0, nb = 0;
+    const char *arrays[] = {"q.npy", "k.npy", "v_norm.npy"};
+    for (int i = 0; i < 3; i++) {
+        float *x = read_f32(a, arrays[i], &na), *y = read_f32(b, arrays[i], &nb);
+        CHECK(x && y && na == nb && na > 0);
+        double e = 0, w = 0;   /* other batch shapes round the GEMMs differently: ~1e-7 */
+        for (int64_t j = 0; x && y && na == nb && j < na; j++) {
+            e += ((double)x[j] - y[j]) * ((double)x[j] - y[j]);
+            w += (double)y[j] * y[j];
+        }
+        CHECK_MSG(sqrt(e / (w > 0 ? w : 1)) <= 1e-5, "%s: one item per batch differs by %.2e", arrays[i], sqrt(e / (w > 0 ? w : 1)));
+        free(x);
+        free(y);
+    }
+    /* one byte less than the weights, fixed reserve and one longest item */
+    o.max_memory = weights + fixed + per * longest - 1;
+    o.force = 1;
+    CHECK(av_extract(model, data, b, &o, NULL) == AV_ERR);
+    CHECK_MSG(strstr(av_last_error(), "--max-memory") && strstr(av_last_error(), "too small"), "%s", av_last_error());
+    /* qnorm_mean / knorm_mean / vnorm_mean against the arrays */
+    CHECK(av_run_open(a, &r) == 0);
+    const char *means[] = {"qnorm_mean", "knorm_mean"};
+    int64_t n;
+    float *q = read_f32(a, "q.npy", &n), *k = read_f32(a, "k.npy", &n);
+    int H = r.num_heads, d = r.head_dim;
+    int64_t T = r.num_tokens;
+    for (int w = 0; w < 2; w++) {
+        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(r.manifest, means[w]);
+        CHECK_MSG(cJSON_GetArraySize(arr) == r.num_layers, "manifest %s", means[w]);
+        for (int l = 0; l < r.num_layers && cJSON_GetArraySize(arr) == r.num_layers; l++)
+            for (int h = 0; h < H; h++) {
+                const float *x = (w ? k : q) + ((int64_t)l * H + h) * T * d;
+                double s = 0;
+                for (int64_t t = 0; t < T; t++) {
+                    double nn = 0;
+                    for (int i = 0; i < d; i++) nn += (double)x[t * d + i] * x[t * d + i];
+                    s += sqrt(nn);
+                }
+                double got = cJSON_GetArrayItem(cJSON_GetArrayItem(arr, l), h)->valuedouble;
+                CHECK_MSG(fabs(got - s / T) <= 1e-5 * (s / T), "%s[%d][%d] %.7g vs %.7g", means[w], l, h, got, s / T);
+            }
+    }
+    free(q);
+    free(k);
+    av_run_close(&r);
 }
 
 /* A query bias of 1e6 pushes q past the f16 range: counted (and in the manifest) with f16
@@ -205,6 +377,8 @@ int main(void) {
     run_case("tests/fixtures/models/vit-tiny", FIX "vit-tiny/images", "vit-tiny", 2 * 17);
     test_max_tokens_and_refusal();
     test_f16_overflow();
+    test_memory_budget();
+    test_resume();
     av_rm_rf(scratch);
     return av_check_summary("test_extract");
 }

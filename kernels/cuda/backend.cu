@@ -15,6 +15,7 @@ static struct {
     cudaStream_t compute;   // every op, in order
     cudaStream_t copy;      // downloads that overlap compute
     cudaEvent_t queued;     // "compute reached this point", for the copy stream to wait on
+    cudaEvent_t copied[AV_DOWNLOAD_SLOTS];   // "the last copy of this slot is done"
     cublasHandle_t blas;
     void *scratch;
     size_t scratch_bytes;
@@ -34,6 +35,8 @@ int av_cuda_ready(void) {
     if (e == cudaSuccess) e = cudaStreamCreateWithFlags(&g.compute, cudaStreamNonBlocking);
     if (e == cudaSuccess) e = cudaStreamCreateWithFlags(&g.copy, cudaStreamNonBlocking);
     if (e == cudaSuccess) e = cudaEventCreateWithFlags(&g.queued, cudaEventDisableTiming);
+    for (int i = 0; i < AV_DOWNLOAD_SLOTS && e == cudaSuccess; i++)
+        e = cudaEventCreateWithFlags(&g.copied[i], cudaEventDisableTiming);
     if (e != cudaSuccess) {
         av_fail("CUDA backend: cannot set up device 0: %s", cudaGetErrorString(e));
         return init_failed();
@@ -68,6 +71,8 @@ extern "C" void av_cuda_shutdown(void) {
     if (g.blas) cublasDestroy(g.blas);
     if (g.scratch) cudaFree(g.scratch);
     if (g.queued) cudaEventDestroy(g.queued);
+    for (int i = 0; i < AV_DOWNLOAD_SLOTS; i++)
+        if (g.copied[i]) cudaEventDestroy(g.copied[i]);
     if (g.copy) cudaStreamDestroy(g.copy);
     if (g.compute) cudaStreamDestroy(g.compute);
     g = {};
@@ -149,17 +154,35 @@ extern "C" void av_cuda_host_free(void *p) {
     if (p) cudaFreeHost(p);
 }
 
-extern "C" int av_cuda_download_async(void *dst_pinned, const void *src, size_t bytes) {
+// One copy stream serves every slot, so copies run one after another (PCIe has one
+// direction to give anyway); each slot's event lets the host wait for its own copy
+// only, not for the ones queued after it.
+extern "C" int av_cuda_download_async(void *dst_pinned, const void *src, size_t bytes, int slot) {
     AV_CUDA_READY();
+    if (slot < 0 || slot >= AV_DOWNLOAD_SLOTS) return av_fail("CUDA: download slot %d out of range", slot);
     cudaCheck(cudaEventRecord(g.queued, g.compute));
     cudaCheck(cudaStreamWaitEvent(g.copy, g.queued, 0));
     cudaCheck(cudaMemcpyAsync(dst_pinned, src, bytes, cudaMemcpyDeviceToHost, g.copy));
+    cudaCheck(cudaEventRecord(g.copied[slot], g.copy));
     return AV_OK;
 }
 
-extern "C" int av_cuda_download_wait(void) {
+extern "C" int av_cuda_download_wait(int slot) {
     AV_CUDA_READY();
-    cudaCheck(cudaStreamSynchronize(g.copy));
+    if (slot < 0 || slot >= AV_DOWNLOAD_SLOTS) return av_fail("CUDA: download slot %d out of range", slot);
+    cudaCheck(cudaEventSynchronize(g.copied[slot]));
+    return AV_OK;
+}
+
+static int dev_memzero(void *p, size_t bytes) {
+    AV_CUDA_READY();
+    if (bytes) cudaCheck(cudaMemsetAsync(p, 0, bytes, g.compute));
+    return AV_OK;
+}
+
+static int dev_mem_info(size_t *free_bytes, size_t *total_bytes) {
+    AV_CUDA_READY();
+    cudaCheck(cudaMemGetInfo(free_bytes, total_bytes));
     return AV_OK;
 }
 
@@ -167,7 +190,9 @@ extern "C" int av_cuda_download_wait(void) {
 static const av_backend cuda_backend = {
     "cuda", dev_alloc, dev_free, dev_upload, dev_download, dev_sync,
     av_cuda_embed, av_cuda_patchify, av_cuda_layernorm, av_cuda_matmul,
-    av_cuda_gelu, av_cuda_add, av_cuda_attention,
+    av_cuda_gelu, av_cuda_add, av_cuda_attention, av_pack_heads_cuda, dev_memzero,
+    av_cuda_bias_gelu, av_cuda_host_alloc, av_cuda_host_free, av_cuda_download_async,
+    av_cuda_download_wait, dev_mem_info,
 };
 
 extern "C" const av_backend *av_backend_cuda(void) {

@@ -74,9 +74,10 @@ void av_cuda_host_free(void *p);
 /* Starts copying bytes device -> pinned host on the download stream once everything
  * queued so far on the compute stream is done; returns at once, so the next layer's
  * compute overlaps the copy. The src buffer must not be overwritten, and dst not read,
- * before av_cuda_download_wait(). */
-int av_cuda_download_async(void *dst_pinned, const void *src, size_t bytes);
-int av_cuda_download_wait(void);
+ * before av_cuda_download_wait(slot) of the same slot (0..AV_DOWNLOAD_SLOTS-1): two
+ * slots let one layer's copy run while the host writes out the previous one. */
+int av_cuda_download_async(void *dst_pinned, const void *src, size_t bytes, int slot);
+int av_cuda_download_wait(int slot);
 
 #ifdef __cplusplus
 }

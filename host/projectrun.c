@@ -1,8 +1,10 @@
 /* projectrun.c - see projectrun.h. */
 #include "host/projectrun.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -387,9 +389,31 @@ done:
     return rc;
 }
 
+/* Removes proj/<name>.npy.tmp.<pid> files of processes that are gone: a job killed
+ * while writing the array (av_npy_writer) leaves one as large as the array itself. */
+static void remove_stale_temporaries(const av_run *r, const char *name) {
+    char proj[4096], prefix[64], path[4400];
+    av_run_path(r, proj, sizeof proj, "proj");
+    snprintf(prefix, sizeof prefix, "%s.npy.tmp.", name);
+    DIR *d = opendir(proj);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, prefix, strlen(prefix))) continue;
+        char *end;
+        long pid = strtol(e->d_name + strlen(prefix), &end, 10);
+        if (*end || pid <= 0 || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* alive, or not ours to judge */
+        av_path_join(path, sizeof path, proj, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+}
+
 /* Brings the partial folder in line with the parameters: creates it, or empties it
  * when it was made with other parameters (a note says so). */
 static int prepare_partials(job *j, const char *name) {
+    remove_stale_temporaries(j->r, name);
     char proj[4096], pp[4200];
     av_run_path(j->r, proj, sizeof proj, "proj");
     char sub[256];

@@ -70,6 +70,15 @@ check "[ $rc -eq 0 ] && grep -q '1 of 2 selected heads already done' '$AV_TMP/il
 check "grep -q 'head 0:1 done' '$AV_TMP/ilog2' && ! grep -q 'head 0:0 done' '$AV_TMP/ilog2'" "resume redid 0:0: $(cat "$AV_TMP/ilog2")"
 check "[ -f '$irun/proj/tsne-2d.npy' ] && [ ! -e '$irun/proj/.partial-tsne-2d' ]" "resume end state: $(ls -a "$irun/proj")"
 
+# a job killed while writing the array leaves proj/<name>.npy.tmp.<pid>: the next job
+# removes it once that process is gone (one of a live process stays)
+sleep 0 & dead=$!; wait $dead
+: >"$irun/proj/tsne-2d.npy.tmp.$dead"; : >"$irun/proj/tsne-2d.npy.tmp.$$"
+"$AV" project "$irun" --heads 0:0 --iters 6000 --quiet 2>/dev/null
+check "[ ! -e '$irun/proj/tsne-2d.npy.tmp.$dead' ]" "stale temporary of a dead job kept"
+check "[ -e '$irun/proj/tsne-2d.npy.tmp.$$' ]" "temporary of a live process removed"
+rm -f "$irun/proj/tsne-2d.npy.tmp.$$"
+
 # --quiet: nothing on stderr
 "$AV" project "$irun" --heads 1:0 --iters 50 --quiet 2>"$AV_TMP/qlog"; rc=$?
 check "[ $rc -eq 0 ] && [ ! -s '$AV_TMP/qlog' ]" "--quiet printed: $(cat "$AV_TMP/qlog")"

@@ -93,7 +93,7 @@ int av_cmd_extract(int argc, char **argv) {
                             argc - optind == 1 ? "" : "s");
     if (!out) return av_cli_usage("extract", "-o RUN is required");
     av_extract_result res;
-    if (av_extract(argv[optind], argv[optind + 1], out, &o, &res)) return av_cli_fail_last();
+    if (av_extract(argv[optind], argv[optind + 1], out, &o, &res)) return av_cli_fail_extract();
     if (res.f16_overflow)
         fprintf(stderr, "attnviz extract: warning: %lld values exceed the f16 range and are stored as +-inf; "
                         "rerun with --dtype f32\n", (long long)res.f16_overflow);

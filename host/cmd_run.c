@@ -108,7 +108,7 @@ int av_cmd_run(int argc, char **argv) {
     }
     av_extract_result res;
     if (av_extract(model, data, out, &o, &res)) {
-        rc = av_cli_fail_last();
+        rc = av_cli_fail_extract();
         goto done;
     }
     if (res.f16_overflow)

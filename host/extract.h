@@ -52,4 +52,7 @@ void av_extract_defaults(av_extract_opts *o);
  * and the fault on bad input; RUN is then untouched. */
 int av_extract(const char *model_dir, const char *data, const char *run_dir, const av_extract_opts *o,
                av_extract_result *res);
+/* After av_extract failed: the signal (SIGINT, SIGTERM, SIGHUP) that stopped it with a
+ * checkpoint, or 0. The CLI then ends by that signal, as a shell expects. */
+int av_extract_stop_signal(void);
 #endif

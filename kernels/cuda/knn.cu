@@ -141,6 +141,7 @@ __global__ void rerank_kernel(const float *X, int d, const int *cand, int K, int
     }
 }
 
+#ifndef AV_CUDA_EMU   // host code: not part of the CPU emulation
 // The CPU's approximate search, uploaded (above AV_KNN_CUDA_EXACT_MAX points).
 static int knn_on_host(av_proj_ctx *c, const float *hX, int64_t n, int d, int k, av_metric metric,
                        int64_t *dIdx, float *dDist) {
@@ -231,3 +232,4 @@ done:
     if (rc != AV_OK) av_knn_free(out);
     return rc;
 }
+#endif

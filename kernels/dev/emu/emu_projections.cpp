@@ -9,11 +9,17 @@
 //           must equal the exact all-pairs sums; tree invariants (every point sorted
 //           once, root mass n); duplicate and near-duplicate points (chains); a cell
 //           budget too small must set st->err and still finish; attraction, KL, update,
-//           re-centring and the exact Z against their formulas.
+//           re-centring and the exact Z against their formulas; P (tsne_affinities.cu:
+//           bandwidths, both edge directions, CSR rows by binary search) against
+//           host/tsne.c's algorithm, thrust's sort and merge done here on the host
+//   PCA     the column sums over row chunks, a centred block, the projection (pca.cu;
+//           the syrk and the eigensolve are cuBLAS / cuSOLVER, not emulated)
 // The tree kernels that wait on other threads (summarise, sort) run as one block here:
 // the emulation runs blocks one after another. Build and run: bash kernels/dev/emu/run.sh
 #define AV_CUDA_EMU 1
 #include "kernels/cuda/knn.cu"
+#include "kernels/cuda/pca.cu"
+#include "kernels/cuda/tsne_affinities.cu"
 #include "kernels/cuda/tsne_bh.cu"
 
 #include <cstdio>
@@ -284,7 +290,138 @@ template <int DIM> static void tsne_step(int n) {
     verdict(what, e_y <= 1e-5 && e_u <= 1e-5 && e_g <= 1e-6, detail);
 }
 
-// emu_projections [knn|tree|overflow|step]: only that group (default: all)
+// ---- t-SNE affinities -------------------------------------------------------------------
+// host/tsne.c's calibrate_row (bisection on beta to the wanted entropy), in double.
+static void calibrate_ref(const float *dist, int k, double log_perp, double *p) {
+    double dmin = INFINITY;
+    for (int j = 0; j < k; j++) dmin = std::min(dmin, (double)dist[j]);
+    double beta = 1, lo = -INFINITY, hi = INFINITY;
+    for (int it = 0; it < 200; it++) {
+        double sum = 0, dsum = 0;
+        for (int j = 0; j < k; j++) {
+            double dj = dist[j] - dmin;
+            sum += (p[j] = std::exp(-beta * dj));
+            dsum += dj * p[j];
+        }
+        double H = std::log(sum) + beta * dsum / sum;
+        if (std::fabs(H - log_perp) < 1e-8) break;
+        if (H > log_perp) { lo = beta; beta = std::isinf(hi) ? beta * 2 : 0.5 * (beta + hi); }
+        else { hi = beta; beta = std::isinf(lo) ? beta * 0.5 : 0.5 * (beta + lo); }
+    }
+    double sum = 0;
+    for (int j = 0; j < k; j++) sum += p[j];
+    for (int j = 0; j < k; j++) p[j] /= sum;
+}
+
+static void tsne_affinities(int n, int k) {
+    const int d = 3;
+    std::vector<float> X((size_t)n * d), dist((size_t)n * k);
+    std::vector<int64_t> idx((size_t)n * k);
+    for (auto &x : X) x = (float)normal();
+    std::vector<std::pair<double, int>> all(n);
+    for (int i = 0; i < n; i++) {   // exact neighbours, squared distances
+        int m = 0;
+        for (int j = 0; j < n; j++) {
+            if (j == i) continue;
+            double s = 0;
+            for (int c = 0; c < d; c++) { double u = (double)X[i * d + c] - X[j * d + c]; s += u * u; }
+            all[m++] = {s, j};
+        }
+        std::partial_sort(all.begin(), all.begin() + k, all.begin() + m);
+        for (int t = 0; t < k; t++) { idx[(size_t)i * k + t] = all[t].second; dist[(size_t)i * k + t] = (float)all[t].first; }
+    }
+    const int64_t m = (int64_t)n * k;
+    const double log_perp = std::log(k / 3.0);
+    std::vector<double> pc(m, NAN), val(2 * m);
+    std::vector<unsigned long long> key(2 * m);
+    emu_launch(dim3((n + 31) / 32), dim3(32), 0, [&] { calibrate_kernel(dist.data(), n, k, log_perp, pc.data()); });
+    emu_launch(dim3((unsigned)((m + 63) / 64)), dim3(64), 0, [&] { edges_kernel(idx.data(), pc.data(), n, k, key.data(), val.data()); });
+    // thrust::sort_by_key + reduce_by_key (+) + reduce, as tsne_affinities_dev runs them
+    std::vector<int64_t> order(2 * m);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return key[a] < key[b]; });
+    std::vector<unsigned long long> ukey;
+    std::vector<double> uval;
+    for (int64_t o : order) {
+        if (!ukey.empty() && ukey.back() == key[o]) uval.back() += val[o];
+        else { ukey.push_back(key[o]); uval.push_back(val[o]); }
+    }
+    const int64_t nnz = (int64_t)ukey.size();
+    double total = 0;
+    for (double v : uval) total += v;
+    std::vector<int> rowptr(n + 1, -1), col(nnz, -1);
+    std::vector<float> P(nnz, NAN);
+    emu_launch(dim3((n + 1 + 31) / 32), dim3(32), 0, [&] { rowptr_kernel(ukey.data(), nnz, n, rowptr.data()); });
+    emu_launch(dim3((unsigned)((nnz + 63) / 64)), dim3(64), 0, [&] { finish_kernel(ukey.data(), uval.data(), nnz, 1.0 / total, col.data(), P.data()); });
+    // reference: host/tsne.c's symmetrise, (P_cond + P_cond^T) / sum, rows sorted by column
+    std::vector<std::vector<std::pair<int, double>>> rows(n);
+    std::vector<double> p(k);
+    double wtotal = 0;
+    for (int i = 0; i < n; i++) {
+        calibrate_ref(&dist[(size_t)i * k], k, log_perp, p.data());
+        for (int t = 0; t < k; t++) {
+            int c = (int)idx[(size_t)i * k + t];
+            rows[i].push_back({c, p[t]});
+            rows[c].push_back({i, p[t]});
+            wtotal += 2 * p[t];
+        }
+    }
+    int64_t bad_struct = 0, o = 0;
+    std::vector<double> got, want;
+    for (int i = 0; i < n; i++) {
+        std::sort(rows[i].begin(), rows[i].end());
+        bad_struct += rowptr[i] != o;
+        for (size_t a = 0; a < rows[i].size();) {
+            double v = 0;
+            size_t b = a;
+            for (; b < rows[i].size() && rows[i][b].first == rows[i][a].first; b++) v += rows[i][b].second;
+            if (o < nnz) {
+                bad_struct += col[o] != rows[i][a].first;
+                got.push_back(P[o]);
+                want.push_back(v / wtotal);
+            }
+            o++;
+            a = b;
+        }
+    }
+    bad_struct += rowptr[n] != o || o != nnz;
+    double e = rel_l2(got, want);
+    char what[96], detail[96];
+    snprintf(what, sizeof what, "tsne affinities n %d k %d", n, k);
+    snprintf(detail, sizeof detail, "nnz %lld, %lld structure faults, P rel %.1e", (long long)nnz, (long long)bad_struct, e);
+    verdict(what, bad_struct == 0 && e <= 1e-6, detail);
+}
+
+// ---- PCA kernels -----------------------------------------------------------------------
+static void pca_kernels(int n, int d, int i0, int rows, int dim, int nproj) {
+    std::vector<float> X((size_t)n * d), Y((size_t)nproj * dim, NAN);
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < d; c++) X[(size_t)i * d + c] = (float)(normal() + c);
+    std::vector<double> sum(d, 0), B((size_t)rows * d, NAN), W((size_t)dim * d);
+    for (auto &w : W) w = normal();
+    const int64_t chunk = 16384, chunks = (n + chunk - 1) / chunk;
+    emu_launch(dim3(d, (unsigned)chunks), dim3(256), 0, [&] { column_sum_kernel(sum.data(), X.data(), n, d, chunk); });
+    emu_launch(dim3((unsigned)(((int64_t)rows * d + 63) / 64)), dim3(64), 0, [&] {
+        center_block_kernel(B.data(), X.data(), sum.data(), i0, rows, d, 1.0 / n);
+    });
+    emu_launch(dim3((nproj + 31) / 32), dim3(32), 0, [&] { project_kernel(Y.data(), X.data(), sum.data(), W.data(), nproj, d, dim, 1.0 / n); });
+    std::vector<double> wsum(d, 0), wB((size_t)rows * d), wY((size_t)nproj * dim, 0);
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < d; c++) wsum[c] += X[(size_t)i * d + c];
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < d; c++) wB[(size_t)r * d + c] = X[(size_t)(i0 + r) * d + c] - wsum[c] / n;
+    for (int i = 0; i < nproj; i++)
+        for (int a = 0; a < dim; a++)
+            for (int c = 0; c < d; c++) wY[(size_t)i * dim + a] += (X[(size_t)i * d + c] - wsum[c] / n) * W[(size_t)a * d + c];
+    std::vector<double> gY(Y.begin(), Y.end());
+    double es = rel_l2(sum, wsum), eb = rel_l2(B, wB), ey = rel_l2(gY, wY);
+    char what[96], detail[96];
+    snprintf(what, sizeof what, "pca kernels n %d d %d, block at %d", n, d, i0);
+    snprintf(detail, sizeof detail, "sums rel %.1e, block rel %.1e, Y rel %.1e", es, eb, ey);
+    verdict(what, es <= 1e-12 && eb <= 1e-12 && ey <= 1e-6, detail);
+}
+
+// emu_projections [knn|tree|overflow|step|affinities|pca]: only that group (default: all)
 int main(int argc, char **argv) {
     const char *only = argc > 1 ? argv[1] : "";
     auto want = [&](const char *group) { return !*only || !strcmp(only, group); };
@@ -305,6 +442,8 @@ int main(int argc, char **argv) {
     if (want("overflow")) tsne_overflow<3>(300);
     if (want("step")) tsne_step<2>(300);
     if (want("step")) tsne_step<3>(300);
+    if (want("affinities")) tsne_affinities(150, 12);
+    if (want("pca")) pca_kernels(20000, 5, 15000, 300, 2, 500);   // two row chunks of the column sums
     printf("%s\n", failures ? "FAILED" : "all projection kernels agree with their references");
     return failures ? 1 : 0;
 }

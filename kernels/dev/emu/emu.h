@@ -42,6 +42,7 @@ inline dim3 blockDim, gridDim;
 
 #define __global__
 #define __device__
+#define __host__
 #define __forceinline__ inline
 #define __launch_bounds__(n)
 #define __shared__ static   // one block at a time: a static is shared by its threads

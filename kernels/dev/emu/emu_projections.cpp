@@ -2,7 +2,8 @@
 // kernels/cuda/tsne_bh.cu, their own source compiled as C++ under the emulation of
 // emu.h) on small clouds, against double-precision references written here:
 //   kNN     select_kernel (shared candidate buffer, atomics, bitonic compaction, tau)
-//           and rerank_kernel, on exact duplicates (ties) and both metrics; the cuBLAS
+//           and rerank_kernel, on exact duplicates (ties), both metrics and rows whose
+//           distances overflow float; the cuBLAS
 //           dot products are replaced by the same products in double, rounded to float
 //   t-SNE   the Barnes-Hut tree (bbox, lock-free build, summarise, sort) and the
 //           warp-cooperative repulsion: with theta 0 every cell is opened, so rep and Z
@@ -108,6 +109,53 @@ static void knn(int n, int d, int k, int q0, int rows, int dup_every, bool cosin
              cosine ? " cosine" : "");
     snprintf(detail, sizeof detail, "%lld wrong, dist rel %.1e", (long long)wrong_idx, worst);
     verdict(what, wrong_idx == 0 && worst <= 1e-6, detail);
+}
+
+// Rows whose squared norms overflow float (|x| ~ 1e20): their distances are inf in the
+// float selection. A normal row then has fewer finite candidates than K; every one of its
+// k neighbours must still be a real point, once, and the finite ones (the other normal
+// rows) first and in the exact order. Which overflowed rows fill the list the float
+// selection cannot rank (they tie at FLT_MAX, lowest index first).
+static void knn_overflow() {
+    const int n = 60, d = 4, k = 40, K = k + 1 + AV_KNN_RERANK_EXTRA;
+    std::vector<float> X((size_t)n * d), sq(n);
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < d; c++) X[(size_t)i * d + c] = (float)(normal() * (i % 2 ? 1e20 : 1.0));
+    emu_launch(dim3(1), dim3(64), 0, [&] { sqnorm_kernel(sq.data(), X.data(), n, d); });
+    std::vector<float> dots((size_t)n * n);
+    for (int r = 0; r < n; r++)
+        for (int j = 0; j < n; j++) {
+            double s = 0;
+            for (int c = 0; c < d; c++) s += (double)X[(size_t)j * d + c] * X[(size_t)r * d + c];
+            dots[(size_t)r * n + j] = (float)s;
+        }
+    std::vector<int> cand((size_t)n * K, -7);
+    std::vector<int64_t> idx((size_t)n * k, -7);
+    std::vector<float> dist((size_t)n * k, NAN);
+    const int rows = 6;   // even rows are the normal ones
+    emu_launch(dim3(rows), dim3(SEL_BLOCK), 0, [&] { select_kernel(dots.data(), n, sq.data(), 0, K, cand.data()); });
+    emu_launch(dim3(1), dim3(32), 0, [&] { rerank_kernel(X.data(), d, cand.data(), K, 0, rows, k, 0, idx.data(), dist.data()); });
+    int64_t missing = 0, wrong = 0;
+    std::vector<std::pair<double, int>> all;
+    for (int q = 0; q < rows; q += 2) {
+        all.clear();
+        for (int j = 0; j < n; j++) {
+            if (j == q) continue;
+            double s = 0;
+            for (int c = 0; c < d; c++) { double u = (double)X[(size_t)q * d + c] - X[(size_t)j * d + c]; s += u * u; }
+            all.push_back({s, j});
+        }
+        std::sort(all.begin(), all.end());
+        std::vector<int> seen(n, 0);
+        for (int t = 0; t < k; t++) {
+            int64_t j = idx[(size_t)q * k + t];
+            missing += j < 0 || j >= n || j == q || seen[j]++;
+            if (t < n / 2 - 1) wrong += j != all[t].second;   // the other normal rows
+        }
+    }
+    char detail[96];
+    snprintf(detail, sizeof detail, "%lld missing, %lld wrong", (long long)missing, (long long)wrong);
+    verdict("knn n 60 k 40, half the rows ~1e20 (inf in float)", missing == 0 && wrong == 0, detail);
 }
 
 // ---- t-SNE tree ----------------------------------------------------------------------
@@ -506,6 +554,7 @@ int main(int argc, char **argv) {
     if (want("knn")) knn(2600, 8, 20, 0, 3, 9, false);        // 289 copies of row 0: more ties at 0 than K
     if (want("knn")) knn(400, 12, 30, 396, 4, 0, true);       // cosine, the last rows of the cloud
     if (want("knn")) knn(40, 4, 39, 0, 3, 0, false);          // k = n - 1: K clipped to n
+    if (want("knn")) knn_overflow();
     if (want("tree")) tsne_tree<2>(400, 0.0, 1.0f);
     if (want("tree")) tsne_tree<2>(400, 0.5, 1.0f);
     if (want("tree")) tsne_tree<2>(400, 0.0, 1e-4f);           // the scale of the PCA start

@@ -12,6 +12,14 @@
 #   attnviz extract   the whole command: load, tokenize, forward, q/k packed on the device
 #                     to f16, downloaded, written to q.npy/k.npy; second of two runs (warm
 #                     page cache); model load included, so this is a lower bound
+#   batches tok/s     tokens over the time of the batch loop (the command's own report:
+#                     forward passes plus storing q/k, no load, no final flush): the figure
+#                     to hold against "torch + q/k", which times the same part
+#   storing q/k s     of the batch loop, the time in the sink (q/k/|v| into the mapped arrays)
+#   GEMM TFLOP/s      batches tok/s x the model's GEMM FLOPs per token (bench_extract_gpu.py
+#                     flops), and its share of the GEMM ceiling measured in the same run
+#                     (torch matmul at 4096 x 768 x 3072, f32 without TF32 / bf16)
+#   --batch auto      the whole command with batches sized from free device memory
 #   torch forward     transformers' forward pass alone (warm, load excluded)
 #   torch + q/k       the same job as extract: forward with hooks that move every layer's
 #                     q and k to the host as f16 [L, H, tokens, d] in an .npy memmap
@@ -21,6 +29,7 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 AV=${AV:-$root/build/attnviz}
+build=$(cd "$(dirname "$AV")" 2>/dev/null && pwd || echo "$root/build")   # the build $AV comes from
 if ! nvidia-smi -L >/dev/null 2>&1; then echo "bench_extract_gpu: SKIP: no NVIDIA GPU on this machine"; exit 0; fi
 # The peer needs torch with CUDA: bench/run.sh's $PY (the project venv) may have a CPU-only
 # torch, so take the first of $PY, the venv and python3 whose torch sees the GPU.
@@ -29,12 +38,12 @@ PY=""
 for p in $given "$root/.deps/venv/bin/python" python3; do
   if "$p" -c 'import torch, transformers, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then PY=$p; break; fi
 done
-if [ ! -x "$root/build/dev_matmul" ]; then echo "bench_extract_gpu: SKIP: build/ has no CUDA backend (no nvcc at build time)"; exit 0; fi
+if [ ! -x "$build/dev_matmul" ]; then echo "bench_extract_gpu: SKIP: $build has no CUDA backend (no nvcc at build time)"; exit 0; fi
 if [ -z "$PY" ]; then echo "bench_extract_gpu: SKIP: no python with torch (CUDA) and transformers"; exit 0; fi
 
 n=512; [ "${BENCH_QUICK:-0}" = 1 ] && n=64
 tokens=$((n * 128))
-work="$root/build/bench_gpu"
+work="$build/bench_gpu"
 mkdir -p "$work"
 if [ ! -f "$work/models.$n.done" ]; then
   rm -rf "$work/models"; mkdir -p "$work/models"
@@ -43,6 +52,9 @@ if [ ! -f "$work/models.$n.done" ]; then
 fi
 
 out="$root/bench/RESULTS-gpu-extract.md"
+peak=$("$PY" bench/bench_extract_gpu.py peak 4096 768 3072 2>"$work/peak.log" | tail -1)
+[ -n "$peak" ] || peak='{"f32": 0, "bf16": 0}'
+peak_txt=$("$PY" -c "import json,sys; p=json.loads(sys.argv[1]); print(f\"f32 {p['f32']:.1f} TFLOP/s, bf16 {p['bf16']:.1f} TFLOP/s\")" "$peak")
 tmp="$out.tmp.$$"
 gpu=$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -1)
 {
@@ -52,34 +64,53 @@ gpu=$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -1
   echo "torch $("$PY" -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda)'),"\
        "transformers $("$PY" -c 'import transformers; print(transformers.__version__)'), nvcc $(nvcc --version | sed -n 's/.*release \([0-9.]*\).*/\1/p')."
   echo
-  echo "| model | precision | attnviz extract tok/s | torch forward tok/s | torch + q/k tok/s | extract / (torch + q/k) |"
-  echo "|---|---|---|---|---|---|"
+  echo "GEMM ceiling measured in this run through torch (cuBLAS) at 4096 x 768 x 3072: $peak_txt."
+  echo
+  echo "| model | precision | attnviz extract tok/s (whole command) | attnviz batches tok/s | storing q/k s | GEMM TFLOP/s (of ceiling) | torch forward tok/s | torch + q/k tok/s | batches / (torch + q/k) | attnviz --batch auto tok/s |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
 } > "$tmp"
 
 for model in bert-base gpt2; do
   data="$work/models/${model%-base}.txt"
   for prec in f32 bf16; do
     run="$work/run-$model-$prec"
-    ours="failed"
+    ours="failed"; line=""; auto="failed"
     ok=1
-    for attempt in warm timed; do
+    for attempt in warm timed auto; do
       rm -rf "$run"
+      batch=32; [ $attempt = auto ] && batch=auto
       start=$(date +%s.%N)
-      if ! AV_CUDA_GEMM=$prec "$AV" extract "$work/models/$model" "$data" -o "$run" --device cuda --dtype f16 --batch 32 \
+      if ! AV_CUDA_GEMM=$prec "$AV" extract "$work/models/$model" "$data" -o "$run" --device cuda --dtype f16 --batch $batch \
            > "$work/extract.log" 2>&1; then
-        ok=0; echo "bench_extract_gpu: attnviz extract failed on $model ($prec): $(tail -1 "$work/extract.log")"; break
+        ok=0; echo "bench_extract_gpu: attnviz extract failed on $model ($prec, batch $batch): $(tail -1 "$work/extract.log")"; break
       fi
       end=$(date +%s.%N)
+      if [ $attempt = timed ]; then
+        ours=$("$PY" -c "print(f'{$tokens / ($end - $start):,.0f}')")
+        line=$(grep 'attnviz extract: wrote' "$work/extract.log" | tail -1)
+      fi
+      [ $attempt = auto ] && auto=$("$PY" -c "print(f'{$tokens / ($end - $start):,.0f}')")
     done
-    [ $ok = 1 ] && ours=$("$PY" -c "print(f'{$tokens / ($end - $start):,.0f}')")
+    flops=$("$PY" bench/bench_extract_gpu.py flops "$work/models/$model")
     peer=$("$PY" bench/bench_extract_gpu.py torch "$work/models/$model" "$n" "$prec" "$work/torch-qk" 2>"$work/torch.log" | tail -1)
     if [ -z "$peer" ]; then echo "bench_extract_gpu: torch failed on $model ($prec): $(tail -1 "$work/torch.log")"; peer='{"forward_tok_s": 0, "extract_tok_s": 0}'; fi
-    "$PY" - "$model" "$prec" "$ours" "$peer" >> "$tmp" <<'PYEOF'
-import json, sys
-model, prec, ours, peer = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+    "$PY" - "$model" "$prec" "$ours" "$peer" "$line" "$flops" "$peak" "$tokens" "$auto" >> "$tmp" <<'PYEOF'
+import json, re, sys
+model, prec, ours, peer, line, flops, peak, tokens, auto = sys.argv[1:10]
+peer, flops, peak, tokens = json.loads(peer), float(flops), json.loads(peak), int(tokens)
 f, e = peer["forward_tok_s"], peer["extract_tok_s"]
-ratio = f"{float(ours.replace(',', '')) / e:.2f}x" if ours != "failed" and e else "-"
-print(f"| {model} | {prec} | {ours} | {f:,.0f} | {e:,.0f} | {ratio} |")
+# "(N items, T tokens in S s: batches B s, storing q/k W s of them; final flush F s)"
+m = re.search(r"batches ([0-9.]+) s, storing q/k ([0-9.]+) s", line or "")
+if m and ours != "failed":
+    bt, st = float(m.group(1)), float(m.group(2))
+    btok = tokens / bt
+    tflops = btok * flops / 1e12
+    ceil = peak.get("f32" if prec == "f32" else "bf16", 0)
+    frac = f"{tflops:.1f} ({100 * tflops / ceil:.0f}%)" if ceil else f"{tflops:.1f}"
+    ratio = f"{btok / e:.2f}x" if e else "-"
+    print(f"| {model} | {prec} | {ours} | {btok:,.0f} | {st:.2f} | {frac} | {f:,.0f} | {e:,.0f} | {ratio} | {auto} |")
+else:
+    print(f"| {model} | {prec} | {ours} | - | - | - | {f:,.0f} | {e:,.0f} | - | {auto} |")
 PYEOF
     rm -rf "$run" "$work/torch-qk"
   done

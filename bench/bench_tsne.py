@@ -205,7 +205,13 @@ def write_results(a, rows):
                 lines.append(f"- N = {n}, {dim}-D: {o[2]} uses {o[4] / f[4]:.2f}x the CPU time of {f[2]} "
                              f"(wall {o[3] / f[3]:.2f}x), kNN preservation {o[5] - f[5]:+.4f}: "
                              f"{'met' if met else 'NOT met'}.")
-    open(a.out, "w").write("\n".join(lines) + "\n")
+    # hand-written notes below the generated tables survive a rerun
+    notes = ""
+    if os.path.exists(a.out):
+        old = open(a.out).read()
+        at = old.find("\n## Notes (written by hand")
+        notes = old[at:] if at >= 0 else ""
+    open(a.out, "w").write("\n".join(lines) + "\n" + notes)
     series = {}
     for r in rows:
         e = series.setdefault(f"{r[2]} {r[1]}-D", {"x": [], "y": []})

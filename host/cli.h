@@ -21,6 +21,9 @@ int av_cmd_synth(int argc, char **argv);
 int av_cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints "attnviz: <av_last_error()>" on stderr and returns 2. */
 int av_cli_fail_last(void);
+/* After av_extract failed: like av_cli_fail_last, but an extraction stopped by a signal
+ * (with its checkpoint written) ends the process by that signal. */
+int av_cli_fail_extract(void);
 /* Usage error: "attnviz <cmd>: <message> (see attnviz <cmd> --help)", returns 2. */
 int av_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Parses a whole positive int / double option value; 2 on failure after printing. */

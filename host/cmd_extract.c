@@ -93,12 +93,13 @@ int av_cmd_extract(int argc, char **argv) {
                             argc - optind == 1 ? "" : "s");
     if (!out) return av_cli_usage("extract", "-o RUN is required");
     av_extract_result res;
-    if (av_extract(argv[optind], argv[optind + 1], out, &o, &res)) return av_cli_fail_last();
+    if (av_extract(argv[optind], argv[optind + 1], out, &o, &res)) return av_cli_fail_extract();
     if (res.f16_overflow)
         fprintf(stderr, "attnviz extract: warning: %lld values exceed the f16 range and are stored as +-inf; "
                         "rerun with --dtype f32\n", (long long)res.f16_overflow);
     if (!o.quiet)
-        fprintf(stderr, "attnviz extract: wrote %s (%lld items, %lld tokens, %.1f s in all, %.1f s of it storing q/k)\n",
-                out, (long long)res.items, (long long)res.tokens, res.seconds, res.seconds_write);
+        fprintf(stderr, "attnviz extract: wrote %s (%lld items, %lld tokens in %.2f s: batches %.2f s, storing q/k "
+                        "%.2f s of them; final flush %.2f s)\n", out, (long long)res.items, (long long)res.tokens,
+                res.seconds, res.seconds_batches, res.seconds_store, res.seconds_flush);
     return 0;
 }

@@ -20,7 +20,8 @@ static void help(void) {
            "model.safetensors.index.json): type, layers, heads, head dim, hidden and\n"
            "intermediate sizes, vocabulary, positions, weight dtypes, parameter count, shards.\n"
            "Or describes a run folder (manifest.json): model, items, tokens, dtype, which\n"
-           "projections and statistics exist.\n\n"
+           "projections exist (and how many heads each holds, where not all) and whether\n"
+           "statistics do.\n\n"
            "  --json   print one JSON object instead of a table\n"
            "  --help   this text\n");
 }
@@ -174,6 +175,14 @@ static int list_projections(const char *dir, char ***names_out) {
     return n;
 }
 
+/* heads_projected of projection name as the manifest records it, or -1 where it does not. */
+static int heads_projected(const av_run *r, const char *name) {
+    const cJSON *projs = cJSON_GetObjectItemCaseSensitive(r->manifest, "projections");
+    const cJSON *e = cJSON_IsObject(projs) ? cJSON_GetObjectItemCaseSensitive(projs, name) : NULL;
+    const cJSON *n = e ? cJSON_GetObjectItemCaseSensitive(e, "heads_projected") : NULL;
+    return cJSON_IsNumber(n) ? n->valueint : -1;
+}
+
 static int info_run(const char *dir, int json) {
     av_run r;
     if (av_run_open(dir, &r) != AV_OK) return av_cli_fail_last();
@@ -200,6 +209,9 @@ static int info_run(const char *dir, int json) {
         cJSON_AddStringToObject(o, "dtype", dtype);
         cJSON *p = cJSON_AddArrayToObject(o, "projections");
         for (int i = 0; i < nproj; i++) cJSON_AddItemToArray(p, cJSON_CreateString(proj[i]));
+        cJSON *hp = cJSON_AddObjectToObject(o, "heads_projected");
+        for (int i = 0; i < nproj; i++)
+            if (heads_projected(&r, proj[i]) >= 0) cJSON_AddNumberToObject(hp, proj[i], heads_projected(&r, proj[i]));
         cJSON_AddBoolToObject(o, "stats", has_stats);
         char *s = cJSON_Print(o);
         if (s) printf("%s\n", s);
@@ -216,7 +228,13 @@ static int info_run(const char *dir, int json) {
         printf("tokens         %lld\n", (long long)r.num_tokens);
         printf("dtype          %s\n", dtype);
         printf("projections    ");
-        for (int i = 0; i < nproj; i++) printf("%s%s", i ? ", " : "", proj[i]);
+        /* a projection of some heads only (project --heads) says how many */
+        int total = r.num_layers * r.num_heads;
+        for (int i = 0; i < nproj; i++) {
+            int n = heads_projected(&r, proj[i]);
+            printf("%s%s", i ? ", " : "", proj[i]);
+            if (n >= 0 && n < total) printf(" (%d of %d heads)", n, total);
+        }
         printf("%s\n", nproj ? "" : "none");
         printf("stats          %s\n", has_stats ? "stats.json" : "none");
     }

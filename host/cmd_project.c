@@ -2,9 +2,11 @@
  * every selected head of a run folder (t-SNE, UMAP or PCA, 2-D or 3-D) into
  * RUN/proj/<method>-<dim>d.npy. The work itself is av_project_run (projectrun.h). */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "host/cli.h"
 #include "host/projectrun.h"
 #include "host/tsne.h"
@@ -38,10 +40,63 @@ static void usage(void) {
            "  --knn auto|exact|approx  neighbour search: FAISS flat or HNSW (default auto:\n"
            "                           exact up to 100000 points)\n"
            "  --device auto|cpu|cuda   where to run (auto: the GPU when there is one)\n"
-           "  --force                  recompute heads already done\n"
+           "  --force                  recompute the selected heads even if already done\n"
            "  --quality                record kNN preservation (k 10) and trustworthiness\n"
            "                           (k 5) of each head in the manifest\n"
-           "Heads finished earlier with the same parameters are kept (resume).\n");
+           "  --quiet                  no progress and no informational lines\n"
+           "  -h, --help               this text\n"
+           "Heads finished earlier with the same parameters are kept: an interrupted job\n"
+           "resumes from RUN/proj/.partial-<method>-<dim>d/ (removed once the projection is\n"
+           "written), and a later --heads adds to the heads already in the projection.\n"
+           "Other parameters replace the projection's heads.\n");
+}
+
+/* Interrupted (Ctrl-C, kill): say what is kept and how to go on, then die of the same
+ * signal so the exit status tells the shell what happened. The line is made before
+ * the job starts: a handler may only write(). */
+static char interrupt_line[4608];
+static size_t interrupt_len;
+
+static void on_interrupt(int sig) {
+    ssize_t w = write(2, interrupt_line, interrupt_len);
+    (void)w;
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* Installs on_interrupt for SIGINT, SIGTERM and SIGHUP, except where the signal is
+ * ignored (a background job of a shell keeps Ctrl-C away from it on purpose). */
+static void catch_interrupts(const char *run_dir, const av_project_opts *o, int argc, char **argv,
+                             struct sigaction old[3]) {
+    /* the command that resumes: this one, also when `attnviz run` called it (typing
+     * `run` again would meet the existing run folder) */
+    char cmd[2048] = "attnviz project";
+    size_t len = strlen(cmd);
+    for (int i = 1; i < argc && len + 8 < sizeof cmd; i++) {
+        const char *quote = strpbrk(argv[i], " \t'\"$") ? "'" : "";
+        int n = snprintf(cmd + len, sizeof cmd - len, " %s%s%s", quote, argv[i], quote);
+        if (n < 0 || (size_t)n >= sizeof cmd - len) break;
+        len += (size_t)n;
+    }
+    snprintf(interrupt_line, sizeof interrupt_line,
+             "%sattnviz project: interrupted; finished heads are kept in %s/proj/.partial-%s-%dd; "
+             "`%s` resumes\n",
+             isatty(2) && !o->quiet ? "\n" : "", run_dir, av_proj_method_name(o->method), o->dim, cmd);
+    interrupt_len = strlen(interrupt_line);
+    const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    for (int i = 0; i < 3; i++) {
+        sigaction(sigs[i], NULL, &old[i]);
+        if (old[i].sa_handler != SIG_IGN) sigaction(sigs[i], &sa, NULL);
+    }
+}
+
+static void restore_interrupts(const struct sigaction old[3]) {
+    const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+    for (int i = 0; i < 3; i++) sigaction(sigs[i], &old[i], NULL);
 }
 
 int av_cmd_project(int argc, char **argv) {
@@ -53,6 +108,7 @@ int av_cmd_project(int argc, char **argv) {
         {"scale", no_argument, 0, 'S'}, {"metric", required_argument, 0, 'M'},
         {"knn", required_argument, 0, 'k'}, {"device", required_argument, 0, 'D'},
         {"tsne-method", required_argument, 0, 't'}, {"force", no_argument, 0, 'f'}, {"quality", no_argument, 0, 'q'},
+        {"quiet", no_argument, 0, 'Q'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *cmd = "project";
     av_project_opts o;
@@ -118,6 +174,7 @@ int av_cmd_project(int argc, char **argv) {
         case 'D': device = optarg; break;
         case 'f': o.force = 1; break;
         case 'q': o.quality = 1; break;
+        case 'Q': o.quiet = 1; break;
         case 'h': usage(); return 0;
         default:
             return av_cli_usage(cmd, "unknown option or missing value '%s'", argv[optind - 1]);
@@ -149,7 +206,10 @@ int av_cmd_project(int argc, char **argv) {
     }
     o.heads = pairs;
     o.num_heads = npairs;
+    struct sigaction old[3];
+    catch_interrupts(r.dir, &o, argc, argv, old);
     int rc = av_project_run(&r, &o);
+    restore_interrupts(old);
     free(pairs);
     av_run_close(&r);
     return rc == AV_OK ? 0 : av_cli_fail_last();

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "host/cli.h"
 #include "host/util.h"
 #include "viewer/gl.h"
@@ -54,6 +55,11 @@ int av_cmd_render(int argc, char **argv) {
     }
     if (optind != argc - 1) return av_cli_usage("render", "expected one run folder");
     if (!out) return av_cli_usage("render", "missing -o FILE.png");
+    /* the picture is always a PNG: a .jpg name would hold PNG bytes that some
+     * programs then refuse to open */
+    size_t olen = strlen(out);
+    if (olen < 5 || strcasecmp(out + olen - 4, ".png"))
+        return av_cli_usage("render", "%s: the picture is a PNG; name it FILE.png", out);
     o.run = argv[optind];
     /* fail before drawing when the picture cannot be written where asked */
     char dir[4096];

@@ -20,8 +20,9 @@ static const char *usage_text =
     "options:\n"
     "  -o, --output RUN      the run folder (default: runs/<model>-<data>)\n"
     AV_EXTRACT_OPTIONS_HELP
-    "  --method, --dim, --heads, --perplexity, --neighbors, --iters, --seed, --no-translate,\n"
-    "  --scale, --metric, --knn, --quality   passed to attnviz project (see its --help)\n"
+    "  --method, --dim, --heads, --perplexity, --tsne-method, --neighbors, --iters, --seed,\n"
+    "  --no-translate, --scale, --metric, --knn, --quality   passed to attnviz project\n"
+    "                        (see its --help); --quiet quiets it too\n"
     "  --view                open the viewer on the finished run\n"
     "  -h, --help            this text\n";
 
@@ -37,6 +38,7 @@ int av_cmd_run(int argc, char **argv) {
         {"dim", required_argument, NULL, OPT_PROJECT_ARG},
         {"heads", required_argument, NULL, OPT_PROJECT_ARG},
         {"perplexity", required_argument, NULL, OPT_PROJECT_ARG},
+        {"tsne-method", required_argument, NULL, OPT_PROJECT_ARG},
         {"neighbors", required_argument, NULL, OPT_PROJECT_ARG},
         {"iters", required_argument, NULL, OPT_PROJECT_ARG},
         {"seed", required_argument, NULL, OPT_PROJECT_ARG},
@@ -95,9 +97,18 @@ int av_cmd_run(int argc, char **argv) {
         snprintf(def, sizeof def, "runs/%s-%s", mb, db);
         out = def;
     }
+    /* an earlier run there (perhaps stopped in its projection): say how to go on with it,
+     * not only that it is there */
+    char man[4200];
+    snprintf(man, sizeof man, "%s/manifest.json", out);
+    if (!o.force && av_file_exists(man)) {
+        rc = av_cli_fail("run", "%s: already exists (--force replaces it; `attnviz project %s` resumes or "
+                         "extends its projection, `attnviz stats %s` its statistics)", out, out, out);
+        goto done;
+    }
     av_extract_result res;
     if (av_extract(model, data, out, &o, &res)) {
-        rc = av_cli_fail_last();
+        rc = av_cli_fail_extract();
         goto done;
     }
     if (res.f16_overflow)
@@ -110,6 +121,7 @@ int av_cmd_run(int argc, char **argv) {
     pargv[1] = (char *)out;
     pargv[pargc++] = "--device";
     pargv[pargc++] = (char *)o.device;
+    if (o.quiet) pargv[pargc++] = "--quiet";
     pargv[pargc] = NULL;
     av_cli_reset_getopt();
     if (av_cmd_project(pargc, pargv)) {
@@ -123,6 +135,9 @@ int av_cmd_run(int argc, char **argv) {
         goto done;
     }
     rc = 0;
+    if (!o.quiet && !view)
+        fprintf(stderr, "attnviz run: done; look at it with `attnviz view %s` or `attnviz render %s -o matrix.png`\n",
+                out, out);
     if (view) {
         char *vargv[] = {"view", (char *)out, NULL};
         av_cli_reset_getopt();

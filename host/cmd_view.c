@@ -24,7 +24,7 @@ static void usage(FILE *f) {
                "  --iters N           t-SNE iterations (default 1000) or UMAP epochs (default auto)\n"
                "  --neighbors K       UMAP neighbours (default 15)\n"
                "  --seed S            random seed\n"
-               "  --metric euclidean|cosine, --no-translate, --scale   as for `attnviz project`\n");
+               "  --metric cosine|euclidean, --no-translate, --scale   as for `attnviz project`\n");
 }
 
 int av_cmd_view(int argc, char **argv) {

@@ -144,12 +144,14 @@ typedef struct {
     double last_checkpoint;
     int keep_partial;         /* interrupted: leave RUN.partial for the next run */
     int lock_fd;              /* RUN.partial/.lock, held while this process writes there */
-    double write_seconds;     /* in the sink and flushing: what storing q/k costs */
+    double write_seconds;     /* in the sink: what storing q/k costs inside the batches */
 } job;
 
 /* ---- interruption and checkpoints --------------------------------------------------- */
-static volatile sig_atomic_t stop_requested;
-static void on_stop_signal(int sig) { (void)sig; stop_requested = 1; }
+static volatile sig_atomic_t stop_requested;   /* the signal number, 0 = none */
+static void on_stop_signal(int sig) { stop_requested = sig; }
+
+int av_extract_stop_signal(void) { return stop_requested; }
 
 enum { CHECKPOINT_SECONDS = 30 };
 
@@ -183,7 +185,7 @@ static int after_batch(job *j, int64_t items_done) {
     j->items_done = items_done;
     /* tests stop a run at a known point without racing a signal against the batches */
     const char *at = getenv("AV_TEST_STOP_AFTER_ITEMS");
-    if (at && *at && items_done >= atoll(at)) stop_requested = 1;
+    if (at && *at && items_done >= atoll(at)) stop_requested = SIGINT;
     if (stop_requested) {
         if (checkpoint(j)) return AV_ERR;
         j->keep_partial = 1;
@@ -630,6 +632,7 @@ int av_extract(const char *model_dir, const char *data, const char *run_arg, con
         return av_fail("%s: not a usable run folder name", run_arg);
     if (o->batch < 0) return av_fail("--batch must be positive (or 0: automatic)");
     if (o->max_memory < 0) return av_fail("--max-memory must be positive");
+    if (o->sample_seed && !o->max_items) return av_fail("--sample-seed draws a sample of --max-items items: give --max-items too");
     if (o->dtype != AV_DT_F16 && o->dtype != AV_DT_F32) return av_fail("--dtype must be f16 or f32");
     if ((av_file_exists(run_dir) || av_is_dir(run_dir)) && !o->force)
         return av_fail("%s: already exists (use --force to replace it)", run_dir);
@@ -724,19 +727,24 @@ int av_extract(const char *model_dir, const char *data, const char *run_arg, con
                     (long long)j.items_done, (long long)j.n_items);
         }
     }
-    /* Ctrl-C or a TERM stops after the current batch with a checkpoint; a second one
-     * stops at once (the handler steps aside after the first) */
-    struct sigaction stop = {0}, old_int, old_term;
+    /* Ctrl-C, TERM or HUP stops after the current batch with a checkpoint; a second one
+     * stops at once (the handler steps aside after the first). An ignored signal stays
+     * ignored: a shell keeps Ctrl-C from its background jobs on purpose. */
+    const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+    struct sigaction stop = {0}, old_sa[3];
     stop.sa_handler = on_stop_signal;
     stop.sa_flags = SA_RESETHAND;
+    sigemptyset(&stop.sa_mask);
     stop_requested = 0;
-    sigaction(SIGINT, &stop, &old_int);
-    sigaction(SIGTERM, &stop, &old_term);
+    for (int i = 0; i < 3; i++) {
+        sigaction(sigs[i], NULL, &old_sa[i]);
+        if (old_sa[i].sa_handler != SIG_IGN) sigaction(sigs[i], &stop, NULL);
+    }
     j.last_checkpoint = av_now();
     double t_run = av_now();
+    const int64_t items_before = j.items_done;
     rc = c->type == AV_MODEL_VIT ? run_images(&j, o, o->quiet ? NULL : &prog) : run_text(&j, o, o->quiet ? NULL : &prog);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    for (int i = 0; i < 3; i++) sigaction(sigs[i], &old_sa[i], NULL);
     t_run = av_now() - t_run;
     if (rc && !j.keep_partial && j.items_done > 0) {
         /* hours of work are not thrown away for one failure: keep what is complete */
@@ -753,6 +761,9 @@ int av_extract(const char *model_dir, const char *data, const char *run_arg, con
     if (!o->quiet) {
         char note[160];
         snprintf(note, sizeof note, "%lld items on %s", (long long)j.n_items, be->name);
+        if (items_before)
+            snprintf(note + strlen(note), sizeof note - strlen(note), " (%lld of them in this run)",
+                     (long long)(j.n_items - items_before));
         if (j.truncated)
             snprintf(note + strlen(note), sizeof note - strlen(note), ", %lld truncated to %d tokens",
                      (long long)j.truncated, c->max_positions);
@@ -760,7 +771,7 @@ int av_extract(const char *model_dir, const char *data, const char *run_arg, con
     }
     double t_flush = av_now();
     if (out_close(&j.q, 1) || out_close(&j.k, 1) || out_close(&j.vn, 1)) goto done;
-    j.write_seconds += av_now() - t_flush;
+    t_flush = av_now() - t_flush;
     if (write_manifest(&j, model_dir, data, be)) goto done;
     char aux[4300];   /* the run is complete: its checkpoint and lock are not part of it */
     unlink(av_path_join(aux, sizeof aux, j.tmp, "resume.json"));
@@ -775,8 +786,9 @@ int av_extract(const char *model_dir, const char *data, const char *run_arg, con
         res->dropped = j.dropped;
         res->f16_overflow = j.f16_overflow;
         res->seconds = av_now() - t0;
-        res->seconds_forward = t_run;
-        res->seconds_write = j.write_seconds;
+        res->seconds_batches = t_run;
+        res->seconds_store = j.write_seconds;
+        res->seconds_flush = t_flush;
         snprintf(res->device, sizeof res->device, "%s", be->name);
     }
 done:

@@ -41,9 +41,9 @@ typedef struct {
     int64_t dropped;        /* items that produced no token */
     int64_t f16_overflow;   /* f16 storage: values that round beyond +-65504 and are stored as +-inf */
     double seconds;         /* the whole call */
-    double seconds_forward; /* running the batches, host-side writes included */
-    double seconds_write;   /* of those, in the sink (q/k/|v| into the mapped arrays), plus
-                               the final flush of the arrays to disk */
+    double seconds_batches; /* running the batches: the model, and storing q/k/|v| */
+    double seconds_store;   /* of those, storing (the sink: into the mapped arrays) */
+    double seconds_flush;   /* the final flush of the arrays to disk */
     char device[16];        /* backend used: "cpu" | "cuda" */
 } av_extract_result;
 
@@ -52,4 +52,7 @@ void av_extract_defaults(av_extract_opts *o);
  * and the fault on bad input; RUN is then untouched. */
 int av_extract(const char *model_dir, const char *data, const char *run_dir, const av_extract_opts *o,
                av_extract_result *res);
+/* After av_extract failed: the signal (SIGINT, SIGTERM, SIGHUP) that stopped it with a
+ * checkpoint, or 0. The CLI then ends by that signal, as a shell expects. */
+int av_extract_stop_signal(void);
 #endif

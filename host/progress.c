@@ -2,6 +2,7 @@
 #include "host/progress.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 #include "host/util.h"
 
@@ -43,7 +44,13 @@ void av_progress_add(av_progress *p, int64_t n) {
 void av_progress_done(av_progress *p, const char *note) {
     double el = av_now() - p->start;
     if (p->tty) fputc('\r', stderr);
-    fprintf(stderr, "%s: %lld %s in %.1fs (%.0f %s/s)%s%s%s\n", p->label, (long long)(p->done - p->base), p->unit,
-            el, el > 0 ? (double)(p->done - p->base) / el : 0.0, p->unit, note ? "; " : "",
+    /* "1 head", not "1 heads": units are plural nouns */
+    long long n = (long long)(p->done - p->base);
+    char unit[16];
+    snprintf(unit, sizeof unit, "%s", p->unit);
+    size_t ul = strlen(unit);
+    if (n == 1 && ul > 1 && unit[ul - 1] == 's') unit[ul - 1] = 0;
+    fprintf(stderr, "%s: %lld %s in %.1fs (%.0f %s/s)%s%s%s\n", p->label, n, unit,
+            el, el > 0 ? (double)n / el : 0.0, p->unit, note ? "; " : "",
             note ? note : "", p->tty ? "                    " : "");
 }

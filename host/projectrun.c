@@ -1,8 +1,11 @@
 /* projectrun.c - see projectrun.h. */
 #include "host/projectrun.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +117,12 @@ typedef struct {
     int64_t units_per_head;
     const char *name;       /* "<method>-<dim>d" */
     int heads_done, heads_todo;
+    /* the committed proj/<name>.npy when it was made with these parameters: its heads
+     * count as done (the partial folder is removed once the array is committed) */
+    av_npy prev;
+    int have_prev;
+    unsigned char *prev_ok; /* [L*H]: head present in prev and reusable */
+    cJSON *prev_meta;       /* copy of its manifest "heads" entries */
 } job;
 
 static void head_path(const job *j, int l, int h, const char *ext, char *out, size_t n) {
@@ -122,8 +131,8 @@ static void head_path(const job *j, int l, int h, const char *ext, char *out, si
     av_path_join(out, n, j->pdir, name);
 }
 
-/* A head is done when its .npy (written last) is there with the right shape. */
-static int head_done(const job *j, int l, int h) {
+/* A head is in the partial folder when its .npy (written last) is there with the right shape. */
+static int partial_done(const job *j, int l, int h) {
     char path[4200];
     head_path(j, l, h, "json", path, sizeof path);
     if (!av_file_exists(path)) return 0;
@@ -136,13 +145,90 @@ static int head_done(const job *j, int l, int h) {
     return ok;
 }
 
+/* An informational line on stderr ("attnviz project: ..."), left out with o->quiet;
+ * warnings and errors do not go through here. */
+static void say(const job *j, const char *fmt, ...) {
+    if (j->o->quiet) return;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("attnviz project: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+/* A head is done when it is in the partial folder or in the committed array. */
+static int head_done(const job *j, int l, int h) {
+    return partial_done(j, l, h) || (j->have_prev && j->prev_ok[l * j->r->num_heads + h]);
+}
+
+/* The per-head manifest entry of (l, h) in the committed array's record, or NULL. */
+static const cJSON *prev_head_meta(const job *j, int l, int h) {
+    const cJSON *e;
+    cJSON_ArrayForEach(e, j->prev_meta) {
+        const cJSON *jl = cJSON_GetObjectItemCaseSensitive(e, "layer"), *jh = cJSON_GetObjectItemCaseSensitive(e, "head");
+        if (cJSON_IsNumber(jl) && cJSON_IsNumber(jh) && jl->valueint == l && jh->valueint == h) return e;
+    }
+    return NULL;
+}
+
+/* Opens proj/<name>.npy as a source of finished heads when the manifest records it with
+ * the same parameters and the expected shape; with other parameters, says that its
+ * heads will be replaced. Nothing found is not an error. */
+static void open_prev(job *j, const char *name) {
+    const av_run *r = j->r;
+    const cJSON *projs = cJSON_GetObjectItemCaseSensitive(r->manifest, "projections");
+    const cJSON *e = cJSON_IsObject(projs) ? cJSON_GetObjectItemCaseSensitive(projs, name) : NULL;
+    const cJSON *params = e ? cJSON_GetObjectItemCaseSensitive(e, "params") : NULL;
+    const cJSON *heads = e ? cJSON_GetObjectItemCaseSensitive(e, "heads") : NULL;
+    if (!cJSON_IsObject(params) || !cJSON_IsArray(heads)) return;
+    cJSON *want = params_json(j->o);
+    char *ws = cJSON_PrintUnformatted(want), *hs = cJSON_PrintUnformatted(params);
+    int same = ws && hs && !strcmp(ws, hs);
+    free(ws);
+    free(hs);
+    cJSON_Delete(want);
+    if (!same) {
+        say(j, "proj/%s.npy was made with other parameters; its heads are replaced", name);
+        return;
+    }
+    char file[300], path[4200];
+    snprintf(file, sizeof file, "proj/%s.npy", name);
+    av_run_path(r, path, sizeof path, file);
+    int L = r->num_layers, H = r->num_heads;
+    if (!av_file_exists(path) || av_npy_open(path, &j->prev) != AV_OK) { av_clear_error(); return; }
+    const av_npy *a = &j->prev;
+    if (a->dtype != AV_DT_F32 || a->ndim != 4 || a->shape[0] != L || a->shape[1] != H ||
+        a->shape[2] != 2 * r->num_tokens || a->shape[3] != j->o->dim || !(j->prev_ok = calloc((size_t)L * H, 1)) ||
+        !(j->prev_meta = cJSON_Duplicate(heads, 1))) {
+        free(j->prev_ok);
+        j->prev_ok = NULL;
+        av_npy_close(&j->prev);
+        return;
+    }
+    j->have_prev = 1;
+    for (int l = 0; l < L; l++)
+        for (int h = 0; h < H; h++) j->prev_ok[l * H + h] = prev_head_meta(j, l, h) != NULL;
+}
+
+static void close_prev(job *j) {
+    if (j->have_prev) av_npy_close(&j->prev);
+    free(j->prev_ok);
+    cJSON_Delete(j->prev_meta);
+    j->have_prev = 0;
+    j->prev_ok = NULL;
+    j->prev_meta = NULL;
+}
+
 typedef struct { job *j; int64_t reported; } iter_ctx;
 
 static void on_iter(void *user, int iter, const float *Y, int64_t n, double kl) {
     (void)Y; (void)n; (void)kl;
     iter_ctx *c = user;
+    if (!c->j->o->quiet) {
 #pragma omp critical(av_project_progress)
-    av_progress_add(&c->j->prog, iter - c->reported);
+        av_progress_add(&c->j->prog, iter - c->reported);
+    }
     c->reported = iter;
 }
 
@@ -288,9 +374,9 @@ static int project_head(job *j, int l, int h) {
 #pragma omp critical(av_project_progress)
         {
             j->heads_done++;
-            av_progress_add(&j->prog, j->units_per_head - ctx.reported);
+            if (!j->o->quiet) av_progress_add(&j->prog, j->units_per_head - ctx.reported);
             /* on a terminal the bar says it; in a log, one line per head */
-            if (!j->prog.tty) {
+            if (!j->prog.tty && !j->o->quiet) {
                 if (isnan(kl)) fprintf(stderr, "project: head %d:%d done in %.1fs\n", l, h, secs);
                 else fprintf(stderr, "project: head %d:%d done in %.1fs, KL %.4f\n", l, h, secs, kl);
             }
@@ -303,9 +389,31 @@ done:
     return rc;
 }
 
+/* Removes proj/<name>.npy.tmp.<pid> files of processes that are gone: a job killed
+ * while writing the array (av_npy_writer) leaves one as large as the array itself. */
+static void remove_stale_temporaries(const av_run *r, const char *name) {
+    char proj[4096], prefix[64], path[4400];
+    av_run_path(r, proj, sizeof proj, "proj");
+    snprintf(prefix, sizeof prefix, "%s.npy.tmp.", name);
+    DIR *d = opendir(proj);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, prefix, strlen(prefix))) continue;
+        char *end;
+        long pid = strtol(e->d_name + strlen(prefix), &end, 10);
+        if (*end || pid <= 0 || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* alive, or not ours to judge */
+        av_path_join(path, sizeof path, proj, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+}
+
 /* Brings the partial folder in line with the parameters: creates it, or empties it
  * when it was made with other parameters (a note says so). */
 static int prepare_partials(job *j, const char *name) {
+    remove_stale_temporaries(j->r, name);
     char proj[4096], pp[4200];
     av_run_path(j->r, proj, sizeof proj, "proj");
     char sub[256];
@@ -319,7 +427,7 @@ static int prepare_partials(job *j, const char *name) {
         cJSON *have = av_file_exists(pp) ? av_json_read(pp) : NULL;
         char *hs = have ? cJSON_PrintUnformatted(have) : NULL;
         if (!hs || strcmp(hs, ws)) {
-            fprintf(stderr, "attnviz project: %s was made with other parameters; recomputing its heads\n", j->pdir);
+            say(j, "%s was made with other parameters; recomputing its heads", j->pdir);
             rc = av_rm_rf(j->pdir);
         }
         av_clear_error();
@@ -354,7 +462,17 @@ static int assemble(job *j, const char *name, int *done_out) {
     int done = 0, rc = AV_OK;
     for (int l = 0; l < L && rc == AV_OK; l++)
         for (int h = 0; h < H && rc == AV_OK; h++) {
-            if (!head_done(j, l, h)) { rc = av_npy_writer_append(&w, nanrow, n * dim); continue; }
+            if (!partial_done(j, l, h)) {
+                if (j->have_prev && j->prev_ok[l * H + h]) {
+                    const float *src = (const float *)j->prev.data + ((int64_t)l * H + h) * n * dim;
+                    rc = av_npy_writer_append(&w, src, n * dim);
+                    cJSON_AddItemToArray(heads, cJSON_Duplicate(prev_head_meta(j, l, h), 1));
+                    done++;
+                } else {
+                    rc = av_npy_writer_append(&w, nanrow, n * dim);
+                }
+                continue;
+            }
             char hp[4200];
             head_path(j, l, h, "json", hp, sizeof hp);
             cJSON *meta = av_json_read(hp);
@@ -393,6 +511,20 @@ static int assemble(job *j, const char *name, int *done_out) {
     return av_run_save_manifest(r);
 }
 
+/* Commits proj/<name>.npy and the manifest, then removes the partial folder: the
+ * committed array now holds every finished head (a later run with the same parameters
+ * reuses them from there), so keeping the folder would only double the disk use. */
+static int finish(job *j, const char *name, int *done) {
+    int rc = assemble(j, name, done);
+    close_prev(j);
+    if (rc != AV_OK) return rc;
+    if (av_rm_rf(j->pdir) != AV_OK) {
+        fprintf(stderr, "attnviz project: warning: %s\n", av_last_error());
+        av_clear_error();
+    }
+    return AV_OK;
+}
+
 int av_project_run(av_run *r, const av_project_opts *o) {
     if (o->dim != 2 && o->dim != 3) return av_fail("project: --dim must be 2 or 3, got %d", o->dim);
     if (r->num_tokens < 1) return av_fail("%s: the run has no tokens", r->dir);
@@ -413,10 +545,12 @@ int av_project_run(av_run *r, const av_project_opts *o) {
     j.r = r;
     j.o = o;
     if (check_finite(r, sel, nsel) != AV_OK || prepare_partials(&j, name) != AV_OK) { free(sel); return AV_ERR; }
+    open_prev(&j, name);
     int ntodo = 0, skipped = 0;
     for (int s = 0; s < nsel; s++) {
         int l = sel[2 * s], h = sel[2 * s + 1];
         if (o->force) {
+            if (j.have_prev) j.prev_ok[l * H + h] = 0;
             char p[4200];
             head_path(&j, l, h, "npy", p, sizeof p);
             unlink(p);
@@ -432,13 +566,13 @@ int av_project_run(av_run *r, const av_project_opts *o) {
     }
     int *todo = sel;
     int64_t n = 2 * r->num_tokens;
-    fprintf(stderr, "attnviz project: %s of %d head%s, %lld points each, on the %s\n", name, nsel,
+    say(&j, "%s of %d head%s, %lld points each, on the %s", name, nsel,
             nsel == 1 ? "" : "s", (long long)n, o->device == AV_DEVICE_CUDA ? "GPU" : "CPU");
     if (o->method == AV_PROJ_TSNE && av_tsne_effective_perplexity(n, o->tsne.perplexity) != o->tsne.perplexity)
         fprintf(stderr, "attnviz project: warning: perplexity %g is too large for %lld points; using %.4g\n",
                 o->tsne.perplexity, (long long)n, av_tsne_effective_perplexity(n, o->tsne.perplexity));
     if (skipped)
-        fprintf(stderr, "attnviz project: %d of %d selected heads already done (--force recomputes them)\n", skipped, nsel);
+        say(&j, "%d of %d selected heads already done (--force recomputes them)", skipped, nsel);
     j.units_per_head = o->method == AV_PROJ_TSNE ? o->tsne.iters : 1;
     char label[64];
     snprintf(label, sizeof label, "project %s", name);
@@ -467,13 +601,13 @@ int av_project_run(av_run *r, const av_project_opts *o) {
     }
     free(todo);
     char note[96];
-    snprintf(note, sizeof note, "%d heads", ntodo);
+    snprintf(note, sizeof note, "%d head%s", ntodo, ntodo == 1 ? "" : "s");
     snprintf(j.prog.label, sizeof j.prog.label, "%s", label);
-    av_progress_done(&j.prog, o->method == AV_PROJ_TSNE ? note : NULL);
-    if (failed) return av_fail("%s", err);
+    if (!o->quiet) av_progress_done(&j.prog, o->method == AV_PROJ_TSNE ? note : NULL);
+    if (failed) { close_prev(&j); return av_fail("%s", err); }
     int done = 0;
-    if (assemble(&j, name, &done) != AV_OK) return AV_ERR;
-    fprintf(stderr, "attnviz project: wrote proj/%s.npy (%d of %d heads projected%s)\n", name, done, L * H,
+    if (finish(&j, name, &done) != AV_OK) return AV_ERR;
+    say(&j, "wrote proj/%s.npy (%d of %d heads projected%s)", name, done, L * H,
             done < L * H ? ", the others NaN" : "");
     return AV_OK;
 }
@@ -506,6 +640,9 @@ int av_project_save_head(av_run *r, const av_project_opts *o, int l, int h, floa
         rc = av_npy_write(path, AV_DT_F32, 2, shape, Y);
     }
     int done = 0;
-    if (rc == AV_OK) rc = assemble(&j, name, &done);
+    if (rc == AV_OK) {
+        open_prev(&j, name);
+        rc = finish(&j, name, &done);
+    }
     return rc;
 }

@@ -7,8 +7,12 @@
  * with its KL, scale and quality), so an interrupted job resumes where it stopped; the
  * folder also holds params.json, and partial heads made with other parameters are
  * discarded. When every selected head is done, RUN/proj/<method>-<dim>d.npy
- * [L, H, 2T, dim] f32 is written atomically (heads never projected are NaN) and the
- * manifest gets arrays["proj/<method>-<dim>d"] and projections["<method>-<dim>d"].
+ * [L, H, 2T, dim] f32 is written atomically (heads never projected are NaN), the
+ * manifest gets arrays["proj/<method>-<dim>d"] and projections["<method>-<dim>d"], and
+ * the partial folder is removed: a later job with the same parameters takes the heads
+ * already in the committed array from there (so --heads can extend a projection), and
+ * keeping the folder would double the disk use. With other parameters the committed
+ * array's heads are replaced, not mixed in.
  * The caller owns the av_run and the options; nothing here keeps pointers to them. */
 #ifndef AV_HOST_PROJECTRUN_H
 #define AV_HOST_PROJECTRUN_H
@@ -35,6 +39,7 @@ typedef struct {
      * more than it saves), so side by side is then the only way to use the cores. */
     int64_t parallel_heads_max_points;
     av_device device;        /* as chosen by --device; said in the opening line */
+    int quiet;               /* no progress and no informational lines (warnings stay) */
 } av_project_opts;
 
 void av_project_defaults(av_project_opts *o);

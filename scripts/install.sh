@@ -17,7 +17,7 @@ mkdir -p "$deps"
 pkgs=(build-essential cmake pkg-config libopenblas-dev liblapacke-dev libfaiss-dev
       libglfw3-dev libgl-dev libegl-dev libegl-mesa0 libgl1-mesa-dri libstb-dev
       libcjson-dev libutf8proc-dev libfftw3-dev fonts-dejavu-core xvfb xauth clang
-      libclang-rt-14-dev libomp-14-dev python3 python3-pip python3-venv unzip)
+      libclang-rt-14-dev libomp-14-dev python3 python3-pip python3-venv unzip xz-utils)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

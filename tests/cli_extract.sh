@@ -70,6 +70,7 @@ expect_bad "missing -o" "-o RUN is required" -- "$AV" extract "$M/bert-tiny" goo
 expect_bad "unknown option" "unknown option" -- "$AV" extract "$M/bert-tiny" good.txt -o run --frobnicate
 expect_bad "bad dtype" "--dtype" -- "$AV" extract "$M/bert-tiny" good.txt -o run --dtype f64
 expect_bad "bad batch" "--batch" -- "$AV" extract "$M/bert-tiny" good.txt -o run --batch 0
+expect_bad "sample seed without max-items" "--max-items" -- "$AV" extract "$M/bert-tiny" good.txt -o run --sample-seed 3
 expect_bad "bad max-memory" "--max-memory expects a size" -- "$AV" extract "$M/bert-tiny" good.txt -o run --max-memory 3Q
 expect_bad "max-memory below one item" "too small" -- "$AV" extract "$M/bert-tiny" good.txt -o run --device cpu --max-memory 1K
 # --batch auto and a memory budget that holds one item per batch: a complete run
@@ -147,12 +148,13 @@ if [ -d "$MINILM" ]; then
   sleep 2
   kill -TERM $pid 2>/dev/null
   wait $pid; rc=$?
-  if [ $rc -eq 2 ]; then
+  if [ $rc -eq 143 ]; then   # ended by the TERM, after writing its checkpoint
     grep -q "interrupted after" err.txt && [ -f run.partial/resume.json ] && [ ! -d run ] \
-      || fail "TERM: exit 2 without a checkpoint: $(tail -2 err.txt)"
+      || fail "TERM: exit 143 without a checkpoint: $(tail -2 err.txt)"
     "$AV" extract "$MINILM" "$AV_SRC/datasets/samples/sentences.txt" -o run --device cpu --batch 4 2>err.txt \
       || fail "resume after TERM: $(tail -2 err.txt)"
     grep -q "resuming run.partial" err.txt || fail "the rerun did not resume: $(head -3 err.txt)"
+    grep -q "of them in this run" err.txt || fail "the resumed run's summary does not say what this run did"
     [ -f run/manifest.json ] && [ ! -e run.partial ] && [ ! -e run/resume.json ] && [ ! -e run/.lock ] \
       || fail "resumed run incomplete or left its checkpoint"
     echo "ok   TERM midway, then resumed"

@@ -120,6 +120,11 @@ out=$("$AV" info "$run") || fail "run with extras: exit $?"
 [ "$(field "$out" projections)" = "pca-3d, tsne-2d" ] || fail "run: projections '$(field "$out" projections)'"
 [ "$(field "$out" stats)" = stats.json ] || fail "run: stats '$(field "$out" stats)'"
 "$AV" info --json "$run" | grep -q '"projections":[[:space:]]*\["pca-3d", "tsne-2d"\]' || fail "run: --json projections"
+# a projection of some heads only (project --heads) says how many of the 8 it holds
+sed -i 's/^ "arrays"/ "projections": {"tsne-2d": {"heads_projected": 3, "heads_total": 8}, "pca-3d": {"heads_projected": 8, "heads_total": 8}},\n "arrays"/' "$run/manifest.json"
+out=$("$AV" info "$run") || fail "run with partial projection: exit $?"
+[ "$(field "$out" projections)" = "pca-3d, tsne-2d (3 of 8 heads)" ] || fail "run: partial projection '$(field "$out" projections)'"
+"$AV" info --json "$run" | tr -d ' \n\t' | grep -q '"heads_projected":{"pca-3d":8,"tsne-2d":3}' || fail "run: --json heads_projected: $("$AV" info --json "$run")"
 
 # --- bad input: exit 2, empty stdout, one stderr line naming the file and the fault ------
 # expect_fault WHAT FILE-FRAGMENT FAULT-FRAGMENT ARGS...

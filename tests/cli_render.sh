@@ -41,6 +41,34 @@ grep -q '"selected_token":11' "$T/s.json" || bad "--item/--token selection: $(ca
 "$AV" render "$R" --lod 100 --state -o "$T/lod.png" >"$T/lod.json" || bad "lod: exit $?"
 grep -q '"lod_stride":6' "$T/lod.json" || bad "lod stride (6 heads x 96 points / 100): $(cat "$T/lod.json")"
 "$AV" render --help | grep -q -- "--view matrix|single|sentence|image" || bad "--help"
+# the help names the file extract writes for --value-norm (v_norm.npy), not another
+"$AV" render --help | grep -q -- "--value-norm .*(v_norm.npy" || bad "--help: --value-norm does not name v_norm.npy"
+
+# a projection of some heads only (project --heads): the state says which head is not
+# in it (the view then draws a notice with the command that adds it, and matrix cells
+# "not projected"; before, a blank canvas that looked like a drawing failure)
+cp -r "$R" "$T/some" && "$AV" project "$T/some" --method pca --heads 0:1 --quiet || bad "project --heads: exit $?"
+"$AV" render "$T/some" --method pca --view single --head 1:2 --state -o "$T/unproj.png" >"$T/unproj.json" || bad "unprojected head: exit $?"
+grep -q '"head_projected":false,"heads_projected":1' "$T/unproj.json" || bad "unprojected head state: $(cat "$T/unproj.json")"
+"$AV" render "$T/some" --method pca --view single --head 0:1 --state -o "$T/proj1.png" >"$T/proj1.json" || bad "projected head: exit $?"
+grep -q '"head_projected":true' "$T/proj1.json" || bad "projected head state: $(cat "$T/proj1.json")"
+"$AV" render "$T/some" --method pca --state -o "$T/some_matrix.png" >"$T/some_matrix.json" || bad "matrix of some heads: exit $?"
+grep -q '"heads_projected":1,' "$T/some_matrix.json" || bad "matrix state: $(cat "$T/some_matrix.json")"
+
+# an item longer than the window: selecting its last token scrolls the sentence view to
+# it (before, rows past the window could not be reached at all)
+"$AV" render "$R" --view sentence --item 1 --token 8 --size 640x220 --state -o "$T/scroll.png" >"$T/scroll.json" || bad "scroll: exit $?"
+grep -q '"rows_first":3,"rows_shown":6' "$T/scroll.json" || bad "sentence rows for the last of 9 tokens: $(cat "$T/scroll.json")"
+"$AV" render "$R" --view sentence --item 1 --size 640x220 --state -o "$T/noscroll.png" >"$T/noscroll.json" || bad "noscroll: exit $?"
+grep -q '"rows_first":0,"rows_shown":6' "$T/noscroll.json" || bad "sentence rows without a selection: $(cat "$T/noscroll.json")"
+
+# continuous colour legends give the ends of the scale in the run's units: the longest
+# item in tokens, the longest token in characters (before, "low" and "high")
+maxlen=$(grep -o '"item": [0-9]*' "$R/tokens.jsonl" | sort | uniq -c | awk '$1 > m { m = $1 } END { print m }')
+"$AV" render "$R" --color itemlen --state -o "$T/itemlen.png" >"$T/itemlen.json" || bad "itemlen: exit $?"
+grep -q "\"legend\":\[\"0\",\"$maxlen tokens\",\"\"\]" "$T/itemlen.json" || bad "itemlen legend (longest item $maxlen): $(cat "$T/itemlen.json")"
+"$AV" render "$R" --view single --color toklen --state -o "$T/toklen.png" >"$T/toklen.json" || bad "toklen: exit $?"
+grep -q '"legend":\["0","[1-9][0-9]* chars",""\]' "$T/toklen.json" || bad "toklen legend: $(cat "$T/toklen.json")"
 
 # a ViT run whose images moved: the image view says so, the rest works
 cp -r "$V" "$T/vit_moved" && rm -rf "$T/vit_moved/images"
@@ -63,6 +91,8 @@ for m in hue brightness frequency angle; do
   grep -q "\"color\":\"$m\"" "$T/syn_$m.json" || bad "synth colour $m state: $(cat "$T/syn_$m.json")"
   [ "$(png_size "$T/syn_$m.png")" = 480x360 ] || bad "synth colour $m: size"
 done
+# the legend names what grey is: the other probe kinds' images have no hue
+grep -q '"legend":\["0","360 deg","grey: no hue (other probes)"\]' "$T/syn_hue.json" || bad "hue legend: $(cat "$T/syn_hue.json")"
 cmp -s "$T/syn_hue.png" "$T/syn_angle.png" && bad "hue and angle colourings are the same picture"
 cmp -s "$T/syn_brightness.png" "$T/syn_frequency.png" && bad "brightness and frequency colourings are the same picture"
 expect_fail nosynth "colour mode 'hue' needs a ViT run of an \`attnviz synth\` folder" -- "$AV" render "$V" --color hue -o "$T/nosynth.png"
@@ -84,6 +114,8 @@ expect_fail badhead "--head wants LAYER:HEAD" -- "$AV" render "$R" --head x -o "
 expect_fail badcolor "unknown colour mode 'pink'" -- "$AV" render "$R" --color pink -o "$T/badcolor.png"
 expect_fail textcol "needs a ViT run" -- "$AV" render "$R" --color row -o "$T/textcol.png"
 expect_fail noout "missing -o" -- "$AV" render "$R"
+expect_fail jpgname "the picture is a PNG; name it FILE.png" -- "$AV" render "$R" -o "$T/jpgname.jpg"
+[ ! -e "$T/jpgname.jpg" ] || bad "jpgname: left a .jpg behind"
 expect_fail textimage "image view needs a ViT run" -- "$AV" render "$R" --view image -o "$T/textimage.png"
 expect_fail nomethod "no projection umap-2d" -- "$AV" render "$R" --method umap --dim 2 -o "$T/nomethod.png"
 expect_fail badsize "--size wants WxH" -- "$AV" render "$R" --size 10x10 -o "$T/badsize.png"

@@ -21,6 +21,7 @@ for f in manifest.json q.npy k.npy v_norm.npy tokens.jsonl items.jsonl proj/pca-
   [ -s "$r/$f" ] || fail "run: $r/$f missing"
 done
 grep -q '^0:0 ' out.txt || fail "run: no stats table on stdout: $(head -3 out.txt)"
+tail -1 err.txt | grep -q "attnviz view $r" || fail "run: the last line does not say how to look at the run: $(tail -1 err.txt)"
 ls -d runs/*.partial >/dev/null 2>&1 && fail "run left a temporary folder"
 [ $fails -eq 0 ] && echo "ok   run: $(ls $r | tr '\n' ' ')"
 
@@ -31,6 +32,22 @@ rc=$?
 [ $rc -eq 2 ] && [ "$(wc -l <err.txt)" -eq 1 ] && grep -q "already exists" err.txt || fail "existing: exit $rc: $(cat err.txt)"
 [ -s "$r/stats.json" ] || fail "existing: the old run was touched"
 [ $fails -eq $before ] && echo "ok   existing run: $(cat err.txt)"
+
+# --quiet quiets every step (the stats table on stdout stays); --tsne-method reaches project
+before=$fails
+"$AV" run "$M/bert-tiny" s.txt -o quiet --iters 50 --perplexity 5 --tsne-method bh --quiet --device cpu >out.txt 2>err.txt
+rc=$?
+[ $rc -eq 0 ] && [ ! -s err.txt ] || fail "--quiet: exit $rc, stderr: $(cat err.txt)"
+grep -q '^0:0 ' out.txt || fail "--quiet: no stats table on stdout"
+grep -q '"tsne_method":[[:space:]]*"bh"' quiet/manifest.json || fail "--tsne-method did not reach project"
+[ $fails -eq $before ] && echo "ok   --quiet, --tsne-method"
+
+# an existing run folder: the message says how to go on with it
+before=$fails
+"$AV" run "$M/bert-tiny" s.txt -o quiet >out.txt 2>err.txt
+rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l <err.txt)" -eq 1 ] && grep -q "attnviz project quiet" err.txt || fail "existing hint: exit $rc: $(cat err.txt)"
+[ $fails -eq $before ] && echo "ok   existing run hint: $(cat err.txt)"
 
 # bad input: one line, exit 2, nothing left
 for args in "$AV_TMP/nomodel s.txt" "$M/bert-tiny nodata.txt" "$M/bert-tiny s.txt extra" "$M/bert-tiny s.txt --frobnicate"; do

@@ -71,6 +71,13 @@ has s9 '"view":"matrix"'; has s9 '"theme":"dark"'
 [ "$(png_size "$T/single.png")" = 1000x700 ] || bad "screenshot size $(png_size "$T/single.png")"
 [ "$(png_size "$T/sentence.png")" = 1000x700 ] || bad "sentence screenshot size"
 
+# the cell tooltip of a run with real statistics (attnviz stats): the names `stats`
+# prints, grouped (before: the raw stats.json keys, one per line)
+cp -r "$R" "$T/withstats" && "$AV" stats "$T/withstats" >/dev/null || bad "stats on the fixture copy: exit $?"
+printf 'move 519 518\nstate %s\nquit\n' "$T/tip.json" >"$T/tip.txt"
+timeout 120 "$AV" view "$T/withstats" --size 1000x700 --script "$T/tip.txt" >/dev/null 2>"$T/tip.err" || bad "tooltip view: $(cat "$T/tip.err")"
+has tip '"tooltip":\["layer 1, head 1  (click to open)","|q| [0-9.]*   |k| [0-9.]*   q/k [0-9.]*","dcorr -*[0-9.]*  (q.k vs distance, 48 queries)","attention to first [0-9.]*   self [0-9.]*   prev [0-9.]*"'
+
 # a bad script line is named with its line number
 printf 'move 1 2\njump 3\n' >"$T/bad.txt"
 "$AV" view "$R" --script "$T/bad.txt" >/dev/null 2>"$T/bad.err"

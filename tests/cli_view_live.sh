@@ -69,14 +69,14 @@ cmp -s "$T/mid.png" "$T/done.png" && bad "mid-run and final screenshots are iden
 # the save is a projection like `attnviz project` makes
 [ -f "$R/proj/tsne-2d.npy" ] || bad "no proj/tsne-2d.npy"
 grep -q '"tsne-2d"' "$R/manifest.json" && grep -q '"heads_projected":[[:space:]]*1' "$R/manifest.json" || bad "manifest lacks the saved projection"
-[ -f "$R/proj/.partial-tsne-2d/L001-H000.json" ] && grep -q '"kl"' "$R/proj/.partial-tsne-2d/L001-H000.json" || bad "no partial head record"
+grep -q '"kl"' "$R/manifest.json" || bad "no head record (KL) in the manifest"
+[ ! -e "$R/proj/.partial-tsne-2d" ] || bad "the save left proj/.partial-tsne-2d behind"
 "$AV" render "$R" --view single --head 1:0 --method tsne -o "$T/saved.png" --size 600x450 2>"$T/render.err" || bad "render of the saved projection: $(cat "$T/render.err")"
 [ "$(png_size "$T/saved.png")" = 600x450 ] || bad "saved render size"
 # ... and the very file `attnviz project` writes with the same parameters (same seed:
 # the same iterations, so the same bytes)
 cp -r "$R" "$T/run_project" && rm -rf "$T/run_project/proj"
 "$AV" project "$T/run_project" --method tsne --heads 1:0 --iters 500 --seed 3 2>/dev/null || bad "project: exit $?"
-cmp -s "$T/run_project/proj/.partial-tsne-2d/L001-H000.npy" "$R/proj/.partial-tsne-2d/L001-H000.npy" || bad "saved head differs from project's"
 cmp -s "$T/run_project/proj/tsne-2d.npy" "$R/proj/tsne-2d.npy" || bad "saved proj/tsne-2d.npy differs from project's"
 # the viewer opens it without --live, and a second save of the same head replaces it
 printf 'state %s\nquit\n' "$T/d.json" >"$T/s2.txt"

@@ -13,6 +13,8 @@
 #define H 640
 
 static int not_bg(const uint8_t *p) { return !(p[0] == 255 && p[1] == 255 && p[2] == 255); }
+/* the image view's arrow colour (255, 217, 26) */
+static int is_yellow(const uint8_t *p) { return p[0] > 220 && p[1] > 180 && p[2] < 90; }
 
 static void test_matrix(rfix *f) {
     av_viewer_set_view(&f->v, AV_VIEW_MATRIX);
@@ -105,6 +107,9 @@ static void test_single(rfix *f) {
         rfix_point_px(f, k, &x, &y);
         CHECK(is_hit(rfix_at(f, (int)x, (int)y)));
     }
+    /* the legend explains the hit colour (a row under the q/k entries, bottom left) */
+    long legend_hit = rfix_count(f, 0, H - AV_BOTTOMBAR - 40, 40, 40, is_hit);
+    CHECK_MSG(legend_hit > 20, "hit colour in the legend: %ld pixels", legend_hit);
     av_viewer_set_search(&f->v, "");
 
     /* keyboard: arrows step heads, q hides queries (no red left) */
@@ -140,7 +145,7 @@ static void test_colors(rfix *f) {
     for (int m = 0; m < AV_COLOR_COUNT; m++) {
         int ok = av_viewer_set_color(&f->v, (av_color_mode)m) == AV_OK;
         int want = m != AV_COLOR_ROW && m != AV_COLOR_COL && m != AV_COLOR_LABEL && m != AV_COLOR_HUE &&
-                   m != AV_COLOR_BRIGHTNESS && m != AV_COLOR_FREQUENCY && m != AV_COLOR_ANGLE; /* synth runs only */
+                   m != AV_COLOR_BRIGHTNESS && m != AV_COLOR_FREQUENCY && m != AV_COLOR_ANGLE && m != AV_COLOR_CELLS; /* synth runs only */
         CHECK_MSG(ok == want, "colour mode %s: %s", av_color_name((av_color_mode)m), ok ? "ok" : av_last_error());
         if (ok) {
             rfix_draw(f);
@@ -246,6 +251,11 @@ static void test_image(void) {
     f.v.arrows = 1;
     rfix_draw(&f);
     CHECK(f.v.lines_drawn == 16);
+    /* arrowheads sized for an arrow, not a third of a patch: 16 arrows of one patch
+     * length, 2 px thick, with heads of at most 14 px (heads of ps * 0.3 = 37 px here
+     * piled into blots where arrows share a target) */
+    long yellow = rfix_count(&f, x0, y0, s, s, is_yellow);
+    CHECK_MSG(yellow > 16 * ps && yellow < 16 * (2 * ps + 150), "arrow pixels %ld for 16 arrows of %.0f px", yellow, ps);
     /* row / column colour modes exist for ViT */
     CHECK(av_viewer_set_color(&f.v, AV_COLOR_ROW) == AV_OK);
     CHECK(av_viewer_set_color(&f.v, AV_COLOR_LABEL) == AV_OK);

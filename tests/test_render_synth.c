@@ -74,15 +74,17 @@ int main(void) {
     char sdir[4200], rdir[4200], p[4400];
     snprintf(sdir, sizeof sdir, "%s/synth", root);
     av_synth_opts so = {0};
-    so.kinds = (1u << AV_SYNTH_HUE) | (1u << AV_SYNTH_BRIGHTNESS) | (1u << AV_SYNTH_FREQUENCY) | (1u << AV_SYNTH_ANGLE);
+    so.kinds = (1u << AV_SYNTH_HUE) | (1u << AV_SYNTH_BRIGHTNESS) | (1u << AV_SYNTH_FREQUENCY) | (1u << AV_SYNTH_ANGLE) |
+               (1u << AV_SYNTH_CHECKER);
     so.n = 3;
     so.size = 16;
     so.seed = 11;
     CHECK(av_synth_write(sdir, &so) == AV_OK);
 
     /* the images in the order files sort in, as av_dataset_load lists them */
-    enum { N = 12 };
-    static const av_synth_kind order[4] = {AV_SYNTH_ANGLE, AV_SYNTH_BRIGHTNESS, AV_SYNTH_FREQUENCY, AV_SYNTH_HUE};
+    enum { N = 15 };
+    static const av_synth_kind order[5] = {AV_SYNTH_ANGLE, AV_SYNTH_BRIGHTNESS, AV_SYNTH_CHECKER, AV_SYNTH_FREQUENCY,
+                                           AV_SYNTH_HUE};
     char *paths[N];
     av_synth_params prm[N];
     for (int i = 0; i < N; i++) {
@@ -128,7 +130,26 @@ int main(void) {
         if (prm[i].kind == AV_SYNTH_FREQUENCY) CHECK_NEAR(attr[t], log(prm[i].frequency / lo) / log(hi / lo), 1e-5);
         if (prm[i].kind == AV_SYNTH_HUE) CHECK(attr[t] == -1.0f);
     }
+    /* checkerboards: squares per side, log-scaled the same way; grey for the other kinds */
+    CHECK(av_vdata_token_attr(&vd, AV_COLOR_CELLS, attr) == AV_OK);
+    lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < N; i++)
+        if (prm[i].kind == AV_SYNTH_CHECKER) {
+            if (prm[i].cells < lo) lo = prm[i].cells;
+            if (prm[i].cells > hi) hi = prm[i].cells;
+        }
+    CHECK(hi > lo);
+    for (int t = 0; t < N * PER; t++) {
+        int i = t / PER;
+        if (prm[i].kind == AV_SYNTH_CHECKER) CHECK_NEAR(attr[t], log(prm[i].cells / lo) / log(hi / lo), 1e-5);
+        else CHECK(attr[t] == -1.0f);
+    }
+    char lo_s[32], hi_s[32], none_s[48];
+    av_vdata_attr_scale(&vd, AV_COLOR_CELLS, lo_s, hi_s, none_s);
+    CHECK_MSG(strstr(lo_s, "squares/side") && !strcmp(none_s, "grey: no cells (other probes)"), "cells legend '%s' '%s' '%s'",
+              lo_s, hi_s, none_s);
     av_color_mode mm;
+    CHECK(av_color_parse("cells", &mm) == AV_OK && mm == AV_COLOR_CELLS);
     CHECK(av_color_parse("frequency", &mm) == AV_OK && mm == AV_COLOR_FREQUENCY);
     CHECK(!av_color_categorical(AV_COLOR_HUE));
     /* hue and angle wrap around: drawn with a hue wheel (red, green, blue at 0, 1/3, 2/3) */
@@ -169,7 +190,7 @@ int main(void) {
         char broken[8192];
         snprintf(broken, sizeof broken, "%s{\"kind\": 3}\n", full);
         write_text(p, broken);
-        CHECK(fails_naming(rdir, "params.jsonl:12: not a JSON object"));
+        CHECK(fails_naming(rdir, "params.jsonl:15: not a JSON object")); /* line N of N images */
     }
     free(full);
     for (int i = 0; i < N; i++) { free(paths[i]); free(plain[i]); }

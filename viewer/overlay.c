@@ -44,6 +44,21 @@ void av_overlay_bottombar(av_viewer *v, const char *help) {
     }
 }
 
+/* The search hits' colour and count, below the colour legend (the matrix shows the
+ * legend for the hits alone when colouring by q/k). Returns the height used. */
+static float legend_hits(av_viewer *v, float x, float y, float w) {
+    if (!v->search_hits || !v->search[0]) return 0;
+    av_theme th = av_theme_of(v);
+    av_draw2d *d = &v->d2;
+    char s[200];
+    snprintf(s, sizeof s, "\"%.80s\": %lld hit%s", v->search, (long long)v->search_hits, v->search_hits == 1 ? "" : "s");
+    av_draw2d_rect(d, x, y - 24, w, 24, th.panel);
+    av_draw2d_rect_outline(d, x, y - 24, w, 24, 1, th.border);
+    av_draw2d_circle(d, x + 15, y - 12, 5, th.hit);
+    av_draw2d_text_clip(d, x + 27, y - 20, 0, th.fg, s, w - 35);
+    return 23;
+}
+
 void av_overlay_legend(av_viewer *v, float x, float y) {
     av_theme th = av_theme_of(v);
     av_draw2d *d = &v->d2;
@@ -53,6 +68,7 @@ void av_overlay_legend(av_viewer *v, float x, float y) {
         const char *names[10];
         int n = av_vdata_categories(v->vd, v->color, names, 10);
         float h = 22 + 18.0f * n;
+        y -= legend_hits(v, x, y, 170);
         av_draw2d_rect(d, x, y - h, 170, h, th.panel);
         av_draw2d_rect_outline(d, x, y - h, 170, h, 1, th.border);
         av_draw2d_text(d, x + 8, y - h + 4, 0, th.fg, title);
@@ -62,21 +78,27 @@ void av_overlay_legend(av_viewer *v, float x, float y) {
             av_draw2d_text_clip(d, x + 27, yy, 0, th.fg, names[i], 135);
         }
     } else {
-        float h = 58;
-        av_draw2d_rect(d, x, y - h, 170, h, th.panel);
-        av_draw2d_rect_outline(d, x, y - h, 170, h, 1, th.border);
+        /* the ends of the scale in the run's units (av_vdata_attr_scale, set when the
+         * colours were uploaded), and what grey means where some tokens have no value */
+        int scaled = v->gl_color == (int)v->color;
+        const char *lo = scaled ? v->legend_lo : "low", *hi = scaled ? v->legend_hi : "high";
+        const char *none = scaled ? v->legend_none : "";
+        float w = 170, wl = av_font_width(&d->font, 0, lo) + av_font_width(&d->font, 0, hi) + 36;
+        if (wl > w) w = wl;
+        if (none[0] && av_font_width(&d->font, 0, none) + 20 > w) w = av_font_width(&d->font, 0, none) + 20;
+        if (x + w > v->width - 8) x = v->width - 8 - w; /* the matrix anchors it at the right edge */
+        float h = none[0] ? 76 : 58;
+        y -= legend_hits(v, x, y, w);
+        av_draw2d_rect(d, x, y - h, w, h, th.panel);
+        av_draw2d_rect_outline(d, x, y - h, w, h, 1, th.border);
         av_draw2d_text(d, x + 8, y - h + 4, 0, th.fg, title);
         int cyc = av_color_cyclic(v->color);
         for (int i = 0; i < 150; i++)
-            av_draw2d_rect(d, x + 10 + i, y - h + 24, 1, 12, cyc ? av_colorwheel(i / 150.0f) : av_colormap(i / 149.0f));
-        const char *lo = "low", *hi = "high";
-        if (v->color == AV_COLOR_HUE) { lo = "0"; hi = "360 deg"; }
-        if (v->color == AV_COLOR_ANGLE) { lo = "0"; hi = "180 deg"; }
-        if (v->color == AV_COLOR_POSITION) { lo = "first"; hi = "last"; }
-        if (v->color == AV_COLOR_ROW) { lo = "top"; hi = "bottom"; }
-        if (v->color == AV_COLOR_COL) { lo = "left"; hi = "right"; }
+            av_draw2d_rect(d, x + 10 + i * (w - 20) / 150, y - h + 24, (w - 20) / 150 + 1, 12,
+                           cyc ? av_colorwheel(i / 150.0f) : av_colormap(i / 149.0f));
         av_draw2d_text(d, x + 10, y - h + 38, 0, th.dim, lo);
-        av_draw2d_text(d, x + 160 - av_font_width(&d->font, 0, hi), y - h + 38, 0, th.dim, hi);
+        av_draw2d_text(d, x + w - 10 - av_font_width(&d->font, 0, hi), y - h + 38, 0, th.dim, hi);
+        if (none[0]) av_draw2d_text(d, x + 10, y - h + 56, 0, th.dim, none);
     }
 }
 

@@ -161,6 +161,8 @@ static int ensure_norms(av_viewer *v) {
 
 int av_points_upload_color(av_viewer *v) {
     if (v->gl_color == (int)v->color) return AV_OK;
+    if (!av_color_categorical(v->color))
+        av_vdata_attr_scale(v->vd, v->color, v->legend_lo, v->legend_hi, v->legend_none);
     if (v->color == AV_COLOR_NORM) {
         if (ensure_norms(v) != AV_OK) return AV_ERR;
         v->gl_color = (int)v->color;

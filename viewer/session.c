@@ -137,7 +137,7 @@ int av_session_apply(const av_session_opts *o, av_viewer *v, int proj_index) {
     }
     if (o->search) av_viewer_set_search(v, o->search);
     if (o->theme) v->dark = !strcmp(o->theme, "dark");
-    if (o->value_norm && !vd->has_vnorm) return av_fail("%s: --value-norm needs vnorm.npy in the run (not stored)", o->run);
+    if (o->value_norm && !vd->has_vnorm) return av_fail("%s: --value-norm needs the value norms (v_norm.npy), which this run does not have", o->run);
     v->hide_special = o->hide_special;
     v->vnorm_weight = o->value_norm;
     v->arrows = o->arrows;

@@ -47,13 +47,13 @@ enum { AV_OPT_VIEW = 1000, AV_OPT_HEAD, AV_OPT_METHOD, AV_OPT_DIM, AV_OPT_COLOR,
     "  --head L:H          the head of the single / sentence / image view (default 0:0)\n" \
     "  --method M --dim D  projection proj/M-Dd.npy (default: t-SNE, else UMAP, else PCA; 2-D)\n" \
     "  --color MODE        qk, position, mod5, punct, norm, toklen, itemlen, freq, row, col, label,\n" \
-    "                      hue, brightness, frequency, angle (ViT runs of an `attnviz synth` folder)\n" \
+    "                      hue, brightness, frequency, angle, cells (ViT runs of an `attnviz synth` folder)\n" \
     "  --item I            select item I (sentence / image views; highlights it elsewhere)\n" \
     "  --token T           select token T (its position in --item I, else a global token index)\n" \
-    "  --search TEXT       highlight every token equal to TEXT (case-insensitive, ##/G markers ignored)\n" \
+    "  --search TEXT       highlight every token equal to TEXT (case-insensitive; ## and the GPT-2 space mark ignored)\n" \
     "  --theme light|dark  colours\n" \
     "  --hide-special      sentence/image views: hide [CLS]/[SEP] (BERT), first token (GPT-2), class token (ViT)\n" \
-    "  --value-norm        weight attention by the keys' value norms (runs with vnorm.npy)\n" \
+    "  --value-norm        weight attention by the keys' value norms |v| (v_norm.npy of the run)\n" \
     "  --arrows            image view: each patch's strongest target as an arrow\n" \
     "  --hide-queries, --hide-keys, --size-by-norm   point display options\n" \
     "  --lod N             draw at most N points per frame (stride subsample per head; 0 = all)\n"

@@ -86,8 +86,10 @@ void av_view_image_draw(av_viewer *v) {
     int64_t q = v->sel_token >= 0 ? v->sel_token : t0;   /* default: from the class token */
     if (v->hover_token >= 0 && !v->arrows) q = v->hover_token;
     char title[512];
-    snprintf(title, sizeof title, "image view  item %lld  layer %d head %d  %s", (long long)v->sel_item, v->layer, v->head,
-             v->arrows ? "strongest target of every patch" : "attention from the outlined patch");
+    snprintf(title, sizeof title, "image view  item %lld  layer %d head %d  %s%s", (long long)v->sel_item, v->layer, v->head,
+             v->arrows ? "strongest target of every patch"
+             : vd->tok_row[q] >= 0 ? "attention from the outlined patch" : "attention from the class token",
+             v->hide_special ? "  class token hidden" : "");
     av_overlay_topbar(v, title);
     av_overlay_bottombar(v, v->img_err[0] ? v->img_err
                                           : "hover/click a patch  a arrows/heat map  Left/Right head  Up/Down layer  "
@@ -100,9 +102,9 @@ void av_view_image_draw(av_viewer *v) {
     }
     if (av_viewer_ensure_attention(v) != AV_OK) return;
     int64_t n = v->att_n;
+    float mx = 0; /* the heat map's full colour, said in the legend */
     if (!v->arrows) {
         int64_t qi = q - t0;
-        float mx = 0;
         for (int64_t j = 0; j < n; j++)
             if (vd->tok_row[t0 + j] >= 0 && v->att[qi * n + j] > mx) mx = v->att[qi * n + j];
         for (int64_t j = 0; j < n && mx > 0; j++) {
@@ -119,6 +121,11 @@ void av_view_image_draw(av_viewer *v) {
     }
     if (v->arrows) {
         av_rgba ac = {1.0f, 0.85f, 0.1f, 1};
+        /* heads sized for the arrow, not the patch: at 14x14 patches a third of a big
+         * patch piles the heads of every arrow into one blot on a shared target */
+        float head = ps * 0.3f;
+        if (head > 14) head = 14;
+        if (head < 5) head = 5;
         for (int64_t i = 0; i < n; i++) {
             if (vd->tok_row[t0 + i] < 0) continue;
             int64_t best = -1;
@@ -128,7 +135,7 @@ void av_view_image_draw(av_viewer *v) {
             float x0 = r.x + (vd->tok_col[t0 + i] + 0.5f) * ps, y0 = r.y + (vd->tok_row[t0 + i] + 0.5f) * ps;
             float x1 = r.x + (vd->tok_col[t0 + best] + 0.5f) * ps, y1 = r.y + (vd->tok_row[t0 + best] + 0.5f) * ps;
             if (best == i) av_draw2d_circle(d, x0, y0, ps * 0.12f, ac);
-            else av_draw2d_arrow(d, x0, y0, x1, y1, 2, ps * 0.3f, ac);
+            else av_draw2d_arrow(d, x0, y0, x1, y1, 2, head, ac);
             v->lines_drawn++;
         }
     }
@@ -147,10 +154,13 @@ void av_view_image_draw(av_viewer *v) {
         if (vd->tok_row[q] >= 0) snprintf(s, sizeof s, "from patch row %d, column %d", vd->tok_row[q], vd->tok_col[q]);
         else snprintf(s, sizeof s, "from the class token");
         av_draw2d_text(d, px, py + 44, 0, th.fg, s);
-        snprintf(s, sizeof s, "to the class token: %.3f", v->att[qi * n]);
+        if (v->hide_special) snprintf(s, sizeof s, "to the class token: hidden, the rest renormalised");
+        else snprintf(s, sizeof s, "to the class token: %.3f", v->att[qi * n]);
         av_draw2d_text(d, px, py + 64, 0, th.dim, s);
         for (int k = 0; k < 50; k++)
             av_draw2d_rect(d, px + 3 * k, py + 90, 3, 12, (av_rgba){1.0f, 0.15f, 0.0f, 0.75f * k / 49.0f});
-        av_draw2d_text(d, px, py + 104, 0, th.dim, "0        max");
+        av_draw2d_text(d, px, py + 104, 0, th.dim, "0");
+        snprintf(s, sizeof s, "%.3f", mx);
+        av_draw2d_text(d, px + 150 - av_font_width(&d->font, 0, s), py + 104, 0, th.dim, s);
     }
 }

@@ -29,15 +29,29 @@ int av_matrix_hit(const av_viewer *v, float x, float y, int *l, int *h) {
     return 1;
 }
 
-static void stats_lines(av_viewer *v, int l, int h, char buf[][96], const char **lines, int *n) {
+/* A number of the head's stats.json entry, NAN where absent or null. */
+static double stat(const cJSON *st, const char *key) {
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(st, key);
+    return cJSON_IsNumber(e) ? e->valuedouble : NAN;
+}
+
+/* The tooltip of a matrix cell: the head's statistics under the names `attnviz stats`
+ * prints, grouped, plus what the attention shares suggest the head does. */
+int av_matrix_tooltip(av_viewer *v, int l, int h, char buf[16][96], const char **lines) {
     int k = 0;
     snprintf(buf[k], 96, "layer %d, head %d  (click to open)", l, h);
     lines[k] = buf[k]; k++;
+    if (!av_vdata_head_projected(v->vd, l, h)) {
+        snprintf(buf[k], 96, "not in this projection (attnviz project --heads %d:%d)", l, h);
+        lines[k] = buf[k]; k++;
+    }
     const cJSON *st = av_vdata_head_stats(v->vd, l, h);
     if (!st) {
         snprintf(buf[k], 96, v->vd->stats ? "no entry in stats.json" : "no stats.json yet (attnviz stats RUN)");
         lines[k] = buf[k]; k++;
-    } else {
+        return k;
+    }
+    if (!cJSON_GetObjectItemCaseSensitive(st, "q_norm")) { /* not the schema of stats.h: every number as it is */
         const cJSON *e;
         cJSON_ArrayForEach(e, st) {
             if (k >= 14 || !e->string || !strcmp(e->string, "layer") || !strcmp(e->string, "head")) continue;
@@ -46,8 +60,31 @@ static void stats_lines(av_viewer *v, int l, int h, char buf[][96], const char *
             else continue;
             lines[k] = buf[k]; k++;
         }
+        return k;
     }
-    *n = k;
+    double first = stat(st, "attn_first"), self = stat(st, "attn_self"), prev = stat(st, "attn_prev");
+    double pdist = stat(st, "attn_dist_patch");
+    snprintf(buf[k], 96, "|q| %.3g   |k| %.3g   q/k %.2f", stat(st, "q_norm"), stat(st, "k_norm"), stat(st, "qk_norm_ratio"));
+    lines[k] = buf[k]; k++;
+    snprintf(buf[k], 96, "dcorr %.3f  (q.k vs distance, %.0f queries)", stat(st, "dist_corr"), stat(st, "dist_corr_queries"));
+    lines[k] = buf[k]; k++;
+    snprintf(buf[k], 96, "attention to first %.3f   self %.3f   prev %.3f", first, self, prev);
+    lines[k] = buf[k]; k++;
+    if (isfinite(pdist)) snprintf(buf[k], 96, "mean distance %.2f tokens, %.2f patches", stat(st, "attn_dist"), pdist);
+    else snprintf(buf[k], 96, "mean distance %.2f tokens", stat(st, "attn_dist"));
+    lines[k] = buf[k]; k++;
+    snprintf(buf[k], 96, "q-k cos %.3f   CKA %.3f", stat(st, "qk_cos"), stat(st, "qk_cka"));
+    lines[k] = buf[k]; k++;
+    snprintf(buf[k], 96, "entropy %.3f nats   |v| %.3g", stat(st, "entropy"), stat(st, "v_norm"));
+    lines[k] = buf[k]; k++;
+    /* the plain reading of the shares; half the attention or more is a clear habit */
+    const char *kind = prev >= 0.5 ? "previous-token head" : self >= 0.5 ? "attends to itself"
+                     : first >= 0.5 ? (v->vd->is_vit ? "looks at the class token" : "looks at the first token") : NULL;
+    if (kind) {
+        snprintf(buf[k], 96, "reads as: %s", kind);
+        lines[k] = buf[k]; k++;
+    }
+    return k;
 }
 
 void av_view_matrix_draw(av_viewer *v) {
@@ -73,6 +110,17 @@ void av_view_matrix_draw(av_viewer *v) {
             av_head_matrix(v, l, h, r.w, r.h, 0, m);
             av_points_draw(v, l, h, r, m, v->lod_stride, size, 0);
         }
+    /* a cell left empty by `project --heads` says so, rather than looking like a
+     * head whose points failed to draw */
+    int nproj = av_vdata_heads_projected(vd);
+    if (nproj < L * H)
+        for (int l = 0; l < L; l++)
+            for (int h = 0; h < H; h++) {
+                if (av_vdata_head_projected(vd, l, h)) continue;
+                av_rect r = av_matrix_cell(v, l, h);
+                const char *s = av_font_width(&d->font, 0, "not projected") < r.w - 4 ? "not projected" : "-";
+                av_draw2d_text(d, r.x + r.w / 2 - av_font_width(&d->font, 0, s) / 2, r.y + r.h / 2 - 8, 0, th.dim, s);
+            }
     /* labels */
     for (int h = 0; h < H; h++) {
         av_rect r = av_matrix_cell(v, 0, h);
@@ -96,8 +144,10 @@ void av_view_matrix_draw(av_viewer *v) {
     int n = 0;
     if (v->lod_stride > 1)  /* first, so a narrow window cannot clip it away */
         n = snprintf(title, sizeof title, "level of detail: 1 in %d points per cell  |  ", v->lod_stride);
-    snprintf(title + n, sizeof title - (size_t)n, "%.200s  %s  %d x %d heads  %s %d-D  %lld points per head", base,
-             vd->run.model_type, L, H, vd->cur >= 0 ? vd->proj[vd->cur].method : "-", av_vdata_dim(vd),
+    char projected[48] = "";
+    if (nproj < L * H) snprintf(projected, sizeof projected, " (%d projected)", nproj);
+    snprintf(title + n, sizeof title - (size_t)n, "%.200s  %s  %d x %d heads  %s %d-D%s  %lld points per head", base,
+             vd->run.model_type, L, H, vd->cur >= 0 ? vd->proj[vd->cur].method : "-", av_vdata_dim(vd), projected,
              (long long)(2 * vd->T));
     av_overlay_topbar(v, title);
     av_overlay_bottombar(v, "hover: head statistics  click: open head  c colour  p projection  q/k queries/keys  "
@@ -106,8 +156,7 @@ void av_view_matrix_draw(av_viewer *v) {
     if (v->hover_l >= 0) {
         char buf[16][96];
         const char *lines[16];
-        int k;
-        stats_lines(v, v->hover_l, v->hover_h, buf, lines, &k);
+        int k = av_matrix_tooltip(v, v->hover_l, v->hover_h, buf, lines);
         av_overlay_tooltip(v, v->mouse_x, v->mouse_y, lines, k);
     }
 }

@@ -10,7 +10,8 @@
 #define ROW_MIN 16.0f
 #define ROW_MAX 22.0f
 
-typedef struct { float lx, rx, y0, row; int64_t shown, n, t0; } layout;
+/* rows first .. first + shown - 1 of the item's n tokens are on screen */
+typedef struct { float lx, rx, y0, row; int64_t shown, n, t0, first; } layout;
 
 static layout make_layout(const av_viewer *v) {
     layout o = {0};
@@ -26,6 +27,13 @@ static layout make_layout(const av_viewer *v) {
     if (o.row < ROW_MIN) o.row = ROW_MIN;
     o.shown = (int64_t)(avail / o.row);
     if (o.shown > o.n) o.shown = o.n;
+    /* an item longer than the window: the rows around the selected token, so that
+     * --token (or a click in another view) reaches the end of a long item too */
+    int64_t sel = v->sel_token >= o.t0 && v->sel_token < o.t0 + o.n ? v->sel_token - o.t0 : -1;
+    if (sel >= o.shown) {
+        o.first = sel - o.shown / 2;
+        if (o.first > o.n - o.shown) o.first = o.n - o.shown;
+    }
     return o;
 }
 
@@ -34,7 +42,7 @@ int64_t av_sentence_hit(av_viewer *v, float x, float y) {
     if (!o.n || y < o.y0) return -1;
     int64_t i = (int64_t)((y - o.y0) / o.row);
     if (i >= o.shown) return -1;
-    if ((x > o.lx - 220 && x < o.lx + 8) || (x > o.rx - 8 && x < o.rx + 220)) return o.t0 + i;
+    if ((x > o.lx - 220 && x < o.lx + 8) || (x > o.rx - 8 && x < o.rx + 220)) return o.t0 + o.first + i;
     return -1;
 }
 
@@ -64,38 +72,42 @@ void av_view_sentence_draw(av_viewer *v) {
     else if (v->sel_token >= 0) active = av_viewer_sel_in_item(v);
     av_rgba line = {0.25f, 0.45f, 0.85f, 1};
     if (v->dark) line = (av_rgba){0.45f, 0.65f, 1.0f, 1};
-    for (int64_t i = 0; i < o.shown; i++) {
+    int64_t end = o.first + o.shown;
+    v->rows_first = o.first;
+    v->rows_shown = o.shown;
+    for (int64_t i = o.first; i < end; i++) {
         if ((active >= 0 && i != active) || hidden(v, o.t0 + i)) continue;
-        for (int64_t j = 0; j < o.shown; j++) {
+        for (int64_t j = o.first; j < end; j++) {
             float w = v->att[i * o.n + j];
             if (w < (active >= 0 ? 0.005f : 0.02f)) continue;
             av_rgba c = line;
             c.a = active >= 0 ? w : w * 0.9f;
-            av_draw2d_line(d, o.lx + 8, o.y0 + o.row * (i + 0.5f), o.rx - 8, o.y0 + o.row * (j + 0.5f), 2, c);
+            av_draw2d_line(d, o.lx + 8, o.y0 + o.row * (i - o.first + 0.5f), o.rx - 8, o.y0 + o.row * (j - o.first + 0.5f), 2, c);
             v->lines_drawn++;
         }
     }
-    for (int64_t i = 0; i < o.shown; i++) {
+    for (int64_t i = o.first; i < end; i++) {
         int64_t t = o.t0 + i;
-        float y = o.y0 + o.row * i + (o.row - 16) * 0.5f;
+        float ry = o.y0 + o.row * (i - o.first), y = ry + (o.row - 16) * 0.5f;
         av_rgba c = hidden(v, t) ? th.dim : th.fg;
         float wl = av_font_width(&d->font, 0, vd->tok_text[t]);
         if (i == active) {
             av_rgba hb = line;
             hb.a = 0.3f;
-            av_draw2d_rect(d, o.lx - wl - 4, o.y0 + o.row * i, wl + 8, o.row, hb);
+            av_draw2d_rect(d, o.lx - wl - 4, ry, wl + 8, o.row, hb);
         }
         if (active >= 0) {
             av_rgba kb = line;
             kb.a = v->att[active * o.n + i] * 0.8f;
-            av_draw2d_rect(d, o.rx - 4, o.y0 + o.row * i, av_font_width(&d->font, 0, vd->tok_text[t]) + 8, o.row, kb);
+            av_draw2d_rect(d, o.rx - 4, ry, av_font_width(&d->font, 0, vd->tok_text[t]) + 8, o.row, kb);
         }
         av_draw2d_text(d, o.lx - wl, y, 0, c, vd->tok_text[t]);
         av_draw2d_text(d, o.rx, y, 0, c, vd->tok_text[t]);
     }
     if (o.shown < o.n) {
         char s[96];
-        snprintf(s, sizeof s, "showing tokens 1-%lld of %lld", (long long)o.shown, (long long)o.n);
+        snprintf(s, sizeof s, "showing tokens %lld-%lld of %lld (select a token to move)", (long long)o.first + 1,
+                 (long long)end, (long long)o.n);
         av_draw2d_text(d, 10, AV_TOPBAR + 14, 0, th.dim, s);
     }
     if (active >= 0) {

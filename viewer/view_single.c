@@ -47,8 +47,22 @@ void av_view_single_draw(av_viewer *v) {
     av_rect r = av_single_rect(v);
     float m[16];
     av_head_matrix(v, v->layer, v->head, r.w, r.h, 1, m);
-    av_points_draw(v, v->layer, v->head, r, m, v->lod_stride, v->point_size * 1.4f, 0);
-    draw_attention_lines(v, r, m);
+    int projected = av_vdata_head_projected(vd, v->layer, v->head);
+    if (projected) {
+        av_points_draw(v, v->layer, v->head, r, m, v->lod_stride, v->point_size * 1.4f, 0);
+        draw_attention_lines(v, r, m);
+    } else { /* NaN-filled by `project --heads`: say so and how to add it */
+        char a[160], b[4400];
+        snprintf(a, sizeof a, "head %d:%d is not in this projection", v->layer, v->head);
+        if (vd->cur >= 0)
+            snprintf(b, sizeof b, "attnviz project %.4000s --method %s --dim %d --heads %d:%d adds it", vd->run.dir,
+                     vd->proj[vd->cur].method, av_vdata_dim(vd), v->layer, v->head);
+        else
+            snprintf(b, sizeof b, "attnviz project %.4000s makes one", vd->run.dir);
+        float cy = r.y + r.h / 2 - 20;
+        av_draw2d_text(d, r.x + r.w / 2 - av_font_width(&d->font, 1, a) / 2, cy, 1, th.fg, a);
+        av_draw2d_text_clip(d, r.x + r.w / 2 - av_font_width(&d->font, 0, b) / 2, cy + 30, 0, th.dim, b, r.w - 20);
+    }
 
     char title[512];
     const char *base = strrchr(vd->run.dir, '/');

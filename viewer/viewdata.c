@@ -11,14 +11,14 @@
 
 static const char *color_names[AV_COLOR_COUNT] = {
     "qk", "position", "mod5", "punct", "norm", "toklen", "itemlen", "freq", "row", "col", "label",
-    "hue", "brightness", "frequency", "angle"};
+    "hue", "brightness", "frequency", "angle", "cells"};
 
 const char *av_color_name(av_color_mode m) { return m >= 0 && m < AV_COLOR_COUNT ? color_names[m] : "?"; }
 
 int av_color_parse(const char *name, av_color_mode *out) {
     for (int i = 0; i < AV_COLOR_COUNT; i++)
         if (!strcmp(name, color_names[i])) { *out = (av_color_mode)i; return AV_OK; }
-    return av_fail("unknown colour mode '%s' (qk, position, mod5, punct, norm, toklen, itemlen, freq, row, col, label, hue, brightness, frequency, angle)", name);
+    return av_fail("unknown colour mode '%s' (qk, position, mod5, punct, norm, toklen, itemlen, freq, row, col, label, hue, brightness, frequency, angle, cells)", name);
 }
 
 int av_color_categorical(av_color_mode m) {
@@ -106,7 +106,7 @@ static int item_line(void *user, char *line, int64_t lineno) {
 
 /* ---- synthetic image parameters --------------------------------------------------- */
 
-typedef struct { char *file; double v[4]; } synth_entry;
+typedef struct { char *file; double v[AV_SYNTH_PARAMS]; } synth_entry;
 static int synth_cmp(const void *a, const void *b) { return strcmp(((const synth_entry *)a)->file, ((const synth_entry *)b)->file); }
 
 typedef struct { synth_entry *e; int64_t n, cap; const char *path; } synth_ctx;
@@ -128,8 +128,8 @@ static int synth_line(void *user, char *line, int64_t lineno) {
         c->cap = cap;
     }
     synth_entry *e = &c->e[c->n];
-    static const char *keys[4] = {"hue", "brightness", "frequency", "angle"};
-    for (int q = 0; q < 4; q++) {
+    static const char *keys[AV_SYNTH_PARAMS] = {"hue", "brightness", "frequency", "angle", "cells"};
+    for (int q = 0; q < AV_SYNTH_PARAMS; q++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, keys[q]);
         e->v[q] = cJSON_IsNumber(v) ? v->valuedouble : NAN;
     }
@@ -169,13 +169,13 @@ static int load_synth(av_vdata *vd) {
     if (rc == AV_OK) {
         qsort(c.e, (size_t)c.n, sizeof *c.e, synth_cmp);
         size_t rl = strlen(root);
-        double *out = av_malloc((size_t)I * 4 * sizeof *out);
+        double *out = av_malloc((size_t)I * AV_SYNTH_PARAMS * sizeof *out);
         if (!out) rc = AV_ERR;
         for (int64_t i = 0; rc == AV_OK && i < I; i++) {
             synth_entry key = {vd->item_text[i] + rl + 1, {0}};
             const synth_entry *e = c.n ? bsearch(&key, c.e, (size_t)c.n, sizeof *c.e, synth_cmp) : NULL;
             if (!e) rc = av_fail("%s: has no line for %s (an image of the run)", path, vd->item_text[i]);
-            else memcpy(out + i * 4, e->v, sizeof e->v);
+            else memcpy(out + i * AV_SYNTH_PARAMS, e->v, sizeof e->v);
         }
         if (rc == AV_OK) vd->synth = out;
         else free(out);
@@ -330,6 +330,20 @@ int av_vdata_dim(const av_vdata *vd) { return vd->cur >= 0 ? vd->proj[vd->cur].d
 const float *av_vdata_point(const av_vdata *vd, int l, int h, int64_t p) {
     int dim = av_vdata_dim(vd);
     return (const float *)vd->pdata.data + (((int64_t)l * vd->run.num_heads + h) * 2 * vd->T + p) * dim;
+}
+
+int av_vdata_head_projected(const av_vdata *vd, int l, int h) {
+    if (vd->cur < 0 || vd->T < 1) return 0;
+    /* a head is written whole or not at all: its first and last points tell */
+    const float *a = av_vdata_point(vd, l, h, 0), *b = av_vdata_point(vd, l, h, 2 * vd->T - 1);
+    return isfinite(a[0]) && isfinite(b[0]);
+}
+
+int av_vdata_heads_projected(const av_vdata *vd) {
+    int n = 0;
+    for (int l = 0; l < vd->run.num_layers; l++)
+        for (int h = 0; h < vd->run.num_heads; h++) n += av_vdata_head_projected(vd, l, h);
+    return n;
 }
 
 /* ---- open / close ----------------------------------------------------------------- */
@@ -559,21 +573,22 @@ int av_vdata_token_attr(const av_vdata *vd, av_color_mode m, float *out) {
     case AV_COLOR_HUE:
     case AV_COLOR_BRIGHTNESS:
     case AV_COLOR_FREQUENCY:
-    case AV_COLOR_ANGLE: {
+    case AV_COLOR_ANGLE:
+    case AV_COLOR_CELLS: {
         if (!vd->synth)
             return av_fail("%s: colour mode '%s' needs a ViT run of an `attnviz synth` folder (images DIR/<kind>/*.png with DIR/params.jsonl)",
                            vd->run.dir, av_color_name(m));
         int q = (int)(m - AV_COLOR_HUE);
         double lo = INFINITY, hi = -INFINITY;
         for (int64_t i = 0; i < vd->run.num_items; i++) {
-            double x = vd->synth[i * 4 + q];
+            double x = vd->synth[i * AV_SYNTH_PARAMS + q];
             if (isnan(x)) continue;
             if (x < lo) lo = x;
             if (x > hi) hi = x;
         }
         if (lo > hi) return av_fail("%s: no image of the run varies %s", vd->run.dir, av_color_name(m));
         for (int64_t t = 0; t < T; t++) {
-            double x = vd->synth[(int64_t)vd->tok_item[t] * 4 + q], y;
+            double x = vd->synth[(int64_t)vd->tok_item[t] * AV_SYNTH_PARAMS + q], y;
             if (isnan(x)) { out[t] = -1.0f; continue; }
             if (m == AV_COLOR_HUE) y = x / 360;
             else if (m == AV_COLOR_BRIGHTNESS) y = x;
@@ -585,6 +600,62 @@ int av_vdata_token_attr(const av_vdata *vd, av_color_mode m, float *out) {
     }
     default:
         return av_fail("unknown colour mode %d", (int)m);
+    }
+}
+
+void av_vdata_attr_scale(const av_vdata *vd, av_color_mode m, char lo[32], char hi[32], char none[48]) {
+    snprintf(lo, 32, "low");
+    snprintf(hi, 32, "high");
+    none[0] = 0;
+    int64_t T = vd->T, mx = 1;
+    switch (m) {
+    case AV_COLOR_POSITION: snprintf(lo, 32, "first"); snprintf(hi, 32, "last"); break;
+    case AV_COLOR_NORM: snprintf(lo, 32, "low |q|, |k|"); snprintf(hi, 32, "high, per head"); break;
+    case AV_COLOR_TOKLEN: /* av_vdata_token_attr divides by the longest token */
+        for (int64_t t = 0; t < T; t++) {
+            char buf[512];
+            int64_t n = utf8_len(token_plain(vd, t, buf, sizeof buf));
+            if (n > mx) mx = n;
+        }
+        snprintf(lo, 32, "0");
+        snprintf(hi, 32, "%lld chars", (long long)mx);
+        break;
+    case AV_COLOR_ITEMLEN:
+        for (int64_t i = 0; i < vd->run.num_items; i++)
+            if (vd->item_len[i] > mx) mx = vd->item_len[i];
+        snprintf(lo, 32, "0");
+        snprintf(hi, 32, "%lld tokens", (long long)mx);
+        break;
+    case AV_COLOR_FREQ: /* log(count) / log(T) */
+        snprintf(lo, 32, "once");
+        snprintf(hi, 32, "%lld times (log)", (long long)(T > 1 ? T : 2));
+        break;
+    case AV_COLOR_ROW: snprintf(lo, 32, "top"); snprintf(hi, 32, "bottom"); snprintf(none, 48, "grey: class token"); break;
+    case AV_COLOR_COL: snprintf(lo, 32, "left"); snprintf(hi, 32, "right"); snprintf(none, 48, "grey: class token"); break;
+    case AV_COLOR_HUE: snprintf(lo, 32, "0"); snprintf(hi, 32, "360 deg"); break;
+    case AV_COLOR_ANGLE: snprintf(lo, 32, "0"); snprintf(hi, 32, "180 deg"); break;
+    case AV_COLOR_BRIGHTNESS: snprintf(lo, 32, "0 black"); snprintf(hi, 32, "1 white"); break;
+    case AV_COLOR_FREQUENCY:
+    case AV_COLOR_CELLS: {
+        int q = (int)(m - AV_COLOR_HUE);
+        double a = INFINITY, b = -INFINITY;
+        for (int64_t i = 0; vd->synth && i < vd->run.num_items; i++) {
+            double x = vd->synth[i * AV_SYNTH_PARAMS + q];
+            if (isnan(x)) continue;
+            if (x < a) a = x;
+            if (x > b) b = x;
+        }
+        if (a <= b && m == AV_COLOR_FREQUENCY) { snprintf(lo, 32, "%.3g cyc/img", a); snprintf(hi, 32, "%.3g (log)", b); }
+        if (a <= b && m == AV_COLOR_CELLS) { snprintf(lo, 32, "%.0f squares/side", a); snprintf(hi, 32, "%.0f (log)", b); }
+        break;
+    }
+    default: break;
+    }
+    if (m >= AV_COLOR_HUE && vd->synth) {
+        /* images of the other probe kinds have no value for this one */
+        int q = (int)(m - AV_COLOR_HUE);
+        for (int64_t i = 0; i < vd->run.num_items && !none[0]; i++)
+            if (isnan(vd->synth[i * AV_SYNTH_PARAMS + q])) snprintf(none, 48, "grey: no %s (other probes)", av_color_name(m));
     }
 }
 

@@ -35,8 +35,11 @@ typedef enum {
     AV_COLOR_BRIGHTNESS,    /* grey level 0..1 */
     AV_COLOR_FREQUENCY,     /* cycles per image, log-scaled over the run's range */
     AV_COLOR_ANGLE,         /* stripe angle / 180 */
+    AV_COLOR_CELLS,         /* checkerboard squares per side, log-scaled over the run's range */
     AV_COLOR_COUNT
 } av_color_mode;
+/* the synthetic-image parameters, in the order of the modes AV_COLOR_HUE.. */
+#define AV_SYNTH_PARAMS (AV_COLOR_COUNT - AV_COLOR_HUE)
 const char *av_color_name(av_color_mode m);
 int av_color_parse(const char *name, av_color_mode *out);
 /* 1 when the mode is categorical (palette), 0 when continuous (colormap). */
@@ -68,7 +71,7 @@ typedef struct {
     /* `attnviz view --live`: an in-memory projection proj[live_idx] (file ""), NaN for
      * every head but the live one; owned here, pdata.data points at it while current */
     float *live, *live_bounds;
-    /* [num_items][4] hue, brightness, frequency, angle of each item's synthetic image
+    /* [num_items][AV_SYNTH_PARAMS] hue, brightness, frequency, angle, cells of each item's synthetic image
      * (NaN where its kind has none), from DIR/params.jsonl when every image path of a
      * ViT run is DIR/<kind>/<file> of an `attnviz synth` folder; NULL otherwise */
     double *synth;
@@ -92,10 +95,20 @@ int av_vdata_add_live(av_vdata *vd, const char *method, int dim);
 void av_vdata_live_update(av_vdata *vd, int l, int h, const float *Y);
 /* Pointer to point p (0..2T-1) of head (l, h) in the loaded projection. */
 const float *av_vdata_point(const av_vdata *vd, int l, int h, int64_t p);
+/* 1 when the loaded projection holds head (l, h); `attnviz project --heads` leaves the
+ * heads it did not project NaN, and so does a live projection before its first frame. */
+int av_vdata_head_projected(const av_vdata *vd, int l, int h);
+/* How many heads the loaded projection holds. */
+int av_vdata_heads_projected(const av_vdata *vd);
 
 /* Per-token colour values for mode (length T): categories as small integers for
  * categorical modes, 0..1 for continuous ones. AV_COLOR_NORM: use av_vdata_norms. */
 int av_vdata_token_attr(const av_vdata *vd, av_color_mode m, float *out);
+/* What the two ends of a continuous mode's colour scale stand for, in the run's own
+ * units ("0" and "14 chars", "0" and "38 tokens", "0" and "360 deg"), and what grey
+ * stands for where some tokens have no value ("" where none lacks one); for the legend.
+ * Costs one pass over the tokens: call it when the mode changes, not every frame. */
+void av_vdata_attr_scale(const av_vdata *vd, av_color_mode m, char lo[32], char hi[32], char none[48]);
 /* Names of the categories of a categorical mode, for the legend. Returns the count. */
 int av_vdata_categories(const av_vdata *vd, av_color_mode m, const char **names, int max);
 /* |q| and |k| of every point of every head, scaled per head to 0..1; computed once. */

@@ -435,7 +435,7 @@ void av_viewer_key(av_viewer *v, int key) {
     case 'h': v->hide_special = !v->hide_special; break;
     case 'w':
         if (vd->has_vnorm) v->vnorm_weight = !v->vnorm_weight;
-        else snprintf(v->note, sizeof v->note, "this run has no value norms (vnorm.npy)");
+        else snprintf(v->note, sizeof v->note, "this run has no value norms (v_norm.npy)");
         break;
     case 'a': v->arrows = !v->arrows; break;
     case 'r': reset_camera(v); break;
@@ -463,7 +463,15 @@ cJSON *av_viewer_state(av_viewer *v) {
     cJSON_AddNumberToObject(s, "head", v->head);
     cJSON_AddStringToObject(s, "method", vd->cur >= 0 ? vd->proj[vd->cur].method : "");
     cJSON_AddNumberToObject(s, "dim", av_vdata_dim(vd));
+    cJSON_AddBoolToObject(s, "head_projected", av_vdata_head_projected(vd, v->layer, v->head));
+    cJSON_AddNumberToObject(s, "heads_projected", av_vdata_heads_projected(vd));
     cJSON_AddStringToObject(s, "color", av_color_name(v->color));
+    if (!av_color_categorical(v->color) && v->gl_color == (int)v->color) {
+        cJSON *lg = cJSON_AddArrayToObject(s, "legend"); /* the scale's two ends, and grey */
+        cJSON_AddItemToArray(lg, cJSON_CreateString(v->legend_lo));
+        cJSON_AddItemToArray(lg, cJSON_CreateString(v->legend_hi));
+        cJSON_AddItemToArray(lg, cJSON_CreateString(v->legend_none));
+    }
     cJSON_AddStringToObject(s, "theme", v->dark ? "dark" : "light");
     cJSON_AddNumberToObject(s, "zoom", v->zoom);
     cJSON_AddNumberToObject(s, "pan_x", v->pan_x);
@@ -483,6 +491,10 @@ cJSON *av_viewer_state(av_viewer *v) {
     cJSON_AddNumberToObject(s, "search_hits", (double)v->search_hits);
     cJSON_AddNumberToObject(s, "lod_stride", v->lod_stride);
     cJSON_AddNumberToObject(s, "lines_drawn", v->lines_drawn);
+    if (v->view == AV_VIEW_SENTENCE) { /* first token on screen and how many (long items scroll) */
+        cJSON_AddNumberToObject(s, "rows_first", (double)v->rows_first);
+        cJSON_AddNumberToObject(s, "rows_shown", (double)v->rows_shown);
+    }
     cJSON_AddNumberToObject(s, "frame_ms", v->frame_ms);
     cJSON *hv = cJSON_AddObjectToObject(s, "hover");
     if (v->view == AV_VIEW_MATRIX && v->hover_l >= 0) {
@@ -490,6 +502,11 @@ cJSON *av_viewer_state(av_viewer *v) {
         cJSON_AddNumberToObject(hv, "head", v->hover_h);
         const cJSON *st = av_vdata_head_stats(vd, v->hover_l, v->hover_h);  /* what the tooltip shows */
         if (st) cJSON_AddItemToObject(hv, "stats", cJSON_Duplicate(st, 1));
+        char buf[16][96];
+        const char *lines[16];
+        int k = av_matrix_tooltip(v, v->hover_l, v->hover_h, buf, lines);
+        cJSON *tip = cJSON_AddArrayToObject(hv, "tooltip");
+        for (int i = 0; i < k; i++) cJSON_AddItemToArray(tip, cJSON_CreateString(lines[i]));
     } else if (v->hover_point >= 0 || v->hover_token >= 0) {
         int64_t t = v->hover_point >= 0 ? v->hover_point % vd->T : v->hover_token;
         cJSON_AddNumberToObject(hv, "token", (double)t);

@@ -54,6 +54,7 @@ typedef struct av_viewer {
     int width, height;
     unsigned target_fbo;         /* framebuffer the views draw into */
     int lines_drawn;             /* attention lines / arrows drawn last frame */
+    int64_t rows_first, rows_shown; /* sentence view: the item's tokens on screen last frame */
     double frame_ms;             /* last frame's draw time (the window measures it) */
     char note[512];              /* one-line status shown on screen (errors of actions) */
     char status[256];            /* one-line progress (live projection) shown instead of the key help */
@@ -64,6 +65,7 @@ typedef struct av_viewer {
     unsigned pos_buf, pos_tex, attr_buf, attr_tex, flag_buf, flag_tex, norm_buf, norm_tex;
     int gl_proj;                 /* projection in pos_buf, -1 none */
     int gl_color;                /* colour mode in attr_buf, -1 none */
+    char legend_lo[32], legend_hi[32], legend_none[48]; /* av_vdata_attr_scale of gl_color */
     int64_t pos_texels;          /* texels in pos_buf */
     uint8_t *flags;              /* [T] */
     int flags_dirty;

@@ -49,6 +49,8 @@ void av_view_image_draw(av_viewer *v);
 /* Matrix cell rectangle and the cell under a point. */
 av_rect av_matrix_cell(const av_viewer *v, int l, int h);
 int av_matrix_hit(const av_viewer *v, float x, float y, int *l, int *h);
+/* The tooltip of matrix cell (l, h): up to 16 lines in buf, pointed to by lines. */
+int av_matrix_tooltip(av_viewer *v, int l, int h, char buf[16][96], const char **lines);
 /* Sentence / image view: token under (x, y), -1 none. */
 int64_t av_sentence_hit(av_viewer *v, float x, float y);
 int64_t av_image_hit(av_viewer *v, float x, float y);

@@ -7,9 +7,10 @@
 // varying) result; dynamic shared memory starts as NaNs for the same reason.
 // What it cannot show: speed, memory coalescing, bank conflicts, launch limits, and
 // anything about cuBLAS. Used by emu_kernels.cpp and emu_projections.cpp
-// (kernels/dev/emu/run.sh; what is covered: COVERAGE.md). Since blocks run in turn, a kernel whose threads wait on other blocks (the
-// t-SNE tree's summarise and sort) must be launched here as a single block; the
-// atomics are the compiler's __atomic built-ins on the same addresses the kernel uses.
+// (kernels/dev/emu/run.sh; what is covered: COVERAGE.md). Since blocks run in turn,
+// a kernel whose threads wait on other blocks (the t-SNE tree's summarise and sort)
+// must be launched here as a single block; the atomics are the compiler's __atomic
+// built-ins on the same addresses the kernel uses.
 #ifndef AV_KERNELS_DEV_EMU_EMU_H
 #define AV_KERNELS_DEV_EMU_EMU_H
 #include <algorithm>

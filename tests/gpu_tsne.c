@@ -6,7 +6,8 @@
  *    preservation at 10 within 0.03 of it;
  *  - a cloud of exact duplicates (the tree's chains) and a 30k-point cloud (deep
  *    trees, many blocks racing in the lock-free build) give finite layouts whose kNN
- *    preservation is in the CPU's range;
+ *    preservation is in the CPU's range; 10k twin pairs (the tree's cell budget) run
+ *    through with a finite layout and KL;
  *  - the batch API gives each head what a single run gives (KL within 5 %: atomics
  *    sum in another order, so runs drift apart like nearby seeds);
  *  - on_iter is called every `every` iterations with a finite KL; bad input refused.
@@ -95,6 +96,25 @@ int main(void) {
         for (int64_t i = 60; i < n; i++) memcpy(X + i * d, X + (i % 60) * d, (size_t)d * sizeof *X);
         compare("duplicates", X, n, d, 2, AV_METRIC_EUCLIDEAN, 0.10, 0.05, 0);
         free(X);
+    }
+    {   /* 10k distinct rows, each twice: twins end next to each other in the layout, the
+         * tree's costliest cloud (a pair an ulp apart splits down to the deepest cell:
+         * ~8.1 cells a point, over the former budget of 8; kernels/dev/emu) */
+        int64_t n = 20000; int d = 8;
+        float *X = malloc((size_t)n * d * sizeof *X), *Y = malloc((size_t)n * 2 * sizeof *Y);
+        for (int64_t i = 0; i < n / 2 * d; i++) X[i] = 4 * frand();
+        memcpy(X + n / 2 * d, X, (size_t)(n / 2 * d) * sizeof *X);
+        av_tsne_params p;
+        av_tsne_defaults(&p);
+        p.knn_method = AV_KNN_EXACT;
+        double kl = 0;
+        int rc = av_tsne_cuda(X, n, d, &p, Y, &kl);
+        CHECK_MSG(rc == AV_OK, "twins: %s", av_last_error());
+        if (rc == AV_OK) {
+            CHECK_MSG(finite_all(Y, n * 2) && isfinite(kl), "twins: non-finite layout or KL");
+            printf("  %-16s n %6lld: KL GPU %.4f\n", "twins", (long long)n, kl);
+        }
+        free(X); free(Y);
     }
     {   /* 30k points in 20 Gaussian blobs: deep trees, the BH estimate of the final KL */
         int64_t n = 30000; int d = 16;

@@ -74,7 +74,7 @@ __device__ void compact(float *sd, int *si, int *count, float *tau, int K) {
     bitonic_sort(sd, si);
     if (threadIdx.x == 0) {
         if (*count > K) *count = K;
-        *tau = *count == K ? sd[K - 1] : FLT_MAX;
+        *tau = *count == K ? sd[K - 1] : INFINITY;
     }
     __syncthreads();
 }
@@ -89,12 +89,15 @@ __global__ void __launch_bounds__(SEL_BLOCK) select_kernel(const float *dots, in
     int r = blockIdx.x;
     const float *row = dots + (int64_t)r * n;
     float sq_q = sq[q0 + r];
-    if (threadIdx.x == 0) { count = 0; tau = FLT_MAX; }
+    if (threadIdx.x == 0) { count = 0; tau = INFINITY; }
     __syncthreads();
     for (int64_t base = 0; base < n; base += SEL_BLOCK) {
         int64_t j = base + threadIdx.x;
         if (j < n) {
-            float v = fmaxf(sq_q + sq[j] - 2.0f * row[j], 0.0f);
+            // an overflowed distance (inf) is clamped to FLT_MAX so it still takes a place
+            // while fewer than K are held: rerank then orders it in double, and a row is
+            // never left with missing (-1) neighbours, which P's CSR would index with
+            float v = fminf(fmaxf(sq_q + sq[j] - 2.0f * row[j], 0.0f), FLT_MAX);
             if (v < tau) {
                 int pos = atomicAdd(&count, 1);
                 sd[pos] = v;
@@ -141,6 +144,7 @@ __global__ void rerank_kernel(const float *X, int d, const int *cand, int K, int
     }
 }
 
+#ifndef AV_CUDA_EMU   // host code: not part of the CPU emulation
 // The CPU's approximate search, uploaded (above AV_KNN_CUDA_EXACT_MAX points).
 static int knn_on_host(av_proj_ctx *c, const float *hX, int64_t n, int d, int k, av_metric metric,
                        int64_t *dIdx, float *dDist) {
@@ -231,3 +235,4 @@ done:
     if (rc != AV_OK) av_knn_free(out);
     return rc;
 }
+#endif

@@ -6,7 +6,9 @@
 // CPU does); projection of the centred rows in double, stored as float.
 #include "kernels/cuda/project_internal.cuh"
 
+#ifndef AV_CUDA_EMU
 #include <cusolverDn.h>
+#endif
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +49,7 @@ __global__ void project_kernel(float *Y, const float *X, const double *sum, cons
     }
 }
 
+#ifndef AV_CUDA_EMU   // host code: not part of the CPU emulation
 #define solverCheck(call) do { cusolverStatus_t s_ = (call); if (s_ != CUSOLVER_STATUS_SUCCESS) { \
     rc = av_fail("cuSOLVER: %s failed (status %d)", #call, (int)s_); goto done; } } while (0)
 #define cudaGo(call) do { cudaError_t e_ = (call); if (e_ != cudaSuccess) { \
@@ -139,3 +142,4 @@ done:
     av_proj_end(&c);
     return rc;
 }
+#endif

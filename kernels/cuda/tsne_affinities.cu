@@ -11,11 +11,13 @@ extern "C" {
 #include "host/tsne.h"
 }
 #include <math.h>
+#ifndef AV_CUDA_EMU
 #include <thrust/device_ptr.h>
 #include <thrust/execution_policy.h>
 #include <thrust/functional.h>
 #include <thrust/reduce.h>
 #include <thrust/sort.h>
+#endif
 
 __global__ void square_kernel(float *x, int64_t m) {
     int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
@@ -81,6 +83,7 @@ __global__ void finish_kernel(const unsigned long long *key, const double *val, 
     out[e] = (float)(val[e] * inv_total);
 }
 
+#ifndef AV_CUDA_EMU   // host code: not part of the CPU emulation
 int tsne_affinities_dev(av_proj_ctx *c, const float *hX, const float *dX, int64_t n, int d, double perplexity,
                         av_metric metric, av_knn_method method, tsne_P_dev *P) {
     *P = {};
@@ -136,3 +139,4 @@ int tsne_affinities_dev(av_proj_ctx *c, const float *hX, const float *dX, int64_
     for (void *q : done) av_proj_release(c, q);
     return AV_OK;
 }
+#endif

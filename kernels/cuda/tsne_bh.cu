@@ -108,7 +108,9 @@ template <int DIM> __global__ void bbox_final_kernel(tree_view t, const float *p
             st->dq[dd] = theta > 0 ? side * side / (theta * theta) : INFINITY;
         }
         st->bottom = root;
-        st->err = 0;
+        // st->err is not cleared here: an overflow leaves points out of that iteration's
+        // tree (their repulsion stale, Z short), so it must fail the run even when later
+        // iterations fit (it is zeroed once, when the state is allocated)
         st->Z = 0;
         st->klp = 0;
         for (int a = 0; a < 3; a++) st->mean[a] = 0;
@@ -413,6 +415,7 @@ template <int DIM> __global__ void exact_Z_kernel(tree_view t) {
     }
 }
 
+#ifndef AV_CUDA_EMU   // host code: not part of the CPU emulation
 // ---- host side -------------------------------------------------------------------------
 template <int DIM> static int resident_grid(const void *kernel, int block, int *grid) {
     int dev, sms, per = 0;
@@ -428,10 +431,14 @@ template <int DIM> static int alloc_dim(tsne_gpu *h) {
     av_proj_ctx *c = h->c;
     int64_t n = h->n;
     // cells: a point needs at most one new cell, a near-duplicate pair up to
-    // TSNE_MAXDEPTH; 8 n leaves room for many such pairs (overflow is reported)
-    h->nnodes = n + 8 * n + 1024;
-    if (h->nnodes >= INT32_MAX) return av_fail("t-SNE on the GPU: %lld points is more than this build handles", (long long)n);
+    // TSNE_MAXDEPTH. A spread cloud takes ~0.7 n; one where every point has a partner
+    // an ulp away takes ~8.1 n (measured with kernels/dev/emu: 2-D, 20k points), which
+    // overflowed the former 8 n budget; 16 n leaves room for it (overflow is reported).
+    h->nnodes = n + 16 * n + 1024;
     int64_t cells = h->nnodes - n;
+    // the child slots are indexed in 32-bit arithmetic ((cell - n) * 2^DIM + c)
+    if (h->nnodes >= INT32_MAX || cells * nch<DIM>::v >= INT32_MAX)
+        return av_fail("t-SNE on the GPU: %lld points is more than this build handles", (long long)n);
     if (resident_grid<DIM>((const void *)build_kernel<DIM>, TREE_BLOCK, &h->grid_build) != AV_OK ||
         resident_grid<DIM>((const void *)summarise_kernel<DIM>, TREE_BLOCK, &h->grid_sum) != AV_OK ||
         resident_grid<DIM>((const void *)sort_kernel<DIM>, TREE_BLOCK, &h->grid_sort) != AV_OK ||
@@ -512,3 +519,4 @@ int tsne_gpu_exact_Z(tsne_gpu *h) {
     launchCheck();
     return AV_OK;
 }
+#endif

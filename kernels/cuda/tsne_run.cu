@@ -182,6 +182,8 @@ extern "C" int av_tsne_cuda(const float *X, int64_t n, int d, const av_tsne_para
         if (rc == AV_OK && report) {
             tsne_state st;
             rc = head_download(h, Y, &st);
+            // an overflow spoils the layout from then on: stop at the first report
+            if (rc == AV_OK && st.err) rc = av_fail("t-SNE on the GPU: the tree ran out of cells (too many near-duplicate points)");
             if (rc == AV_OK) p->on_iter(p->user, it + 1, Y, n, st.klp + log(st.Z > 0 ? st.Z : 1e-300));
         }
         if (rc == AV_OK && p->verbose > 1 && (it + 1) % 50 == 0) fprintf(stderr, "t-SNE: iteration %d of %d\n", it + 1, p->iters);

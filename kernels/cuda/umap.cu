@@ -22,10 +22,12 @@ extern "C" {
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifndef AV_CUDA_EMU
 #include <thrust/device_ptr.h>
 #include <thrust/execution_policy.h>
 #include <thrust/reduce.h>
 #include <thrust/sort.h>
+#endif
 
 #define SMOOTH_K_TOLERANCE 1e-5
 #define MIN_K_DIST_SCALE 1e-3
@@ -133,6 +135,7 @@ __global__ void sgd_kernel(float *Y, int64_t n, int64_t m, const int *head, cons
     if (nneg > 0) next_neg[i] += nneg * eps_neg[i];
 }
 
+#ifndef AV_CUDA_EMU   // host code: not part of the CPU emulation
 #define cudaGo(call) do { cudaError_t e_ = (call); if (e_ != cudaSuccess) { \
     rc = av_fail("CUDA: %s: %s", #call, cudaGetErrorString(e_)); goto done; } } while (0)
 
@@ -299,3 +302,4 @@ done:
     free(h_eps);
     return rc;
 }
+#endif

@@ -325,7 +325,7 @@ static int project_head(job *j, int l, int h) {
     double t0 = av_now(), kl = NAN;
     iter_ctx ctx = {j, 0};
     /* the GPU versions (kernels/cuda/project_cuda.h) take the same arguments; a
-     * --device cuda run uses them for t-SNE and PCA */
+     * --device cuda run uses them for t-SNE, UMAP and PCA */
     int gpu = 0;
 #ifdef AV_HAVE_CUDA
     gpu = o->device == AV_DEVICE_CUDA;
@@ -344,8 +344,11 @@ static int project_head(job *j, int l, int h) {
     } else if (o->method == AV_PROJ_UMAP) {
         av_umap_params p = o->umap;
         p.dim = dim;
-        /* project_cuda.h declares av_umap_cuda, but no GPU UMAP exists yet: CPU */
-        rc = av_umap(X, n, d, &p, Y);
+#ifdef AV_HAVE_CUDA
+        if (gpu) rc = av_umap_cuda(X, n, d, &p, Y);
+        else
+#endif
+            rc = av_umap(X, n, d, &p, Y);
     } else if (n < 2) {
         rc = av_fail("PCA: head %d:%d has fewer than 2 points", l, h);
     } else {

@@ -37,9 +37,9 @@ static size_t pack_layout(const av_model *m, int64_t n, size_t off[4]) {
 void av_model_memory(const av_model *m, int64_t *per_row, int64_t *fixed) {
     const av_model_config *c = &m->cfg;
     int64_t C = c->hidden, I = c->intermediate;
-    /* x, h, qkv (3C), att, mlp (I), ebuf; four int32 rows; the CUDA GEMM's 16-bit copies
+    /* x, h, qkv (3C), att, ebuf (7C) and mlp (I); four int32 rows; the CUDA GEMM's 16-bit copies
      * of its widest input (I) when a 16-bit precision is chosen */
-    int64_t row = (int64_t)sizeof(float) * (6 * C + I) + 4 * (int64_t)sizeof(int32_t) + 2 * (I > 3 * C ? I : 3 * C);
+    int64_t row = (int64_t)sizeof(float) * (7 * C + I) + 4 * (int64_t)sizeof(int32_t) + 2 * (I > 3 * C ? I : 3 * C);
     if (m->pack) {
         size_t off[4];
         row += AV_DOWNLOAD_SLOTS * (int64_t)(pack_layout(m, 1024, off) / 1024 + 1);

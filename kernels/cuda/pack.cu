@@ -23,12 +23,20 @@ __global__ void pack_kernel(OUT *q_out, OUT *k_out, float *vnorm_out, double *su
                             const float *q, const float *k, const float *v, int ld,
                             int T, int H, int d, const int32_t *lengths, int64_t n) {
     __shared__ int64_t first;   // packed row of this item's token 0
+    __shared__ int64_t part[PACK_WARPS * 32];
     const int b = blockIdx.y, t0 = blockIdx.x * TPB;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    // The lengths of the items before this one, summed by the whole block: with
+    // thousands of short items one thread's serial loop per block made the launch
+    // quadratic in the item count.
+    int64_t s = 0;
+    for (int i = threadIdx.x; i < b; i += PACK_WARPS * 32) s += min(max(lengths[i], 0), T);
+    part[threadIdx.x] = s;
+    __syncthreads();
     if (threadIdx.x == 0) {
-        int64_t s = 0;
-        for (int i = 0; i < b; i++) s += min(max(lengths[i], 0), T);
-        first = s;
+        int64_t total = 0;
+        for (int i = 0; i < PACK_WARPS * 32; i++) total += part[i];
+        first = total;
     }
     __syncthreads();
     const int len = min(max(lengths[b], 0), T);

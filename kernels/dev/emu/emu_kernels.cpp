@@ -85,9 +85,16 @@ static void attention(int B, int T, int H, int d, std::vector<int32_t> len, int 
     report(what, got, want, 1e-5);
 }
 
-static void pack(av_dtype dt, int with_v) {
-    const int B = 4, T = 16, H = 3, d = 40, C = H * d, ld = 3 * C;
-    int32_t len[B] = {7, 16, 0, 3};
+// many_items: 300 short items, so each block's sum of the earlier items' lengths runs
+// over more items than the block has threads
+static void pack(av_dtype dt, int with_v, bool many_items = false) {
+    const int B = many_items ? 300 : 4, T = many_items ? 3 : 16, H = 3, d = 40, C = H * d, ld = 3 * C;
+    std::vector<int32_t> lens = {7, 16, 0, 3};
+    if (many_items) {
+        lens.resize(B);
+        for (int i = 0; i < B; i++) lens[i] = (i * 7) % 4;   // 0..3, some empty
+    }
+    const int32_t *len = lens.data();
     const int64_t n = av_pack_count(len, B, T);
     auto qkv = random_vec((size_t)B * T * ld, 2);
     const size_t bytes = (size_t)H * n * d * (dt == AV_DT_F16 ? 2 : 4);
@@ -112,7 +119,8 @@ static void pack(av_dtype dt, int with_v) {
     for (int i = 0; i < 3 * H; i++) worst = std::max(worst, std::fabs(gs[i] - ws[i]) / ws[i]);
     bool ok = same && worst <= 1e-6;
     failures += !ok;
-    printf("  pack %s%-34s q/k %s, sums rel %.1e %s\n", dt == AV_DT_F16 ? "f16" : "f32", with_v ? ", with v" : "",
+    printf("  pack %s%-34s q/k %s, sums rel %.1e %s\n", dt == AV_DT_F16 ? "f16" : "f32",
+           many_items ? ", 300 short items" : with_v ? ", with v" : "",
            same ? "identical" : "DIFFER", worst, ok ? "ok" : "FAILED");
     if (with_v) report("pack |v|", gv, wv, 1e-6);
 }
@@ -202,6 +210,7 @@ int main() {
     pack(AV_DT_F32, 1);
     pack(AV_DT_F16, 1);
     pack(AV_DT_F16, 0);
+    pack(AV_DT_F32, 1, true);
     layernorm(37, 768, true, false);
     layernorm(37, 768, true, true);
     layernorm(37, 37, false, false);

@@ -52,5 +52,7 @@ a, s, b, t = $av_tokens, $av_secs, $pt_tokens, $pt_secs
 print(f'| $m | {a} (PyTorch {b}) | {a / s:.0f} | {b / t:.0f} | {(a / s) / (b / t):.2f} |')")
   echo "$row" | tee -a "$out.tmp"
 done
+# hand-written notes below the table survive a rerun
+[ -f "$out" ] && sed -n '/^## Notes/,$p' "$out" | { echo; cat; } >>"$out.tmp"
 mv "$out.tmp" "$out"
 echo "wrote $out"

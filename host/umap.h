@@ -43,6 +43,10 @@ int av_umap_find_ab(double spread, double min_dist, double *a, double *b);
 int av_umap_spectral_init(const av_umap_graph *g, const float *X, int d, int dim,
                           uint64_t seed, float *Y);
 
+/* umap-learn's finish of the initial layout Y [n, dim]: scaled to max |y| = 10, N(0, 1e-4)
+ * noise added (its own stream of seed), then every coordinate mapped onto [0, 10]. */
+void av_umap_finish_init(float *Y, int64_t n, int dim, uint64_t seed);
+
 /* The random streams of UMAP: splitmix64 (Steele et al.), one state per stream, so a
  * stream seeded from (seed, stream id) gives the same numbers whatever thread runs it. */
 static inline uint64_t av_umap_rand(uint64_t *s) {

@@ -143,4 +143,18 @@ static void run_case(const av_backend *be, const char *model_dir, const char *ca
     av_model_free(&m);
 }
 
+/* Every fixture case (and the real MiniLM) on one backend. */
+static void run_all_cases(const av_backend *be) {
+    static const char *cases[][2] = {
+        {"tests/fixtures/models/bert-tiny", "bert-tiny"},
+        {"tests/fixtures/models/bert-tiny-f16", "bert-tiny-f16"},
+        {"tests/fixtures/models/bert-tiny-bf16", "bert-tiny-bf16"},
+        {"tests/fixtures/models/gpt2-tiny", "gpt2-tiny"},
+        {"tests/fixtures/models/gpt2-tiny-sharded", "gpt2-tiny-sharded"},
+        {"tests/fixtures/models/vit-tiny", "vit-tiny"},
+        {".deps/models/all-MiniLM-L6-v2", "minilm"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) run_case(be, cases[i][0], cases[i][1]);
+}
+
 #endif

@@ -17,6 +17,7 @@
 #include "kernels/ops.h"
 #include "models/model.h"
 #include "tests/check.h"
+#include "tests/gpu_skip.h"
 #ifdef AV_HAVE_CUDA
 #include "tests/forward_pack.h"
 #include "kernels/cuda/ops_cuda.h"
@@ -103,13 +104,9 @@ static void compare(const char *dir, double bound, const char *label) {
 #endif
 
 int main(void) {
-#ifndef AV_HAVE_CUDA
-    AV_SKIP("this build has no CUDA backend");
-#else
-    char why[256] = "";
-    if (av_cuda_device_count(why, sizeof why) <= 0) AV_SKIP("%s", why);
+    AV_GPU_TEST_OPEN();
+#ifdef AV_HAVE_CUDA
     CHECK_MSG(av_backend_cuda() != NULL, "av_backend_cuda: %s", av_last_error());
-    printf("device: %s\n", av_cuda_device_name());
     const char *models[] = {"tests/fixtures/models/bert-tiny", "tests/fixtures/models/bert-tiny-f16",
                             "tests/fixtures/models/gpt2-tiny", "tests/fixtures/models/vit-tiny",
                             ".deps/models/all-MiniLM-L6-v2"};

@@ -16,12 +16,6 @@ int main(void) {
     if (av_cuda_device_count(why, sizeof why) <= 0) AV_SKIP("%s", why);
     const av_backend *be = av_backend_cuda();
     if (!be) AV_SKIP("no CUDA backend: %s", av_last_error());
-    run_case(be, "tests/fixtures/models/bert-tiny", "bert-tiny");
-    run_case(be, "tests/fixtures/models/bert-tiny-f16", "bert-tiny-f16");
-    run_case(be, "tests/fixtures/models/bert-tiny-bf16", "bert-tiny-bf16");
-    run_case(be, "tests/fixtures/models/gpt2-tiny", "gpt2-tiny");
-    run_case(be, "tests/fixtures/models/gpt2-tiny-sharded", "gpt2-tiny-sharded");
-    run_case(be, "tests/fixtures/models/vit-tiny", "vit-tiny");
-    run_case(be, ".deps/models/all-MiniLM-L6-v2", "minilm");
+    run_all_cases(be);
     return av_check_summary("gpu_forward_parity");
 }

@@ -13,6 +13,7 @@
 #include "kernels/ops.h"
 #include "kernels/pack.h"
 #include "tests/check.h"
+#include "tests/gpu_skip.h"
 #ifdef AV_HAVE_CUDA
 #include "kernels/cuda/ops_cuda.h"
 #endif
@@ -252,15 +253,11 @@ static void test_errors(void) {
 #endif
 
 int main(void) {
-#ifndef AV_HAVE_CUDA
-    AV_SKIP("this build has no CUDA backend");
-#else
-    char why[256] = "";
-    if (av_cuda_device_count(why, sizeof why) <= 0) AV_SKIP("%s", why);
+    AV_GPU_TEST_OPEN();
+#ifdef AV_HAVE_CUDA
     gpu = av_backend_cuda();
     CHECK_MSG(gpu != NULL, "av_backend_cuda: %s", av_last_error());
     if (!gpu) return av_check_summary("gpu_ops");
-    printf("device: %s\n", av_cuda_device_name());
 
     test_embed(0);
     test_embed(1);

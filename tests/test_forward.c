@@ -111,13 +111,7 @@ static void test_bad_batches(void) {
 
 int main(void) {
     const av_backend *be = av_backend_cpu();
-    run_case(be, "tests/fixtures/models/bert-tiny", "bert-tiny");
-    run_case(be, "tests/fixtures/models/bert-tiny-f16", "bert-tiny-f16");
-    run_case(be, "tests/fixtures/models/bert-tiny-bf16", "bert-tiny-bf16");
-    run_case(be, "tests/fixtures/models/gpt2-tiny", "gpt2-tiny");
-    run_case(be, "tests/fixtures/models/gpt2-tiny-sharded", "gpt2-tiny-sharded");
-    run_case(be, "tests/fixtures/models/vit-tiny", "vit-tiny");
-    run_case(be, ".deps/models/all-MiniLM-L6-v2", "minilm");
+    run_all_cases(be);
     test_renamed_checkpoints();
     test_bad_batches();
     return av_check_summary("test_forward");

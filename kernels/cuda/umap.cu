@@ -235,23 +235,7 @@ extern "C" int av_umap_cuda(const float *X, int64_t n, int d, const av_umap_para
     g.rowptr[n] = mkeep;
     g.nnz = mkeep;
     if (av_umap_spectral_init(&g, X, d, dim, p->seed, Y) != AV_OK) goto done;
-    {   // umap-learn: max |y| = 10, N(0, 1e-4) noise, every coordinate onto [0, 10]
-        float mx = 0.0f;
-        for (int64_t i = 0; i < n * dim; i++) if (fabsf(Y[i]) > mx) mx = fabsf(Y[i]);
-        float expand = mx > 0 ? 10.0f / mx : 1.0f;
-        uint64_t nrng = p->seed ^ 0xA0761D6478BD642Full;
-        for (int64_t i = 0; i < n * dim; i++) {
-            double u1 = av_umap_uniform(&nrng), u2 = av_umap_uniform(&nrng);
-            double z = sqrt(-2.0 * log(1.0 - u1)) * cos(6.283185307179586 * u2);
-            Y[i] = Y[i] * expand + (float)(1e-4 * z);
-        }
-        for (int r = 0; r < dim; r++) {
-            float lo = INFINITY, hi = -INFINITY;
-            for (int64_t i = 0; i < n; i++) { lo = fminf(lo, Y[i * dim + r]); hi = fmaxf(hi, Y[i * dim + r]); }
-            float span = hi > lo ? hi - lo : 1.0f;
-            for (int64_t i = 0; i < n; i++) Y[i * dim + r] = 10.0f * (Y[i * dim + r] - lo) / span;
-        }
-    }
+    av_umap_finish_init(Y, n, dim, p->seed);
     h_head = (int *)av_malloc((size_t)(mkeep ? mkeep : 1) * sizeof(int));
     h_tail = (int *)av_malloc((size_t)(mkeep ? mkeep : 1) * sizeof(int));
     h_eps = (double *)av_malloc((size_t)(mkeep ? mkeep : 1) * 2 * sizeof(double));

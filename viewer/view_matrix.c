@@ -153,6 +153,15 @@ void av_view_matrix_draw(av_viewer *v) {
     av_overlay_bottombar(v, "hover: head statistics  click: open head  c colour  p projection  q/k queries/keys  "
                             "t theme  / search  v sentence/image view");
     if (v->color != AV_COLOR_QK || v->search_hits) av_overlay_legend(v, (float)v->width - 180, (float)v->height - AV_BOTTOMBAR - 8);
+    else { /* the q/k key in the bottom bar: a legend box would cover a cell */
+        const char *names[2];
+        int k = av_vdata_categories(vd, AV_COLOR_QK, names, 2);
+        float x = (float)v->width - 150, y = (float)v->height - AV_BOTTOMBAR;
+        for (int i = 0; i < k; i++, x += 70) {
+            av_draw2d_circle(d, x, y + 12, 5, av_palette(v, i));
+            av_draw2d_text(d, x + 9, y + 4, 0, th.fg, names[i]);
+        }
+    }
     if (v->hover_l >= 0) {
         char buf[16][96];
         const char *lines[16];

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""bench_knn.py - the neighbour search side by side: attnviz's av_knn_build (host/knn.c:
+"""bench_knn.py - the neighbour search side by side: attnviz's av_knn_build (kernels/knn/knn_cpu.c:
 FAISS IndexFlatL2 = exact, HNSW32 with efSearch max(2k, 128) and an exact re-ranking of
 k + 9 candidates = approx) against faiss-cpu called from Python (IndexFlatL2, IndexHNSWFlat
 32 with the same efSearch; the HNSW once more with FAISS_SIMD_LEVEL=NONE, to tell the SIMD
@@ -215,7 +215,7 @@ def write(a, rows):
              f"{a.layer} head {a.head}, queries + translated keys (d = 32) of the first n/2 tokens of "
              "datasets/samples/sentences.txt (repeated when n/2 exceeds its ~27k tokens). Euclidean.",
              "attnviz exact = IndexFlatL2; approx = HNSW32, efSearch max(2k, 128), k + 9 candidates "
-             "re-ranked by exact distance (host/knn.c). faiss-cpu: the same indexes called plainly "
+             "re-ranked by exact distance (kernels/knn/knn_cpu.c). faiss-cpu: the same indexes called plainly "
              "(k + 1, no re-ranking). scikit-learn: NearestNeighbors(algorithm='auto'), "
              f"up to {a.sklearn_max} points.",
              "Time: index build + search of every point, median of the runs (tools alternate). "

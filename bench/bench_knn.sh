@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench_knn.sh - neighbour search: attnviz's av_knn_build (FAISS exact flat and HNSW,
-# host/knn.c) vs faiss-cpu from Python and scikit-learn's NearestNeighbors, same threads,
+# kernels/knn/knn_cpu.c) vs faiss-cpu from Python and scikit-learn's NearestNeighbors, same threads,
 # same clouds (Gaussian and real q/k), time and recall@k. Writes bench/RESULTS-knn.md and
 # bench/data/knn_time.json. Sizes 10k, 50k, 200k points (BENCH_QUICK=1: 5k and 20k, k 15 only).
 # Needs a release build in build/ and the venv (bench/run.sh does both); alone:

@@ -1,5 +1,5 @@
 /* bench_knn_driver.c - the attnviz side of bench/bench_knn.sh: times the engine's neighbour
- * search (av_knn_build, host/knn.c: FAISS flat = exact, HNSW32 = approx) on one cloud and
+ * search (av_knn_build, kernels/knn/knn_cpu.c: FAISS flat = exact, HNSW32 = approx) on one cloud and
  * writes the neighbour lists, so the Python side can score recall against the exact ones.
  *
  *   bench_knn_driver exact|approx X.npy K IDX.npy   -> one JSON line {"wall_s", "cpu_s"}
@@ -13,9 +13,9 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
-#include "host/npy.h"
-#include "host/project.h"
-#include "host/util.h"
+#include "base/npy.h"
+#include "kernels/project.h"
+#include "base/util.h"
 
 static double wall_seconds(void) {
     struct timespec t;

@@ -36,7 +36,7 @@ open(out, "w", encoding="utf-8").write("\n".join(lines) + "\n")
 PYEOF
 
 cc -O2 -std=c11 -D_GNU_SOURCE -I"$root" bench/tokenizers_speed.c models/tokenizer.c models/wordpiece.c \
-   models/bpe.c models/vocab.c host/util.c -lutf8proc -lcjson -lpthread -o "$work/tokenizers_speed"
+   models/bpe.c models/vocab.c base/util.c -lutf8proc -lcjson -lpthread -o "$work/tokenizers_speed"
 
 minilm=.deps/models/all-MiniLM-L6-v2
 gpt2=${AV_GPT2_TOKENIZER_DIR:-.deps/models/gpt2-tokenizer}

@@ -1,4 +1,4 @@
-/* bench_tsne_gpu.c - timings of the GPU projections (kernels/cuda/project_cuda.h), run
+/* bench_tsne_gpu.c - timings of the GPU projections (kernels/project_cuda.h), run
  * by bench/bench_tsne_gpu.sh on a GPU machine. Never a test.
  *
  *   bench_tsne_gpu sizes OUT_DIR T1,T2,...   t-SNE (2-D, perplexity 30, 1000 iterations,
@@ -17,13 +17,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "host/npy.h"
-#include "host/project.h"
-#include "host/rng.h"
-#include "host/util.h"
-#include "kernels/device.h"
+#include "base/npy.h"
+#include "kernels/project.h"
+#include "base/rng.h"
+#include "base/util.h"
+#include "kernels/backend/device.h"
 #ifdef AV_HAVE_CUDA
-#include "kernels/cuda/project_cuda.h"
+#include "kernels/project_cuda.h"
+#include "engine/quality.h"
 #endif
 
 #define D 64

@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-#include "host/project.h"
-#include "host/rng.h"
+#include "kernels/project.h"
+#include "base/rng.h"
 
 int main(int argc, char **argv) {
     int d = 64, k = 90;

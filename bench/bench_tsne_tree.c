@@ -1,13 +1,13 @@
-/* bench_tsne_tree.c - the Barnes-Hut repulsion walk (host/tsne_tree.c) over 10^4 points
+/* bench_tsne_tree.c - the Barnes-Hut repulsion walk (kernels/tsne/tsne_tree.c) over 10^4 points
  * in 2-D, with the points taken in data order (random in space) and in the tree's
  * depth-first order (av_tree_order), which av_tsne uses. CPU ms per iteration, one thread.
- *   cc -O2 -I. bench/bench_tsne_tree.c host/tsne_tree.c host/util.c -lm -o /tmp/bench_tsne_tree
+ *   cc -O2 -I. bench/bench_tsne_tree.c kernels/tsne/tsne_tree.c base/util.c -lm -o /tmp/bench_tsne_tree
  *   /tmp/bench_tsne_tree */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-#include "host/rng.h"
-#include "host/tsne_tree.h"
+#include "base/rng.h"
+#include "kernels/tsne/tsne_tree.h"
 
 static double cpu_ms(void) { return 1e3 * (double)clock() / CLOCKS_PER_SEC; }
 

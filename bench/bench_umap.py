@@ -138,7 +138,7 @@ def render():
              "n_neighbors 15, min_dist 0.1, epochs 500 (N <= 10k) / 200. umap-learn: NN-descent + its "
              "SGD, numba compiled beforehand (warm-up run not timed). attnviz: kNN graph (" +
              ("av_knn_build, the engine's FAISS path" if engine_knn else
-              "exact FAISS IndexFlatL2 called by the driver; host/knn.c was not yet in that build") +
+              "exact FAISS IndexFlatL2 called by the driver; kernels/knn/knn_cpu.c was not yet in that build") +
              ") + av_umap_from_knn (spectral init by Lanczos, SGD).",
              "Trustworthiness k = 15 by scikit-learn on one random 5000-point subset of each layout.",
              "Times: wall seconds, and CPU seconds of all threads (the steadier figure on a shared machine).", "",
@@ -179,7 +179,7 @@ def render():
               "  components start: umap-learn places them by a spectral embedding of exp(-d^2) between",
               "  component centroids, nearly the identity matrix at centroid distances of several units",
               "  (so unrelated components end up side by side), attnviz by the centroids' PCA",
-              "  (host/umap_init.c), so neighbouring components start near each other."]
+              "  (kernels/umap/umap_init.c), so neighbouring components start near each other."]
     with open(os.path.join(HERE, "RESULTS-umap.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     if rows:

@@ -6,15 +6,15 @@
  *
  * The kNN graph comes from the engine's av_knn_build when the library has it
  * (-DAV_BENCH_ENGINE_KNN, set by bench_umap.sh), else from an exact FAISS flat index
- * called here directly (before host/knn.c landed). Threads: OMP_NUM_THREADS. */
+ * called here directly (before kernels/knn/knn_cpu.c landed). Threads: OMP_NUM_THREADS. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include "host/npy.h"
-#include "host/umap.h"
-#include "host/util.h"
+#include "base/npy.h"
+#include "kernels/umap/umap.h"
+#include "base/util.h"
 #ifndef AV_BENCH_ENGINE_KNN
 #include <faiss/c_api/IndexFlat_c.h>
 #include <faiss/c_api/Index_c.h>

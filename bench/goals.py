@@ -129,7 +129,7 @@ def goal_tsne(d):
         if not ours or not peers:
             continue
         # the row of the method `attnviz project` runs by default (--tsne-method auto:
-        # FFT in 2-D from AV_TSNE_FFT_AUTO_N = 20000 points, host/tsne.h), when measured
+        # FFT in 2-D from AV_TSNE_FFT_AUTO_N = 20000 points, kernels/tsne/tsne.h), when measured
         auto = "attnviz FFT" if dim == 2 and n >= 20000 else "attnviz BH"
         o = next((r for r in ours if r[2] == auto), ours[0])
         fastest = min(peers, key=lambda r: r[3])

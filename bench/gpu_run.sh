@@ -7,7 +7,7 @@
 #   build    configure (ninja when present) and build everything into build/; CUDA
 #            archs = the GPU's compute capability, 80;90 without a GPU
 #   test     ctest -L gpu (every op, whole models, kNN, PCA, t-SNE, UMAP: CPU vs CUDA)
-#   dev      every kernels/dev program (variants checked against the CPU, timed)
+#   dev      every kernels/<op>/<op>_dev.cu program (variants checked against the CPU, timed)
 #   extract  bench/bench_extract_gpu.sh (attnviz extract vs transformers, f32 and bf16)
 #   proj     bench/bench_tsne_gpu.sh PARTS="sizes others otsne" (t-SNE per size, kNN,
 #            PCA, UMAP, openTSNE peer)
@@ -174,7 +174,7 @@ build_targets() {
 
 names_of() {   # names_of GLOB PREFIX: target names of the files matching GLOB
   local f
-  for f in $1; do [ -e "$f" ] && { f=${f##*/}; echo "$2${f%.*}"; }; done
+  for f in $1; do [ -e "$f" ] && { f=${f##*/}; f=${f%.*}; echo "$2${f%_dev}"; }; done
 }
 
 cuda_built() { [ -x "$build/dev_matmul" ]; }
@@ -235,9 +235,9 @@ one_stage() {
     ;;
   dev)
     # shellcheck disable=SC2046
-    build_targets $(names_of "$root/kernels/dev/*.cu" dev_) || { echo "build failed" > "$line"; return 1; }
+    build_targets $(names_of "$root/kernels/*/*_dev.cu" dev_) || { echo "build failed" > "$line"; return 1; }
     local prog name ok=0 bad=""
-    { echo "## Kernel variants (kernels/dev)"; echo; stage_header; } > "$md"
+    { echo "## Kernel variants (kernels/<op>/<op>_dev.cu)"; echo; stage_header; } > "$md"
     for prog in "$build"/dev_*; do
       [ -x "$prog" ] || continue
       name=$(basename "$prog")

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
-#include "host/util.h"
+#include "base/util.h"
 
 int av_tok_scheme_for_model(const char *model_type, av_tok_scheme *out) {
     if (!strcmp(model_type, "bert")) *out = AV_TOKSCHEME_WORDPIECE;

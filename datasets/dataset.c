@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include "datasets/image.h"
 #include "datasets/textline.h"
-#include "host/util.h"
-#include "host/rng.h"
+#include "base/util.h"
+#include "base/rng.h"
 
 /* Deeper than this is taken for a symlink loop. */
 #define MAX_FOLDER_DEPTH 64

@@ -8,7 +8,7 @@
 #include <unistd.h>
 #include <stb_image.h>
 #include <stb_image_write.h>
-#include "host/util.h"
+#include "base/util.h"
 
 av_image_format av_image_sniff(const uint8_t *d, size_t n) {
     static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 #include "datasets/image.h"
-#include "host/util.h"
-#include "host/rng.h"
+#include "base/util.h"
+#include "base/rng.h"
 
 static const char *const kind_names[AV_SYNTH_NKINDS] = {"angle", "brightness", "checker", "frequency", "hue"};
 
@@ -209,7 +209,7 @@ static int write_image(const char *tmp, const av_synth_opts *o, int k, int i, ui
 
 /* Images are independent (their parameters depend only on seed, kind and index), so
  * they are drawn and encoded in parallel; PNG encoding is most of the cost. The error
- * buffer is per thread (host/util.h), so a worker's message is copied out. */
+ * buffer is per thread (base/util.h), so a worker's message is copied out. */
 static int write_images(const char *tmp, const av_synth_opts *o, int k) {
     size_t px_bytes = (size_t)o->size * o->size * 3;
     int failed = 0;

@@ -3,7 +3,7 @@
  * Kept apart from dataset.c so the libFuzzer target (tests/fuzz_dataset_line.c) can
  * drive exactly the code that reads untrusted lines. Nothing here knows file names or
  * line numbers: on failure the functions leave a message without a prefix (see
- * host/util.h) and the caller (dataset.c) puts "FILE:LINE: " in front.
+ * base/util.h) and the caller (dataset.c) puts "FILE:LINE: " in front.
  *
  * Ownership: strings returned through char ** are malloc'd and freed by the caller. */
 #ifndef AV_DATASETS_TEXTLINE_H

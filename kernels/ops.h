@@ -1,8 +1,8 @@
 /* ops.h - the compute primitives of the forward pass, one C API, two backends.
  *
- * Every op has a CPU implementation here (kernels/ops_cpu.c: plain C + OpenMP, OpenBLAS
+ * Every op has a CPU implementation here (kernels/<op>/<op>_cpu.c: plain C + OpenMP, OpenBLAS
  * sgemm) that is the reference, and a CUDA implementation with the same arguments on
- * device pointers (kernels/cuda/, declared in kernels/cuda/ops_cuda.h). The model forward
+ * device pointers (kernels/<op>/<op>.cu, declared in kernels/backend/ops_cuda.h). The model forward
  * passes (models/) are written once against the av_backend table below, so the same code
  * drives both. tests/gpu_ops.c runs every op on random inputs on both backends and
  * compares by relative L2 error.
@@ -16,7 +16,7 @@
 #define AV_KERNELS_OPS_H
 #include <stddef.h>
 #include <stdint.h>
-#include "host/npy.h"
+#include "base/dtype.h"
 
 typedef enum { AV_W_NK = 0, AV_W_KN = 1 } av_wlayout;
 typedef enum { AV_GELU_ERF = 0, AV_GELU_TANH = 1 } av_gelu_kind;
@@ -68,7 +68,7 @@ typedef struct av_backend {
     int (*attention)(float *out, const float *q, const float *k, const float *v, int ld,
                      int B, int T, int H, int d, const int32_t *lengths, int causal);
     /* q/k of one layer into the run folder's per-head layout with the norms (semantics:
-     * kernels/pack.h); lengths is backend memory, n_out = av_pack_count of the lengths. */
+     * kernels/pack/pack.h); lengths is backend memory, n_out = av_pack_count of the lengths. */
     int (*pack_heads)(void *q_out, void *k_out, float *vnorm_out, double *sums, av_dtype dtype,
                       const float *q, const float *k, const float *v, int ld,
                       int B, int T, int H, int d, const int32_t *lengths, int64_t n_out);

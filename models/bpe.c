@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "host/util.h"
+#include "base/util.h"
 #include "models/unichar.h"
 
 typedef struct { uint64_t key; int32_t rank, merged; } merge_slot;   /* key 0 = empty */

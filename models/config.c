@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "host/util.h"
+#include "base/util.h"
 
 /* Bounds far above any real model but low enough that sizes multiplied together
  * (hidden x intermediate, vocab x hidden) stay well inside 64 bits. */

@@ -3,7 +3,7 @@
  * a missing or ill-typed key is an AV_ERR naming the file and the key. */
 #ifndef AV_MODELS_CONFIG_H
 #define AV_MODELS_CONFIG_H
-#include "host/util.h"
+#include "base/util.h"
 #include "kernels/ops.h"
 
 typedef enum { AV_MODEL_BERT = 0, AV_MODEL_GPT2 = 1, AV_MODEL_VIT = 2 } av_model_type;

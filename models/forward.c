@@ -15,8 +15,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "host/util.h"
-#include "kernels/pack.h"
+#include "base/util.h"
+#include "kernels/pack/pack.h"
 #include "models/model.h"
 
 /* One pack slot for n tokens: q | k | |v| | sums, each part 256-byte aligned (the

@@ -10,7 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "host/util.h"
+#include "base/util.h"
 
 #define PRECISION_BITS (32 - 8 - 2)
 

@@ -89,7 +89,7 @@ typedef struct {
  * k occupies columns [h*d, (h+1)*d) of rows with stride ld. vnorm[r*H + h] is |v| of head
  * h at row r. qp, kp, vnp and sums are NULL.
  * Packed form (av_model_set_pack): the batch's n real tokens, item 0's first, padding
- * removed (kernels/pack.h): qp, kp [H, n, d] in dtype, vnp [H, n] f32 (|v|), sums [3H]
+ * removed (kernels/pack/pack.h): qp, kp [H, n, d] in dtype, vnp [H, n] f32 (|v|), sums [3H]
  * the batch's sums of |q|, |k|, |v| per head. q, k and vnorm are NULL. */
 typedef struct {
     int layer, B, T, H, d;

@@ -8,6 +8,8 @@
  * leaves any, but no byte of a gap is ever read, so rejecting them would protect nothing. */
 #include "models/safetensors.h"
 
+#include "base/dtype.h"
+
 #include <cjson/cJSON.h>
 #include <float.h>
 #include <math.h>

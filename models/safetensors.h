@@ -13,7 +13,7 @@
 #define AV_MODELS_SAFETENSORS_H
 #include <stddef.h>
 #include <stdint.h>
-#include "host/util.h"
+#include "base/util.h"
 
 /* The dtypes after AV_ST_BOOL were added for the rest of the format's list: they are read
  * as opaque data (no conversion), so a checkpoint holding one still opens. */

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "host/util.h"
+#include "base/util.h"
 #include "models/bpe.h"
 #include "models/wordpiece.h"
 

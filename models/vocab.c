@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "host/util.h"
+#include "base/util.h"
 
 static uint64_t fnv1a(const char *s, size_t n) { return av_vocab_hash(AV_VOCAB_HASH0, s, n); }
 static uint32_t tag_of(uint64_t h) { return (uint32_t)(h >> 32); }

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "host/util.h"
+#include "base/util.h"
 #include "models/unichar.h"
 
 /* ---- loading ------------------------------------------------------------------------ */

@@ -114,7 +114,7 @@ check "[ $rc -eq 0 ]" "pca exit $rc: $(cat "$AV_TMP/log6")"
 check "[ \"\$(shape '$run/proj/pca-3d.npy')\" = \"'shape': (2, 3, 240, 3)\" ]" "pca shape"
 check "grep -q '\"proj/tsne-2d\"' '$run/manifest.json' && grep -q '\"proj/pca-3d\"' '$run/manifest.json'" "manifest lost an entry"
 
-# t-SNE with the FFT-interpolation repulsion (host/tsne_fft.c): the manifest records it
+# t-SNE with the FFT-interpolation repulsion (kernels/tsne/tsne_fft.c): the manifest records it
 "$AV" project "$run" --heads 0:2 --iters 100 --tsne-method fft 2>"$AV_TMP/log9"; rc=$?
 check "[ $rc -eq 0 ]" "--tsne-method fft exit $rc: $(cat "$AV_TMP/log9")"
 check "grep -q '\"tsne_method\":[[:space:]]*\"fft\"' '$run/manifest.json'" "manifest lacks tsne_method fft"

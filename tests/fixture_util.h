@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "host/npy.h"
-#include "host/runfolder.h"
+#include "base/npy.h"
+#include "engine/runfolder.h"
 
 #define AV_FIX_DIR "tests/fixtures/projections/"
 

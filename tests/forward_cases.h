@@ -9,8 +9,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "host/npy.h"
-#include "host/util.h"
+#include "base/npy.h"
+#include "base/util.h"
 #include "models/model.h"
 
 #define FIX "tests/fixtures/activations/"

@@ -13,8 +13,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "host/util.h"
-#include "kernels/pack.h"
+#include "base/dtype.h"
+#include "base/util.h"
+#include "kernels/pack/pack.h"
 #include "models/model.h"
 
 typedef struct {

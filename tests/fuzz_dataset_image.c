@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include "datasets/image.h"
-#include "host/util.h"
+#include "base/util.h"
 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

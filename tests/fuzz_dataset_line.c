@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "datasets/textline.h"
-#include "host/util.h"
+#include "base/util.h"
 
 
 static int well_formed(const char *s) {

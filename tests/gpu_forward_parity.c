@@ -5,7 +5,7 @@
  * backend's default f32 GEMM (AV_CUDA_GEMM unset). */
 #include <stdlib.h>
 #include <string.h>
-#include "kernels/device.h"
+#include "kernels/backend/device.h"
 #include "tests/check.h"
 #include "tests/forward_cases.h"
 

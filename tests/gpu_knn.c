@@ -8,13 +8,13 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "host/project.h"
-#include "host/util.h"
+#include "kernels/project.h"
+#include "base/util.h"
 #include "tests/fixture_util.h"
 #include "tests/gpu_skip.h"
 
 #ifdef AV_HAVE_CUDA
-/* squared Euclidean distance, or 1 - cosine as host/knn.c computes it (half the
+/* squared Euclidean distance, or 1 - cosine as kernels/knn/knn_cpu.c computes it (half the
  * squared distance of the unit rows; a zero row stays zero), in double */
 static double true_dist(const float *X, int d, int64_t i, int64_t j, av_metric metric) {
     double ni = 0, nj = 0, s = 0;

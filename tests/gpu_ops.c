@@ -8,14 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "host/util.h"
-#include "kernels/device.h"
+#include "base/util.h"
+#include "kernels/backend/device.h"
 #include "kernels/ops.h"
-#include "kernels/pack.h"
+#include "kernels/pack/pack.h"
 #include "tests/check.h"
 #include "tests/gpu_skip.h"
 #ifdef AV_HAVE_CUDA
-#include "kernels/cuda/ops_cuda.h"
+#include "kernels/backend/ops_cuda.h"
 #endif
 
 #ifdef AV_HAVE_CUDA

@@ -6,8 +6,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "host/project.h"
-#include "host/util.h"
+#include "kernels/project.h"
+#include "base/util.h"
 #include "tests/fixture_util.h"
 #include "tests/gpu_skip.h"
 

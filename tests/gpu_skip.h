@@ -3,10 +3,10 @@
  * machine without a usable device; else it names the device. */
 #ifndef AV_TESTS_GPU_SKIP_H
 #define AV_TESTS_GPU_SKIP_H
-#include "kernels/device.h"
+#include "kernels/backend/device.h"
 #include "tests/check.h"
 #ifdef AV_HAVE_CUDA
-#include "kernels/cuda/project_cuda.h"
+#include "kernels/project_cuda.h"
 #define AV_GPU_TEST_OPEN() do { char why_[256] = ""; \
     if (av_cuda_device_count(why_, sizeof why_) <= 0) AV_SKIP("%s", why_); \
     printf("device: %s\n", av_cuda_device_name()); } while (0)

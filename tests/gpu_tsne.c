@@ -15,11 +15,12 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "host/project.h"
-#include "host/tsne.h"
-#include "host/util.h"
+#include "kernels/project.h"
+#include "kernels/tsne/tsne.h"
+#include "base/util.h"
 #include "tests/fixture_util.h"
 #include "tests/gpu_skip.h"
+#include "engine/quality.h"
 
 #ifdef AV_HAVE_CUDA
 static int finite_all(const float *Y, int64_t m) {
@@ -99,7 +100,7 @@ int main(void) {
     }
     {   /* 10k distinct rows, each twice: twins end next to each other in the layout, the
          * tree's costliest cloud (a pair an ulp apart splits down to the deepest cell:
-         * ~8.1 cells a point, over the former budget of 8; kernels/dev/emu) */
+         * ~8.1 cells a point, over the former budget of 8; kernels/emu) */
         int64_t n = 20000; int d = 8;
         float *X = malloc((size_t)n * d * sizeof *X), *Y = malloc((size_t)n * 2 * sizeof *Y);
         for (int64_t i = 0; i < n / 2 * d; i++) X[i] = 4 * frand();

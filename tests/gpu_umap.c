@@ -8,10 +8,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "host/npy.h"
-#include "host/project.h"
-#include "host/util.h"
+#include "base/npy.h"
+#include "kernels/project.h"
+#include "base/util.h"
 #include "tests/gpu_skip.h"
+#include "engine/quality.h"
 
 #ifdef AV_HAVE_CUDA
 static float *load(const char *path, int64_t *n, int *d) {

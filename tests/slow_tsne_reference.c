@@ -5,9 +5,10 @@
  * Twelve t-SNE runs: labelled slow (left out of the sanitizer pass). */
 #include <math.h>
 #include <stdlib.h>
-#include "host/project.h"
+#include "kernels/project.h"
 #include "tests/check.h"
 #include "tests/fixture_util.h"
+#include "engine/quality.h"
 
 /* The KL reached varies by a few per cent with the seed (openTSNE's too): compare the
  * best of three seeds, and the mean kNN preservation of the three. */

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "datasets/categories.h"
-#include "host/util.h"
+#include "base/util.h"
 #include "tests/check.h"
 
 static void test_against_python(void) {

@@ -6,8 +6,8 @@
 #include <sys/stat.h>
 #include "datasets/dataset.h"
 #include "datasets/image.h"
-#include "host/npy.h"
-#include "host/util.h"
+#include "base/npy.h"
+#include "base/util.h"
 #include "tests/check.h"
 
 #define FIX "tests/fixtures/datasets/"

@@ -4,7 +4,7 @@
 #include <string.h>
 #include "datasets/dataset.h"
 #include "datasets/image.h"
-#include "host/util.h"
+#include "base/util.h"
 #include "tests/check.h"
 
 int main(void) {

@@ -8,7 +8,7 @@
 #include "datasets/dataset.h"
 #include "datasets/image.h"
 #include "datasets/synth.h"
-#include "host/util.h"
+#include "base/util.h"
 #include "tests/check.h"
 
 static char dir[] = "/tmp/av_test_dataset_synth_XXXXXX";

@@ -7,7 +7,7 @@
 #include <unistd.h>
 #include "datasets/dataset.h"
 #include "datasets/textline.h"
-#include "host/util.h"
+#include "base/util.h"
 #include "tests/check.h"
 
 static char dir[] = "/tmp/av_test_dataset_text_XXXXXX";

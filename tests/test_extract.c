@@ -1,4 +1,4 @@
-/* test_extract.c - the whole extraction pipeline (host/extract.h) end to end on the CPU:
+/* test_extract.c - the whole extraction pipeline (engine/extract.h) end to end on the CPU:
  * tokenizer + dataset loader + forward pass + run folder, checked against transformers'
  * activations (tests/fixtures/activations/<case>/, with data.jsonl / data.txt / images/
  * holding the same inputs). For every token of the run, found through token_item and
@@ -11,9 +11,9 @@
 #include <unistd.h>
 #include <math.h>
 #include <cjson/cJSON.h>
-#include "host/extract.h"
-#include "host/runfolder.h"
-#include "host/util.h"
+#include "engine/extract.h"
+#include "engine/runfolder.h"
+#include "base/util.h"
 #include "models/model.h"
 #include "models/safetensors.h"
 #include "tests/check.h"

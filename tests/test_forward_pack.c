@@ -12,7 +12,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "host/util.h"
+#include "base/util.h"
 #include "kernels/ops.h"
 #include "models/model.h"
 #include "tests/check.h"

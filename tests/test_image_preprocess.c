@@ -6,7 +6,7 @@
  *     a grey and an RGBA image (grey replicated, alpha dropped, as PIL's convert("RGB")). */
 #include <stdlib.h>
 #include <string.h>
-#include "host/npy.h"
+#include "base/npy.h"
 #include "models/config.h"
 #include "models/image_preprocess.h"
 #include "tests/check.h"

@@ -1,12 +1,12 @@
-/* test_knn.c - FAISS neighbour search (host/knn.c) against brute force computed by numpy
+/* test_knn.c - FAISS neighbour search (kernels/knn/knn_cpu.c) against brute force computed by numpy
  * (tests/fixtures/projections/<set>_knn10[cos].npy): exact Euclidean and cosine lists equal
  * the reference in order, the approximate (HNSW) search keeps recall near 1, a point
  * is never its own neighbour even among duplicates, and bad k is refused. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "host/knn.h"
-#include "host/project.h"
+#include "kernels/knn/knn.h"
+#include "kernels/project.h"
 #include "tests/check.h"
 #include "tests/fixture_util.h"
 

@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "host/npy.h"
-#include "host/runfolder.h"
+#include "base/npy.h"
+#include "engine/runfolder.h"
 #include "tests/check.h"
 
 int main(void) {

@@ -1,11 +1,12 @@
-/* test_pack.c - the CPU q/k packer (kernels/pack.h) against values worked out by hand:
+/* test_pack.c - the CPU q/k packer (kernels/pack/pack.h) against values worked out by hand:
  * layout [H, n, d] with padding removed, f16 rounding, norms added to the caller's sums,
  * and the refusals. The CUDA packer is held to this one in tests/gpu_ops.c. */
 #include <math.h>
 #include <string.h>
 
-#include "host/util.h"
-#include "kernels/pack.h"
+#include "base/dtype.h"
+#include "base/util.h"
+#include "kernels/pack/pack.h"
 #include "tests/check.h"
 
 enum { B = 2, T = 3, H = 2, D = 2, LD = 3 * H * D };   /* fused qkv rows: q | k | v */

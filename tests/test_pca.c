@@ -1,13 +1,14 @@
-/* test_pca.c - exact PCA (host/pca.c) against scikit-learn's PCA transform (fixtures
+/* test_pca.c - exact PCA (kernels/pca/pca_cpu.c) against scikit-learn's PCA transform (fixtures
  * *_pca{2,3}.npy), sign included (both flip each component so its largest entry is
- * positive), plus the normalisations of host/normalize.c: key translation moves the key
+ * positive), plus the normalisations of engine/normalize.c: key translation moves the key
  * centroid onto the query centroid, scaling balances the mean norms, and neither
  * changes any query's attention distribution. */
 #include <math.h>
 #include <stdlib.h>
-#include "host/project.h"
+#include "kernels/project.h"
 #include "tests/check.h"
 #include "tests/fixture_util.h"
+#include "engine/normalize.h"
 
 static void test_pca_matches_sklearn(const char *set, int dim) {
     int64_t n, rn; int d, rd;

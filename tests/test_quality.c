@@ -1,12 +1,13 @@
-/* test_quality.c - kNN preservation and trustworthiness (host/quality.c) against the
+/* test_quality.c - kNN preservation and trustworthiness (engine/quality.c) against the
  * values numpy and sklearn.manifold.trustworthiness computed for openTSNE's embeddings
  * of the fixtures (reference.json), on all points and on a sample; edge cases. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "host/project.h"
+#include "kernels/project.h"
 #include "tests/check.h"
 #include "tests/fixture_util.h"
+#include "engine/quality.h"
 
 static void test_against_sklearn(const char *set, int dim) {
     int64_t n, yn; int d, yd;

@@ -8,8 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "host/runfolder.h"
-#include "host/util.h"
+#include "engine/runfolder.h"
+#include "base/dtype.h"
+#include "base/util.h"
 #include "tests/check.h"
 #include "viewer/viewdata.h"
 

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "datasets/synth.h"
-#include "host/runfolder.h"
-#include "host/util.h"
+#include "engine/runfolder.h"
+#include "base/util.h"
 #include "tests/check.h"
 #include "viewer/viewdata.h"
 #include "viewer/viewer_internal.h"

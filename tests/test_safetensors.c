@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "models/safetensors.h"
+#include "base/dtype.h"
 #include "tests/check.h"
 
 #define FIX "tests/fixtures/models/"

@@ -1,4 +1,4 @@
-/* test_stats.c - head statistics (host/stats.h).
+/* test_stats.c - head statistics (engine/stats.h).
  *  - against an independent NumPy/SciPy implementation on three tiny runs (BERT with
  *    v norms, causal GPT-2 stored as f16, ViT with a patch grid): every statistic to 1e-4
  *    (tests/fixtures/stats/make_stats_fixtures.py)
@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "host/stats.h"
-#include "host/util.h"
+#include "engine/stats.h"
+#include "base/util.h"
 #include "tests/check.h"
 
 #define FIX AV_SOURCE_DIR "/tests/fixtures/stats/"

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "host/util.h"
+#include "base/util.h"
 #include "models/tokenizer.h"
 #include "tests/check.h"
 #include "tests/fuzz/tokenizer_invariants.h"

@@ -9,9 +9,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "host/project.h"
-#include "host/tsne.h"
-#include "host/tsne_tree.h"
+#include "kernels/project.h"
+#include "kernels/tsne/tsne.h"
+#include "kernels/tsne/tsne_tree.h"
 #include "tests/check.h"
 #include "tests/fixture_util.h"
 

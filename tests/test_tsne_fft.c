@@ -1,4 +1,4 @@
-/* test_tsne_fft.c - the FFT-interpolation repulsion of 2-D t-SNE (host/tsne_fft.c):
+/* test_tsne_fft.c - the FFT-interpolation repulsion of 2-D t-SNE (kernels/tsne/tsne_fft.c):
  *  - forces and Z against the exact O(n^2) sums, on clouds spanning 1e-4 units (early
  *    iterations), ~30 units (the usual end state: the minimum 50 boxes) and ~300 units
  *    (more boxes than the minimum), with a measured error bound;
@@ -11,12 +11,13 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
-#include "host/project.h"
-#include "host/tsne.h"
-#include "host/tsne_fft.h"
-#include "host/util.h"
+#include "kernels/project.h"
+#include "kernels/tsne/tsne.h"
+#include "kernels/tsne/tsne_fft.h"
+#include "base/util.h"
 #include "tests/check.h"
 #include "tests/fixture_util.h"
+#include "engine/quality.h"
 
 static double unif(uint64_t *s) {
     *s = *s * 6364136223846793005ull + 1442695040888963407ull;

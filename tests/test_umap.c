@@ -8,9 +8,9 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
-#include "host/npy.h"
-#include "host/runfolder.h"
-#include "host/umap.h"
+#include "base/npy.h"
+#include "engine/runfolder.h"
+#include "kernels/umap/umap.h"
 #include "tests/check.h"
 
 #define FIX AV_SOURCE_DIR "/tests/fixtures/umap/"

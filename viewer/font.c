@@ -4,7 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include "host/util.h"
+#include "base/util.h"
 #include "viewer/gl.h"
 
 #pragma GCC diagnostic push

@@ -6,7 +6,7 @@
 #include <dlfcn.h>
 #include <link.h>
 #include <string.h>
-#include "host/util.h"
+#include "base/util.h"
 #include "viewer/gl.h"
 
 /* Keeps the GL driver (Mesa's DRI megadriver, loaded by EGL) mapped until exit. Without

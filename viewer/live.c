@@ -4,7 +4,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "host/util.h"
+#include "base/util.h"
+#include "engine/normalize.h"
 
 /* Called by av_tsne / av_umap on the worker thread with the current embedding. */
 static void publish(av_live *lv, int iter, const float *Y, double kl) {

@@ -20,7 +20,7 @@
 #define AV_VIEWER_LIVE_H
 #include <pthread.h>
 #include <stdint.h>
-#include "host/projectrun.h"
+#include "engine/projectrun.h"
 
 typedef struct av_live {
     av_project_opts opts;    /* method, dim and parameters (heads unused) */

@@ -3,7 +3,7 @@
 
 #include <stdlib.h>
 #include "datasets/image.h"
-#include "host/util.h"
+#include "base/util.h"
 
 int av_png_write_rgba(const char *path, int w, int h, const uint8_t *rgba) {
     size_t n = (size_t)w * h;

@@ -1,7 +1,7 @@
 /* shader.c - GL program building (see shader.h). */
 #include "viewer/shader.h"
 
-#include "host/util.h"
+#include "base/util.h"
 #include "viewer/gl.h"
 
 static GLuint compile(GLenum type, const char *src, const char *what) {

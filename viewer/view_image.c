@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "host/util.h"
+#include "base/util.h"
 #include "viewer/gl.h"
 #include "viewer/png.h"
 #include "viewer/viewer_internal.h"

@@ -7,7 +7,8 @@
 #include <string.h>
 #include <utf8proc.h>
 #include "datasets/categories.h"
-#include "host/util.h"
+#include "base/dtype.h"
+#include "base/util.h"
 
 static const char *color_names[AV_COLOR_COUNT] = {
     "qk", "position", "mod5", "punct", "norm", "toklen", "itemlen", "freq", "row", "col", "label",

@@ -10,7 +10,7 @@
 #define AV_VIEWER_VIEWDATA_H
 #include <stdint.h>
 #include <cjson/cJSON.h>
-#include "host/runfolder.h"
+#include "engine/runfolder.h"
 
 #define AV_MAX_PROJ 32
 

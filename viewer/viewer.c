@@ -3,7 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "host/util.h"
+#include "base/util.h"
 #include "viewer/gl.h"
 #include "viewer/viewer_internal.h"
 

@@ -1,8 +1,8 @@
 /* viewer_internal.h - what the view files (view_*.c, points.c, viewer.c) share and
  * nothing outside viewer/ needs: theme colours, palettes, the per-head transform and
  * the GL point cloud drawing. */
-#ifndef AV_VIEWER_INTERNAL_H
-#define AV_VIEWER_INTERNAL_H
+#ifndef AV_VIEWER_VIEWER_INTERNAL_H
+#define AV_VIEWER_VIEWER_INTERNAL_H
 #include "viewer/viewer.h"
 
 typedef struct { av_rgba bg, fg, dim, panel, border, accent, hit; } av_theme;

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "host/util.h"
+#include "base/util.h"
 #include "viewer/headless.h"
 #include "viewer/live.h"
 #include "viewer/png.h"

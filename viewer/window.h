@@ -14,7 +14,7 @@
  * in the bottom bar, and key s saves the finished result into the run's proj/. */
 #ifndef AV_VIEWER_WINDOW_H
 #define AV_VIEWER_WINDOW_H
-#include "host/projectrun.h"
+#include "engine/projectrun.h"
 #include "viewer/session.h"
 
 typedef struct {

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "host/util.h"
+#include "base/util.h"
 #include "models/tokenizer.h"
 
 /* GPT-2's bytes_to_unicode, inverted: the byte a character of a byte-level token stands for. */

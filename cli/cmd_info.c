@@ -1,0 +1,268 @@
+/* cmd_info.c - `attnviz info MODEL_DIR|RUN`: what a model folder holds (architecture from
+ * config.json, weight dtypes, parameter count and shards from the safetensors headers) or
+ * what a run folder holds (manifest summary, projections, statistics). --json prints the
+ * same as one JSON object. Everything is validated on the way: info on a broken
+ * checkpoint fails the way extract would. */
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli/cli.h"
+#include "engine/runfolder.h"
+#include "models/config.h"
+#include "models/safetensors.h"
+
+static void help(void) {
+    printf("usage: attnviz info [--json] MODEL_DIR|RUN\n\n"
+           "Describes a Hugging Face model folder (config.json + model.safetensors or\n"
+           "model.safetensors.index.json): type, layers, heads, head dim, hidden and\n"
+           "intermediate sizes, vocabulary, positions, weight dtypes, parameter count, shards.\n"
+           "Or describes a run folder (manifest.json): model, items, tokens, dtype, which\n"
+           "projections exist (and how many heads each holds, where not all) and whether\n"
+           "statistics do.\n\n"
+           "  --json   print one JSON object instead of a table\n"
+           "  --help   this text\n");
+}
+
+/* GPT-2 checkpoints carry the causal mask as attn.bias / attn.masked_bias: buffers, not
+ * parameters. Integer tensors (BERT's old embeddings.position_ids) are buffers as well. */
+static int is_buffer(const av_model_config *c, const av_st_tensor *t) {
+    if (t->dtype != AV_ST_F32 && t->dtype != AV_ST_F16 && t->dtype != AV_ST_BF16 && t->dtype != AV_ST_F64)
+        return 1;
+    if (c->type != AV_MODEL_GPT2) return 0;
+    size_t n = strlen(t->name);
+    static const char *const sfx[] = {".attn.bias", ".attn.masked_bias"};
+    for (int i = 0; i < 2; i++) {
+        size_t m = strlen(sfx[i]);
+        if (n >= m && !strcmp(t->name + n - m, sfx[i])) return 1;
+    }
+    return 0;
+}
+
+static const char *act_name(av_gelu_kind k) { return k == AV_GELU_ERF ? "gelu (erf)" : "gelu (tanh approximation)"; }
+
+static const char *base_name(const char *p) {
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+static int info_model(const char *dir, int json) {
+    av_model_config c;
+    if (av_config_load(dir, &c) != AV_OK) return av_cli_fail_last();
+    av_safetensors st;
+    if (av_safetensors_open(dir, &st) != AV_OK) return av_cli_fail_last();
+    int64_t params = 0, buffers = 0;
+    int64_t per_dtype[AV_ST_F8_E5M2 + 1] = {0};
+    for (int i = 0; i < st.count; i++) {
+        const av_st_tensor *t = &st.tensors[i];
+        if (is_buffer(&c, t)) buffers += t->numel;
+        else params += t->numel;
+        per_dtype[t->dtype]++;
+    }
+    /* Shards in name order (the library keeps the index's first-seen order). */
+    const char **shards = calloc((size_t)st.nfiles, sizeof *shards);
+    if (!shards) {
+        av_safetensors_close(&st);
+        return av_cli_fail("info", "out of memory");
+    }
+    for (int i = 0; i < st.nfiles; i++) {
+        int j = i;
+        for (; j > 0 && strcmp(shards[j - 1], base_name(st.files[i])) > 0; j--) shards[j] = shards[j - 1];
+        shards[j] = base_name(st.files[i]);
+    }
+    int rc = 0;
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "kind", "model");
+        cJSON_AddStringToObject(o, "path", dir);
+        cJSON_AddStringToObject(o, "model_type", c.model_type);
+        cJSON_AddNumberToObject(o, "num_layers", c.num_layers);
+        cJSON_AddNumberToObject(o, "num_heads", c.num_heads);
+        cJSON_AddNumberToObject(o, "head_dim", c.head_dim);
+        cJSON_AddNumberToObject(o, "hidden", c.hidden);
+        cJSON_AddNumberToObject(o, "intermediate", c.intermediate);
+        cJSON_AddNumberToObject(o, "vocab_size", c.vocab_size);
+        cJSON_AddNumberToObject(o, "max_positions", c.max_positions);
+        cJSON_AddStringToObject(o, "activation", c.act == AV_GELU_ERF ? "gelu" : "gelu_tanh");
+        if (c.type == AV_MODEL_VIT) {
+            cJSON_AddNumberToObject(o, "image_size", c.image_size);
+            cJSON_AddNumberToObject(o, "patch_size", c.patch_size);
+        }
+        cJSON *dt = cJSON_AddObjectToObject(o, "dtypes");
+        for (int d = 0; d <= AV_ST_F8_E5M2; d++)
+            if (per_dtype[d]) cJSON_AddNumberToObject(dt, av_st_dtype_name((av_st_dtype)d), (double)per_dtype[d]);
+        cJSON_AddNumberToObject(o, "num_tensors", st.count);
+        cJSON_AddNumberToObject(o, "params", (double)params);
+        cJSON_AddNumberToObject(o, "buffer_elements", (double)buffers);
+        cJSON *sh = cJSON_AddArrayToObject(o, "shards");
+        for (int i = 0; i < st.nfiles; i++) cJSON_AddItemToArray(sh, cJSON_CreateString(shards[i]));
+        char *s = cJSON_Print(o);
+        if (s) printf("%s\n", s);
+        else rc = av_cli_fail("info", "cannot serialise JSON");
+        free(s);
+        cJSON_Delete(o);
+    } else {
+        printf("model          %s\n", dir);
+        printf("type           %s\n", c.model_type);
+        printf("layers         %d\n", c.num_layers);
+        printf("heads          %d\n", c.num_heads);
+        printf("head dim       %d\n", c.head_dim);
+        printf("hidden         %d\n", c.hidden);
+        printf("intermediate   %d\n", c.intermediate);
+        printf("activation     %s\n", act_name(c.act));
+        if (c.type == AV_MODEL_VIT) {
+            printf("image          %d x %d px, patches %d x %d px, %d tokens per image\n", c.image_size,
+                   c.image_size, c.patch_size, c.patch_size, c.max_positions);
+            printf("preprocessing  resize %s (%d x %d), rescale %s (x %g), normalize %s (mean %g %g %g, std %g %g %g)\n",
+                   c.do_resize ? "on" : "off", c.resize_w, c.resize_h, c.do_rescale ? "on" : "off",
+                   (double)c.rescale_factor, c.do_normalize ? "on" : "off", (double)c.image_mean[0],
+                   (double)c.image_mean[1], (double)c.image_mean[2], (double)c.image_std[0],
+                   (double)c.image_std[1], (double)c.image_std[2]);
+        } else {
+            printf("vocab size     %d\n", c.vocab_size);
+            printf("max positions  %d\n", c.max_positions);
+        }
+        printf("weights        ");
+        int first = 1;
+        for (int d = 0; d <= AV_ST_F8_E5M2; d++)
+            if (per_dtype[d]) {
+                printf("%s%s (%lld tensor%s)", first ? "" : ", ", av_st_dtype_name((av_st_dtype)d),
+                       (long long)per_dtype[d], per_dtype[d] == 1 ? "" : "s");
+                first = 0;
+            }
+        printf("%s\n", first ? "none" : "");
+        printf("parameters     %lld", (long long)params);
+        if (buffers) printf(" (+ %lld buffer elements not counted)", (long long)buffers);
+        printf("\n");
+        printf("shards         %d:", st.nfiles);
+        for (int i = 0; i < st.nfiles; i++) printf(" %s", shards[i]);
+        printf("\n");
+    }
+    free(shards);
+    av_safetensors_close(&st);
+    return rc;
+}
+
+/* The projections present (the .npy files under proj/), sorted by name for a stable listing. */
+static int list_projections(const char *dir, char ***names_out) {
+    char path[4096];
+    av_path_join(path, sizeof path, dir, "proj");
+    *names_out = NULL;
+    DIR *d = opendir(path);
+    if (!d) return 0;
+    char **names = NULL;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len < 5 || strcmp(e->d_name + len - 4, ".npy")) continue;
+        char **grown = realloc(names, (size_t)(n + 1) * sizeof *names);
+        if (!grown) break;
+        names = grown;
+        names[n] = strndup(e->d_name, len - 4);
+        if (names[n]) n++;
+    }
+    closedir(d);
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+            char *t = names[j];
+            names[j] = names[j - 1];
+            names[j - 1] = t;
+        }
+    *names_out = names;
+    return n;
+}
+
+/* heads_projected of projection name as the manifest records it, or -1 where it does not. */
+static int heads_projected(const av_run *r, const char *name) {
+    const cJSON *projs = cJSON_GetObjectItemCaseSensitive(r->manifest, "projections");
+    const cJSON *e = cJSON_IsObject(projs) ? cJSON_GetObjectItemCaseSensitive(projs, name) : NULL;
+    const cJSON *n = e ? cJSON_GetObjectItemCaseSensitive(e, "heads_projected") : NULL;
+    return cJSON_IsNumber(n) ? n->valueint : -1;
+}
+
+static int info_run(const char *dir, int json) {
+    av_run r;
+    if (av_run_open(dir, &r) != AV_OK) return av_cli_fail_last();
+    const cJSON *md = cJSON_GetObjectItemCaseSensitive(r.manifest, "model_dir");
+    const cJSON *dt = cJSON_GetObjectItemCaseSensitive(r.manifest, "dtype");
+    const char *model_dir = cJSON_IsString(md) ? md->valuestring : "?";
+    const char *dtype = cJSON_IsString(dt) ? dt->valuestring : av_dtype_name(r.q.dtype);
+    char path[4096];
+    int has_stats = av_file_exists(av_run_path(&r, path, sizeof path, "stats.json"));
+    char **proj = NULL;
+    int nproj = list_projections(dir, &proj);
+    int rc = 0;
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "kind", "run");
+        cJSON_AddStringToObject(o, "path", dir);
+        cJSON_AddStringToObject(o, "model_type", r.model_type);
+        cJSON_AddStringToObject(o, "model_dir", model_dir);
+        cJSON_AddNumberToObject(o, "num_layers", r.num_layers);
+        cJSON_AddNumberToObject(o, "num_heads", r.num_heads);
+        cJSON_AddNumberToObject(o, "head_dim", r.head_dim);
+        cJSON_AddNumberToObject(o, "num_items", (double)r.num_items);
+        cJSON_AddNumberToObject(o, "num_tokens", (double)r.num_tokens);
+        cJSON_AddStringToObject(o, "dtype", dtype);
+        cJSON *p = cJSON_AddArrayToObject(o, "projections");
+        for (int i = 0; i < nproj; i++) cJSON_AddItemToArray(p, cJSON_CreateString(proj[i]));
+        cJSON *hp = cJSON_AddObjectToObject(o, "heads_projected");
+        for (int i = 0; i < nproj; i++)
+            if (heads_projected(&r, proj[i]) >= 0) cJSON_AddNumberToObject(hp, proj[i], heads_projected(&r, proj[i]));
+        cJSON_AddBoolToObject(o, "stats", has_stats);
+        char *s = cJSON_Print(o);
+        if (s) printf("%s\n", s);
+        else rc = av_cli_fail("info", "cannot serialise JSON");
+        free(s);
+        cJSON_Delete(o);
+    } else {
+        printf("run            %s\n", dir);
+        printf("model          %s (%s)\n", model_dir, r.model_type);
+        printf("layers         %d\n", r.num_layers);
+        printf("heads          %d\n", r.num_heads);
+        printf("head dim       %d\n", r.head_dim);
+        printf("items          %lld\n", (long long)r.num_items);
+        printf("tokens         %lld\n", (long long)r.num_tokens);
+        printf("dtype          %s\n", dtype);
+        printf("projections    ");
+        /* a projection of some heads only (project --heads) says how many */
+        int total = r.num_layers * r.num_heads;
+        for (int i = 0; i < nproj; i++) {
+            int n = heads_projected(&r, proj[i]);
+            printf("%s%s", i ? ", " : "", proj[i]);
+            if (n >= 0 && n < total) printf(" (%d of %d heads)", n, total);
+        }
+        printf("%s\n", nproj ? "" : "none");
+        printf("stats          %s\n", has_stats ? "stats.json" : "none");
+    }
+    for (int i = 0; i < nproj; i++) free(proj[i]);
+    free(proj);
+    av_run_close(&r);
+    return rc;
+}
+
+int av_cmd_info(int argc, char **argv) {
+    static const struct option opts[] = {{"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    int json = 0, c;
+    while ((c = getopt_long(argc, argv, "+jh", opts, NULL)) != -1) {
+        if (c == 'h') {
+            help();
+            return 0;
+        }
+        if (c == 'j') json = 1;
+        else return av_cli_usage("info", "unknown option '%s'", argv[optind - 1]);
+    }
+    if (argc - optind != 1) return av_cli_usage("info", "expects one MODEL_DIR or RUN folder");
+    const char *dir = argv[optind];
+    char path[4096];
+    if (!av_is_dir(dir)) {
+        if (!av_file_exists(dir)) return av_cli_fail("info", "%s: no such folder", dir);
+        return av_cli_fail("info", "%s: not a folder (expected a model folder or a run folder)", dir);
+    }
+    if (av_file_exists(av_path_join(path, sizeof path, dir, "manifest.json"))) return info_run(dir, json);
+    if (av_file_exists(av_path_join(path, sizeof path, dir, "config.json"))) return info_model(dir, json);
+    return av_cli_fail("info", "%s: neither a model folder (no config.json) nor a run folder (no manifest.json)", dir);
+}

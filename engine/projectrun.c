@@ -1,0 +1,653 @@
+/* projectrun.c - see projectrun.h. */
+#include "engine/projectrun.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "kernels/knn/knn.h"
+#include "engine/progress.h"
+#include "kernels/tsne/tsne.h"
+#include "base/util.h"
+
+#ifdef AV_HAVE_CUDA
+#include "kernels/project_cuda.h"
+#include "engine/normalize.h"
+#include "engine/quality.h"
+#endif
+
+const char *av_proj_method_name(av_proj_method m) {
+    return m == AV_PROJ_TSNE ? "tsne" : m == AV_PROJ_UMAP ? "umap" : "pca";
+}
+
+void av_project_defaults(av_project_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->method = AV_PROJ_TSNE;
+    o->dim = 2;
+    o->translate = 1;
+    av_tsne_defaults(&o->tsne);
+    av_umap_defaults(&o->umap);
+    /* one default metric for the command, whatever the method (docs/projections.md) */
+    o->umap.metric = o->tsne.metric;
+    o->quality_sample = 2000;
+    o->parallel_heads_max_points = 2048;
+}
+
+int av_parse_heads(const char *spec, int layers, int heads, int **pairs, int *count) {
+    *pairs = NULL;
+    *count = 0;
+    if (!strcmp(spec, "all")) return AV_OK;
+    int cap = 1;
+    for (const char *s = spec; *s; s++) cap += *s == ',';
+    int *out = av_malloc((size_t)cap * 2 * sizeof *out);
+    if (!out) return AV_ERR_NOMEM;
+    const char *s = spec;
+    int n = 0;
+    while (1) {
+        const char *end = strchr(s, ',');
+        size_t len = end ? (size_t)(end - s) : strlen(s);
+        char item[64];
+        if (len == 0 || len >= sizeof item) { free(out); return av_fail("--heads: empty or overlong item in '%s'", spec); }
+        memcpy(item, s, len);
+        item[len] = 0;
+        char *colon = strchr(item, ':'), *e1, *e2;
+        if (!colon) { free(out); return av_fail("--heads: '%s' is not LAYER:HEAD", item); }
+        errno = 0;
+        long l = strtol(item, &e1, 10), h = strtol(colon + 1, &e2, 10);
+        if (errno || e1 != colon || e1 == item || *e2 || e2 == colon + 1) { free(out); return av_fail("--heads: '%s' is not LAYER:HEAD", item); }
+        if (l < 0 || l >= layers || h < 0 || h >= heads) {
+            free(out);
+            return av_fail("--heads: head %ld:%ld does not exist (the model has layers 0-%d, heads 0-%d)", l, h, layers - 1, heads - 1);
+        }
+        int dup = 0;
+        for (int i = 0; i < n; i++) dup |= out[2 * i] == l && out[2 * i + 1] == h;
+        if (!dup) { out[2 * n] = (int)l; out[2 * n + 1] = (int)h; n++; }
+        if (!end) break;
+        s = end + 1;
+    }
+    *pairs = out;
+    *count = n;
+    return AV_OK;
+}
+
+static const char *metric_name(av_metric m) { return m == AV_METRIC_COSINE ? "cosine" : "euclidean"; }
+static const char *knn_name(av_knn_method m) { return m == AV_KNN_EXACT ? "exact" : m == AV_KNN_APPROX ? "approx" : "auto"; }
+static const char *tsne_method_name(av_tsne_method m) { return m == AV_TSNE_BH ? "bh" : m == AV_TSNE_FFT ? "fft" : "auto"; }
+
+/* The parameters a finished head depends on; heads made with others are not reused. */
+static cJSON *params_json(const av_project_opts *o) {
+    cJSON *p = cJSON_CreateObject();
+    cJSON_AddStringToObject(p, "method", av_proj_method_name(o->method));
+    cJSON_AddNumberToObject(p, "dim", o->dim);
+    cJSON_AddBoolToObject(p, "translate", o->translate);
+    cJSON_AddBoolToObject(p, "scale", o->scale);
+    if (o->method == AV_PROJ_TSNE) {
+        const av_tsne_params *t = &o->tsne;
+        cJSON_AddStringToObject(p, "metric", metric_name(t->metric));
+        cJSON_AddStringToObject(p, "knn", knn_name(t->knn_method));
+        cJSON_AddNumberToObject(p, "perplexity", t->perplexity);
+        cJSON_AddNumberToObject(p, "iters", t->iters);
+        cJSON_AddStringToObject(p, "tsne_method", tsne_method_name(t->method));
+        cJSON_AddNumberToObject(p, "theta", t->theta);
+        cJSON_AddNumberToObject(p, "early_exaggeration", t->early_exag);
+        cJSON_AddNumberToObject(p, "early_iters", t->early_iters);
+        if (t->learning_rate > 0) cJSON_AddNumberToObject(p, "learning_rate", t->learning_rate);
+        else cJSON_AddStringToObject(p, "learning_rate", "auto: max(n / early_exaggeration, 200)");
+        cJSON_AddNumberToObject(p, "seed", (double)t->seed);
+    } else if (o->method == AV_PROJ_UMAP) {
+        const av_umap_params *u = &o->umap;
+        cJSON_AddStringToObject(p, "metric", metric_name(u->metric));
+        cJSON_AddStringToObject(p, "knn", knn_name(u->knn_method));
+        cJSON_AddNumberToObject(p, "n_neighbors", u->n_neighbors);
+        cJSON_AddNumberToObject(p, "min_dist", u->min_dist);
+        cJSON_AddNumberToObject(p, "epochs", u->epochs);
+        cJSON_AddNumberToObject(p, "seed", (double)u->seed);
+    }
+    return p;
+}
+
+typedef struct {
+    const av_run *r;
+    const av_project_opts *o;
+    char pdir[4096];
+    av_progress prog;
+    int64_t units_per_head;
+    const char *name;       /* "<method>-<dim>d" */
+    int heads_done, heads_todo;
+    /* the committed proj/<name>.npy when it was made with these parameters: its heads
+     * count as done (the partial folder is removed once the array is committed) */
+    av_npy prev;
+    int have_prev;
+    unsigned char *prev_ok; /* [L*H]: head present in prev and reusable */
+    cJSON *prev_meta;       /* copy of its manifest "heads" entries */
+} job;
+
+static void head_path(const job *j, int l, int h, const char *ext, char *out, size_t n) {
+    char name[64];
+    snprintf(name, sizeof name, "L%03d-H%03d.%s", l, h, ext);
+    av_path_join(out, n, j->pdir, name);
+}
+
+/* A head is in the partial folder when its .npy (written last) is there with the right shape. */
+static int partial_done(const job *j, int l, int h) {
+    char path[4200];
+    head_path(j, l, h, "json", path, sizeof path);
+    if (!av_file_exists(path)) return 0;
+    head_path(j, l, h, "npy", path, sizeof path);
+    if (!av_file_exists(path)) return 0;
+    av_npy a;
+    if (av_npy_open(path, &a) != AV_OK) { av_clear_error(); return 0; }
+    int ok = a.dtype == AV_DT_F32 && a.ndim == 2 && a.shape[0] == 2 * j->r->num_tokens && a.shape[1] == j->o->dim;
+    av_npy_close(&a);
+    return ok;
+}
+
+/* An informational line on stderr ("attnviz project: ..."), left out with o->quiet;
+ * warnings and errors do not go through here. */
+static void say(const job *j, const char *fmt, ...) {
+    if (j->o->quiet) return;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("attnviz project: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+/* A head is done when it is in the partial folder or in the committed array. */
+static int head_done(const job *j, int l, int h) {
+    return partial_done(j, l, h) || (j->have_prev && j->prev_ok[l * j->r->num_heads + h]);
+}
+
+/* The per-head manifest entry of (l, h) in the committed array's record, or NULL. */
+static const cJSON *prev_head_meta(const job *j, int l, int h) {
+    const cJSON *e;
+    cJSON_ArrayForEach(e, j->prev_meta) {
+        const cJSON *jl = cJSON_GetObjectItemCaseSensitive(e, "layer"), *jh = cJSON_GetObjectItemCaseSensitive(e, "head");
+        if (cJSON_IsNumber(jl) && cJSON_IsNumber(jh) && jl->valueint == l && jh->valueint == h) return e;
+    }
+    return NULL;
+}
+
+/* Opens proj/<name>.npy as a source of finished heads when the manifest records it with
+ * the same parameters and the expected shape; with other parameters, says that its
+ * heads will be replaced. Nothing found is not an error. */
+static void open_prev(job *j, const char *name) {
+    const av_run *r = j->r;
+    const cJSON *projs = cJSON_GetObjectItemCaseSensitive(r->manifest, "projections");
+    const cJSON *e = cJSON_IsObject(projs) ? cJSON_GetObjectItemCaseSensitive(projs, name) : NULL;
+    const cJSON *params = e ? cJSON_GetObjectItemCaseSensitive(e, "params") : NULL;
+    const cJSON *heads = e ? cJSON_GetObjectItemCaseSensitive(e, "heads") : NULL;
+    if (!cJSON_IsObject(params) || !cJSON_IsArray(heads)) return;
+    cJSON *want = params_json(j->o);
+    char *ws = cJSON_PrintUnformatted(want), *hs = cJSON_PrintUnformatted(params);
+    int same = ws && hs && !strcmp(ws, hs);
+    free(ws);
+    free(hs);
+    cJSON_Delete(want);
+    if (!same) {
+        say(j, "proj/%s.npy was made with other parameters; its heads are replaced", name);
+        return;
+    }
+    char file[300], path[4200];
+    snprintf(file, sizeof file, "proj/%s.npy", name);
+    av_run_path(r, path, sizeof path, file);
+    int L = r->num_layers, H = r->num_heads;
+    if (!av_file_exists(path) || av_npy_open(path, &j->prev) != AV_OK) { av_clear_error(); return; }
+    const av_npy *a = &j->prev;
+    if (a->dtype != AV_DT_F32 || a->ndim != 4 || a->shape[0] != L || a->shape[1] != H ||
+        a->shape[2] != 2 * r->num_tokens || a->shape[3] != j->o->dim || !(j->prev_ok = calloc((size_t)L * H, 1)) ||
+        !(j->prev_meta = cJSON_Duplicate(heads, 1))) {
+        free(j->prev_ok);
+        j->prev_ok = NULL;
+        av_npy_close(&j->prev);
+        return;
+    }
+    j->have_prev = 1;
+    for (int l = 0; l < L; l++)
+        for (int h = 0; h < H; h++) j->prev_ok[l * H + h] = prev_head_meta(j, l, h) != NULL;
+}
+
+static void close_prev(job *j) {
+    if (j->have_prev) av_npy_close(&j->prev);
+    free(j->prev_ok);
+    cJSON_Delete(j->prev_meta);
+    j->have_prev = 0;
+    j->prev_ok = NULL;
+    j->prev_meta = NULL;
+}
+
+typedef struct { job *j; int64_t reported; } iter_ctx;
+
+static void on_iter(void *user, int iter, const float *Y, int64_t n, double kl) {
+    (void)Y; (void)n; (void)kl;
+    iter_ctx *c = user;
+    if (!c->j->o->quiet) {
+#pragma omp critical(av_project_progress)
+        av_progress_add(&c->j->prog, iter - c->reported);
+    }
+    c->reported = iter;
+}
+
+static int64_t count_nonfinite(const float *v, int64_t count) {
+    int64_t bad = 0;
+    for (int64_t i = 0; i < count; i++) bad += !isfinite(v[i]);
+    return bad;
+}
+
+/* Every selected head's q and k must be finite: checked before any work starts, so bad
+ * data costs one line and no half-done job. */
+static int check_finite(const av_run *r, const int *sel, int nsel) {
+    int64_t T = r->num_tokens, d = r->head_dim;
+    float *buf = av_malloc((size_t)T * d * sizeof *buf);
+    if (!buf) return AV_ERR_NOMEM;
+    int rc = AV_OK;
+    for (int s = 0; s < nsel && rc == AV_OK; s++) {
+        int l = sel[2 * s], h = sel[2 * s + 1];
+        int64_t bq = 0, bk = 0;
+        if ((rc = av_run_head_q(r, l, h, buf)) != AV_OK) break;
+        bq = count_nonfinite(buf, T * d);
+        if ((rc = av_run_head_k(r, l, h, buf)) != AV_OK) break;
+        bk = count_nonfinite(buf, T * d);
+        if (bq || bk)
+            rc = av_fail("%s: head %d:%d has %lld non-finite (NaN/Inf) values in q.npy and %lld in k.npy; "
+                         "refusing to project it", r->dir, l, h, (long long)bq, (long long)bk);
+    }
+    free(buf);
+    return rc;
+}
+
+/* The .json of a finished head: scale, time, KL and (with --quality) the kNN
+ * preservation and trustworthiness; X may be normalised to unit rows in place. */
+static int head_meta(const job *j, int l, int h, float *X, const float *Y, int64_t n, int d, float c, double secs,
+                     double kl, cJSON **out) {
+    const av_project_opts *o = j->o;
+    int dim = o->dim, rc = AV_OK;
+    cJSON *meta = cJSON_CreateObject();
+    *out = meta;
+    if (!meta) return AV_ERR_NOMEM;
+    cJSON_AddNumberToObject(meta, "layer", l);
+    cJSON_AddNumberToObject(meta, "head", h);
+    cJSON_AddNumberToObject(meta, "scale", c);
+    cJSON_AddNumberToObject(meta, "seconds", round(secs * 1000) / 1000);
+    if (o->method == AV_PROJ_TSNE) {
+        cJSON_AddNumberToObject(meta, "kl", kl);
+        cJSON_AddStringToObject(meta, "kl_kind", av_tsne_kl_is_exact(n) ? "exact" : "barnes-hut estimate");
+        int cpu = 1; /* the GPU t-SNE (kernels/tsne/tsne_bh.cu) has its own repulsion */
+#ifdef AV_HAVE_CUDA
+        cpu = o->device != AV_DEVICE_CUDA;
+#endif
+        if (cpu) cJSON_AddStringToObject(meta, "repulsion", av_tsne_uses_fft(n, dim, o->tsne.method) ? "fft" : "barnes-hut");
+    }
+    if (o->quality) {
+        av_metric m = o->method == AV_PROJ_UMAP ? o->umap.metric : o->tsne.metric;
+        if (m == AV_METRIC_COSINE && o->method != AV_PROJ_PCA) /* judge in the metric that was projected */
+            for (int64_t i = 0; i < n; i++) {
+                double s = 0;
+                for (int a = 0; a < d; a++) s += (double)X[i * d + a] * X[i * d + a];
+                double inv = s > 0 ? 1 / sqrt(s) : 0;
+                for (int a = 0; a < d; a++) X[i * d + a] = (float)(X[i * d + a] * inv);
+            }
+        int64_t sample = n > o->quality_sample ? o->quality_sample : 0;
+        double pres, tw;
+        if (n >= 12) {
+            if ((rc = av_knn_preservation(X, Y, n, d, dim, 10, sample, 1, &pres)) != AV_OK ||
+                (rc = av_trustworthiness(X, Y, n, d, dim, 5, sample, 1, &tw)) != AV_OK)
+                return rc;
+            cJSON_AddNumberToObject(meta, "knn_preservation10", pres);
+            cJSON_AddNumberToObject(meta, "trustworthiness5", tw);
+            cJSON_AddNumberToObject(meta, "quality_points", (double)(sample ? sample : n));
+        }
+    }
+    return AV_OK;
+}
+
+/* Projects one head and stores it in the partial folder. */
+static int project_head(job *j, int l, int h) {
+    const av_run *r = j->r;
+    const av_project_opts *o = j->o;
+    int64_t T = r->num_tokens, n = 2 * T;
+    int d = r->head_dim, dim = o->dim;
+    float *X = av_malloc((size_t)n * d * sizeof *X);
+    float *Y = av_malloc((size_t)n * dim * sizeof *Y);
+    cJSON *meta = NULL;
+    int rc = AV_ERR_NOMEM;
+    if (!X || !Y) goto done;
+    if ((rc = av_run_head_q(r, l, h, X)) != AV_OK || (rc = av_run_head_k(r, l, h, X + T * d)) != AV_OK) goto done;
+#pragma omp critical(av_project_progress)
+    snprintf(j->prog.label, sizeof j->prog.label, "%s head %d:%d (%d/%d done)", j->name, l, h,
+             j->heads_done, j->heads_todo);
+    float c = 1;
+    av_normalize_qk(X, T, d, o->translate, o->scale, &c);
+    double t0 = av_now(), kl = NAN;
+    iter_ctx ctx = {j, 0};
+    /* the GPU versions (kernels/project_cuda.h) take the same arguments; a
+     * --device cuda run uses them for t-SNE, UMAP and PCA */
+    int gpu = 0;
+#ifdef AV_HAVE_CUDA
+    gpu = o->device == AV_DEVICE_CUDA;
+#endif
+    if (o->method == AV_PROJ_TSNE) {
+        av_tsne_params p = o->tsne;
+        p.dim = dim;
+        p.on_iter = on_iter;
+        p.user = &ctx;
+        p.every = 10;
+#ifdef AV_HAVE_CUDA
+        if (gpu) rc = av_tsne_cuda(X, n, d, &p, Y, &kl);
+        else
+#endif
+            rc = av_tsne(X, n, d, &p, Y, &kl);
+    } else if (o->method == AV_PROJ_UMAP) {
+        av_umap_params p = o->umap;
+        p.dim = dim;
+#ifdef AV_HAVE_CUDA
+        if (gpu) rc = av_umap_cuda(X, n, d, &p, Y);
+        else
+#endif
+            rc = av_umap(X, n, d, &p, Y);
+    } else if (n < 2) {
+        rc = av_fail("PCA: head %d:%d has fewer than 2 points", l, h);
+    } else {
+#ifdef AV_HAVE_CUDA
+        if (gpu) rc = av_pca_cuda(X, n, d, dim, Y, NULL);
+        else
+#endif
+            rc = av_pca(X, n, d, dim, Y, NULL);
+    }
+    (void)gpu;
+    if (rc != AV_OK) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", av_last_error());
+        rc = av_fail("%s: head %d:%d: %s", r->dir, l, h, msg);
+        goto done;
+    }
+    double secs = av_now() - t0;
+    if ((rc = head_meta(j, l, h, X, Y, n, d, c, secs, kl, &meta)) != AV_OK) goto done;
+    char path[4200];
+    head_path(j, l, h, "json", path, sizeof path);
+    if ((rc = av_json_write(path, meta)) != AV_OK) goto done;
+    head_path(j, l, h, "npy", path, sizeof path);
+    int64_t shape[2] = {n, dim};
+    rc = av_npy_write(path, AV_DT_F32, 2, shape, Y);
+    if (rc == AV_OK) {
+#pragma omp critical(av_project_progress)
+        {
+            j->heads_done++;
+            if (!j->o->quiet) av_progress_add(&j->prog, j->units_per_head - ctx.reported);
+            /* on a terminal the bar says it; in a log, one line per head */
+            if (!j->prog.tty && !j->o->quiet) {
+                if (isnan(kl)) fprintf(stderr, "project: head %d:%d done in %.1fs\n", l, h, secs);
+                else fprintf(stderr, "project: head %d:%d done in %.1fs, KL %.4f\n", l, h, secs, kl);
+            }
+        }
+    }
+done:
+    cJSON_Delete(meta);
+    free(X);
+    free(Y);
+    return rc;
+}
+
+/* Removes proj/<name>.npy.tmp.<pid> files of processes that are gone: a job killed
+ * while writing the array (av_npy_writer) leaves one as large as the array itself. */
+static void remove_stale_temporaries(const av_run *r, const char *name) {
+    char proj[4096], prefix[64], path[4400];
+    av_run_path(r, proj, sizeof proj, "proj");
+    snprintf(prefix, sizeof prefix, "%s.npy.tmp.", name);
+    DIR *d = opendir(proj);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, prefix, strlen(prefix))) continue;
+        char *end;
+        long pid = strtol(e->d_name + strlen(prefix), &end, 10);
+        if (*end || pid <= 0 || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* alive, or not ours to judge */
+        av_path_join(path, sizeof path, proj, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+}
+
+/* Brings the partial folder in line with the parameters: creates it, or empties it
+ * when it was made with other parameters (a note says so). */
+static int prepare_partials(job *j, const char *name) {
+    remove_stale_temporaries(j->r, name);
+    char proj[4096], pp[4200];
+    av_run_path(j->r, proj, sizeof proj, "proj");
+    char sub[256];
+    snprintf(sub, sizeof sub, ".partial-%s", name);
+    av_path_join(j->pdir, sizeof j->pdir, proj, sub);
+    av_path_join(pp, sizeof pp, j->pdir, "params.json");
+    cJSON *want = params_json(j->o);
+    char *ws = cJSON_PrintUnformatted(want);
+    int rc = AV_OK;
+    if (av_is_dir(j->pdir)) {
+        cJSON *have = av_file_exists(pp) ? av_json_read(pp) : NULL;
+        char *hs = have ? cJSON_PrintUnformatted(have) : NULL;
+        if (!hs || strcmp(hs, ws)) {
+            say(j, "%s was made with other parameters; recomputing its heads", j->pdir);
+            rc = av_rm_rf(j->pdir);
+        }
+        av_clear_error();
+        free(hs);
+        cJSON_Delete(have);
+    }
+    if (rc == AV_OK && !av_is_dir(j->pdir)) {
+        rc = av_mkdir_p(j->pdir);
+        if (rc == AV_OK) rc = av_json_write(pp, want);
+    }
+    free(ws);
+    cJSON_Delete(want);
+    return rc;
+}
+
+/* Writes proj/<name>.npy from the partial heads (NaN where none) and registers it. */
+static int assemble(job *j, const char *name, int *done_out) {
+    const av_run *r = j->r;
+    const av_project_opts *o = j->o;
+    int L = r->num_layers, H = r->num_heads, dim = o->dim;
+    int64_t n = 2 * r->num_tokens;
+    char file[300], path[4200];
+    snprintf(file, sizeof file, "proj/%s.npy", name);
+    av_run_path(r, path, sizeof path, file);
+    int64_t shape[4] = {L, H, n, dim};
+    float *nanrow = av_malloc((size_t)(n * dim > 0 ? n * dim : 1) * sizeof *nanrow);
+    if (!nanrow) return AV_ERR_NOMEM;
+    for (int64_t i = 0; i < n * dim; i++) nanrow[i] = NAN;
+    av_npy_writer w;
+    if (av_npy_writer_open(&w, path, AV_DT_F32, 4, shape) != AV_OK) { free(nanrow); return AV_ERR; }
+    cJSON *heads = cJSON_CreateArray();
+    int done = 0, rc = AV_OK;
+    for (int l = 0; l < L && rc == AV_OK; l++)
+        for (int h = 0; h < H && rc == AV_OK; h++) {
+            if (!partial_done(j, l, h)) {
+                if (j->have_prev && j->prev_ok[l * H + h]) {
+                    const float *src = (const float *)j->prev.data + ((int64_t)l * H + h) * n * dim;
+                    rc = av_npy_writer_append(&w, src, n * dim);
+                    cJSON_AddItemToArray(heads, cJSON_Duplicate(prev_head_meta(j, l, h), 1));
+                    done++;
+                } else {
+                    rc = av_npy_writer_append(&w, nanrow, n * dim);
+                }
+                continue;
+            }
+            char hp[4200];
+            head_path(j, l, h, "json", hp, sizeof hp);
+            cJSON *meta = av_json_read(hp);
+            av_npy a;
+            head_path(j, l, h, "npy", hp, sizeof hp);
+            if (!meta || av_npy_open(hp, &a) != AV_OK) { cJSON_Delete(meta); rc = AV_ERR; break; }
+            rc = av_npy_writer_append(&w, a.data, n * dim);
+            av_npy_close(&a);
+            cJSON_AddItemToArray(heads, meta);
+            done++;
+        }
+    free(nanrow);
+    if (rc != AV_OK) { av_npy_writer_abort(&w); cJSON_Delete(heads); return rc; }
+    if ((rc = av_npy_writer_commit(&w)) != AV_OK) { cJSON_Delete(heads); return rc; }
+    char aname[300];
+    snprintf(aname, sizeof aname, "proj/%s", name);
+    av_manifest_set_array(r->manifest, aname, file, AV_DT_F32, 4, shape);
+    cJSON *projs = cJSON_GetObjectItemCaseSensitive(r->manifest, "projections");
+    if (!cJSON_IsObject(projs)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(r->manifest, "projections");
+        projs = cJSON_AddObjectToObject(r->manifest, "projections");
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(projs, name);
+    cJSON *e = cJSON_AddObjectToObject(projs, name);
+    cJSON_AddStringToObject(e, "method", av_proj_method_name(o->method));
+    cJSON_AddNumberToObject(e, "dim", dim);
+    cJSON_AddStringToObject(e, "array", aname);
+    cJSON_AddBoolToObject(e, "translate", o->translate);
+    cJSON_AddBoolToObject(e, "scale", o->scale);
+    cJSON_AddItemToObject(e, "params", params_json(o));
+    cJSON_AddNumberToObject(e, "heads_projected", done);
+    cJSON_AddNumberToObject(e, "heads_total", L * H);
+    cJSON_AddStringToObject(e, "missing_heads", done < L * H ? "NaN-filled (not projected)" : "none");
+    cJSON_AddItemToObject(e, "heads", heads);
+    *done_out = done;
+    return av_run_save_manifest(r);
+}
+
+/* Commits proj/<name>.npy and the manifest, then removes the partial folder: the
+ * committed array now holds every finished head (a later run with the same parameters
+ * reuses them from there), so keeping the folder would only double the disk use. */
+static int finish(job *j, const char *name, int *done) {
+    int rc = assemble(j, name, done);
+    close_prev(j);
+    if (rc != AV_OK) return rc;
+    if (av_rm_rf(j->pdir) != AV_OK) {
+        fprintf(stderr, "attnviz project: warning: %s\n", av_last_error());
+        av_clear_error();
+    }
+    return AV_OK;
+}
+
+int av_project_run(av_run *r, const av_project_opts *o) {
+    if (o->dim != 2 && o->dim != 3) return av_fail("project: --dim must be 2 or 3, got %d", o->dim);
+    if (r->num_tokens < 1) return av_fail("%s: the run has no tokens", r->dir);
+    if (o->method == AV_PROJ_PCA && o->dim > r->head_dim)
+        return av_fail("%s: PCA to %d dimensions of %d-dimensional heads", r->dir, o->dim, r->head_dim);
+    char name[32];
+    snprintf(name, sizeof name, "%s-%dd", av_proj_method_name(o->method), o->dim);
+    int L = r->num_layers, H = r->num_heads;
+    int nsel = o->heads ? o->num_heads : L * H;
+    int *sel = av_malloc((size_t)(nsel > 0 ? nsel : 1) * 2 * sizeof *sel);
+    if (!sel) return AV_ERR_NOMEM;
+    for (int s = 0; s < nsel; s++) {
+        sel[2 * s] = o->heads ? o->heads[2 * s] : s / H;
+        sel[2 * s + 1] = o->heads ? o->heads[2 * s + 1] : s % H;
+    }
+    job j;
+    memset(&j, 0, sizeof j);
+    j.r = r;
+    j.o = o;
+    if (check_finite(r, sel, nsel) != AV_OK || prepare_partials(&j, name) != AV_OK) { free(sel); return AV_ERR; }
+    open_prev(&j, name);
+    int ntodo = 0, skipped = 0;
+    for (int s = 0; s < nsel; s++) {
+        int l = sel[2 * s], h = sel[2 * s + 1];
+        if (o->force) {
+            if (j.have_prev) j.prev_ok[l * H + h] = 0;
+            char p[4200];
+            head_path(&j, l, h, "npy", p, sizeof p);
+            unlink(p);
+            head_path(&j, l, h, "json", p, sizeof p);
+            unlink(p);
+        } else if (head_done(&j, l, h)) {
+            skipped++;
+            continue;
+        }
+        sel[2 * ntodo] = l; /* compacted in place: ntodo <= s */
+        sel[2 * ntodo + 1] = h;
+        ntodo++;
+    }
+    int *todo = sel;
+    int64_t n = 2 * r->num_tokens;
+    say(&j, "%s of %d head%s, %lld points each, on the %s", name, nsel,
+            nsel == 1 ? "" : "s", (long long)n, o->device == AV_DEVICE_CUDA ? "GPU" : "CPU");
+    if (o->method == AV_PROJ_TSNE && av_tsne_effective_perplexity(n, o->tsne.perplexity) != o->tsne.perplexity)
+        fprintf(stderr, "attnviz project: warning: perplexity %g is too large for %lld points; using %.4g\n",
+                o->tsne.perplexity, (long long)n, av_tsne_effective_perplexity(n, o->tsne.perplexity));
+    if (skipped)
+        say(&j, "%d of %d selected heads already done (--force recomputes them)", skipped, nsel);
+    j.units_per_head = o->method == AV_PROJ_TSNE ? o->tsne.iters : 1;
+    char label[64];
+    snprintf(label, sizeof label, "project %s", name);
+    av_progress_start(&j.prog, label, o->method == AV_PROJ_TSNE ? "iters" : "heads", (int64_t)ntodo * j.units_per_head);
+    j.name = name;
+    j.heads_todo = ntodo;
+    int failed = 0;
+    char err[1024] = "";
+    /* on the GPU one head at a time: each call fills the device itself */
+    int side_by_side = n <= o->parallel_heads_max_points && o->device != AV_DEVICE_CUDA;
+    /* small heads: one head per thread (the inner OpenMP regions then run on one
+     * thread); large heads: one at a time, all threads inside */
+#pragma omp parallel for schedule(dynamic, 1) if (side_by_side)
+    for (int t = 0; t < ntodo; t++) {
+        int stop;
+#pragma omp atomic read
+        stop = failed;
+        if (stop) continue;
+        if (project_head(&j, todo[2 * t], todo[2 * t + 1]) != AV_OK) {
+#pragma omp critical(av_project_error)
+            if (!failed) {
+                failed = 1;
+                snprintf(err, sizeof err, "%s", av_last_error());
+            }
+        }
+    }
+    free(todo);
+    char note[96];
+    snprintf(note, sizeof note, "%d head%s", ntodo, ntodo == 1 ? "" : "s");
+    snprintf(j.prog.label, sizeof j.prog.label, "%s", label);
+    if (!o->quiet) av_progress_done(&j.prog, o->method == AV_PROJ_TSNE ? note : NULL);
+    if (failed) { close_prev(&j); return av_fail("%s", err); }
+    int done = 0;
+    if (finish(&j, name, &done) != AV_OK) return AV_ERR;
+    say(&j, "wrote proj/%s.npy (%d of %d heads projected%s)", name, done, L * H,
+            done < L * H ? ", the others NaN" : "");
+    return AV_OK;
+}
+
+int av_project_save_head(av_run *r, const av_project_opts *o, int l, int h, float *X, const float *Y,
+                         float scale, double kl, double seconds) {
+    if (o->dim != 2 && o->dim != 3) return av_fail("project: --dim must be 2 or 3, got %d", o->dim);
+    if (l < 0 || l >= r->num_layers || h < 0 || h >= r->num_heads)
+        return av_fail("%s: no head %d:%d", r->dir, l, h);
+    char name[32];
+    snprintf(name, sizeof name, "%s-%dd", av_proj_method_name(o->method), o->dim);
+    job j;
+    memset(&j, 0, sizeof j);
+    j.r = r;
+    j.o = o;
+    j.name = name;
+    if (prepare_partials(&j, name) != AV_OK) return AV_ERR;
+    int64_t n = 2 * r->num_tokens;
+    cJSON *meta = NULL;
+    int rc = head_meta(&j, l, h, X, Y, n, r->head_dim, scale, seconds, kl, &meta);
+    char path[4200];
+    if (rc == AV_OK) {
+        head_path(&j, l, h, "json", path, sizeof path);
+        rc = av_json_write(path, meta);
+    }
+    cJSON_Delete(meta);
+    if (rc == AV_OK) {
+        head_path(&j, l, h, "npy", path, sizeof path);
+        int64_t shape[2] = {n, o->dim};
+        rc = av_npy_write(path, AV_DT_F32, 2, shape, Y);
+    }
+    int done = 0;
+    if (rc == AV_OK) {
+        open_prev(&j, name);
+        rc = finish(&j, name, &done);
+    }
+    return rc;
+}

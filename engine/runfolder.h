@@ -1,0 +1,70 @@
+/* runfolder.h - the run folder contract of DESIGN.md: manifest.json plus .npy arrays.
+ *
+ *   manifest.json  {"format": "attnviz-run", "version": 1, "model_type", "model_dir",
+ *                   "num_layers", "num_heads", "head_dim", "num_items", "num_tokens",
+ *                   "dtype", "arrays": {NAME: {"file", "dtype", "shape"}}, ...}
+ *                  extract adds: "device", "data", "max_positions", "truncated_items",
+ *                  "dropped_items", "f16_overflow" (values stored as +-inf), and per
+ *                  [layer][head] the means "vnorm_mean", "qnorm_mean", "knorm_mean" of
+ *                  |v|, |q|, |k| over the tokens (from f32, before storage rounding)
+ *   q.npy, k.npy   [L, H, T, d] f16|f32      token_item.npy, token_pos.npy [T] i32
+ *   tokens.jsonl   {"text","item","pos"[, "row","col"]} per token; items.jsonl per item
+ *   proj/<method>-<dim>d.npy [L, H, 2T, dim] f32 (queries, then keys); stats.json
+ *
+ * Writers put every file in place atomically and the manifest last, so a folder with a
+ * manifest is complete. av_run owns its cJSON manifest and the mappings; av_run_close
+ * frees them. */
+#ifndef AV_ENGINE_RUNFOLDER_H
+#define AV_ENGINE_RUNFOLDER_H
+#include <cjson/cJSON.h>
+#include "base/npy.h"
+
+#define AV_RUN_FORMAT "attnviz-run"
+#define AV_RUN_VERSION 1
+
+typedef struct {
+    char dir[4096];
+    cJSON *manifest;
+    char model_type[16];   /* "bert" | "gpt2" | "vit" */
+    int num_layers, num_heads, head_dim;
+    int64_t num_items, num_tokens;
+    av_npy q, k;           /* [L, H, T, d] */
+    av_npy token_item;     /* [T] i32 */
+    av_npy token_pos;      /* [T] i32 */
+} av_run;
+
+/* Reads the manifest, maps q/k/token_item/token_pos and checks every shape against it. */
+int av_run_open(const char *dir, av_run *r);
+void av_run_close(av_run *r);
+
+/* One head's vectors as f32 rows [T, d] into out (caller allocates T*d floats). */
+int av_run_head_q(const av_run *r, int layer, int head, float *out);
+int av_run_head_k(const av_run *r, int layer, int head, float *out);
+
+/* Path of a file inside the run folder. */
+char *av_run_path(const av_run *r, char *out, size_t n, const char *name);
+
+/* Rewrites manifest.json atomically from r->manifest (after adding entries). */
+int av_run_save_manifest(const av_run *r);
+
+/* Manifest building blocks, used by extract and by everything that adds arrays. */
+cJSON *av_manifest_new(const char *model_type, const char *model_dir, int num_layers,
+                       int num_heads, int head_dim, int64_t num_items, int64_t num_tokens,
+                       av_dtype dtype);
+int av_manifest_set_array(cJSON *manifest, const char *name, const char *file, av_dtype dtype,
+                          int ndim, const int64_t *shape);
+int av_manifest_write(const char *dir, const cJSON *manifest);
+
+/* Reads a JSON file into a cJSON tree (caller deletes); errors name the file. */
+cJSON *av_json_read(const char *path);
+/* Writes a cJSON tree atomically, pretty-printed. */
+int av_json_write(const char *path, const cJSON *json);
+/* Checked field access: the error names the file and the key. */
+int av_json_int(const cJSON *obj, const char *key, const char *file, int64_t *out);
+int av_json_str(const cJSON *obj, const char *key, const char *file, const char **out);
+
+/* tokens.jsonl: the token texts, in token order. av_run_tokens_free releases them. */
+typedef struct { char **text; int64_t count; } av_run_tokens;
+int av_run_load_tokens(const av_run *r, av_run_tokens *t);
+void av_run_tokens_free(av_run_tokens *t);
+#endif

@@ -1,0 +1,215 @@
+// attention.cu - multi-head attention variants (kernels/attention/attention.cu is variant 2
+// with 4 queries per warp).
+//   dev_attention [variant]     (no argument: every variant)
+// Shapes: BERT-base (32 x 128 tokens, 12 heads of 64, padding: lengths 1..128) and
+// GPT-2 (the same, causal). q, k, v in one fused [rows, 3C] buffer, as the models have.
+//   1: one thread per query, three passes over the keys straight from global memory
+//      (max, sum, weighted V): what the CPU reference does, on a thread.
+//   2: online softmax, one block per (item, head, 4 * QPW queries); 32-key K/V tiles in
+//      shared memory; a warp scores 32 keys at once (a lane per key) and accumulates
+//      output dimensions per lane. Swept over QPW (queries per warp) = 1, 2, 4, 8.
+// Figure of merit: time per call, and "effective" GFLOP/s counting 4 T^2 d per head
+// (padding and causal skipping make less work than that, so it is a lower bound).
+#include "kernels/backend/dev_common.cuh"
+
+static void attention_cpu(float *out, const float *q, const float *k, const float *v, int ld, int B, int T,
+                          int H, int d, const int32_t *lengths, int causal) {
+    float *p = (float *)malloc(T * sizeof(float));
+    const float scale = 1.0f / sqrtf((float)d);
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++)
+            for (int i = 0; i < T; i++) {
+                float *o = out + ((int64_t)b * T + i) * H * d + h * d;
+                if (i >= lengths[b]) { for (int c = 0; c < d; c++) o[c] = 0; continue; }
+                int kend = causal ? i + 1 : lengths[b];
+                float m = -INFINITY;
+                const float *qi = q + ((int64_t)b * T + i) * ld + h * d;
+                for (int j = 0; j < kend; j++) {
+                    const float *kj = k + ((int64_t)b * T + j) * ld + h * d;
+                    float s = 0;
+                    for (int c = 0; c < d; c++) s += qi[c] * kj[c];
+                    p[j] = s * scale;
+                    m = fmaxf(m, p[j]);
+                }
+                double sum = 0;
+                for (int j = 0; j < kend; j++) { p[j] = expf(p[j] - m); sum += p[j]; }
+                for (int c = 0; c < d; c++) {
+                    double acc = 0;
+                    for (int j = 0; j < kend; j++) acc += p[j] * v[((int64_t)b * T + j) * ld + h * d + c];
+                    o[c] = (float)(acc / sum);
+                }
+            }
+    free(p);
+}
+
+__global__ void attn1(float *out, const float *q, const float *k, const float *v, int ld, int B, int T, int H,
+                      int d, const int32_t *lengths, int causal) {
+    int64_t idx = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= (int64_t)B * H * T) return;
+    int i = idx % T, h = (idx / T) % H, b = idx / ((int64_t)T * H);
+    float *o = out + ((int64_t)b * T + i) * H * d + h * d;
+    if (i >= lengths[b]) { for (int c = 0; c < d; c++) o[c] = 0; return; }
+    int kend = causal ? i + 1 : lengths[b];
+    const float scale = rsqrtf((float)d);
+    const float *qi = q + ((int64_t)b * T + i) * ld + h * d;
+    float m = -INFINITY;
+    for (int j = 0; j < kend; j++) {
+        const float *kj = k + ((int64_t)b * T + j) * ld + h * d;
+        float s = 0;
+        for (int c = 0; c < d; c++) s += qi[c] * kj[c];
+        m = fmaxf(m, s * scale);
+    }
+    float sum = 0;
+    for (int j = 0; j < kend; j++) {
+        const float *kj = k + ((int64_t)b * T + j) * ld + h * d;
+        float s = 0;
+        for (int c = 0; c < d; c++) s += qi[c] * kj[c];
+        sum += expf(s * scale - m);
+    }
+    for (int c = 0; c < d; c++) o[c] = 0;
+    for (int j = 0; j < kend; j++) {
+        const float *kj = k + ((int64_t)b * T + j) * ld + h * d;
+        float s = 0;
+        for (int c = 0; c < d; c++) s += qi[c] * kj[c];
+        float p = expf(s * scale - m) / sum;
+        for (int c = 0; c < d; c++) o[c] += p * v[((int64_t)b * T + j) * ld + h * d + c];
+    }
+}
+
+enum { WARPS = 4, KT = 32 };
+
+template <int NR, int QPW>
+__global__ void __launch_bounds__(WARPS * 32)
+attn2(float *out, const float *q, const float *k, const float *v, int ld, int T, int H, int d,
+      const int32_t *lengths, int causal) {
+    const int QT = QPW * WARPS;
+    extern __shared__ float smem[];
+    float *Qs = smem, *Ks = Qs + QT * d, *Vs = Ks + KT * (d + 1);
+    const int b = blockIdx.z, h = blockIdx.y, q0 = blockIdx.x * QT;
+    const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+    const int len = min(max(lengths[b], 0), T);
+    const float scale = rsqrtf((float)d);
+    const size_t item = (size_t)b * T;
+    for (int idx = tid; idx < QT * d; idx += blockDim.x) {
+        int r = idx / d, c = idx % d, i = q0 + r;
+        Qs[idx] = i < len ? q[(item + i) * ld + (size_t)h * d + c] * scale : 0.0f;
+    }
+    const int kend = causal ? min(len, q0 + QT) : len;
+    float m[QPW], l[QPW], acc[QPW][NR];
+    for (int j = 0; j < QPW; j++) {
+        m[j] = -INFINITY; l[j] = 0.0f;
+        for (int r = 0; r < NR; r++) acc[j][r] = 0.0f;
+    }
+    for (int kt = 0; kt < kend; kt += KT) {
+        __syncthreads();
+        for (int idx = tid; idx < KT * d; idx += blockDim.x) {
+            int r = idx / d, c = idx % d, j = kt + r;
+            bool in = j < kend;
+            size_t at = (item + j) * ld + (size_t)h * d + c;
+            Ks[r * (d + 1) + c] = in ? k[at] : 0.0f;
+            Vs[idx] = in ? v[at] : 0.0f;
+        }
+        __syncthreads();
+        const int key = kt + lane;
+        for (int j = 0; j < QPW; j++) {
+            const int qr = warp * QPW + j, i = q0 + qr;
+            if (i >= len) break;
+            const bool valid = key < kend && (!causal || key <= i);
+            float s = -INFINITY;
+            if (valid) {
+                const float *qq = Qs + qr * d, *kk = Ks + lane * (d + 1);
+                s = 0.0f;
+                for (int c = 0; c < d; c++) s += qq[c] * kk[c];
+            }
+            const float m_new = fmaxf(m[j], warp_max(s));
+            if (m_new == -INFINITY) continue;
+            const float p = valid ? expf(s - m_new) : 0.0f;
+            const float corr = expf(m[j] - m_new);
+            l[j] = l[j] * corr + warp_sum(p);
+            for (int r = 0; r < NR; r++) acc[j][r] *= corr;
+            for (int t = 0; t < KT; t++) {
+                const float pt = __shfl_sync(0xffffffffu, p, t);
+                const float *vv = Vs + t * d;
+                for (int r = 0; r < NR; r++) {
+                    const int c = lane + 32 * r;
+                    if (c < d) acc[j][r] += pt * vv[c];
+                }
+            }
+            m[j] = m_new;
+        }
+    }
+    for (int j = 0; j < QPW; j++) {
+        const int i = q0 + warp * QPW + j;
+        if (i >= T) break;
+        float *o = out + (item + i) * (size_t)(H * d) + (size_t)h * d;
+        const float inv = i < len ? 1.0f / l[j] : 0.0f;
+        for (int r = 0; r < NR; r++) {
+            const int c = lane + 32 * r;
+            if (c < d) o[c] = i < len ? acc[j][r] * inv : 0.0f;
+        }
+    }
+}
+
+template <int QPW>
+static void launch2(float *out, const float *q, const float *k, const float *v, int ld, int B, int T, int H, int d,
+                    const int32_t *len, int causal) {
+    const int QT = QPW * WARPS;
+    dim3 grid(ceil_div(T, QT), H, B);
+    size_t smem = (size_t)(QT * d + KT * (d + 1) + KT * d) * sizeof(float);
+    attn2<2, QPW><<<grid, WARPS * 32, smem>>>(out, q, k, v, ld, T, H, d, len, causal);   // d = 64 here
+    cudaCheck(cudaGetLastError());
+}
+
+int main(int argc, char **argv) {
+    require_device("dev_attention");
+    int only = argc > 1 ? atoi(argv[1]) : 0;
+    const int B = 32, T = 128, H = 12, d = 64, C = H * d, ld = 3 * C;
+    const int64_t rows = (int64_t)B * T;
+    float *qkv = make_random(rows * ld, -2, 2, 7);
+    int32_t len_pad[B], len_full[B];
+    for (int b = 0; b < B; b++) { len_pad[b] = 1 + (b * 37) % T; len_full[b] = T; }
+    float *ref = (float *)malloc(rows * C * sizeof(float));
+    float *dqkv = to_device(qkv, rows * ld), *dout;
+    cudaCheck(cudaMalloc(&dout, rows * C * sizeof(float)));
+    int32_t *dlen;
+    cudaCheck(cudaMalloc(&dlen, B * sizeof(int32_t)));
+    for (int causal = 0; causal <= 1; causal++) {
+        const int32_t *lens = causal ? len_full : len_pad;
+        cudaCheck(cudaMemcpy(dlen, lens, B * sizeof(int32_t), cudaMemcpyHostToDevice));
+        attention_cpu(ref, qkv, qkv + C, qkv + 2 * C, ld, B, T, H, d, lens, causal);
+        printf("B %d T %d H %d d %d, %s\n", B, T, H, d, causal ? "causal (GPT-2)" : "padded (BERT)");
+        const double flops = 4.0 * B * H * T * T * d;
+        if (!only || only == 1) {
+            attn1<<<ceil_div(rows * H, 128), 128>>>(dout, dqkv, dqkv + C, dqkv + 2 * C, ld, B, T, H, d, dlen, causal);
+            validate("variant 1", dout, ref, rows * C, 1e-5);
+            for (int block : {64, 128, 256, 512}) {
+                float ms = time_ms(5, [&] {
+                    attn1<<<ceil_div(rows * H, block), block>>>(dout, dqkv, dqkv + C, dqkv + 2 * C, ld, B, T, H, d, dlen, causal);
+                });
+                printf("  variant 1 block %3d:        %8.4f ms  %8.1f GFLOP/s\n", block, ms, flops / ms / 1e6);
+            }
+        }
+        if (!only || only == 2) {
+            auto run = [&](int qpw) {
+                switch (qpw) {
+                case 1: launch2<1>(dout, dqkv, dqkv + C, dqkv + 2 * C, ld, B, T, H, d, dlen, causal); break;
+                case 2: launch2<2>(dout, dqkv, dqkv + C, dqkv + 2 * C, ld, B, T, H, d, dlen, causal); break;
+                case 4: launch2<4>(dout, dqkv, dqkv + C, dqkv + 2 * C, ld, B, T, H, d, dlen, causal); break;
+                default: launch2<8>(dout, dqkv, dqkv + C, dqkv + 2 * C, ld, B, T, H, d, dlen, causal); break;
+                }
+            };
+            for (int qpw : {1, 2, 4, 8}) {
+                char what[64];
+                snprintf(what, sizeof what, "variant 2, %d queries/warp", qpw);
+                cudaCheck(cudaMemset(dout, 0xff, rows * C * sizeof(float)));   // NaNs: every row must be written
+                run(qpw);
+                validate(what, dout, ref, rows * C, 1e-5);
+                float ms = time_ms(50, [&] { run(qpw); });
+                printf("  variant 2 queries/warp %d:   %8.4f ms  %8.1f GFLOP/s\n", qpw, ms, flops / ms / 1e6);
+            }
+        }
+    }
+    free(qkv); free(ref);
+    cudaCheck(cudaFree(dqkv)); cudaCheck(cudaFree(dout)); cudaCheck(cudaFree(dlen));
+    return 0;
+}

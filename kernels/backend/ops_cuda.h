@@ -1,0 +1,85 @@
+/* ops_cuda.h - the CUDA backend: every op of kernels/ops.h on device pointers, plus what
+ * only the GPU path needs (GEMM precision, fused bias + GELU, q/k packing on the device,
+ * pinned host buffers and overlapped downloads).
+ *
+ * Ownership: the backend owns one CUDA stream (all ops run on it, in order), one cuBLAS
+ * handle bound to it, a second stream for downloads and a scratch buffer for 16-bit GEMM
+ * operands; av_cuda_shutdown() releases them. Callers own every buffer they pass:
+ * device buffers from the table's alloc (cudaMalloc), pinned host buffers from
+ * av_cuda_host_alloc (free with av_cuda_host_free).
+ *
+ * Errors: every CUDA and cuBLAS call is checked; a failure returns AV_ERR with
+ * av_last_error() naming the call and CUDA's reason. Ops are asynchronous: a fault
+ * inside a kernel surfaces at the next sync/download, which returns AV_ERR.
+ * Callable from C; only present in builds with CUDA (AV_HAVE_CUDA). */
+#ifndef AV_KERNELS_BACKEND_OPS_CUDA_H
+#define AV_KERNELS_BACKEND_OPS_CUDA_H
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+/* Inside the extern "C" block: these C headers carry no guards of their own. */
+#include "kernels/ops.h"
+#include "base/dtype.h"
+
+/* ---- ops of kernels/ops.h, same semantics, device pointers (lengths too) ------------- */
+int av_cuda_embed(float *out, const int32_t *ids, const int32_t *pos, const int32_t *types,
+                  const float *wte, const float *wpe, const float *tte, int64_t T, int C);
+int av_cuda_patchify(float *out, const float *img, int B, int S, int P);
+int av_cuda_layernorm(float *out, const float *in, const float *gamma, const float *beta,
+                      int64_t rows, int C, float eps);
+int av_cuda_matmul(float *out, const float *in, const float *w, const float *bias,
+                   int64_t M, int K, int N, av_wlayout wl);
+int av_cuda_gelu(float *x, int64_t n, av_gelu_kind kind);
+int av_cuda_add(float *out, const float *a, const float *b, int64_t n);
+int av_cuda_attention(float *out, const float *q, const float *k, const float *v, int ld,
+                      int B, int T, int H, int d, const int32_t *lengths, int causal);
+
+/* x[rows, N] = gelu(x + bias[N]) in one pass: the MLP's bias and activation fused, so
+ * the up-projection can run its GEMM without bias (bias NULL = plain GELU). */
+int av_cuda_bias_gelu(float *x, const float *bias, int64_t rows, int N, av_gelu_kind kind);
+
+/* GEMM precision of av_cuda_matmul. F32 (the default): cublasSgemm, matches the CPU to
+ * ~1e-6. TF32: f32 data, TF32 tensor cores. BF16 / F16: both operands rounded to 16 bits
+ * on the device, tensor-core cublasGemmEx with f32 accumulate and f32 output (relative
+ * error ~1e-3..1e-2). The environment variable AV_CUDA_GEMM=f32|tf32|bf16|f16 sets it when
+ * the backend starts (an unknown value makes av_cuda_init fail with a message). */
+typedef enum { AV_GEMM_F32 = 0, AV_GEMM_TF32 = 1, AV_GEMM_BF16 = 2, AV_GEMM_F16 = 3 } av_gemm_precision;
+int av_cuda_set_gemm_precision(av_gemm_precision p);
+av_gemm_precision av_cuda_gemm_precision(void);
+/* "f32" | "tf32" | "bf16" | "f16" -> precision; AV_ERR on anything else. */
+int av_cuda_parse_gemm_precision(const char *name, av_gemm_precision *out);
+
+/* q/k packing on the device (CPU twin and full semantics: kernels/pack/pack.h). All pointers
+ * are device memory; sums are device doubles added to, lengths a device int32 [B].
+ * n_out must be av_pack_count() of the same lengths (the caller knows them on the host
+ * and sizes q_out/k_out with it); the kernel checks nothing it cannot see cheaply. */
+int av_pack_heads_cuda(void *q_out, void *k_out, float *vnorm_out, double *sums, av_dtype dtype,
+                       const float *q, const float *k, const float *v, int ld,
+                       int B, int T, int H, int d, const int32_t *lengths, int64_t n_out);
+
+/* ---- backend plumbing ------------------------------------------------------------- */
+/* Initializes device 0 (stream, cuBLAS) once; AV_ERR with the reason when no device. */
+int av_cuda_init(void);
+/* Releases stream, handle and scratch; a later av_cuda_init starts again. */
+void av_cuda_shutdown(void);
+/* The backend's compute stream (a cudaStream_t), for callers that add their own work. */
+void *av_cuda_stream(void);
+
+/* Page-locked host memory: downloads into it run asynchronously and at full speed. */
+void *av_cuda_host_alloc(size_t bytes);
+void av_cuda_host_free(void *p);
+/* Starts copying bytes device -> pinned host on the download stream once everything
+ * queued so far on the compute stream is done; returns at once, so the next layer's
+ * compute overlaps the copy. The src buffer must not be overwritten, and dst not read,
+ * before av_cuda_download_wait(slot) of the same slot (0..AV_DOWNLOAD_SLOTS-1): two
+ * slots let one layer's copy run while the host writes out the previous one. */
+int av_cuda_download_async(void *dst_pinned, const void *src, size_t bytes, int slot);
+int av_cuda_download_wait(int slot);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,144 @@
+// emu.h - a CPU emulation of the few CUDA built-ins our kernels use, so the kernels of
+// kernels/<op>/*.cu can be compiled as plain C++ (with AV_CUDA_EMU defined) and checked on a
+// machine without a GPU. Blocks run one after another; each CUDA thread of a block is a
+// std::thread, __syncthreads is a barrier of the block, and warp shuffles exchange
+// values through a per-warp barrier. That is real concurrency, so a missing
+// __syncthreads or a read of shared memory before it is written shows up as a wrong (or
+// varying) result; dynamic shared memory starts as NaNs for the same reason.
+// What it cannot show: speed, memory coalescing, bank conflicts, launch limits, and
+// anything about cuBLAS. Used by emu_kernels.cpp and emu_projections.cpp
+// (kernels/emu/run.sh; what is covered: COVERAGE.md). Since blocks run in turn,
+// a kernel whose threads wait on other blocks (the t-SNE tree's summarise and sort)
+// must be launched here as a single block; the atomics are the compiler's __atomic
+// built-ins on the same addresses the kernel uses.
+#ifndef AV_KERNELS_EMU_EMU_H
+#define AV_KERNELS_EMU_EMU_H
+#include <algorithm>
+#include <barrier>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+// Host-side handle types that project_internal.cuh names (only their size matters here).
+typedef void *cudaStream_t;
+typedef void *cublasHandle_t;
+
+struct dim3 {
+    unsigned x, y, z;
+    dim3(unsigned a = 1, unsigned b = 1, unsigned c = 1) : x(a), y(b), z(c) {}
+};
+struct float4 { float x, y, z, w; };
+inline float4 make_float4(float a, float b, float c, float d) { return {a, b, c, d}; }
+extern "C" uint16_t av_f32_to_f16(float f);   // base/dtype.c: round to nearest even, as __float2half_rn
+struct __half { uint16_t bits; };
+inline __half __float2half_rn(float f) { return __half{av_f32_to_f16(f)}; }
+
+inline thread_local dim3 threadIdx, blockIdx;
+inline dim3 blockDim, gridDim;
+
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __launch_bounds__(n)
+#define __shared__ static   // one block at a time: a static is shared by its threads
+using std::max;
+using std::min;
+// CUDA's integer min/max are plain functions: they take a volatile int as readily as an int.
+inline int max(int a, int b) { return a > b ? a : b; }
+inline int min(int a, int b) { return a < b ? a : b; }
+inline float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
+
+struct emu_block_state {
+    std::unique_ptr<std::barrier<>> block;
+    std::vector<std::unique_ptr<std::barrier<>>> warps;
+    float exchange[1024];
+    double exchange_d[1024];
+    unsigned vote[1024];
+    std::vector<float> smem;
+    std::mutex atomics;
+};
+inline emu_block_state emu;
+
+inline float *emu_dynamic_smem() { return emu.smem.data(); }
+inline void __syncthreads() { emu.block->arrive_and_wait(); }
+inline float emu_shuffle(float v, int src_lane) {
+    const int w = threadIdx.x / 32;
+    emu.exchange[threadIdx.x] = v;
+    emu.warps[w]->arrive_and_wait();
+    const float r = emu.exchange[w * 32 + (src_lane & 31)];
+    emu.warps[w]->arrive_and_wait();   // nobody overwrites the exchange before all have read
+    return r;
+}
+inline double emu_shuffle_d(double v, int src_lane) {
+    const int w = threadIdx.x / 32;
+    emu.exchange_d[threadIdx.x] = v;
+    emu.warps[w]->arrive_and_wait();
+    const double r = emu.exchange_d[w * 32 + (src_lane & 31)];
+    emu.warps[w]->arrive_and_wait();
+    return r;
+}
+inline float __shfl_xor_sync(unsigned, float v, int mask) { return emu_shuffle(v, (threadIdx.x % 32) ^ mask); }
+inline double __shfl_xor_sync(unsigned, double v, int mask) { return emu_shuffle_d(v, (threadIdx.x % 32) ^ mask); }
+inline float __shfl_sync(unsigned, float v, int lane) { return emu_shuffle(v, lane); }
+inline void __syncwarp(unsigned = 0xffffffffu) { emu.warps[threadIdx.x / 32]->arrive_and_wait(); }
+// The lanes' predicates as a mask (lane i -> bit i), like the hardware's vote.
+inline unsigned __ballot_sync(unsigned, int pred) {
+    const int w = threadIdx.x / 32, nl = std::min(32, (int)blockDim.x - w * 32);
+    emu.vote[threadIdx.x] = pred != 0;
+    emu.warps[w]->arrive_and_wait();
+    unsigned m = 0;
+    for (int l = 0; l < nl; l++) m |= emu.vote[w * 32 + l] << l;
+    emu.warps[w]->arrive_and_wait();
+    return m;
+}
+inline int __all_sync(unsigned, int pred) {
+    const int w = threadIdx.x / 32, nl = std::min(32, (int)blockDim.x - w * 32);
+    return __ballot_sync(0xffffffffu, pred) == (nl == 32 ? 0xffffffffu : (1u << nl) - 1);
+}
+inline int __popc(unsigned x) { return __builtin_popcount(x); }
+inline double atomicAdd(double *p, double v) {
+    std::lock_guard<std::mutex> g(emu.atomics);
+    double old = *p;
+    *p += v;
+    return old;
+}
+inline int atomicAdd(int *p, int v) { return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST); }
+inline int atomicSub(int *p, int v) { return __atomic_fetch_sub(p, v, __ATOMIC_SEQ_CST); }
+inline int atomicExch(int *p, int v) { return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST); }
+inline int atomicCAS(int *p, int expect, int want) {
+    __atomic_compare_exchange_n(p, &expect, want, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    return expect;   // the old value, as CUDA returns it
+}
+inline void __threadfence() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+template <class T> inline T __ldcg(const T *p) { return *(const volatile T *)p; }
+
+// kernel<<<grid, block, smem_bytes>>>(...) becomes emu_launch(grid, block, smem_bytes, [&] { kernel(...); }).
+inline void emu_launch(dim3 grid, dim3 block, size_t smem_bytes, const std::function<void()> &kernel) {
+    gridDim = grid;
+    blockDim = block;
+    const int nt = (int)block.x;
+    for (unsigned z = 0; z < grid.z; z++)
+        for (unsigned y = 0; y < grid.y; y++)
+            for (unsigned x = 0; x < grid.x; x++) {
+                emu.smem.assign(smem_bytes / sizeof(float) + 1, NAN);
+                emu.block = std::make_unique<std::barrier<>>(nt);
+                emu.warps.clear();
+                for (int w = 0; w < (nt + 31) / 32; w++)
+                    emu.warps.push_back(std::make_unique<std::barrier<>>(std::min(32, nt - w * 32)));
+                std::vector<std::thread> threads;
+                for (int t = 0; t < nt; t++)
+                    threads.emplace_back([&, t, x, y, z] {
+                        threadIdx = dim3(t);
+                        blockIdx = dim3(x, y, z);
+                        kernel();
+                    });
+                for (auto &t : threads) t.join();
+            }
+}
+#endif

@@ -1,0 +1,354 @@
+/* tsne.c - Barnes-Hut t-SNE (van der Maaten 2014) in 2-D and 3-D, on the CPU.
+ *
+ * Pipeline: kNN (FAISS, k = min(n-1, 3 perplexity)) -> per-point Gaussian bandwidth by
+ * bisection to the wanted perplexity -> symmetric sparse P (CSR, sums to 1) -> PCA
+ * initialisation scaled to std 1e-4 (plus seeded 1e-6 jitter, so duplicates separate
+ * and the seed matters) -> gradient descent with momentum and gains.
+ *
+ * The gradient is written without the customary factor 4 (as openTSNE does), so the
+ * auto learning rate max(n / early_exag, 200) takes the same steps as scikit-learn's
+ * max(n / early_exag / 4, 50) with its factor 4. Momentum 0.5 during early
+ * exaggeration, 0.8 after; gains +0.2 when the gradient turns, x0.8 when it does not,
+ * never below 0.01; the embedding is re-centred after every step (openTSNE).
+ * Everything that runs in parallel writes per point and sums in a fixed order, so a
+ * seed gives the same embedding whatever the thread count. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "kernels/knn/knn.h"
+#include "kernels/project.h"
+#include "base/rng.h"
+#include "kernels/tsne/tsne.h"
+#include "kernels/tsne/tsne_fft.h"
+#include "kernels/tsne/tsne_tree.h"
+#include "base/util.h"
+
+/* Below this many points an iteration takes well under a millisecond, and waking the
+ * OpenMP team for each of its loops costs more than it saves (badly so when the cores
+ * are shared): small clouds run on one thread. */
+#define AV_TSNE_PARALLEL_MIN 2048
+
+void av_tsne_defaults(av_tsne_params *p) {
+    memset(p, 0, sizeof *p);
+    p->dim = 2;
+    p->perplexity = 30;
+    p->iters = 1000;
+    p->theta = 0.5;
+    p->early_exag = 12;
+    p->early_iters = 250;
+    p->learning_rate = 0;
+    p->seed = 42;
+    p->metric = AV_METRIC_COSINE; /* measured: docs/projections.md, "Metric" */
+    p->knn_method = AV_KNN_AUTO;
+}
+
+double av_tsne_effective_perplexity(int64_t n, double perplexity) {
+    return 3.0 * perplexity > (double)(n - 1) ? (double)(n - 1) / 3.0 : perplexity;
+}
+
+int av_tsne_kl_is_exact(int64_t n) { return n <= AV_TSNE_KL_EXACT_MAX; }
+
+int av_tsne_uses_fft(int64_t n, int dim, av_tsne_method method) {
+    if (dim != 2) return 0;
+    return method == AV_TSNE_FFT || (method == AV_TSNE_AUTO && n >= AV_TSNE_FFT_AUTO_N);
+}
+
+/* Conditional p_{j|i} of one row of k neighbour distances, by bisection on the
+ * precision beta until the entropy is log(perplexity). Distances are shifted by their
+ * minimum first: it cancels in the normalisation and keeps exp() from underflowing. */
+static void calibrate_row(const float *dist, int k, double log_perp, double *p) {
+    double dmin = INFINITY;
+    for (int j = 0; j < k; j++) dmin = dist[j] < dmin ? dist[j] : dmin;
+    double beta = 1, lo = -INFINITY, hi = INFINITY;
+    for (int it = 0; it < 200; it++) {
+        double sum = 0, dsum = 0;
+        for (int j = 0; j < k; j++) {
+            double dj = dist[j] - dmin;
+            p[j] = exp(-beta * dj);
+            sum += p[j];
+            dsum += dj * p[j];
+        }
+        double H = log(sum) + beta * dsum / sum;
+        if (fabs(H - log_perp) < 1e-8) break;
+        if (H > log_perp) { lo = beta; beta = isinf(hi) ? beta * 2 : 0.5 * (beta + hi); }
+        else { hi = beta; beta = isinf(lo) ? beta * 0.5 : 0.5 * (beta + lo); }
+    }
+    double sum = 0;
+    for (int j = 0; j < k; j++) sum += p[j];
+    for (int j = 0; j < k; j++) p[j] /= sum;
+}
+
+typedef struct { int64_t col; double val; } entry;
+static int cmp_entry(const void *a, const void *b) {
+    int64_t x = ((const entry *)a)->col, y = ((const entry *)b)->col;
+    return (x > y) - (x < y);
+}
+
+/* P = (P_cond + P_cond^T) / sum, as CSR with sorted columns and no duplicates. */
+static int symmetrise(const av_knn *nn, const double *pc, av_tsne_P *P) {
+    int64_t n = nn->n;
+    int k = nn->k;
+    int64_t *start = av_calloc((size_t)n + 1, sizeof *start);
+    int64_t *fill = av_malloc((size_t)n * sizeof *fill);
+    entry *e = av_malloc((size_t)n * 2 * k * sizeof *e);
+    if (!start || !fill || !e) { free(start); free(fill); free(e); return AV_ERR_NOMEM; }
+    for (int64_t i = 0; i < n; i++) {
+        start[i + 1] += k;
+        for (int j = 0; j < k; j++) start[nn->idx[i * k + j] + 1]++;
+    }
+    for (int64_t i = 0; i < n; i++) start[i + 1] += start[i];
+    for (int64_t i = 0; i < n; i++) fill[i] = start[i];
+    for (int64_t i = 0; i < n; i++)
+        for (int j = 0; j < k; j++) {
+            int64_t c = nn->idx[i * k + j];
+            double v = pc[i * k + j];
+            e[fill[i]++] = (entry){c, v};
+            e[fill[c]++] = (entry){i, v};
+        }
+    int64_t *len = fill; /* reused: merged length of each row */
+#pragma omp parallel for schedule(dynamic, 256)
+    for (int64_t i = 0; i < n; i++) {
+        entry *r = e + start[i];
+        int64_t m = start[i + 1] - start[i], o = 0;
+        qsort(r, (size_t)m, sizeof *r, cmp_entry);
+        for (int64_t a = 0; a < m; a++) {
+            if (o > 0 && r[o - 1].col == r[a].col) r[o - 1].val += r[a].val;
+            else r[o++] = r[a];
+        }
+        len[i] = o;
+    }
+    P->n = n;
+    P->rowptr = av_malloc(((size_t)n + 1) * sizeof *P->rowptr);
+    int64_t nnz = 0;
+    for (int64_t i = 0; i < n; i++) nnz += len[i];
+    P->col = av_malloc((size_t)nnz * sizeof *P->col);
+    P->val = av_malloc((size_t)nnz * sizeof *P->val);
+    if (!P->rowptr || !P->col || !P->val) {
+        free(start); free(fill); free(e);
+        av_tsne_P_free(P);
+        return AV_ERR_NOMEM;
+    }
+    double total = 0;
+    int64_t o = 0;
+    for (int64_t i = 0; i < n; i++) {
+        P->rowptr[i] = o;
+        for (int64_t a = 0; a < len[i]; a++) {
+            P->col[o] = e[start[i] + a].col;
+            P->val[o] = e[start[i] + a].val;
+            total += P->val[o++];
+        }
+    }
+    P->rowptr[n] = o;
+    for (int64_t a = 0; a < o; a++) P->val[a] /= total;
+    free(start); free(fill); free(e);
+    return AV_OK;
+}
+
+void av_tsne_P_free(av_tsne_P *P) {
+    free(P->rowptr); free(P->col); free(P->val);
+    memset(P, 0, sizeof *P);
+}
+
+int av_tsne_affinities(const float *X, int64_t n, int d, double perplexity, av_metric metric,
+                       av_knn_method knn_method, uint64_t seed, av_tsne_P *P) {
+    memset(P, 0, sizeof *P);
+    double perp = av_tsne_effective_perplexity(n, perplexity);
+    int k = (int)fmin((double)(n - 1), floor(3.0 * perp));
+    if (k < 1) return av_fail("t-SNE: perplexity %g leaves no neighbours", perplexity);
+    av_knn nn;
+    if (av_knn_build(X, n, d, k, metric, knn_method, seed, &nn) != AV_OK) return AV_ERR;
+    /* Euclidean: FAISS gives squared distances already. Cosine: openTSNE's convention,
+     * the cosine distance squared, so both metrics enter exp(-beta * dist^2). */
+    if (metric == AV_METRIC_COSINE)
+        for (int64_t a = 0; a < n * k; a++) nn.dist[a] *= nn.dist[a];
+    double *pc = av_malloc((size_t)n * k * sizeof *pc);
+    if (!pc) { av_knn_free(&nn); return AV_ERR_NOMEM; }
+    double log_perp = log(perp);
+#pragma omp parallel for schedule(dynamic, 256)
+    for (int64_t i = 0; i < n; i++) calibrate_row(nn.dist + i * k, k, log_perp, pc + i * k);
+    int rc = symmetrise(&nn, pc, P);
+    free(pc);
+    av_knn_free(&nn);
+    return rc;
+}
+
+/* Gradient (without factor 4) of KL(P || Q) at Y into G; returns Z = sum_{i!=j} q_ij
+ * as estimated by the tree. When kl_pos is given, it receives sum P_ij log(P_ij / w_ij)
+ * over the sparse P (w_ij = 1 / (1 + d_ij^2)); KL = kl_pos + log Z. */
+static int gradient(const av_tsne_P *P, const double *Y, int64_t n, int dim, double theta,
+                    double exag, av_tree *tree, av_tsne_fft *fft, int64_t *order, double *sumq_row,
+                    double *G, double *Z_out, double *kl_pos) {
+    double Z = 0;
+    if (fft) { /* 2-D FFT interpolation (tsne_fft.c) instead of the tree */
+        if (av_tsne_fft_repulsion(fft, Y, n, G, &Z) != AV_OK) return AV_ERR;
+    } else {
+        if (av_tree_build(tree, Y, n, dim) != AV_OK) return AV_ERR;
+        av_tree_order(tree, order);
+#pragma omp parallel for schedule(dynamic, 128) if (n >= AV_TSNE_PARALLEL_MIN)
+        for (int64_t o = 0; o < n; o++) {
+            int64_t i = order[o];
+            double neg[3] = {0, 0, 0};
+            sumq_row[i] = av_tree_repulsion(tree, Y + i * dim, theta, neg);
+            for (int a = 0; a < dim; a++) G[i * dim + a] = neg[a];
+        }
+        for (int64_t i = 0; i < n; i++) Z += sumq_row[i];
+    }
+    if (Z <= 0) Z = 1e-300;
+    double klp = 0;
+    int want_kl = kl_pos != NULL;
+#pragma omp parallel for schedule(dynamic, 256) reduction(+ : klp) if (n >= AV_TSNE_PARALLEL_MIN)
+    for (int64_t i = 0; i < n; i++) {
+        double pos[3] = {0, 0, 0};
+        const double *yi = Y + i * dim;
+        for (int64_t e = P->rowptr[i]; e < P->rowptr[i + 1]; e++) {
+            const double *yj = Y + P->col[e] * dim;
+            double diff[3], d2 = 0;
+            for (int a = 0; a < dim; a++) { diff[a] = yi[a] - yj[a]; d2 += diff[a] * diff[a]; }
+            double w = 1.0 / (1.0 + d2), pw = P->val[e] * w;
+            for (int a = 0; a < dim; a++) pos[a] += pw * diff[a];
+            if (want_kl && P->val[e] > 0) klp += P->val[e] * log(P->val[e] / w);
+        }
+        for (int a = 0; a < dim; a++) G[i * dim + a] = exag * pos[a] - G[i * dim + a] / Z;
+    }
+    *Z_out = Z;
+    if (kl_pos) *kl_pos = klp;
+    return AV_OK;
+}
+
+/* Z summed over all pairs: O(n^2), used for the final KL on small n. */
+static double exact_Z(const double *Y, int64_t n, int dim) {
+    double Z = 0;
+#pragma omp parallel for schedule(dynamic, 64) reduction(+ : Z)
+    for (int64_t i = 0; i < n; i++) {
+        double s = 0;
+        for (int64_t j = 0; j < n; j++) {
+            if (j == i) continue;
+            double d2 = 0;
+            for (int a = 0; a < dim; a++) {
+                double t = Y[i * dim + a] - Y[j * dim + a];
+                d2 += t * t;
+            }
+            s += 1.0 / (1.0 + d2);
+        }
+        Z += s;
+    }
+    return Z;
+}
+
+int av_tsne_kl(const av_tsne_P *P, const float *Yf, int64_t n, int dim, int exact, double *kl) {
+    double *Y = av_malloc((size_t)n * dim * sizeof *Y), *G = av_malloc((size_t)n * dim * sizeof *G);
+    double *sq = av_malloc((size_t)n * sizeof *sq);
+    int64_t *order = av_malloc((size_t)n * sizeof *order);
+    av_tree tree = {0};
+    int rc = AV_ERR_NOMEM;
+    if (Y && G && sq && order) {
+        for (int64_t a = 0; a < n * dim; a++) Y[a] = Yf[a];
+        double Z, klp;
+        rc = gradient(P, Y, n, dim, 0.5, 1.0, &tree, NULL, order, sq, G, &Z, &klp);
+        if (rc == AV_OK) *kl = klp + log(exact ? exact_Z(Y, n, dim) : Z);
+    }
+    av_tree_free(&tree);
+    free(Y); free(G); free(sq); free(order);
+    return rc;
+}
+
+/* The start both t-SNEs share (the GPU one calls this too, so a seed means the same
+ * start on both): init [n, dim] scaled so its first axis has std 1e-4 (ignored when
+ * !pca_ok), plus N(0, 1e-6) jitter from the seed, row-major into Y. */
+void av_tsne_start_from_pca(const float *init, int pca_ok, int64_t n, int dim, uint64_t seed, double *Y) {
+    double scale = 0;
+    if (pca_ok) {
+        double m = 0, v = 0;
+        for (int64_t i = 0; i < n; i++) m += init[i * dim];
+        m /= (double)n;
+        for (int64_t i = 0; i < n; i++) v += (init[i * dim] - m) * (init[i * dim] - m);
+        double sd = sqrt(v / (double)n);
+        if (sd > 0 && isfinite(sd)) scale = 1e-4 / sd;
+    }
+    uint64_t s = seed;
+    for (int64_t a = 0; a < n * dim; a++)
+        Y[a] = (scale > 0 ? init[a] * scale : 0) + 1e-6 * av_rng_normal(&s);
+}
+
+/* PCA initialisation, scaled so the first axis has std 1e-4, plus seeded jitter. A
+ * cloud with no variance (all points equal) starts from the jitter alone. */
+static int initialise(const float *X, int64_t n, int d, int dim, uint64_t seed, double *Y) {
+    float *init = av_malloc((size_t)n * dim * sizeof *init);
+    if (!init) return AV_ERR_NOMEM;
+    int pca_ok = dim <= d && av_pca(X, n, d, dim, init, NULL) == AV_OK;
+    av_tsne_start_from_pca(init, pca_ok, n, dim, seed, Y);
+    free(init);
+    av_clear_error(); /* a PCA that could not run only means a jitter start */
+    return AV_OK;
+}
+
+int av_tsne(const float *X, int64_t n, int d, const av_tsne_params *p, float *Yout, double *kl_out) {
+    if (n < 4) return av_fail("t-SNE: needs at least 4 points, got %lld", (long long)n);
+    if (p->dim != 2 && p->dim != 3) return av_fail("t-SNE: dim must be 2 or 3, got %d", p->dim);
+    if (!(p->perplexity > 0)) return av_fail("t-SNE: perplexity must be positive, got %g", p->perplexity);
+    if (p->iters < 1 || p->early_iters < 0) return av_fail("t-SNE: iterations must be positive");
+    if (!(p->theta >= 0)) return av_fail("t-SNE: theta must be >= 0, got %g", p->theta);
+    if (n > INT32_MAX / 2) return av_fail("t-SNE: %lld points is more than this build handles", (long long)n);
+    if (p->method == AV_TSNE_FFT && p->dim != 2) return av_fail("t-SNE: the FFT method is 2-D only (use Barnes-Hut in 3-D)");
+    int use_fft = av_tsne_uses_fft(n, p->dim, p->method);
+    double perp = av_tsne_effective_perplexity(n, p->perplexity);
+    if (perp != p->perplexity && p->verbose)
+        fprintf(stderr, "attnviz: warning: perplexity %g is too large for %lld points, using %g\n",
+                p->perplexity, (long long)n, perp);
+    int dim = p->dim;
+    av_tsne_P P;
+    if (av_tsne_affinities(X, n, d, perp, p->metric, p->knn_method, p->seed, &P) != AV_OK) return AV_ERR;
+    size_t nd = (size_t)n * dim;
+    double *Y = av_malloc(nd * sizeof *Y), *G = av_malloc(nd * sizeof *G);
+    double *U = av_calloc(nd, sizeof *U), *gains = av_malloc(nd * sizeof *gains);
+    double *sq = av_malloc((size_t)n * sizeof *sq);
+    int64_t *order = av_malloc((size_t)n * sizeof *order);
+    av_tree tree = {0};
+    av_tsne_fft fft = {0};
+    int rc = AV_ERR_NOMEM;
+    if (!Y || !G || !U || !gains || !sq || !order) goto done;
+    if ((rc = initialise(X, n, d, dim, p->seed, Y)) != AV_OK) goto done;
+    for (size_t a = 0; a < nd; a++) gains[a] = 1;
+    double lr = p->learning_rate > 0 ? p->learning_rate : fmax((double)n / p->early_exag, 200.0);
+    for (int it = 0; it < p->iters; it++) {
+        int early = it < p->early_iters;
+        double exag = early ? p->early_exag : 1.0, mom = early ? 0.5 : 0.8;
+        int report = p->on_iter && p->every > 0 && (it + 1) % p->every == 0;
+        double Z, klp = 0;
+        if ((rc = gradient(&P, Y, n, dim, p->theta, exag, &tree, use_fft ? &fft : NULL, order, sq, G, &Z,
+                            report ? &klp : NULL)) != AV_OK) goto done;
+        double mean[3] = {0, 0, 0};
+#pragma omp parallel for schedule(static) if (n >= AV_TSNE_PARALLEL_MIN)
+        for (size_t a = 0; a < nd; a++) {
+            double g = G[a];
+            gains[a] = U[a] * g < 0 ? gains[a] + 0.2 : gains[a] * 0.8;
+            if (gains[a] < 0.01) gains[a] = 0.01;
+            U[a] = mom * U[a] - lr * gains[a] * g;
+            Y[a] += U[a];
+        }
+        for (int64_t i = 0; i < n; i++)
+            for (int a = 0; a < dim; a++) mean[a] += Y[i * dim + a];
+        for (int a = 0; a < dim; a++) mean[a] /= (double)n;
+        for (int64_t i = 0; i < n; i++)
+            for (int a = 0; a < dim; a++) Y[i * dim + a] -= mean[a];
+        if (report) {
+            for (size_t a = 0; a < nd; a++) Yout[a] = (float)Y[a];
+            /* BH estimate at the step's starting point, against the unexaggerated P */
+            p->on_iter(p->user, it + 1, Yout, n, klp + log(Z));
+        }
+        if (p->verbose > 1 && (it + 1) % 50 == 0) fprintf(stderr, "t-SNE: iteration %d of %d\n", it + 1, p->iters);
+    }
+    for (size_t a = 0; a < nd; a++) Yout[a] = (float)Y[a];
+    rc = AV_OK;
+    if (kl_out) {
+        av_tree_free(&tree);
+        rc = av_tsne_kl(&P, Yout, n, dim, av_tsne_kl_is_exact(n), kl_out);
+    }
+done:
+    av_tree_free(&tree);
+    av_tsne_fft_free(&fft);
+    av_tsne_P_free(&P);
+    free(Y); free(G); free(U); free(gains); free(sq); free(order);
+    return rc;
+}

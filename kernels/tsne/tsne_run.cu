@@ -1,0 +1,214 @@
+// tsne_run.cu - av_tsne_cuda and av_tsne_cuda_batch (project_cuda.h): av_tsne's
+// pipeline with every stage on the GPU but the tiny ones. Per head: upload X, P on the
+// device (tsne_affinities.cu), PCA on the device for the initialisation, which is then
+// scaled and jittered on the host exactly as kernels/tsne/tsne_cpu.c does (same seeded stream, so
+// the GPU starts from the CPU's starting point), then the iterations (tsne_bh.cu), all
+// enqueued on the head's own stream without waiting (replayed as a CUDA graph of one
+// iteration per phase): the host meets the device again only for on_iter reports and
+// at the end (tree overflow check, final KL, download).
+// The batch enqueues iteration `it` of every head in turn, one stream each, so small
+// heads fill the GPU together.
+#include "kernels/tsne/tsne_internal.cuh"
+
+extern "C" {
+#include "base/rng.h"
+#include "kernels/tsne/tsne.h"
+}
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BATCH_STREAMS 8
+
+static int check_params(int64_t n, const av_tsne_params *p) {
+    if (n < 4) return av_fail("t-SNE: needs at least 4 points, got %lld", (long long)n);
+    if (p->dim != 2 && p->dim != 3) return av_fail("t-SNE: dim must be 2 or 3, got %d", p->dim);
+    if (!(p->perplexity > 0)) return av_fail("t-SNE: perplexity must be positive, got %g", p->perplexity);
+    if (p->iters < 1 || p->early_iters < 0) return av_fail("t-SNE: iterations must be positive");
+    if (!(p->theta >= 0)) return av_fail("t-SNE: theta must be >= 0, got %g", p->theta);
+    if (n > INT32_MAX / 16) return av_fail("t-SNE on the GPU: %lld points is more than this build handles", (long long)n);
+    return AV_OK;
+}
+
+// The CPU's start (av_tsne_start_from_pca) from the GPU's PCA, returned structure-of-arrays.
+static int initial_positions(av_proj_ctx *c, const float *dX, int64_t n, int d, int dim, uint64_t seed, float *Ysoa) {
+    float *init = (float *)av_malloc((size_t)n * dim * sizeof(float));
+    if (!init) return AV_ERR_NOMEM;
+    float *dInit;
+    int pca_ok = dim <= d && av_proj_new(c, &dInit, (size_t)n * dim) == AV_OK &&
+                 av_pca_cuda_dev(c, dX, n, d, dim, dInit, NULL) == AV_OK &&
+                 cudaMemcpyAsync(init, dInit, (size_t)n * dim * sizeof(float), cudaMemcpyDeviceToHost, c->s) == cudaSuccess &&
+                 cudaStreamSynchronize(c->s) == cudaSuccess;
+    double *Y = (double *)av_malloc((size_t)n * dim * sizeof(double));
+    if (!Y) { free(init); return AV_ERR_NOMEM; }
+    av_tsne_start_from_pca(init, pca_ok, n, dim, seed, Y);
+    for (int64_t a = 0; a < n * dim; a++) Ysoa[(a % dim) * n + a / dim] = (float)Y[a];
+    free(Y);
+    free(init);
+    cudaGetLastError();
+    av_clear_error(); // a PCA that could not run only means a jitter start
+    return AV_OK;
+}
+
+struct head {
+    av_proj_ctx c;
+    tsne_gpu g;
+    double lr;
+    cudaGraphExec_t graph[2];   // one iteration, early exaggeration and after
+    int graph_failed[2];        // capture did not work: launch the kernels one by one
+};
+
+static void head_end(head *h) {
+    for (int k = 0; k < 2; k++)
+        if (h->graph[k]) cudaGraphExecDestroy(h->graph[k]);
+    av_proj_end(&h->c);
+    memset(h, 0, sizeof *h);
+}
+
+static int head_setup(head *h, const float *X, int64_t n, int d, const av_tsne_params *p, int share) {
+    if (av_proj_begin(&h->c) != AV_OK) return AV_ERR;
+    double perp = av_tsne_effective_perplexity(n, p->perplexity);
+    if (perp != p->perplexity && p->verbose)
+        fprintf(stderr, "attnviz: warning: perplexity %g is too large for %lld points, using %g\n",
+                p->perplexity, (long long)n, perp);
+    float *dX;
+    if (av_proj_new(&h->c, &dX, (size_t)n * d) != AV_OK) return AV_ERR;
+    cudaCheck(cudaMemcpyAsync(dX, X, (size_t)n * d * sizeof(float), cudaMemcpyHostToDevice, h->c.s));
+    memset(&h->g, 0, sizeof h->g);
+    h->g.c = &h->c;
+    h->g.dim = p->dim;
+    h->g.share = share;
+    h->g.n = n;
+    if (tsne_affinities_dev(&h->c, X, dX, n, d, perp, p->metric, p->knn_method, &h->g.P) != AV_OK) return AV_ERR;
+    if (tsne_gpu_alloc(&h->g) != AV_OK) return AV_ERR;
+    float *Y = (float *)av_malloc((size_t)n * p->dim * sizeof(float));
+    if (!Y) return AV_ERR_NOMEM;
+    int rc = initial_positions(&h->c, dX, n, d, p->dim, p->seed, Y);
+    for (int a = 0; rc == AV_OK && a < p->dim; a++)
+        if (cudaMemcpyAsync(h->g.pos + (int64_t)a * h->g.nnodes, Y + (int64_t)a * n, (size_t)n * sizeof(float),
+                            cudaMemcpyHostToDevice, h->c.s) != cudaSuccess)
+            rc = av_fail("CUDA: uploading the t-SNE start failed");
+    // the copies read Y: wait before freeing it
+    if (rc == AV_OK && cudaStreamSynchronize(h->c.s) != cudaSuccess)
+        rc = av_fail("CUDA: t-SNE setup failed: %s", cudaGetErrorString(cudaGetLastError()));
+    free(Y);
+    h->lr = p->learning_rate > 0 ? p->learning_rate : fmax((double)n / p->early_exag, 200.0);
+    return rc;
+}
+
+static int enqueue_step(head *h, const av_tsne_params *p, int early, int want_kl) {
+    float exag = (float)(early ? p->early_exag : 1.0), mom = early ? 0.5f : 0.8f;
+    if (tsne_gpu_gradient(&h->g, p->theta, exag, want_kl) != AV_OK) return AV_ERR;
+    return tsne_gpu_update(&h->g, exag, mom, (float)h->lr);
+}
+
+// One iteration is the same nine launches every time within a phase: captured once
+// into a CUDA graph per phase and replayed, which saves the launch overhead that
+// dominates small heads. Iterations that report the KL launch directly.
+static void capture(head *h, const av_tsne_params *p, int phase) {
+    cudaGraph_t gr = NULL;
+    h->graph_failed[phase] = 1;
+    if (cudaStreamBeginCapture(h->c.s, cudaStreamCaptureModeThreadLocal) != cudaSuccess) { cudaGetLastError(); return; }
+    int rc = enqueue_step(h, p, phase == 0, 0);
+    cudaError_t e = cudaStreamEndCapture(h->c.s, &gr);
+    if (rc == AV_OK && e == cudaSuccess && gr && cudaGraphInstantiate(&h->graph[phase], gr, 0) == cudaSuccess)
+        h->graph_failed[phase] = 0;
+    else
+        h->graph[phase] = NULL;
+    if (gr) cudaGraphDestroy(gr);
+    cudaGetLastError();
+    av_clear_error(); // the direct launches report any real fault
+}
+
+static int head_step(head *h, const av_tsne_params *p, int it, int want_kl) {
+    int early = it < p->early_iters, phase = early ? 0 : 1;
+    if (want_kl) return enqueue_step(h, p, early, 1);
+    if (!h->graph[phase] && !h->graph_failed[phase]) capture(h, p, phase);
+    if (h->graph[phase]) {
+        cudaCheck(cudaGraphLaunch(h->graph[phase], h->c.s));
+        return AV_OK;
+    }
+    return enqueue_step(h, p, early, 0);
+}
+
+// Row-major host copy of the positions; the state comes along when st is given.
+static int head_download(head *h, float *Y, tsne_state *st) {
+    int64_t n = h->g.n;
+    int dim = h->g.dim;
+    float *soa = (float *)av_malloc((size_t)n * dim * sizeof(float));
+    if (!soa) return AV_ERR_NOMEM;
+    int rc = AV_OK;
+    for (int a = 0; a < dim && rc == AV_OK; a++)
+        if (cudaMemcpyAsync(soa + (int64_t)a * n, h->g.pos + (int64_t)a * h->g.nnodes, (size_t)n * sizeof(float),
+                            cudaMemcpyDeviceToHost, h->c.s) != cudaSuccess)
+            rc = AV_ERR;
+    if (rc == AV_OK && st && cudaMemcpyAsync(st, h->g.st, sizeof *st, cudaMemcpyDeviceToHost, h->c.s) != cudaSuccess) rc = AV_ERR;
+    if (rc == AV_OK && cudaStreamSynchronize(h->c.s) != cudaSuccess) rc = AV_ERR;
+    if (rc != AV_OK) {
+        free(soa);
+        return av_fail("CUDA: t-SNE failed on the device: %s", cudaGetErrorString(cudaGetLastError()));
+    }
+    for (int64_t i = 0; i < n; i++)
+        for (int a = 0; a < dim; a++) Y[i * dim + a] = soa[(int64_t)a * n + i];
+    free(soa);
+    return AV_OK;
+}
+
+// Final tree check, positions and KL (exact Z up to AV_TSNE_KL_EXACT_MAX points, else
+// the BH estimate at theta 0.5, as av_tsne_kl).
+static int head_finish(head *h, float *Y, double *kl_out) {
+    tsne_state st;
+    if (head_download(h, Y, &st) != AV_OK) return AV_ERR;
+    if (st.err) return av_fail("t-SNE on the GPU: the tree ran out of cells (too many near-duplicate points)");
+    if (!kl_out) return AV_OK;
+    if (tsne_gpu_gradient(&h->g, 0.5, 1.0f, 1) != AV_OK) return AV_ERR;
+    if (av_tsne_kl_is_exact(h->g.n) && tsne_gpu_exact_Z(&h->g) != AV_OK) return AV_ERR;
+    cudaCheck(cudaMemcpyAsync(&st, h->g.st, sizeof st, cudaMemcpyDeviceToHost, h->c.s));
+    cudaCheck(cudaStreamSynchronize(h->c.s));
+    if (st.err) return av_fail("t-SNE on the GPU: the tree ran out of cells (too many near-duplicate points)");
+    *kl_out = st.klp + log(st.Z > 0 ? st.Z : 1e-300);
+    return AV_OK;
+}
+
+extern "C" int av_tsne_cuda(const float *X, int64_t n, int d, const av_tsne_params *p, float *Y, double *kl_out) {
+    if (check_params(n, p) != AV_OK) return AV_ERR;
+    head *h = (head *)av_calloc(1, sizeof *h);
+    if (!h) return AV_ERR_NOMEM;
+    int rc = head_setup(h, X, n, d, p, 1);
+    for (int it = 0; rc == AV_OK && it < p->iters; it++) {
+        int report = p->on_iter && p->every > 0 && (it + 1) % p->every == 0;
+        rc = head_step(h, p, it, report);
+        if (rc == AV_OK && report) {
+            tsne_state st;
+            rc = head_download(h, Y, &st);
+            // an overflow spoils the layout from then on: stop at the first report
+            if (rc == AV_OK && st.err) rc = av_fail("t-SNE on the GPU: the tree ran out of cells (too many near-duplicate points)");
+            if (rc == AV_OK) p->on_iter(p->user, it + 1, Y, n, st.klp + log(st.Z > 0 ? st.Z : 1e-300));
+        }
+        if (rc == AV_OK && p->verbose > 1 && (it + 1) % 50 == 0) fprintf(stderr, "t-SNE: iteration %d of %d\n", it + 1, p->iters);
+    }
+    if (rc == AV_OK) rc = head_finish(h, Y, kl_out);
+    head_end(h);
+    free(h);
+    return rc;
+}
+
+extern "C" int av_tsne_cuda_batch(const float *const *X, int heads, int64_t n, int d, const av_tsne_params *p,
+                                  float *const *Y, double *kl_out) {
+    if (heads < 1) return av_fail("t-SNE batch: no heads");
+    if (check_params(n, p) != AV_OK) return AV_ERR;
+    head *hs = (head *)av_calloc(BATCH_STREAMS, sizeof *hs);
+    if (!hs) return AV_ERR_NOMEM;
+    int rc = AV_OK;
+    for (int h0 = 0; rc == AV_OK && h0 < heads; h0 += BATCH_STREAMS) {
+        int g = heads - h0 < BATCH_STREAMS ? heads - h0 : BATCH_STREAMS;
+        for (int h = 0; rc == AV_OK && h < g; h++) rc = head_setup(&hs[h], X[h0 + h], n, d, p, g);
+        for (int it = 0; rc == AV_OK && it < p->iters; it++)
+            for (int h = 0; rc == AV_OK && h < g; h++) rc = head_step(&hs[h], p, it, 0);
+        for (int h = 0; rc == AV_OK && h < g; h++) rc = head_finish(&hs[h], Y[h0 + h], kl_out ? &kl_out[h0 + h] : NULL);
+        for (int h = 0; h < g; h++) head_end(&hs[h]);
+    }
+    free(hs);
+    return rc;
+}

@@ -51,7 +51,7 @@ struct av_extract_job {
      * first packed token of each (B + 1 entries) */
     const int64_t *batch_items;
     int64_t *first;
-    int64_t *order;           /* run order (av_extract_run_order) */
+    int64_t *order;           /* the run order: longest text first (extract_items.c) */
     /* batch plan: tokens one batch may hold (from the memory budget) */
     int64_t max_rows;
     /* resume: what decides the arrays, items complete (in run order), last checkpoint */

@@ -52,7 +52,7 @@ enum {
     "                        16384 tokens' worth; longest items first, so batches pad little)\n" \
     "  --max-memory SIZE     device memory the model may hold, weights included (e.g. 8G); the\n" \
     "                        batches shrink to fit (default: 90% of a GPU's free memory)\n" \
-    "  --force               replace RUN if it exists\n" \
+    "  --force               replace RUN if it is a run folder (any other folder is refused)\n" \
     "  --quiet               no device line, no progress\n"
 
 typedef struct {

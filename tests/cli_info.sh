@@ -101,6 +101,10 @@ mkdir -p "$run"
 npy "$run/q.npy" '<f4' '2, 4, 5, 8' 1280
 npy "$run/k.npy" '<f4' '2, 4, 5, 8' 1280
 npy "$run/token_item.npy" '<i4' '5,' 20
+# the manifest's two items: tokens 3 and 4 belong to item 1 (av_run_open checks num_items
+# against the items token_item.npy names)
+printf '\x01\x00\x00\x00\x01\x00\x00\x00' | dd of="$run/token_item.npy" bs=1 conv=notrunc status=none \
+  seek=$(($(stat -c %s "$run/token_item.npy") - 8))
 npy "$run/token_pos.npy" '<i4' '5,' 20
 cat > "$run/manifest.json" <<'EOF'
 {"format": "attnviz-run", "version": 1, "model_type": "bert", "model_dir": "tests/fixtures/models/bert-tiny",

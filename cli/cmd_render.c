@@ -81,6 +81,9 @@ int av_cmd_render(int argc, char **argv) {
     v.target_fbo = hl.fbo;
     if (av_session_apply(&o, &v, proj) != AV_OK) goto done;
     av_viewer_draw(&v, W, H);
+    /* what the window shows in its status line (e.g. tokens left out of the attention
+     * for non-finite q/k) would be lost in a picture: said on stderr instead */
+    if (v.note[0]) fprintf(stderr, "attnviz render: warning: %s\n", v.note);
     if (frames > 0) {
         glFinish();
         double t0 = av_now();

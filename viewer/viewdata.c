@@ -766,6 +766,26 @@ static void load_rows(const av_npy *a, int64_t base, int64_t n, int d, float *ou
     }
 }
 
+static int row_finite(const float *x, int d) {
+    for (int c = 0; c < d; c++)
+        if (!isfinite(x[c])) return 0;
+    return 1;
+}
+
+int av_vdata_nonfinite(const av_vdata *vd, int l, int h, int64_t item, int64_t *bad_q, int64_t *bad_k) {
+    *bad_q = *bad_k = 0;
+    if (item < 0 || item >= vd->run.num_items) return av_fail("%s: no item %lld", vd->run.dir, (long long)item);
+    if (l < 0 || l >= vd->run.num_layers || h < 0 || h >= vd->run.num_heads)
+        return av_fail("%s: no head %d:%d", vd->run.dir, l, h);
+    int64_t n = vd->item_len[item] * vd->run.head_dim;
+    int64_t base = (((int64_t)l * vd->run.num_heads + h) * vd->T + vd->item_start[item]) * vd->run.head_dim;
+    for (int64_t i = 0; i < n; i++) {
+        *bad_q += !isfinite(av_npy_get_f32(&vd->run.q, base + i));
+        *bad_k += !isfinite(av_npy_get_f32(&vd->run.k, base + i));
+    }
+    return AV_OK;
+}
+
 int av_vdata_attention(const av_vdata *vd, int l, int h, int64_t item, int hide_special,
                        int vnorm_weight, float **Aout, int64_t *nout) {
     *Aout = NULL;
@@ -782,11 +802,21 @@ int av_vdata_attention(const av_vdata *vd, int l, int h, int64_t item, int hide_
     load_rows(&vd->run.q, base, n, d, q);
     load_rows(&vd->run.k, base, n, d, k);
     double inv = 1.0 / sqrt((double)d);
+    /* a token whose q or k holds NaN/Inf (poisoned or overflowed data) takes no part:
+     * its query row stays empty and no query attends to its key, so what is finite
+     * is still drawn (av_vdata_nonfinite counts them for the message) */
+    unsigned char *kok = av_malloc((size_t)n + 1);
+    if (!kok) { free(q); free(k); free(A); return AV_ERR; }
+    for (int64_t j = 0; j < n; j++) kok[j] = (unsigned char)row_finite(k + j * d, d);
     for (int64_t i = 0; i < n; i++) {
         float *row = A + i * n;
         double mx = -INFINITY;
+        if (!row_finite(q + i * d, d)) {
+            memset(row, 0, (size_t)n * sizeof *row);
+            continue;
+        }
         for (int64_t j = 0; j < n; j++) {
-            if (vd->is_gpt2 && j > i) { row[j] = -INFINITY; continue; }
+            if ((vd->is_gpt2 && j > i) || !kok[j]) { row[j] = -INFINITY; continue; }
             double s = 0;
             for (int c = 0; c < d; c++) s += (double)q[i * d + c] * k[j * d + c];
             row[j] = (float)(s * inv);
@@ -798,8 +828,9 @@ int av_vdata_attention(const av_vdata *vd, int l, int h, int64_t item, int hide_
             row[j] = (float)e;
             sum += e;
         }
-        for (int64_t j = 0; j < n; j++) row[j] = (float)(row[j] / sum);
+        for (int64_t j = 0; j < n; j++) row[j] = sum > 0 ? (float)(row[j] / sum) : 0.0f;
     }
+    free(kok);
     free(q);
     free(k);
     if (hide_special || (vnorm_weight && vd->has_vnorm)) {

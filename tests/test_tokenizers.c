@@ -413,7 +413,7 @@ static void check_load_errors(void) {
     put("merges.txt", "#version: 0.2\na b\nab  c\n");
     expect_error("gpt2", "merges.txt", "line 3");
     put("merges.txt", "#version: 0.2\na b\nab b\n");
-    expect_error("gpt2", "merges.txt", "'abb' is not in vocab.json");
+    expect_error("gpt2", "merges.txt", "'abb' is not in the vocabulary");
     put("merges.txt", "#version: 0.2\na b\n");
     put("tokenizer_config.json", "{\"add_prefix_space\": 1}");
     expect_error("gpt2", "tokenizer_config.json", "add_prefix_space");

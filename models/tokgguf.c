@@ -13,6 +13,9 @@ static const char *const LLAMA3_SPLIT =
 static const char *const QWEN2_SPLIT =
     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}"
     "| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+static const char *const QWEN35_SPLIT =
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?[\\p{L}\\p{M}]+|\\p{N}"
+    "| ?[^\\s\\p{L}\\p{M}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 static const char *const TEKKEN_SPLIT =
     "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+"
     "|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*"
@@ -22,25 +25,23 @@ static const char *const GPT4O_SPLIT =
     "|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
     "|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
-/* The split of a byte-level vocabulary by tokenizer.ggml.pre: a regex, or NULL for the
- * GPT-2 default; *digits for SmolLM's digit-by-digit split before it. */
-static int split_for(const av_tok_parts *p, const char **regex, int *digits) {
+/* The split regex of a byte-level vocabulary by tokenizer.ggml.pre, or NULL for the
+ * GPT-2 default (ByteLevel's own regex): transformers' table, which gives every name it
+ * does not list the default. */
+static const char *split_for(const char *pre) {
     static const struct { const char *name, *const *re; } table[] = {
         {"llama3", &LLAMA3_SPLIT}, {"llama-v3", &LLAMA3_SPLIT}, {"llama-bpe", &LLAMA3_SPLIT},
         {"falcon3", &LLAMA3_SPLIT}, {"falcon-h1", &LLAMA3_SPLIT}, {"pixtral", &LLAMA3_SPLIT},
-        {"midm-2.0", &LLAMA3_SPLIT}, {"lfm2", &LLAMA3_SPLIT}, {"dbrx", &LLAMA3_SPLIT},
-        {"smaug-bpe", &LLAMA3_SPLIT}, {"qwen2", &QWEN2_SPLIT}, {"deepseek-r1-qwen", &QWEN2_SPLIT},
-        {"kormo", &QWEN2_SPLIT}, {"megrez", &QWEN2_SPLIT}, {"tekken", &TEKKEN_SPLIT},
-        {"gpt-4o", &GPT4O_SPLIT}, {"llama4", &GPT4O_SPLIT},
+        {"midm-2.0", &LLAMA3_SPLIT}, {"lfm2", &LLAMA3_SPLIT}, {"jina-v5-nano", &LLAMA3_SPLIT},
+        {"dbrx", &LLAMA3_SPLIT}, {"smaug-bpe", &LLAMA3_SPLIT}, {"tekken", &TEKKEN_SPLIT},
+        {"qwen2", &QWEN2_SPLIT}, {"deepseek-r1-qwen", &QWEN2_SPLIT}, {"kormo", &QWEN2_SPLIT},
+        {"f2llmv2", &QWEN2_SPLIT}, {"megrez", &QWEN2_SPLIT}, {"qwen35", &QWEN35_SPLIT},
+        {"gpt-4o", &GPT4O_SPLIT}, {"llama4", &GPT4O_SPLIT}, {"kanana2", &GPT4O_SPLIT},
+        {"talkie", &GPT4O_SPLIT}, {"minimax-m2", &GPT4O_SPLIT},
     };
-    *regex = NULL;
-    *digits = 0;
-    if (!p->pre || !strcmp(p->pre, "gpt-2") || !strcmp(p->pre, "default")) return AV_OK;
-    if (!strcmp(p->pre, "smollm")) { *digits = 1; return AV_OK; }
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-        if (!strcmp(p->pre, table[i].name)) { *regex = *table[i].re; return AV_OK; }
-    return av_fail("%s: tokenizer.ggml.pre '%s' is not supported (llama-bpe, llama3, qwen2, smollm, tekken, gpt-4o, "
-                   "gpt-2, default and their aliases)", p->source, p->pre);
+    for (size_t i = 0; pre && i < sizeof table / sizeof table[0]; i++)
+        if (!strcmp(pre, table[i].name)) return *table[i].re;
+    return NULL;
 }
 
 /* transformers respells a byte-level token that uses a character outside the byte
@@ -215,9 +216,7 @@ int av_tokgguf_build(const av_tok_parts *p, av_hftok **out) {
     if (!p->tokens || p->n_tokens <= 0 || p->n_tokens > INT32_MAX) return av_fail("%s: no tokenizer.ggml.tokens", src);
     if (byte_level && (!p->merges || p->n_merges <= 0)) return av_fail("%s: a gpt2 tokenizer without tokenizer.ggml.merges", src);
     if (spm && !p->merges && !p->scores) return av_fail("%s: a llama tokenizer with neither merges nor scores", src);
-    const char *regex = NULL;
-    int digits = 0;
-    if (byte_level && split_for(&q, &regex, &digits)) return AV_ERR;
+    const char *regex = byte_level ? split_for(p->pre) : NULL;
     av_hftok *h = av_hftok_new();
     if (!h) return AV_ERR_NOMEM;
     av_vocab v;
@@ -230,7 +229,6 @@ int av_tokgguf_build(const av_tok_parts *p, av_hftok **out) {
     if (rc == AV_OK) rc = p->merges ? add_given_merges(&q, h->model) : generate_merges(&q, h->model);
     av_textpipe *pipe = &h->pipe;
     if (rc == AV_OK && byte_level) {
-        if (digits) pipe->pre[pipe->n_pre++] = (av_pre_step){ .kind = AV_PRE_DIGITS, .individual = 1 };
         if (regex) {
             pipe->pre[pipe->n_pre] = (av_pre_step){ .kind = AV_PRE_SPLIT, .behavior = AV_SPLIT_ISOLATED };
             rc = av_regex_new(regex, 0, src, &pipe->pre[pipe->n_pre++].pattern);

@@ -306,14 +306,15 @@ static int load_config(ctx *c, const char *path) {
     if (!text) return AV_ERR;
     cJSON *cfg = cJSON_ParseWithLength(text, len);
     free(text);
-    ctx cc = { path, c->h };
     av_hftok *h = c->h;
     int rc = cJSON_IsObject(cfg) ? AV_OK : av_fail("%s: not a JSON object", path);
     const char *names[] = { "bos_token", "eos_token", "unk_token", "pad_token" };
     int32_t *ids[] = { &h->bos, &h->eos, &h->unk, &h->pad };
     for (int i = 0; i < 4 && rc == AV_OK; i++) {
-        const char *s = token_text(get(cfg, names[i]));
-        if (s && *s) rc = ensure_special(h, s, ids[i]);
+        const cJSON *v = get(cfg, names[i]);
+        const char *s = token_text(v);
+        if (v && !cJSON_IsNull(v) && !s) rc = av_fail("%s: '%s' is neither a string nor {\"content\": string}", path, names[i]);
+        else if (s && *s) rc = ensure_special(h, s, ids[i]);
     }
     const cJSON *extra = get(cfg, "additional_special_tokens"), *it;
     if (rc == AV_OK && extra && !cJSON_IsNull(extra) && !cJSON_IsArray(extra))
@@ -323,25 +324,6 @@ static int load_config(ctx *c, const char *path) {
             const char *s = token_text(it);
             if (s && *s && (rc = ensure_special(h, s, NULL))) break;
         }
-    }
-    int add_bos = 0, add_eos = 0;
-    int stated = get(cfg, "add_bos_token") || get(cfg, "add_eos_token");
-    if (rc == AV_OK) rc = get_bool(&cc, cfg, "field", "add_bos_token", 0, &add_bos);
-    if (rc == AV_OK) rc = get_bool(&cc, cfg, "field", "add_eos_token", 0, &add_eos);
-    if (rc == AV_OK && (stated || !h->has_template)) {
-        /* transformers' update_post_processor: a flag without its token does nothing */
-        av_tmpl_item bos = { .seq = -1, .ids = { h->bos }, .nids = 1 }, eos = { .seq = -1, .ids = { h->eos }, .nids = 1 };
-        add_bos = add_bos && h->bos >= 0;
-        add_eos = add_eos && h->eos >= 0;
-        int n = 0;
-        for (int pass = 0; pass < 2; pass++) {
-            if (add_bos) { h->pair[n] = bos; h->pair[n++].type_id = pass; }
-            h->pair[n++] = (av_tmpl_item){ .seq = pass, .type_id = pass };
-            if (add_eos) { h->pair[n] = eos; h->pair[n++].type_id = pass; }
-            if (pass == 0) { memcpy(h->single, h->pair, (size_t)n * sizeof *h->pair); h->n_single = n; }
-        }
-        h->n_pair = n;
-        h->has_template = 1;
     }
     cJSON_Delete(cfg);
     return rc;

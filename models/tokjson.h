@@ -5,10 +5,11 @@
  * TemplateProcessing / ByteLevel / Sequence post-processors. Anything else (a Unigram or
  * WordLevel model, another normalizer or pre-tokenizer kind, BPE dropout or subword
  * prefixes) is an error naming the file and the kind.
- * tokenizer_config.json, as transformers reads it: its special tokens (bos/eos/unk/pad
- * and additional_special_tokens) are added tokens, and where it states add_bos_token or
- * add_eos_token, or tokenizer.json has no post-processor, the template becomes
- * [bos] $A [eos] / [bos] $A [eos] [bos] $B:1 [eos]:1 with the flags it gives. */
+ * tokenizer_config.json, as transformers (5.x) reads it beside a tokenizer.json: its
+ * special tokens (bos/eos/unk/pad and additional_special_tokens) become special added
+ * tokens where tokenizer.json lacks them; its add_bos_token / add_eos_token are dropped
+ * (from_pretrained pops them when a tokenizer.json exists), so the BOS/EOS rule is the
+ * tokenizer.json's post-processor, and none means no special tokens. */
 #ifndef AV_MODELS_TOKJSON_H
 #define AV_MODELS_TOKJSON_H
 #include "models/hftok.h"

@@ -198,13 +198,8 @@ static void check_bert_options(const char *minilm, const corpus_t *c) {
 /* The fuzz target's checks over its committed inputs (seeds and anything it found), so
  * builds without clang replay them too. */
 static void replay_fuzz_corpus(void) {
-    av_tokenizer *bert = NULL, *bpe = NULL;
-    if (av_tokenizer_load("tests/fixtures/models/bert-tiny", "bert", &bert) != AV_OK ||
-        av_tokenizer_load("tests/fixtures/models/gpt2-tiny", "gpt2", &bpe) != AV_OK) {
-        CHECK_MSG(0, "%s", av_last_error());
-        av_tokenizer_free(bert);
-        return;
-    }
+    av_fuzz_set set;
+    if (av_fuzz_set_load(".", &set) != AV_OK) { CHECK_MSG(0, "%s", av_last_error()); return; }
     DIR *d = opendir("tests/fuzz/tokenizers");
     int n = 0;
     for (struct dirent *e; d && (e = readdir(d));) {
@@ -212,14 +207,13 @@ static void replay_fuzz_corpus(void) {
         char p[512];
         snprintf(p, sizeof p, "tests/fuzz/tokenizers/%s", e->d_name);
         char *text = av_read_file(p, NULL);   /* up to the first NUL, as the target sees it */
-        CHECK_MSG(text && av_fuzz_tokenize(bert, bpe, text) == 0, "%s breaks an invariant", p);
+        CHECK_MSG(text && av_fuzz_tokenize(&set, text) == 0, "%s breaks an invariant", p);
         free(text);
         n++;
     }
     if (d) closedir(d);
     CHECK_MSG(n >= 10, "only %d fuzz inputs in tests/fuzz/tokenizers", n);
-    av_tokenizer_free(bert);
-    av_tokenizer_free(bpe);
+    av_fuzz_set_free(&set);
 }
 
 /* bpe-small with tokenizer_config.json {"add_prefix_space": true}. */

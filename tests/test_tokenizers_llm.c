@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include "tests/fuzz/tokenizer_invariants.h"
 #include "tests/tokenizer_parity.h"
 
 #define LLM FIX "/llm"
@@ -131,6 +132,32 @@ static void check_basics(void) {
         av_encoding_free(&e);
         av_tokenizer_free(t);
     }
+}
+
+/* Megabyte runs of one class (spaces, digits, newlines, punctuation, a word, emoji): the
+ * PCRE2 split must not hit a backtracking or stack limit, and the byte-level tokens
+ * spell the input back. */
+static void check_long_inputs(void) {
+    av_tokenizer *t = NULL;
+    if (av_tokenizer_load(LLM "/bl-llama3", "llama", &t) != AV_OK) { CHECK_MSG(0, "%s", av_last_error()); return; }
+    const char *units[] = { " ", "7", "\n", " \n", "!?", "ab", "\xf0\x9f\x98\x80", "a " };
+    size_t big = 1 << 20;
+    char *text = malloc(big + 8);
+    av_encoding e = {0};
+    for (size_t u = 0; u < sizeof units / sizeof units[0]; u++) {
+        size_t k = strlen(units[u]), n = 0;
+        while (n + k <= big) { memcpy(text + n, units[u], k); n += k; }
+        text[n] = 0;
+        av_encoding_clear(&e);
+        int rc = av_tokenizer_encode_plain(t, text, &e);
+        CHECK_MSG(rc == AV_OK, "1 MB of '%s': %s", units[u], av_last_error());
+        char *back = rc == AV_OK ? av_fuzz_bpe_decode(t, &e) : NULL;
+        CHECK_MSG(back && !strcmp(back, text), "1 MB of '%s' does not spell back (%d tokens)", units[u], e.count);
+        free(back);
+    }
+    av_encoding_free(&e);
+    free(text);
+    av_tokenizer_free(t);
 }
 
 /* ---- labels ----------------------------------------------------------------------------- */
@@ -321,6 +348,7 @@ int main(void) {
         else printf("NOTE: %s missing (run scripts/install.sh): real %s tokenizer not checked\n", probe, real[i][0]);
     }
     check_basics();
+    check_long_inputs();
     check_labels();
     check_threads(LLM "/bl-qwen2", &c);
     check_threads(LLM "/sp-legacy", &c);

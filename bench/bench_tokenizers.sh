@@ -70,5 +70,13 @@ print(f"| {name} | {c['tokens']} | {c['mb_per_s']:.1f} | {cold:.1f} | {hf['mb_pe
       f"{hf['batch_mb_per_s']:.1f} | {'yes' if c['tokens'] == hf['tokens'] else 'NO: %d' % hf['tokens']} |")
 PYEOF
   done
+  echo
+  echo "Notes. llama3, qwen: the real tokenizer.json files (scripts/install.sh), Split with their"
+  echo "regex (PCRE2, JIT) + byte-level BPE; gpt2 goes through the same PCRE2 split now. qwen also"
+  echo "NFC-normalizes every line (utf8proc), which is most of its gap to llama3. sp-legacy is the"
+  echo "SentencePiece-style fixture (Llama 2's configuration): no pre-tokenizer, so a whole line is"
+  echo "one BPE piece, too long for the piece cache; its vocabulary is 1500 tokens, so a line makes"
+  echo "many more merges than with a real one. Wall-clock figures: under a load average in the"
+  echo "hundreds they drift by 2x or more between runs; C and HF ran back to back on the same text."
 } > bench/RESULTS-tokenizers.md
 cat bench/RESULTS-tokenizers.md

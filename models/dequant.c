@@ -8,7 +8,6 @@
 #include "models/dequant.h"
 
 #include <string.h>
-#include "base/dtype.h"
 #include "base/util.h"
 
 #if defined(__clang__)
@@ -103,10 +102,27 @@ int av_ggml_nbytes(int type, int64_t n, size_t *out) {
     return AV_OK;
 }
 
+/* IEEE half to float without branches (so loops over it vectorize), bit-identical to
+ * av_f16_to_f32: the half's exponent and mantissa moved into float position read as a
+ * float 2^112 times too small, subnormals included (the multiplication is exact);
+ * infinities and NaNs keep the all-ones exponent instead. */
+static inline float half_to_float(uint16_t h) {
+    uint32_t em = (uint32_t)(h & 0x7fff) << 13, bits;
+    float f;
+    memcpy(&f, &em, 4);
+    f *= 0x1p112f;
+    memcpy(&bits, &f, 4);
+    uint32_t special = 0u - (uint32_t)((h & 0x7c00) == 0x7c00); /* all ones for inf/NaN */
+    bits = (bits & ~special) | ((em | 0x7f800000u) & special);
+    bits |= (uint32_t)(h & 0x8000) << 16;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
 static inline float f16_at(const uint8_t *p) {
     uint16_t h;
     memcpy(&h, p, 2);
-    return av_f16_to_f32(h);
+    return half_to_float(h);
 }
 
 /* ---- the 32-element types ---------------------------------------------------------- */
@@ -136,28 +152,32 @@ static void q4_1(const uint8_t *b, float *y) {
     }
 }
 
+/* Q5_0 / Q5_1: element i's 5th bit is bit i of the 32-bit little-endian qh, i.e. bit
+ * i%8 of byte i/8. Spread into one byte per element first: shifts by constants, which
+ * vectorize (a shift by the element index does not, before AVX2). */
+static inline void fifth_bits(const uint8_t *qh, uint8_t *hb) {
+    for (int k = 0; k < 4; k++)
+        for (int j = 0; j < 8; j++) hb[8 * k + j] = (uint8_t)(((qh[k] >> j) & 1) << 4);
+}
+
 static void q5_0(const uint8_t *b, float *y) {
     float d = f16_at(b);
-    uint32_t qh;
-    memcpy(&qh, b + 2, 4); /* little-endian in the file; GGUF readers run little-endian */
+    uint8_t hb[32];
+    fifth_bits(b + 2, hb);
     const uint8_t *qs = b + 6;
     for (int i = 0; i < 16; i++) {
-        int lo = (qs[i] & 0x0f) | (int)(((qh >> i) & 1) << 4);
-        int hi = (qs[i] >> 4) | (int)(((qh >> (i + 16)) & 1) << 4);
-        y[i] = d * (float)(lo - 16);
-        y[i + 16] = d * (float)(hi - 16);
+        y[i] = d * (float)(((qs[i] & 0x0f) | hb[i]) - 16);
+        y[i + 16] = d * (float)(((qs[i] >> 4) | hb[i + 16]) - 16);
     }
 }
 
 static void q5_1(const uint8_t *b, float *y) {
     float d = f16_at(b), m = f16_at(b + 2);
-    uint32_t qh;
-    memcpy(&qh, b + 4, 4);
+    uint8_t hb[32];
+    fifth_bits(b + 4, hb);
     const uint8_t *qs = b + 8;
     for (int i = 0; i < 16; i++) {
-        int lo = (qs[i] & 0x0f) | (int)(((qh >> i) & 1) << 4);
-        int hi = (qs[i] >> 4) | (int)(((qh >> (i + 16)) & 1) << 4);
-        float a = d * (float)lo, c = d * (float)hi;
+        float a = d * (float)((qs[i] & 0x0f) | hb[i]), c = d * (float)((qs[i] >> 4) | hb[i + 16]);
         y[i] = a + m;
         y[i + 16] = c + m;
     }
@@ -246,7 +266,8 @@ static void bf16_run(const uint8_t *src, int64_t n, float *dst) {
     for (int64_t i = 0; i < n; i++) {
         uint16_t h;
         memcpy(&h, src + 2 * i, 2);
-        dst[i] = av_bf16_to_f32(h);
+        uint32_t bits = (uint32_t)h << 16;
+        memcpy(&dst[i], &bits, 4);
     }
 }
 

@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
+#include "base/dtype.h"
 #include "base/npy.h"
 #include "models/dequant.h"
 #include "models/gguf.h"
@@ -101,6 +102,30 @@ static void test_types(void) {
     CHECK(av_ggml_type_name(4) == NULL && av_ggml_block_size(4) == 0); /* retired Q4_2 */
     CHECK(av_ggml_block_size(AV_GGML_Q6_K) == 256 && av_ggml_block_bytes(AV_GGML_Q6_K) == 210);
     CHECK(av_ggml_block_size(AV_GGML_Q4_1) == 32 && av_ggml_block_bytes(AV_GGML_Q4_1) == 20);
+}
+
+/* F16 and BF16 dequantize every one of the 65536 bit patterns (NaNs, infinities,
+ * subnormals included) exactly as base/dtype.h converts them. */
+static void test_all_halves(void) {
+    uint16_t *h = malloc(65536 * sizeof *h);
+    float *f = malloc(65536 * sizeof *f);
+    for (int i = 0; i < 65536; i++) h[i] = (uint16_t)i;
+    CHECK(av_dequant(AV_GGML_F16, h, 65536, f) == AV_OK);
+    int bad = 0;
+    for (int i = 0; i < 65536; i++) {
+        float w = av_f16_to_f32(h[i]);
+        bad += memcmp(&w, &f[i], 4) != 0;
+    }
+    CHECK_MSG(bad == 0, "%d F16 patterns differ from av_f16_to_f32", bad);
+    CHECK(av_dequant(AV_GGML_BF16, h, 65536, f) == AV_OK);
+    bad = 0;
+    for (int i = 0; i < 65536; i++) {
+        float w = av_bf16_to_f32(h[i]);
+        bad += memcmp(&w, &f[i], 4) != 0;
+    }
+    CHECK_MSG(bad == 0, "%d BF16 patterns differ from av_bf16_to_f32", bad);
+    free(h);
+    free(f);
 }
 
 static int str_is(av_gguf_str s, const char *want) { return s.n == strlen(want) && !memcmp(s.s, want, s.n); }
@@ -389,6 +414,7 @@ static void test_parse_view(void) {
 
 int main(void) {
     test_types();
+    test_all_halves();
     test_meta();
     test_twin("llama-tiny", 1);
     test_twin("llama3-tiny", 1);

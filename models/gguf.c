@@ -437,7 +437,7 @@ int av_gguf_parse(const uint8_t *data, size_t size, const char *name, av_gguf *g
     return finish(g);
 }
 
-static int map_file(const char *path, av_gguf *g, int writable) {
+int av_gguf_open(const char *path, av_gguf *g) {
     memset(g, 0, sizeof *g);
     g->path = strdup(path);
     if (!g->path) return av_fail("out of memory");
@@ -456,9 +456,9 @@ static int map_file(const char *path, av_gguf *g, int writable) {
     }
     g->size = (size_t)st.st_size;
     if (g->size) {
-        /* MAP_PRIVATE either way: with PROT_WRITE a written page becomes a private copy
-         * and the file itself is never modified. */
-        void *p = mmap(NULL, g->size, PROT_READ | (writable ? PROT_WRITE : 0), MAP_PRIVATE, fd, 0);
+        /* MAP_PRIVATE: pages made writable later (av_gguf_writable) become private
+         * copies when written, and the file itself is never modified. */
+        void *p = mmap(NULL, g->size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (p == MAP_FAILED) {
             close(fd);
             av_fail("%s: mmap failed: %s", path, strerror(errno));
@@ -468,14 +468,22 @@ static int map_file(const char *path, av_gguf *g, int writable) {
         }
         g->base = p;
         g->mapped = 1;
-        if (writable) g->writable = p;
     }
     close(fd);
     return finish(g);
 }
 
-int av_gguf_open(const char *path, av_gguf *g) { return map_file(path, g, 0); }
-int av_gguf_open_private(const char *path, av_gguf *g) { return map_file(path, g, 1); }
+int av_gguf_writable(av_gguf *g, const av_gguf_tensor *t, void **out) {
+    if (!g->mapped) return av_fail("%s: not a mapped file: its tensors cannot be made writable", g->path);
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t b = (size_t)((const uint8_t *)t->data - g->base), e = b + t->nbytes;
+    size_t pb = b / page * page, pe = (e + page - 1) / page * page;
+    if (pe > g->size) pe = g->size; /* the kernel rounds the last partial page itself */
+    if (t->nbytes && mprotect((void *)(g->base + pb), pe - pb, PROT_READ | PROT_WRITE) != 0)
+        return av_fail("%s: tensor '%s': cannot make its pages writable: %s", g->path, t->name, strerror(errno));
+    *out = (void *)(g->base + b);
+    return AV_OK;
+}
 
 /* ---- lookups ------------------------------------------------------------------------- */
 

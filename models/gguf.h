@@ -70,7 +70,6 @@ typedef struct {
     uint32_t alignment;     /* general.alignment, or 32 */
     const uint8_t *base;    /* the file's bytes */
     size_t size;
-    uint8_t *writable;      /* == base when opened with av_gguf_open_private, else NULL */
     av_gguf_kv *kvs;        /* file order */
     int nkv;
     av_gguf_tensor *tensors;/* file order */
@@ -80,11 +79,14 @@ typedef struct {
     int mapped;             /* 1: base is our mapping (unmapped by close) */
 } av_gguf;
 
-/* Maps path read-only and validates it. */
+/* Maps path (a private, read-only mapping) and validates it. */
 int av_gguf_open(const char *path, av_gguf *g);
-/* As av_gguf_open, but the mapping is private and writable: tensor bytes may be
- * rewritten through g->writable (copy-on-write pages; the file never changes). */
-int av_gguf_open_private(const char *path, av_gguf *g);
+/* Makes the bytes of tensor t of an av_gguf_open'ed file writable and returns them in
+ * *out: the pages holding them turn copy-on-write (the file is never modified; only
+ * the pages actually written cost memory, and only they count against the system's
+ * commit limit, unlike a writable mapping of the whole file). AV_ERR for a buffer
+ * given to av_gguf_parse. */
+int av_gguf_writable(av_gguf *g, const av_gguf_tensor *t, void **out);
 /* Validates a GGUF image held in memory (fuzzing, tests); name is used in messages. The
  * buffer must outlive g and is never written. */
 int av_gguf_parse(const uint8_t *data, size_t size, const char *name, av_gguf *g);

@@ -468,11 +468,13 @@ static int open_view(av_gguf_llama *m) {
     h.attn_bias = !strcmp(m->arch, "qwen2") || av_gguf_find(g, "blk.0.attn_q.bias") != NULL;
     if (map_tensors(m, &h) != AV_OK) return AV_ERR;
     qsort(m->tensors, (size_t)m->count, sizeof *m->tensors, hf_cmp);
-    uint8_t *w = g->writable ? g->writable : m->copy;
     for (int i = 0; i < m->count; i++) {
         av_hf_tensor *t = &m->tensors[i];
         if (!t->unpermuted) continue;
-        uint8_t *bytes = w + ((const uint8_t *)t->data - g->base);
+        void *wr = NULL;
+        if (m->copy) wr = m->copy + ((const uint8_t *)t->data - g->base);
+        else if (av_gguf_writable(&m->gguf, t->src, &wr) != AV_OK) return AV_ERR;
+        uint8_t *bytes = wr;
         /* a 1-D bias is reordered element by element, as one-element rows: only a plain
          * float type can be split that way */
         size_t rb = t->ndim == 1 ? av_ggml_block_bytes(t->type) : t->row_bytes;
@@ -497,7 +499,7 @@ void av_gguf_llama_close(av_gguf_llama *m) {
 
 int av_gguf_llama_open(const char *path, av_gguf_llama *m) {
     memset(m, 0, sizeof *m);
-    if (av_gguf_open_private(path, &m->gguf) != AV_OK) return AV_ERR;
+    if (av_gguf_open(path, &m->gguf) != AV_OK) return AV_ERR;
     int rc = open_view(m);
     if (rc != AV_OK) av_gguf_llama_close(m);
     return rc;

@@ -35,8 +35,8 @@
  * rows move as bytes: quantized tensors are reordered without being dequantized.
  * qwen2 and qwen3 files are not permuted by the converter and are left alone.
  *
- * Memory: the file is mapped private and writable; the reordering rewrites the q/k
- * bytes in place, which turns just those pages into private copies (the file is never
+ * Memory: the file is mapped private; the reordering rewrites the q/k bytes in place,
+ * which turns just those pages into private copies (av_gguf_writable; the file is never
  * modified). Peak memory stays about the file size.
  *
  * Ownership: av_gguf_llama owns the GGUF object, the config and the tensor list;

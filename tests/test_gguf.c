@@ -407,7 +407,28 @@ static void test_parse_view(void) {
         CHECK(t && (const char *)t->data >= (const char *)m.copy && (const char *)t->data < (const char *)m.copy + len);
         av_gguf_llama_close(&m);
     }
+    /* through a mapping, the rewrite stays in private pages: the file keeps the
+     * converter's order */
+    CHECK(av_gguf_llama_open(FIX "llama-tiny.gguf", &m) == AV_OK);
+    const av_hf_tensor *q = m.tensors ? av_gguf_llama_find(&m, "model.layers.0.self_attn.q_proj.weight") : NULL;
+    CHECK(q != NULL);
+    if (q && raw) {
+        const uint8_t *in_file = (const uint8_t *)raw + ((const uint8_t *)q->data - m.gguf.base);
+        size_t again_len;
+        char *again = av_read_file(FIX "llama-tiny.gguf", &again_len);
+        CHECK(again && again_len == len && !memcmp(again, raw, len));
+        CHECK(memcmp(in_file, q->data, q->nbytes) != 0);           /* rows moved in the view */
+        CHECK(!memcmp(in_file, q->data, q->row_bytes));            /* row 0 stays row 0 */
+        free(again);
+    }
+    if (m.tensors) av_gguf_llama_close(&m);
     free(raw);
+    av_gguf g;
+    void *w;
+    CHECK(av_gguf_parse((const uint8_t *)"GGUF\3\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 24, "mem.gguf", &g) == AV_OK);
+    CHECK(g.ntensors == 0 && g.nkv == 0 && av_gguf_writable(&g, NULL, &w) == AV_ERR);
+    expect_error("mem.gguf: not a mapped file");
+    av_gguf_close(&g);
     CHECK(av_gguf_llama_open(FIX "meta.gguf", &m) == AV_ERR);
     expect_error("tests/fixtures/gguf/meta.gguf: architecture 'test' is not supported (supported: llama, mistral, qwen2, qwen3)");
 }

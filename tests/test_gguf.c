@@ -7,7 +7,9 @@
  *     Hugging Face layout, exactly the tensors of the safetensors checkpoint they were
  *     converted from (q/k un-permuted), and a config agreeing with its config.json;
  *   - q/k rows of quantized tensors are reordered as whole rows of blocks: they equal
- *     gguf-py's quantization of the Hugging Face rows.
+ *     gguf-py's quantization of the Hugging Face rows;
+ *   - linear and yarn rope scaling (and the older rope.scale_linear key) reach the
+ *     config, and the architecture name mistral reads like llama.
  * The broken files of tests/fixtures/gguf/bad/ are checked end to end by cli_gguf.sh. */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -433,6 +435,57 @@ static void test_parse_view(void) {
     expect_error("tests/fixtures/gguf/meta.gguf: architecture 'test' is not supported (supported: llama, mistral, qwen2, qwen3)");
 }
 
+static const cJSON *rope_scaling_of(const av_gguf_llama *m, const char *type) {
+    const cJSON *rs = cJSON_GetObjectItemCaseSensitive(m->config, "rope_scaling");
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(rs, "rope_type");
+    CHECK_MSG(cJSON_IsString(t) && !strcmp(t->valuestring, type), "rope_type is not %s", type);
+    return rs;
+}
+
+/* Valid variants of micro.gguf: the rope scalings reach the config; the same model named
+ * mistral is read as mistral, its q/k un-permuted exactly like the llama one. */
+static void test_variants(void) {
+    av_gguf_llama base, m;
+    if (av_gguf_llama_open(FIX "micro.gguf", &base) != AV_OK) {
+        CHECK_MSG(0, "%s", av_last_error());
+        return;
+    }
+    CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(base.config, "rope_scaling")));
+    if (av_gguf_llama_open(FIX "variants/rope-linear.gguf", &m) == AV_OK) {
+        const cJSON *rs = rope_scaling_of(&m, "linear");
+        CHECK(cJSON_GetObjectItemCaseSensitive(rs, "factor")->valuedouble == 4.0);
+        av_gguf_llama_close(&m);
+    } else CHECK_MSG(0, "%s", av_last_error());
+    if (av_gguf_llama_open(FIX "variants/rope-scale-linear.gguf", &m) == AV_OK) {
+        const cJSON *rs = rope_scaling_of(&m, "linear");
+        CHECK(cJSON_GetObjectItemCaseSensitive(rs, "factor")->valuedouble == 2.0);
+        av_gguf_llama_close(&m);
+    } else CHECK_MSG(0, "%s", av_last_error());
+    if (av_gguf_llama_open(FIX "variants/rope-yarn.gguf", &m) == AV_OK) {
+        const cJSON *rs = rope_scaling_of(&m, "yarn");
+        CHECK(cJSON_GetObjectItemCaseSensitive(rs, "factor")->valuedouble == 4.0);
+        CHECK(cJSON_GetObjectItemCaseSensitive(rs, "original_max_position_embeddings")->valuedouble == 32);
+        CHECK(cJSON_GetObjectItemCaseSensitive(rs, "beta_fast")->valuedouble == 32);
+        CHECK(cJSON_GetObjectItemCaseSensitive(rs, "beta_slow")->valuedouble == 1);
+        CHECK(!cJSON_GetObjectItemCaseSensitive(rs, "attention_factor"));
+        av_gguf_llama_close(&m);
+    } else CHECK_MSG(0, "%s", av_last_error());
+    if (av_gguf_llama_open(FIX "variants/mistral.gguf", &m) == AV_OK) {
+        const cJSON *mt = cJSON_GetObjectItemCaseSensitive(m.config, "model_type");
+        const cJSON *cls = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(m.config, "architectures"), 0);
+        CHECK(cJSON_IsString(mt) && !strcmp(mt->valuestring, "mistral") && !strcmp(m.arch, "mistral"));
+        CHECK(cJSON_IsString(cls) && !strcmp(cls->valuestring, "MistralForCausalLM"));
+        CHECK(m.count == base.count);
+        for (int i = 0; i < m.count && i < base.count; i++) {
+            const av_hf_tensor *a = &m.tensors[i], *b = &base.tensors[i];
+            CHECK_MSG(!strcmp(a->name, b->name) && a->unpermuted == b->unpermuted && a->nbytes == b->nbytes &&
+                          !memcmp(a->data, b->data, a->nbytes), "mistral: %s differs from the llama twin", a->name);
+        }
+        av_gguf_llama_close(&m);
+    } else CHECK_MSG(0, "%s", av_last_error());
+    av_gguf_llama_close(&base);
+}
+
 int main(void) {
     test_types();
     test_all_halves();
@@ -443,5 +496,6 @@ int main(void) {
     test_twin("qwen3-tiny", 0);
     test_quantized_rows();
     test_parse_view();
+    test_variants();
     return av_check_summary("test_gguf");
 }

@@ -3,7 +3,6 @@
  * reversal of the converter's q/k row permutation. */
 #include "models/gguf_llama.h"
 
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

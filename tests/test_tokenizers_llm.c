@@ -76,6 +76,15 @@ static void free_parts(parts_file *pf) {
     free(pf->tokens); free(pf->merges); free(pf->scores); free(pf->types);
 }
 
+/* The same tokenizer read from the .gguf file itself by the GGUF reader. */
+static void gguf_file_parity(const char *name, const char *path, const corpus_t *c) {
+    av_tokenizer *t = NULL;
+    int rc = av_tokenizer_load_gguf(path, &t);
+    CHECK_MSG(rc == AV_OK, "%s: %s", path, av_last_error());
+    parity_with(name, t, c);
+    av_tokenizer_free(t);
+}
+
 static void gguf_parity(const char *name, const corpus_t *c) {
     char path[512];
     snprintf(path, sizeof path, LLM "/%s.parts.json", name);
@@ -315,6 +324,9 @@ static void check_errors(void) {
         { "gpt2", "merges", NULL, -1 }, { "gpt2", "merges[0]", bad_merges, -1 }, { "gpt2", "past the vocabulary", merges, 7 },
         { "llama", "neither merges nor scores", NULL, -1 },
     };
+    /* a GGUF file without a tokenizer */
+    av_tokenizer *none = (av_tokenizer *)1;
+    CHECK(av_tokenizer_load_gguf("tests/fixtures/tokenizers/corpus.jsonl", &none) != AV_OK && none == NULL);
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         p.model = cases[k].model;
         p.merges = cases[k].merges;
@@ -338,7 +350,15 @@ int main(void) {
     }
     check_config_flags(&c);
     const char *ggufs[] = { "gguf-smollm", "gguf-llama3", "gguf-qwen2", "gguf-spm" };
-    for (size_t i = 0; i < sizeof ggufs / sizeof ggufs[0]; i++) gguf_parity(ggufs[i], &c);
+    for (size_t i = 0; i < sizeof ggufs / sizeof ggufs[0]; i++) {
+        char path[512];
+        gguf_parity(ggufs[i], &c);
+        snprintf(path, sizeof path, LLM "/%s.gguf", ggufs[i]);
+        gguf_file_parity(ggufs[i], path, &c);
+    }
+    const char *smol = ".deps/models/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf";
+    if (av_file_exists(smol) || getenv("CI")) gguf_file_parity("smollm2-gguf", smol, &c);
+    else printf("NOTE: %s missing (run scripts/install.sh): real SmolLM2 GGUF tokenizer not checked\n", smol);
     const char *real[][2] = { { "llama3", ".deps/models/llama3-tokenizer" }, { "qwen", ".deps/models/qwen-tokenizer" } };
     for (int i = 0; i < 2; i++) {
         char probe[512];

@@ -98,7 +98,7 @@ void av_view_single_draw(av_viewer *v) {
         int64_t t = v->hover_point % vd->T;
         int64_t it = vd->tok_item[t];
         char a[160], b[160], c[200], e[64];
-        snprintf(a, sizeof a, "\"%s\"  (%s)", vd->tok_text[t], v->hover_point >= vd->T ? "key" : "query");
+        snprintf(a, sizeof a, "\"%s\"  (%s)", vd->tok_label[t], v->hover_point >= vd->T ? "key" : "query");
         snprintf(b, sizeof b, "item %lld, position %d of %lld", (long long)it, vd->tok_pos[t], (long long)vd->item_len[it]);
         snippet(vd->item_text[it], c, 80);
         snprintf(e, sizeof e, "layer %d head %d", v->layer, v->head);

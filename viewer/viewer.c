@@ -519,6 +519,7 @@ cJSON *av_viewer_state(av_viewer *v) {
         if (v->hover_point >= 0) cJSON_AddStringToObject(hv, "kind", v->hover_point >= vd->T ? "key" : "query");
         cJSON_AddNumberToObject(hv, "item", vd->tok_item[t]);
         cJSON_AddNumberToObject(hv, "pos", vd->tok_pos[t]);
+        cJSON_AddStringToObject(hv, "label", vd->tok_label[t]);   /* added last: older readers match a prefix */
     }
     cJSON_AddStringToObject(s, "note", v->note);
     return s;

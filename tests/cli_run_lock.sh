@@ -20,7 +20,7 @@ printf 'the quick brown fox jumps over the lazy dog.\nhello world, said the cat 
 first=$!
 cleanup() { kill -CONT $first 2>/dev/null; kill $first 2>/dev/null; [ -n "${xpid:-}" ] && kill $xpid 2>/dev/null; }
 trap cleanup EXIT
-for _ in $(seq 600); do [ -f run/proj/.partial-tsne-2d/params.json ] && break; sleep 0.05; done
+for _ in $(seq 2400); do [ -f run/proj/.partial-tsne-2d/params.json ] && break; sleep 0.05; done
 kill -STOP $first
 [ -f run/proj/.partial-tsne-2d/params.json ] || fail "the first project did not start writing: $(cat first.err)"
 cp run/manifest.json manifest.before

@@ -798,17 +798,42 @@ static int row_finite(const float *x, int d) {
     return 1;
 }
 
-int av_vdata_nonfinite(const av_vdata *vd, int l, int h, int64_t item, int64_t *bad_q, int64_t *bad_k) {
-    *bad_q = *bad_k = 0;
+/* The q and k rows of item's tokens for head (l, h) as f32, [n, d] each (caller frees):
+ * what the attention is computed from and what av_vdata_nonfinite counts, read in one
+ * place so both always see the same rows. */
+static int item_qk(const av_vdata *vd, int l, int h, int64_t item, float **q, float **k, int64_t *nout) {
+    *q = *k = NULL;
     if (item < 0 || item >= vd->run.num_items) return av_fail("%s: no item %lld", vd->run.dir, (long long)item);
     if (l < 0 || l >= vd->run.num_layers || h < 0 || h >= vd->run.num_heads)
         return av_fail("%s: no head %d:%d", vd->run.dir, l, h);
-    int64_t n = vd->item_len[item] * vd->run.head_dim;
-    int64_t base = (((int64_t)l * vd->run.num_heads + h) * vd->T + vd->item_start[item]) * vd->run.head_dim;
-    for (int64_t i = 0; i < n; i++) {
-        *bad_q += !isfinite(av_npy_get_f32(&vd->run.q, base + i));
-        *bad_k += !isfinite(av_npy_get_f32(&vd->run.k, base + i));
+    int64_t n = vd->item_len[item];
+    int d = vd->run.head_dim;
+    int64_t base = (((int64_t)l * vd->run.num_heads + h) * vd->T + vd->item_start[item]) * d;
+    *q = av_malloc((size_t)n * d * sizeof(float));
+    *k = av_malloc((size_t)n * d * sizeof(float));
+    if (!*q || !*k) {
+        free(*q);
+        free(*k);
+        *q = *k = NULL;
+        return AV_ERR;
     }
+    load_rows(&vd->run.q, base, n, d, *q);
+    load_rows(&vd->run.k, base, n, d, *k);
+    *nout = n;
+    return AV_OK;
+}
+
+int av_vdata_nonfinite(const av_vdata *vd, int l, int h, int64_t item, int64_t *bad_q, int64_t *bad_k) {
+    *bad_q = *bad_k = 0;
+    float *q, *k;
+    int64_t n;
+    if (item_qk(vd, l, h, item, &q, &k, &n) != AV_OK) return AV_ERR;
+    for (int64_t i = 0; i < n * vd->run.head_dim; i++) {
+        *bad_q += !isfinite(q[i]);
+        *bad_k += !isfinite(k[i]);
+    }
+    free(q);
+    free(k);
     return AV_OK;
 }
 
@@ -816,17 +841,13 @@ int av_vdata_attention(const av_vdata *vd, int l, int h, int64_t item, int hide_
                        int vnorm_weight, float **Aout, int64_t *nout) {
     *Aout = NULL;
     *nout = 0;
-    if (item < 0 || item >= vd->run.num_items) return av_fail("%s: no item %lld", vd->run.dir, (long long)item);
-    if (l < 0 || l >= vd->run.num_layers || h < 0 || h >= vd->run.num_heads)
-        return av_fail("%s: no head %d:%d", vd->run.dir, l, h);
-    int64_t n = vd->item_len[item], t0 = vd->item_start[item];
+    float *q, *k;
+    int64_t n;
+    if (item_qk(vd, l, h, item, &q, &k, &n) != AV_OK) return AV_ERR;
+    int64_t t0 = vd->item_start[item];
     int d = vd->run.head_dim;
-    int64_t base = (((int64_t)l * vd->run.num_heads + h) * vd->T + t0) * d;
-    float *q = av_malloc((size_t)n * d * sizeof(float)), *k = av_malloc((size_t)n * d * sizeof(float));
     float *A = av_malloc((size_t)(n * n + 1) * sizeof(float));
-    if (!q || !k || !A) { free(q); free(k); free(A); return AV_ERR; }
-    load_rows(&vd->run.q, base, n, d, q);
-    load_rows(&vd->run.k, base, n, d, k);
+    if (!A) { free(q); free(k); return AV_ERR; }
     double inv = 1.0 / sqrt((double)d);
     /* a token whose q or k holds NaN/Inf (poisoned or overflowed data) takes no part:
      * its query row stays empty and no query attends to its key, so what is finite

@@ -16,7 +16,7 @@ static void usage(FILE *f) {
                "search with /), the sentence view and the image view (v). Needs a display;\n"
                "`attnviz render` draws the same views into PNGs without one.\n\n"
                AV_SESSION_HELP
-               "  --size WxH          window size (default 1400x900)\n"
+               "  --size WxH          window size (default 1400x900, less where the screen's work area is smaller)\n"
                "  --script FILE       replay synthetic input from FILE (see viewer/window.h), then exit\n\n"
                "Live projection (--live): the head's t-SNE or UMAP runs while you watch, with the\n"
                "iteration, KL and rate in the bottom bar; when it is done, s saves it into RUN/proj/\n"
@@ -45,7 +45,7 @@ int av_cmd_view(int argc, char **argv) {
     av_project_defaults(&live.proj);
     int is_live = 0, proj_opts = 0;
     const char *script = NULL;
-    int W = 1400, H = 900;
+    int W = 0, H = 0;  /* the window's default, fitted to the screen */
     long iters = 0;
     int c;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {

@@ -114,7 +114,7 @@ static int restart(av_viewer *v, av_canvas *c, av_plot *p, const av_plot_key *k)
     p->valid = 1;
     p->done = p->passes = 0;
     p->drawn = 0;
-    p->dirty = 1;
+    p->dirty = p->fresh = 1;
     p->stats_due = 0;
     p->c90 = p->c995 = 1;
     p->top_used = 0;
@@ -280,13 +280,20 @@ static void resolve_task(void *ctx, int t) {
 /* The sums of the plots that changed into pixels: on the GPU by the resolve shader; on
  * the CPU renderer by the same arithmetic in C, the pixels then put into the picture
  * (4 bytes a pixel to upload instead of 32 of sums). In direct mode the picture is only
- * the way into the frame. */
+ * the way into the frame. A plot part drawn shows its progress every PROGRESS_S: a
+ * resolve costs about what 1.5 M points do, so resolving every frame of a refresh
+ * would double its time. */
+#define PROGRESS_S 0.25
 static void resolve_dirty(av_viewer *v, const av_canvas *c, av_plot *plots, int n, const float bg[3]) {
     int *list = av_malloc((size_t)(n > 0 ? n : 1) * sizeof(int)), m = 0;
     if (!list) return;
+    double now = av_now();
     for (int i = 0; i < n; i++) {
         av_plot *p = &plots[i];
         if (!p->valid || !p->dirty) continue;
+        if (!v->direct && !p->fresh && p->drawn < p->n && now - p->shown_at < PROGRESS_S) continue;
+        p->fresh = 0;
+        p->shown_at = now;
         if (v->renderer != AV_RENDERER_CPU) {
             if (p->stats_due) gl_settle(c, p);
             av_resolve_params rp = resolve_params(v, p, bg);

@@ -49,6 +49,8 @@ typedef struct {
     int passes, done;             /* pass p draws points j = p, p + passes, ...; done: passes drawn */
     int64_t drawn;                /* points accumulated so far */
     int dirty;                    /* the cached picture is older than the accumulators */
+    int fresh;                    /* restarted: its picture shows another key until resolved */
+    double shown_at;              /* when it was last resolved (av_now) */
     float c90, c995;              /* 90th and 99.5th percentile of the covered pixels' counts */
     int top_used;                 /* layer 1 holds something */
     int stats_due;                /* drawn to since c90/c995 were taken */

@@ -59,8 +59,10 @@ int av_splat_cpu(const av_splat_src *s, av_plot *p, int pass, int passes, int ro
             if (x0 < 0) x0 = 0;
             if (x0 >= W) x0 = W - 1;
             float *a = c & AV_SPLAT_TOP ? acc1 : acc0;
-            for (int yy = y0 < row0 ? row0 : y0; yy <= y1 && yy < row1; yy++)
+            for (int yy = y0 < row0 ? row0 : y0; yy <= y1 && yy < row1; yy++) {
                 __builtin_prefetch(a + ((int64_t)yy * W + x0) * 4, 1);
+                if (ids) __builtin_prefetch(ids + (int64_t)yy * W + x0, 1);
+            }
             nb++;
         }
         for (int k = 0; k < nb; k++) {

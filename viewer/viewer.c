@@ -353,8 +353,8 @@ void av_plot_key_of(const av_viewer *v, int l, int h, av_rect r, const float m[1
     /* GL rows count from the bottom */
     k->x = (int)r.x;
     k->y = v->height - (int)(r.y + r.h);
-    k->w = (int)r.w;
-    k->h = (int)r.h;
+    k->w = r.w < 1 ? 1 : (int)r.w;  /* a window too small for its cells still gets a pixel each */
+    k->h = r.h < 1 ? 1 : (int)r.h;
     k->color = (int)v->color;
     k->show = (v->show_q ? 1 : 0) | (v->show_k ? 2 : 0);
     k->size_norm = v->size_by_norm;

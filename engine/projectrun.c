@@ -14,9 +14,9 @@
 #include "engine/progress.h"
 #include "kernels/tsne/tsne.h"
 #include "base/util.h"
-
 #include "engine/normalize.h"
 #include "engine/quality.h"
+
 #ifdef AV_HAVE_CUDA
 #include "kernels/project_cuda.h"
 #endif

@@ -1,7 +1,10 @@
 /* viewer.h - the attnviz views (matrix, single, sentence, image) and their interaction
  * state, drawn with OpenGL 3.3 core into whatever framebuffer is bound: the GLFW window
  * (viewer/window.c) or an offscreen one (viewer/headless.c, `attnviz render`). The same
- * code draws both, so a PNG shows exactly what the window shows.
+ * code draws both, so a PNG shows exactly what the window shows. The point clouds of
+ * the matrix cells and the single view are plots (plot.h): cached pictures drawn with
+ * every point, progressively when that takes longer than a frame, so a frame can leave
+ * points for the next ones (v->pending).
  *
  * Input arrives as plain calls (mouse position, click, drag, wheel, key, typed
  * character) so the window, scripted tests and the render command drive it alike.
@@ -48,7 +51,8 @@ typedef struct av_viewer {
     int heat;                    /* density (heat) map instead of coloured points */
     float exposure;              /* ink: scales the density-aware alpha and the heat scale (1 = auto) */
     av_renderer renderer;        /* GL (the GPU) or CPU; av_viewer_init resolves AUTO */
-    int direct;                  /* every frame draws every point straight into the frame, no cache */
+    int direct;                  /* every frame draws every point straight into the frame, no cache
+                                  * (the reference the cached pictures are tested against) */
     double budget_ms;            /* drawing time per frame before the rest waits for the next frame, 0 = none */
     int64_t lod_budget;          /* points per frame, 0 = no limit */
     /* progress of the plots on screen (last frame) */

@@ -24,6 +24,7 @@ typedef struct {
     double press_x, press_y, last_x, last_y;
     int dirty;
     int scripted;          /* input comes from the script only */
+    FILE *state_out;       /* where `state -` writes (the caller's stream) */
     /* live projection (NULL lv when not live) */
     av_live *lv;
     float *live_y;         /* [2T, dim] the newest Y, copied out of lv */
@@ -210,8 +211,8 @@ static int write_state(win_state *w, const char *path) {
     if (!txt) return av_fail("cannot serialise the viewer state");
     int rc = AV_OK;
     if (!strcmp(path, "-")) {
-        printf("%s\n", txt);
-        fflush(stdout);
+        fprintf(w->state_out, "%s\n", txt);
+        fflush(w->state_out);
     } else {
         size_t n = strlen(txt);
         txt[n] = '\n';
@@ -339,11 +340,12 @@ static void fit_default_size(int *width, int *height) {
     if (h > 0 && *height > h - 60) *height = h - 60 < 150 ? 150 : h - 60;
 }
 
-int av_window_run(const av_session_opts *o, int width, int height, const char *script_path) {
-    return av_window_run_live(o, width, height, script_path, NULL);
+int av_window_run(const av_session_opts *o, int width, int height, const char *script_path, FILE *out) {
+    return av_window_run_live(o, width, height, script_path, NULL, out);
 }
 
-int av_window_run_live(const av_session_opts *o, int width, int height, const char *script_path, const av_live_opts *live) {
+int av_window_run_live(const av_session_opts *o, int width, int height, const char *script_path, const av_live_opts *live,
+                       FILE *out) {
     const char *disp = getenv("DISPLAY"), *wl = getenv("WAYLAND_DISPLAY");
     if ((!disp || !*disp) && (!wl || !*wl))
         return av_fail("no display (DISPLAY is not set): use `attnviz render %s --view ... -o FILE.png` to draw without one", o->run);
@@ -394,6 +396,7 @@ int av_window_run_live(const av_session_opts *o, int width, int height, const ch
     w.scale = 1;
     w.dirty = 1;
     w.scripted = script != NULL;
+    w.state_out = out;
     av_live lv;
     int rc = av_viewer_init(&v, &vd);
     if (rc == AV_OK) rc = av_session_apply(o, &v, proj);

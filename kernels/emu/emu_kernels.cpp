@@ -130,14 +130,7 @@ static void layernorm(int rows, int C, bool vec, bool inplace) {
     auto x = random_vec((size_t)rows * C, 3), g = random_vec(C, 1), b = random_vec(C, 1);
     for (auto &t : x) t += 0.5f;
     std::vector<float> want(x.size()), got = inplace ? x : std::vector<float>(x.size(), NAN);
-    for (int r = 0; r < rows; r++) {
-        double m = 0, s = 0;
-        for (int i = 0; i < C; i++) m += x[(size_t)r * C + i];
-        m /= C;
-        for (int i = 0; i < C; i++) s += (x[(size_t)r * C + i] - m) * (x[(size_t)r * C + i] - m);
-        double rs = 1 / std::sqrt(s / C + 1e-5);
-        for (int i = 0; i < C; i++) want[(size_t)r * C + i] = (float)((x[(size_t)r * C + i] - m) * rs * g[i] + b[i]);
-    }
+    av_layernorm_cpu(want.data(), x.data(), g.data(), b.data(), rows, C, 1e-5f);
     const float *in = inplace ? got.data() : x.data();
     emu_launch(dim3((rows + 7) / 8), dim3(256), 0, [&] {
         if (vec) layernorm_kernel<true>(got.data(), in, g.data(), b.data(), rows, C, 1e-5f);

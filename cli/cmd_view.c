@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 #include "base/util.h"
 #include "cli/session_opts.h"
+#include "kernels/backend/device.h"
 #include "viewer/window.h"
 
 static void usage(FILE *f) {
@@ -25,11 +26,12 @@ static void usage(FILE *f) {
                "  --iters N           t-SNE iterations (default 1000) or UMAP epochs (default auto)\n"
                "  --neighbors K       UMAP neighbours (default 15)\n"
                "  --seed S            random seed\n"
-               "  --metric cosine|euclidean, --no-translate, --scale   as for `attnviz project`\n");
+               "  --metric cosine|euclidean, --no-translate, --scale   as for `attnviz project`\n"
+               "  --device auto|cpu|cuda   where the projection runs (auto: the GPU when there is one)\n");
 }
 
 int av_cmd_view(int argc, char **argv) {
-    enum { O_LIVE = 2000, O_PERP, O_ITERS, O_NB, O_SEED, O_METRIC, O_NOTRANS, O_SCALE };
+    enum { O_LIVE = 2000, O_PERP, O_ITERS, O_NB, O_SEED, O_METRIC, O_NOTRANS, O_SCALE, O_DEVICE };
     static const struct option longopts[] = {
         AV_SESSION_LONGOPTS,
         {"size", required_argument, 0, 's'}, {"script", required_argument, 0, 'X'},
@@ -37,14 +39,14 @@ int av_cmd_view(int argc, char **argv) {
         {"iters", required_argument, 0, O_ITERS}, {"neighbors", required_argument, 0, O_NB},
         {"seed", required_argument, 0, O_SEED}, {"metric", required_argument, 0, O_METRIC},
         {"no-translate", no_argument, 0, O_NOTRANS}, {"scale", no_argument, 0, O_SCALE},
-        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"device", required_argument, 0, O_DEVICE}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     av_session_opts o;
     av_session_defaults(&o);
     av_live_opts live;
     memset(&live, 0, sizeof live);
     av_project_defaults(&live.proj);
     int is_live = 0, proj_opts = 0;
-    const char *script = NULL;
+    const char *script = NULL, *device = "auto";
     int W = 1400, H = 900;
     long iters = 0;
     int c;
@@ -90,6 +92,7 @@ int av_cmd_view(int argc, char **argv) {
             break;
         case O_NOTRANS: live.proj.translate = 0; proj_opts = 1; break;
         case O_SCALE: live.proj.scale = 1; proj_opts = 1; break;
+        case O_DEVICE: device = optarg; proj_opts = 1; break;
         case 'h': usage(stdout); return 0;
         default: return av_cli_usage("view", "unknown option");
         }
@@ -116,6 +119,7 @@ int av_cmd_view(int argc, char **argv) {
         }
     }
     if (sscanf(o.head, "%d:%d", &live.layer, &live.head) != 2) return av_cli_usage("view", "--head wants L:H");
+    if (av_device_choose(device, 1, &live.proj.device) != AV_OK) return av_cli_fail("view", "%s", av_last_error());
     o.method = NULL; /* the live projection is not looked for on disk */
     o.dim = 0;
     if (!o.view) o.view = "single";

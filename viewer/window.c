@@ -127,8 +127,8 @@ static void live_poll(win_state *w) {
     if (w->live_done < 0)
         snprintf(w->v->note, sizeof w->v->note, "%s", lv->err);
     else
-        snprintf(w->v->status, sizeof w->v->status, "live %s %d-D of head %d:%d  %s %d/%d%s  %.0f it/s%s", m, lv->opts.dim,
-                 lv->layer, lv->head, lv->opts.method == AV_PROJ_TSNE ? "iteration" : "epoch", w->live_iter, lv->total,
+        snprintf(w->v->status, sizeof w->v->status, "live %s %d-D of head %d:%d on the %s  %s %d/%d%s  %.0f it/s%s", m,
+                 lv->opts.dim, lv->layer, lv->head, strcmp(lv->backend, "cpu") ? "GPU" : "CPU", lv->opts.method == AV_PROJ_TSNE ? "iteration" : "epoch", w->live_iter, lv->total,
                  kl, w->live_rate,
                  w->live_saved ? "  - saved to proj/" : w->live_done ? "  - done: s saves it to proj/" : "");
 }
@@ -150,6 +150,7 @@ static void live_state(win_state *w, cJSON *s) {
     av_live *lv = w->lv;
     cJSON *o = cJSON_AddObjectToObject(s, "live");
     cJSON_AddStringToObject(o, "method", av_proj_method_name(lv->opts.method));
+    cJSON_AddStringToObject(o, "backend", lv->backend);
     cJSON_AddNumberToObject(o, "dim", lv->opts.dim);
     cJSON_AddNumberToObject(o, "iteration", w->live_iter);
     cJSON_AddNumberToObject(o, "total", lv->total);
@@ -384,6 +385,7 @@ int av_window_run_live(const av_session_opts *o, int width, int height, const ch
         else if ((rc = av_live_start(&lv, &vd.run, &live->proj, live->layer, live->head)) == AV_OK) {
             w.lv = &lv;
             w.live_kl = NAN;
+            if (lv.note[0]) snprintf(v.note, sizeof v.note, "%s", lv.note);
         }
     }
     if (rc == AV_OK) {

@@ -4,8 +4,8 @@
  * sgemm) that is the reference, and a CUDA implementation with the same arguments on
  * device pointers (kernels/<op>/<op>.cu, declared in kernels/backend/ops_cuda.h). The model forward
  * passes (models/) are written once against the av_backend table below, so the same code
- * drives both. tests/gpu_ops.c runs every op on random inputs on both backends and
- * compares by relative L2 error.
+ * drives both. tests/test_backend_ops.c runs every op on random inputs on every backend:
+ * the CPU against the op's definition in double, the others against the CPU.
  *
  * Layouts: activations are row-major [rows, C] f32. A linear weight is either
  * AV_W_NK ([out, in], torch nn.Linear: BERT, ViT) or AV_W_KN ([in, out], GPT-2 Conv1D).

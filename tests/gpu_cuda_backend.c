@@ -1,8 +1,8 @@
-/* gpu_ops.c - every op of kernels/ops.h (and the CUDA-only ones of ops_cuda.h) on small
- * random inputs on both backends, compared by relative L2 error ||gpu - cpu|| / ||cpu||
- * (test-backend-ops style). Shapes cover the paths the kernels choose between: float4
- * and scalar, aligned and not, head sizes of every accumulator count, padded and causal
- * attention, fused qkv strides, all GEMM precisions and both weight layouts.
+/* gpu_cuda_backend.c - the CUDA backend's own plumbing, beyond the ops (which
+ * tests/test_backend_ops.c runs on every backend): overlapped downloads into pinned
+ * memory ordered after the compute stream, errors that come back as messages (an
+ * unsupported head size, a patch size that does not divide the image, memory no card
+ * has, a bad GEMM precision by call or by AV_CUDA_GEMM), and a restart of the backend.
  * SKIPs (exit 77) when the build has no CUDA or there is no usable device. */
 #include <math.h>
 #include <stdlib.h>
@@ -11,7 +11,6 @@
 #include "base/util.h"
 #include "kernels/backend/device.h"
 #include "kernels/ops.h"
-#include "kernels/pack/pack.h"
 #include "tests/check.h"
 #include "tests/gpu_skip.h"
 #ifdef AV_HAVE_CUDA
@@ -37,14 +36,6 @@ static void *dev(const void *host, size_t bytes) {
     if (!d || gpu->upload(d, host, bytes) != AV_OK) { fprintf(stderr, "upload: %s\n", av_last_error()); exit(1); }
     return d;
 }
-static float *fetch(const float *d, int64_t n) {
-    float *h = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
-    if (gpu->sync() != AV_OK || gpu->download(h, d, (size_t)n * sizeof(float)) != AV_OK) {
-        fprintf(stderr, "download: %s\n", av_last_error());
-        exit(1);
-    }
-    return h;
-}
 static double rel_l2(const float *got, const float *want, int64_t n) {
     double e = 0, w = 0;
     for (int64_t i = 0; i < n; i++) {
@@ -59,155 +50,6 @@ static void report(const char *op, const char *shape, const float *got, const fl
     double err = rel_l2(got, want, n);
     printf("  %-10s %-34s rel L2 %.2e (bound %.0e)\n", op, shape, err, bound);
     CHECK_MSG(err <= bound, "%s %s: relative L2 error %.3e > %.0e", op, shape, err, bound);
-}
-
-static void test_embed(int with_types) {
-    const int64_t T = 77; const int C = 96, V = 50, P = 40, Y = 2;
-    float *wte = rand_vec((int64_t)V * C, 1), *wpe = rand_vec((int64_t)P * C, 1), *tte = rand_vec((int64_t)Y * C, 1);
-    int32_t ids[77], pos[77], types[77];
-    for (int t = 0; t < T; t++) { ids[t] = (t * 7 + 3) % V; pos[t] = t % P; types[t] = t > 40; }
-    float *want = malloc(T * C * sizeof(float));
-    av_embed_cpu(want, ids, pos, types, wte, wpe, with_types ? tte : NULL, T, C);
-    float *dwte = dev(wte, V * C * 4), *dwpe = dev(wpe, P * C * 4), *dtte = dev(tte, Y * C * 4);
-    int32_t *dids = dev(ids, sizeof ids), *dpos = dev(pos, sizeof pos), *dtypes = dev(types, sizeof types);
-    float *dout = gpu->alloc(T * C * 4);
-    CHECK(gpu->embed(dout, dids, dpos, dtypes, dwte, dwpe, with_types ? dtte : NULL, T, C) == AV_OK);
-    float *got = fetch(dout, T * C);
-    report("embed", with_types ? "T 77, C 96, token types" : "T 77, C 96", got, want, T * C, 1e-6);
-    free(wte); free(wpe); free(tte); free(want); free(got);
-    gpu->free(dwte); gpu->free(dwpe); gpu->free(dtte); gpu->free(dids); gpu->free(dpos); gpu->free(dtypes); gpu->free(dout);
-}
-
-static void test_patchify(int B, int S, int P) {
-    int64_t nin = (int64_t)B * 3 * S * S;
-    float *img = rand_vec(nin, 1), *want = malloc(nin * sizeof(float));
-    av_patchify_cpu(want, img, B, S, P);
-    float *dimg = dev(img, nin * 4), *dout = gpu->alloc(nin * 4);
-    CHECK(gpu->patchify(dout, dimg, B, S, P) == AV_OK);
-    float *got = fetch(dout, nin);
-    char shape[64]; snprintf(shape, sizeof shape, "B %d, S %d, P %d", B, S, P);
-    report("patchify", shape, got, want, nin, 0);   /* a pure gather: exact */
-    free(img); free(want); free(got); gpu->free(dimg); gpu->free(dout);
-}
-
-/* offset shifts the input by floats (breaking 16-byte alignment); inplace writes over it. */
-static void test_layernorm(int64_t rows, int C, int offset, int inplace) {
-    int64_t n = rows * C + offset;
-    float *x = rand_vec(n, 3), *g = rand_vec(C, 1), *b = rand_vec(C, 1), *want = malloc(n * sizeof(float));
-    for (int64_t i = 0; i < n; i++) x[i] += 0.5f;   /* a non-zero mean, as real activations have */
-    av_layernorm_cpu(want, x + offset, g, b, rows, C, 1e-5f);
-    float *dx = dev(x, n * 4), *dg = dev(g, C * 4), *db = dev(b, C * 4), *dout = inplace ? dx : gpu->alloc(n * 4);
-    CHECK(gpu->layernorm(dout + (inplace ? offset : 0), dx + offset, dg, db, rows, C, 1e-5f) == AV_OK);
-    float *got = fetch(dout + (inplace ? offset : 0), rows * C);
-    char shape[64]; snprintf(shape, sizeof shape, "%lld x %d%s%s", (long long)rows, C, offset ? ", unaligned" : "", inplace ? ", in place" : "");
-    report("layernorm", shape, got, want, rows * C, 1e-5);
-    free(x); free(g); free(b); free(want); free(got);
-    gpu->free(dx); gpu->free(dg); gpu->free(db); if (!inplace) gpu->free(dout);
-}
-
-static void test_matmul(int64_t M, int K, int N, av_wlayout wl, int with_bias, av_gemm_precision p, double bound) {
-    float *in = rand_vec(M * K, 1), *w = rand_vec((int64_t)K * N, 0.1f), *bias = rand_vec(N, 1);
-    float *want = malloc(M * N * sizeof(float));
-    av_matmul_cpu(want, in, w, with_bias ? bias : NULL, M, K, N, wl);
-    float *din = dev(in, M * K * 4), *dw = dev(w, (size_t)K * N * 4), *db = dev(bias, N * 4), *dout = gpu->alloc(M * N * 4);
-    CHECK(av_cuda_set_gemm_precision(p) == AV_OK);
-    CHECK(gpu->matmul(dout, din, dw, with_bias ? db : NULL, M, K, N, wl) == AV_OK);
-    float *got = fetch(dout, M * N);
-    CHECK(av_cuda_set_gemm_precision(AV_GEMM_F32) == AV_OK);
-    static const char *pn[] = {"f32", "tf32", "bf16", "f16"};
-    char shape[80];
-    snprintf(shape, sizeof shape, "%lldx%dx%d %s%s %s", (long long)M, K, N, wl == AV_W_NK ? "NK" : "KN",
-             with_bias ? "+bias" : "", pn[p]);
-    report("matmul", shape, got, want, M * N, bound);
-    free(in); free(w); free(bias); free(want); free(got);
-    gpu->free(din); gpu->free(dw); gpu->free(db); gpu->free(dout);
-}
-
-static void test_gelu(int64_t n, av_gelu_kind kind) {
-    float *x = rand_vec(n, 4), *want = malloc(n * sizeof(float));
-    memcpy(want, x, n * sizeof(float));
-    av_gelu_cpu(want, n, kind);
-    float *dx = dev(x, n * 4);
-    CHECK(gpu->gelu(dx, n, kind) == AV_OK);
-    float *got = fetch(dx, n);
-    report("gelu", kind == AV_GELU_TANH ? "tanh form" : "erf form", got, want, n, 1e-6);
-    free(x); free(want); free(got); gpu->free(dx);
-}
-
-static void test_bias_gelu(int64_t rows, int N, av_gelu_kind kind) {
-    float *x = rand_vec(rows * N, 3), *bias = rand_vec(N, 1), *want = malloc(rows * N * sizeof(float));
-    for (int64_t i = 0; i < rows * N; i++) want[i] = x[i] + bias[i % N];
-    av_gelu_cpu(want, rows * N, kind);
-    float *dx = dev(x, rows * N * 4), *db = dev(bias, N * 4);
-    CHECK(av_cuda_bias_gelu(dx, db, rows, N, kind) == AV_OK);
-    float *got = fetch(dx, rows * N);
-    report("bias_gelu", kind == AV_GELU_TANH ? "tanh form" : "erf form", got, want, rows * N, 1e-6);
-    free(x); free(bias); free(want); free(got); gpu->free(dx); gpu->free(db);
-}
-
-static void test_add(int64_t n, int offset) {
-    float *a = rand_vec(n + offset, 1), *b = rand_vec(n + offset, 1), *want = malloc(n * sizeof(float));
-    av_add_cpu(want, a + offset, b + offset, n);
-    float *da = dev(a, (n + offset) * 4), *db = dev(b, (n + offset) * 4);
-    CHECK(gpu->add(da + offset, da + offset, db + offset, n) == AV_OK);   /* out aliases a, as the residual does */
-    float *got = fetch(da + offset, n);
-    char shape[48]; snprintf(shape, sizeof shape, "n %lld%s, in place", (long long)n, offset ? ", unaligned" : "");
-    report("add", shape, got, want, n, 0);
-    free(a); free(b); free(want); free(got); gpu->free(da); gpu->free(db);
-}
-
-/* q, k, v come from one fused [B*T, 3C] buffer (ld = 3C), as the models hand them. */
-static void test_attention(int B, int T, int H, int d, const int32_t *lengths, int causal) {
-    int C = H * d, ld = 3 * C;
-    int64_t rows = (int64_t)B * T;
-    float *qkv = rand_vec(rows * ld, 2), *want = malloc(rows * C * sizeof(float));
-    av_attention_cpu(want, qkv, qkv + C, qkv + 2 * C, ld, B, T, H, d, lengths, causal);
-    float *dqkv = dev(qkv, rows * ld * 4), *dout = gpu->alloc(rows * C * 4);
-    int32_t *dlen = dev(lengths, B * sizeof(int32_t));
-    float *nan = malloc(rows * C * sizeof(float));
-    for (int64_t i = 0; i < rows * C; i++) nan[i] = NAN;   /* padded rows must be overwritten with zeros */
-    CHECK(gpu->upload(dout, nan, rows * C * 4) == AV_OK);
-    CHECK(gpu->attention(dout, dqkv, dqkv + C, dqkv + 2 * C, ld, B, T, H, d, dlen, causal) == AV_OK);
-    float *got = fetch(dout, rows * C);
-    char shape[80]; snprintf(shape, sizeof shape, "B %d T %d H %d d %d%s", B, T, H, d, causal ? " causal" : "");
-    report("attention", shape, got, want, rows * C, 1e-5);
-    free(qkv); free(want); free(got); free(nan); gpu->free(dqkv); gpu->free(dout); gpu->free(dlen);
-}
-
-static void test_pack(int B, int T, int H, int d, const int32_t *lengths, av_dtype dt, int with_v) {
-    int C = H * d, ld = 3 * C;
-    int64_t rows = (int64_t)B * T, n = av_pack_count(lengths, B, T);
-    size_t es = dt == AV_DT_F16 ? 2 : 4, nb = (size_t)H * n * d * es;
-    float *qkv = rand_vec(rows * ld, 2);
-    void *wq = malloc(nb), *wk = malloc(nb), *gq = malloc(nb), *gk = malloc(nb);
-    float *wv = malloc(H * n * sizeof(float));
-    double wsum[3 * 8], gsum[3 * 8];
-    for (int i = 0; i < 3 * H; i++) wsum[i] = 1.0;   /* sums are added to: start from 1 on both sides */
-    double *dsum = dev(wsum, 3 * H * sizeof(double));
-    CHECK(av_pack_heads_cpu(wq, wk, with_v ? wv : NULL, wsum, dt, qkv, qkv + C, with_v ? qkv + 2 * C : NULL,
-                            ld, B, T, H, d, lengths) == AV_OK);
-    float *dqkv = dev(qkv, rows * ld * 4);
-    int32_t *dlen = dev(lengths, B * sizeof(int32_t));
-    void *dq = gpu->alloc(nb), *dk = gpu->alloc(nb);
-    float *dv = gpu->alloc(H * n * 4);
-    CHECK(av_pack_heads_cuda(dq, dk, with_v ? dv : NULL, dsum, dt, dqkv, dqkv + C, with_v ? dqkv + 2 * C : NULL,
-                             ld, B, T, H, d, dlen, n) == AV_OK);
-    CHECK(gpu->sync() == AV_OK);
-    CHECK(gpu->download(gq, dq, nb) == AV_OK);
-    CHECK(gpu->download(gk, dk, nb) == AV_OK);
-    CHECK(gpu->download(gsum, dsum, 3 * H * sizeof(double)) == AV_OK);
-    /* Same rounding of the same floats on both sides: the packed vectors are identical. */
-    CHECK_MSG(!memcmp(gq, wq, nb) && !memcmp(gk, wk, nb), "pack %s: packed q/k differ", av_dtype_name(dt));
-    for (int i = 0; i < 3 * H; i++)
-        CHECK_MSG(fabs(gsum[i] - wsum[i]) <= 1e-5 * fabs(wsum[i]), "pack: sum %d: %.9g vs %.9g", i, gsum[i], wsum[i]);
-    if (with_v) {
-        float *gv = fetch(dv, H * n);
-        report("pack |v|", av_dtype_name(dt), gv, wv, H * n, 1e-6);
-        free(gv);
-    }
-    printf("  %-10s %-34s %s\n", "pack", av_dtype_name(dt), "compared bit for bit");
-    free(qkv); free(wq); free(wk); free(gq); free(gk); free(wv);
-    gpu->free(dqkv); gpu->free(dlen); gpu->free(dsum); gpu->free(dq); gpu->free(dk); gpu->free(dv);
 }
 
 /* The overlapped download path: pinned buffer, copy stream ordered after compute. */
@@ -257,51 +99,11 @@ int main(void) {
 #ifdef AV_HAVE_CUDA
     gpu = av_backend_cuda();
     CHECK_MSG(gpu != NULL, "av_backend_cuda: %s", av_last_error());
-    if (!gpu) return av_check_summary("gpu_ops");
+    if (!gpu) return av_check_summary("gpu_cuda_backend");
 
-    test_embed(0);
-    test_embed(1);
-    test_patchify(2, 32, 8);
-    test_patchify(1, 224, 16);
-    test_layernorm(300, 768, 0, 0);
-    test_layernorm(300, 768, 0, 1);
-    test_layernorm(33, 37, 0, 0);
-    test_layernorm(64, 384, 1, 0);
-    test_matmul(300, 768, 768, AV_W_NK, 1, AV_GEMM_F32, 1e-5);
-    test_matmul(300, 768, 2304, AV_W_KN, 1, AV_GEMM_F32, 1e-5);
-    test_matmul(37, 53, 29, AV_W_NK, 0, AV_GEMM_F32, 1e-5);
-    test_matmul(37, 53, 29, AV_W_KN, 1, AV_GEMM_F32, 1e-5);
-    test_matmul(256, 768, 3072, AV_W_NK, 1, AV_GEMM_TF32, 5e-3);
-    test_matmul(256, 768, 3072, AV_W_NK, 1, AV_GEMM_BF16, 1e-2);
-    test_matmul(256, 768, 3072, AV_W_KN, 0, AV_GEMM_BF16, 1e-2);
-    test_matmul(256, 768, 768, AV_W_NK, 1, AV_GEMM_F16, 2e-3);
-    test_gelu(100003, AV_GELU_ERF);
-    test_gelu(100003, AV_GELU_TANH);
-    test_bias_gelu(129, 3072, AV_GELU_ERF);
-    test_bias_gelu(129, 37, AV_GELU_TANH);
-    test_add(100003, 0);
-    test_add(1001, 1);
-
-    int32_t l3[] = {37, 20, 1}, l4[] = {128, 77, 5, 128}, l2[] = {50, 50}, l0[] = {0, 9}, l1[] = {1};
-    int32_t l40[] = {40, 17}, l33[] = {33, 32};
-    test_attention(3, 37, 2, 16, l3, 0);    /* d < 32: lanes past d idle */
-    test_attention(3, 37, 2, 16, l3, 1);
-    test_attention(4, 128, 12, 64, l4, 0);  /* BERT heads, padding */
-    test_attention(4, 128, 12, 64, l4, 1);  /* GPT-2 heads */
-    test_attention(2, 50, 12, 64, l2, 0);   /* ViT-B/32: 50 tokens, none padded */
-    test_attention(3, 37, 4, 32, l3, 0);    /* MiniLM head size */
-    test_attention(2, 40, 2, 80, l40, 1);    /* three accumulators per lane */
-    test_attention(2, 33, 1, 128, l33, 0);   /* the largest head size */
-    test_attention(2, 9, 3, 8, l0, 1);      /* an empty item: all zeros */
-    test_attention(1, 1, 2, 64, l1, 1);     /* one token */
-
-    int32_t lp[] = {7, 16, 0, 3};
-    test_pack(4, 16, 3, 24, lp, AV_DT_F32, 1);
-    test_pack(4, 16, 3, 24, lp, AV_DT_F16, 1);
-    test_pack(4, 128, 8, 64, l4, AV_DT_F16, 0);
     test_async_download();
     test_errors();
     av_cuda_shutdown();
-    return av_check_summary("gpu_ops");
+    return av_check_summary("gpu_cuda_backend");
 #endif
 }

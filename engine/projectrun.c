@@ -17,7 +17,6 @@
 #include "engine/normalize.h"
 #include "engine/quality.h"
 
-
 const char *av_proj_method_name(av_proj_method m) {
     return m == AV_PROJ_TSNE ? "tsne" : m == AV_PROJ_UMAP ? "umap" : "pca";
 }
@@ -284,7 +283,8 @@ static int head_meta(const job *j, int l, int h, float *X, const float *Y, int64
         cJSON_AddNumberToObject(meta, "kl", kl);
         cJSON_AddStringToObject(meta, "kl_kind", av_tsne_kl_is_exact(n) ? "exact" : "barnes-hut estimate");
         /* the GPU t-SNE (kernels/tsne/tsne_bh.cu) has its own repulsion */
-        if (j->be.tsne == av_project_backend_cpu()->tsne) cJSON_AddStringToObject(meta, "repulsion", av_tsne_uses_fft(n, dim, o->tsne.method) ? "fft" : "barnes-hut");
+        if (j->be.tsne == av_project_backend_cpu()->tsne)
+            cJSON_AddStringToObject(meta, "repulsion", av_tsne_uses_fft(n, dim, o->tsne.method) ? "fft" : "barnes-hut");
     }
     if (o->quality) {
         av_metric m = o->method == AV_PROJ_UMAP ? o->umap.metric : o->tsne.metric;

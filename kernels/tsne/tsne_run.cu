@@ -243,7 +243,10 @@ static int progress_poll(batch_progress *pr, int wait) {
         cudaEvent_t *ev = pr->ev[pr->first];
         for (int h = 0; h < pr->g; h++) {
             cudaError_t e = wait ? cudaEventSynchronize(ev[h]) : cudaEventQuery(ev[h]);
-            if (e == cudaErrorNotReady) return AV_OK;
+            if (e == cudaErrorNotReady) {
+                cudaGetLastError();   // not an error: keep it from the next launch check
+                return AV_OK;
+            }
             if (e != cudaSuccess) return av_fail("CUDA: t-SNE batch failed on the device: %s", cudaGetErrorString(e));
         }
         progress_tell(pr, pr->before + (int64_t)pr->g * pr->iter[pr->first]);

@@ -1,17 +1,17 @@
 // tsne_run.cu - av_tsne_cuda and av_tsne_cuda_batch (project_cuda.h): av_tsne's
 // pipeline with every stage on the GPU but the tiny ones. Per head: upload X, P on the
 // device (tsne_affinities.cu), PCA on the device for the initialisation, which is then
-// scaled and jittered on the host exactly as kernels/tsne/tsne_cpu.c does (same seeded stream, so
-// the GPU starts from the CPU's starting point), then the iterations (tsne_bh.cu), all
+// scaled and jittered on the host by the driver both devices share
+// (kernels/tsne/tsne_driver.c: same seeded stream, so the GPU starts from the CPU's
+// starting point), then the iterations (tsne_bh.cu) on the driver's schedule, all
 // enqueued on the head's own stream without waiting (replayed as a CUDA graph of one
 // iteration per phase): the host meets the device again only for on_iter reports and
-// at the end (tree overflow check, final KL, download).
-// The batch enqueues iteration `it` of every head in turn, one stream each, so small
-// heads fill the GPU together.
+// at the end (tree overflow check, final KL, download). A lone head runs the driver's
+// loop (av_tsne_iterate); the batch enqueues iteration `it` of every head in turn, one
+// stream each, so small heads fill the GPU together.
 #include "kernels/tsne/tsne_internal.cuh"
 
 extern "C" {
-#include "base/rng.h"
 #include "kernels/tsne/tsne.h"
 }
 #include <math.h>

@@ -150,7 +150,6 @@ static void live_state(win_state *w, cJSON *s) {
     av_live *lv = w->lv;
     cJSON *o = cJSON_AddObjectToObject(s, "live");
     cJSON_AddStringToObject(o, "method", av_proj_method_name(lv->opts.method));
-    cJSON_AddStringToObject(o, "backend", lv->backend);
     cJSON_AddNumberToObject(o, "dim", lv->opts.dim);
     cJSON_AddNumberToObject(o, "iteration", w->live_iter);
     cJSON_AddNumberToObject(o, "total", lv->total);
@@ -166,6 +165,7 @@ static void live_state(win_state *w, cJSON *s) {
     cJSON *a = cJSON_AddArrayToObject(o, "point0");
     for (int k = 0; k < dim; k++) cJSON_AddItemToArray(a, cJSON_CreateNumber(isfinite(p0[k]) ? p0[k] : 0));
     cJSON_AddNumberToObject(o, "extent", ext);
+    cJSON_AddStringToObject(o, "backend", lv->backend);   /* the projections it runs on ("cpu", "cuda") */
 }
 
 static void frame(win_state *w) {

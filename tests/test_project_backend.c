@@ -123,7 +123,6 @@ static int project(const char *dir, av_proj_method method, const av_project_back
     o.tsne.iters = 120;
     o.tsne.early_iters = 60;
     o.umap.epochs = 30;
-    o.quiet = 1;
     o.backend = be;
     int rc = av_project_run(&r, &o);
     av_run_close(&r);

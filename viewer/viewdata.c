@@ -10,6 +10,7 @@
 #include "models/tokenizer.h"
 #include "base/dtype.h"
 #include "base/util.h"
+#include "kernels/ops.h"
 
 static const char *color_names[AV_COLOR_COUNT] = {
     "qk", "position", "mod5", "punct", "norm", "toklen", "itemlen", "freq", "row", "col", "label",
@@ -847,37 +848,32 @@ int av_vdata_attention(const av_vdata *vd, int l, int h, int64_t item, int hide_
     int64_t t0 = vd->item_start[item];
     int d = vd->run.head_dim;
     float *A = av_malloc((size_t)(n * n + 1) * sizeof(float));
-    if (!A) { free(q); free(k); return AV_ERR; }
-    double inv = 1.0 / sqrt((double)d);
     /* a token whose q or k holds NaN/Inf (poisoned or overflowed data) takes no part:
-     * its query row stays empty and no query attends to its key, so what is finite
-     * is still drawn (av_vdata_nonfinite counts them for the message) */
-    unsigned char *kok = av_malloc((size_t)n + 1);
-    if (!kok) { free(q); free(k); free(A); return AV_ERR; }
-    for (int64_t j = 0; j < n; j++) kok[j] = (unsigned char)row_finite(k + j * d, d);
-    for (int64_t i = 0; i < n; i++) {
-        float *row = A + i * n;
-        double mx = -INFINITY;
-        if (!row_finite(q + i * d, d)) {
-            memset(row, 0, (size_t)n * sizeof *row);
-            continue;
-        }
-        for (int64_t j = 0; j < n; j++) {
-            if ((vd->is_gpt2 && j > i) || !kok[j]) { row[j] = -INFINITY; continue; }
-            double s = 0;
-            for (int c = 0; c < d; c++) s += (double)q[i * d + c] * k[j * d + c];
-            row[j] = (float)(s * inv);
-            if (row[j] > mx) mx = row[j];
-        }
-        double sum = 0;
-        for (int64_t j = 0; j < n; j++) {
-            double e = isinf(row[j]) ? 0.0 : exp(row[j] - mx);
-            row[j] = (float)e;
-            sum += e;
-        }
-        for (int64_t j = 0; j < n; j++) row[j] = sum > 0 ? (float)(row[j] / sum) : 0.0f;
+     * its query row stays empty and no query attends to its key, so what is finite is
+     * still drawn (av_vdata_nonfinite counts them for the message). The finite keys are
+     * moved to the front of k, in order, so each row is av_attention_probs_row over them
+     * (what stats computes); with every key finite that is exactly the full row. */
+    int64_t *key_of = av_malloc((size_t)(n + 1) * sizeof *key_of);
+    double *row = av_malloc((size_t)(n + 1) * sizeof *row);
+    if (!A || !key_of || !row) { free(q); free(k); free(A); free(key_of); free(row); return AV_ERR; }
+    int64_t nk = 0;
+    for (int64_t j = 0; j < n; j++) {
+        if (!row_finite(k + j * d, d)) continue;
+        if (nk != j) memmove(k + nk * d, k + j * d, (size_t)d * sizeof *k);
+        key_of[nk++] = j;
     }
-    free(kok);
+    int64_t m = 0;   /* finite keys at positions <= i (the causal prefix) */
+    for (int64_t i = 0; i < n; i++) {
+        float *p = A + i * n;
+        memset(p, 0, (size_t)n * sizeof *p);
+        while (m < nk && key_of[m] <= i) m++;
+        int64_t mi = vd->is_gpt2 ? m : nk;
+        if (mi == 0 || !row_finite(q + i * d, d)) continue;
+        av_attention_probs_row(row, NULL, q + i * d, k, (int)mi, d);
+        for (int64_t j = 0; j < mi; j++) p[key_of[j]] = (float)row[j];
+    }
+    free(key_of);
+    free(row);
     free(q);
     free(k);
     if (hide_special || (vnorm_weight && vd->has_vnorm)) {

@@ -64,10 +64,28 @@ static int cpu_memzero(void *p, size_t bytes) {
 /* No bias_gelu, no overlapped downloads, no memory plan: the CPU's memory is the host's
  * and its GEMM adds the bias as cheaply as a fused pass would. */
 static const av_backend cpu_backend = {
-    .name = "cpu", .alloc = cpu_alloc, .free = cpu_free, .upload = cpu_copy,
-    .download = cpu_copy, .sync = cpu_sync, .embed = cpu_embed, .patchify = cpu_patchify,
-    .layernorm = cpu_layernorm, .matmul = cpu_matmul, .gelu = cpu_gelu, .add = cpu_add,
-    .attention = cpu_attention, .pack_heads = cpu_pack_heads, .memzero = cpu_memzero,
+    /* .name           = */ "cpu",
+    /* .alloc          = */ cpu_alloc,
+    /* .free           = */ cpu_free,
+    /* .upload         = */ cpu_copy,
+    /* .download       = */ cpu_copy,
+    /* .sync           = */ cpu_sync,
+    /* .embed          = */ cpu_embed,
+    /* .patchify       = */ cpu_patchify,
+    /* .layernorm      = */ cpu_layernorm,
+    /* .matmul         = */ cpu_matmul,
+    /* .gelu           = */ cpu_gelu,
+    /* .add            = */ cpu_add,
+    /* .attention      = */ cpu_attention,
+    /* .pack_heads     = */ cpu_pack_heads,
+    /* .memzero        = */ cpu_memzero,
+    /* optional slots */
+    /* .bias_gelu      = */ NULL,
+    /* .host_alloc     = */ NULL,
+    /* .host_free      = */ NULL,
+    /* .download_async = */ NULL,
+    /* .download_wait  = */ NULL,
+    /* .mem_info       = */ NULL,
 };
 
 const av_backend *av_backend_cpu(void) { return &cpu_backend; }

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "base/npy.h"
+#include "kernels/ops.h"
 #include "viewer/viewdata.h"
 #include "tests/check.h"
 
@@ -94,16 +95,23 @@ int main(void) {
         CHECK_MSG(nonfinite == 0, "%lld non-finite attention weights (hide_special %d)", (long long)nonfinite, hide);
         free(A);
     }
-    /* the clean head of the same item is untouched by the rule */
+    /* the clean head of the same item is untouched by the rule: exactly the attention
+     * stats computes (av_attention_probs_cpu over the item's q/k), bit for bit */
     float *A = NULL;
     int64_t n = 0;
     CHECK(av_vdata_attention(&vd, 0, 1, 1, 0, 0, &A, &n) == AV_OK);
+    float *P = malloc((size_t)(n * n + 1) * sizeof *P);
+    const float *q = (const float *)vd.run.q.data + ((int64_t)1 * T + vd.item_start[1]) * d;
+    const float *k = (const float *)vd.run.k.data + ((int64_t)1 * T + vd.item_start[1]) * d;
+    CHECK(vd.run.q.dtype == AV_DT_F32 && P && av_attention_probs_cpu(P, q, k, (int)n, d, vd.is_gpt2) == AV_OK);
+    CHECK_MSG(A && P && !memcmp(A, P, (size_t)(n * n) * sizeof *A), "the clean head's attention is not the stats' one");
     for (int64_t i = 0; A && i < n; i++) {
         double s = 0;
         for (int64_t j = 0; j < n; j++) s += A[i * n + j];
         CHECK_NEAR(s, 1, 1e-5);
     }
     free(A);
+    free(P);
     av_vdata_close(&vd);
     av_rm_rf(dir);
     return av_check_summary("test_nonfinite_attention_left_out");

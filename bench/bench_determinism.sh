@@ -7,27 +7,29 @@
 # blocks; UMAP's SGD on one thread instead of Hogwild threads), PCA of every head
 # (scatter matrices per block), stats of every head. Writes bench/RESULTS-determinism.md.
 #   AV                  the binary after (default build/attnviz)
-#   BENCH_DET_BEFORE    the git revision before (default 408cf59, main before the change);
-#                       built once with -DAV_CUDA=OFF into build-bench-before/
+#   BENCH_DET_BEFORE    the git revision before (default ea49d6d, main just before the
+#                       change merged); built once with -DAV_CUDA=OFF into
+#                       build-bench-before-REV/
 #   BENCH_QUICK=1       fewer sentences, one round
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 AV="${AV:-$ROOT/build/attnviz}"
-REV="${BENCH_DET_BEFORE:-408cf59}"
+REV="${BENCH_DET_BEFORE:-ea49d6d}"
 MINILM="$ROOT/.deps/models/all-MiniLM-L6-v2"
 OUT="$ROOT/bench/RESULTS-determinism.md"
 SENT=120; ROUNDS=3
 [ "${BENCH_QUICK:-0}" = 1 ] && SENT=60 && ROUNDS=1
 export OMP_NUM_THREADS=2
 
-BEFORE_SRC="$ROOT/build-bench-before/src"
-BEFORE="$ROOT/build-bench-before/build/attnviz"
+BEFORE_DIR="$ROOT/build-bench-before-$REV"
+BEFORE_SRC="$BEFORE_DIR/src"
+BEFORE="$BEFORE_DIR/build/attnviz"
 if [ ! -x "$BEFORE" ]; then
   rm -rf "$BEFORE_SRC" && mkdir -p "$BEFORE_SRC"
   git -C "$ROOT" archive "$REV" | tar -x -C "$BEFORE_SRC"
   ln -s "$ROOT/.deps" "$BEFORE_SRC/.deps"
-  cmake -S "$BEFORE_SRC" -B "$ROOT/build-bench-before/build" -DAV_CUDA=OFF >/dev/null
-  cmake --build "$ROOT/build-bench-before/build" -j2 --target attnviz >/dev/null
+  cmake -S "$BEFORE_SRC" -B "$BEFORE_DIR/build" -DAV_CUDA=OFF >/dev/null
+  cmake --build "$BEFORE_DIR/build" -j2 --target attnviz >/dev/null
 fi
 
 W="$(mktemp -d)"

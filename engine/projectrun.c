@@ -15,10 +15,10 @@
 #include "kernels/tsne/tsne.h"
 #include "base/util.h"
 
-#ifdef AV_HAVE_CUDA
-#include "kernels/project_cuda.h"
 #include "engine/normalize.h"
 #include "engine/quality.h"
+#ifdef AV_HAVE_CUDA
+#include "kernels/project_cuda.h"
 #endif
 
 const char *av_proj_method_name(av_proj_method m) {

@@ -12,9 +12,10 @@ mkdir -p "$out"
 for c in kernels/pack/pack_cpu.c base/util.c base/dtype.c base/npy.c kernels/umap/umap_graph.c; do
   gcc -std=c11 -O2 -D_GNU_SOURCE -I"$root" -c "$root/$c" -o "$out/$(basename "$c" .c).o"
 done
-g++ -std=c++20 -O2 -Wall -Wextra -Werror -Wno-unused-function -I"$root" -o "$out/emu_kernels" \
+# -Wno-unknown-pragmas: the kernels' `#pragma unroll` is nvcc's; g++ passes over it.
+g++ -std=c++20 -O2 -Wall -Wextra -Werror -Wno-unused-function -Wno-unknown-pragmas -I"$root" -o "$out/emu_kernels" \
     "$root/kernels/emu/emu_kernels.cpp" "$out"/pack_cpu.o "$out"/util.o "$out"/dtype.o "$out"/npy.o -lpthread -lm
-g++ -std=c++20 -O2 -Wall -Wextra -Werror -Wno-unused-function -I"$root" -o "$out/emu_projections" \
+g++ -std=c++20 -O2 -Wall -Wextra -Werror -Wno-unused-function -Wno-unknown-pragmas -I"$root" -o "$out/emu_projections" \
     "$root/kernels/emu/emu_projections.cpp" "$out"/util.o "$out"/dtype.o "$out"/umap_graph.o -lpthread -lm
 "$out/emu_kernels"
 "$out/emu_projections"

@@ -45,6 +45,20 @@ int av_cuda_scratch(size_t bytes, void **out);
 
 
 static inline unsigned av_grid(int64_t n, int block) { return (unsigned)((n + block - 1) / block); }
+
+// Nanoseconds of the GPU's global timer: for waits that must give up instead of hanging.
+__device__ __forceinline__ long long av_time_ns(void) {
+    long long t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    return t;
+}
+
+// A global array that threads of other blocks write while this kernel reads it. On the
+// GPU a plain pointer: its plain loads may be served by this SM's L1, which other SMs'
+// stores do not update (sm_70+), so a value another block wrote during the kernel must
+// be read with __ldcg (or volatile). Under the CPU emulation (emu.h) plain loads through
+// it do go through a per-SM cache that keeps old values, so a missing __ldcg shows.
+template <class T> using av_gmem = T *;
 #endif
 
 __device__ __forceinline__ float warp_sum(float v) {

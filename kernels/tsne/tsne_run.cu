@@ -8,6 +8,9 @@
 // at the end (tree overflow check, final KL, download).
 // The batch enqueues iteration `it` of every head in turn, one stream each, so small
 // heads fill the GPU together.
+// A head whose tree kernels could not all be resident at once (TSNE_ERR_STALLED: another
+// program on the GPU, or heads of other streams holding it) is run again from its start
+// with one block per waiting kernel, which cannot stall: slower, the same algorithm.
 #include "kernels/tsne/tsne_internal.cuh"
 
 extern "C" {
@@ -66,7 +69,21 @@ static void head_end(head *h) {
     memset(h, 0, sizeof *h);
 }
 
-static int head_setup(head *h, const float *X, int64_t n, int d, const av_tsne_params *p, int share) {
+static const char *const cells_msg = "t-SNE on the GPU: the tree ran out of cells (too many near-duplicate points)";
+static const char *const stall_msg =
+    "t-SNE on the GPU: the tree kernels could not all run at once (another program on the GPU?)";
+
+// The state's error bits as a status; *stalled says a rerun with one block can do better.
+static int state_status(const tsne_state *st, int *stalled) {
+    if (st->err & TSNE_ERR_STALLED) {
+        *stalled = 1;
+        return av_fail("%s", stall_msg);
+    }
+    if (st->err & TSNE_ERR_CELLS) return av_fail("%s", cells_msg);
+    return AV_OK;
+}
+
+static int head_setup(head *h, const float *X, int64_t n, int d, const av_tsne_params *p, int share, int one_block) {
     if (av_proj_begin(&h->c) != AV_OK) return AV_ERR;
     double perp = av_tsne_effective_perplexity(n, p->perplexity);
     if (perp != p->perplexity && p->verbose)
@@ -79,6 +96,7 @@ static int head_setup(head *h, const float *X, int64_t n, int d, const av_tsne_p
     h->g.c = &h->c;
     h->g.dim = p->dim;
     h->g.share = share;
+    h->g.one_block = one_block;
     h->g.n = n;
     if (tsne_affinities_dev(&h->c, X, dX, n, d, perp, p->metric, p->knn_method, &h->g.P) != AV_OK) return AV_ERR;
     if (tsne_gpu_alloc(&h->g) != AV_OK) return AV_ERR;
@@ -156,41 +174,64 @@ static int head_download(head *h, float *Y, tsne_state *st) {
 }
 
 // Final tree check, positions and KL (exact Z up to AV_TSNE_KL_EXACT_MAX points, else
-// the BH estimate at theta 0.5, as av_tsne_kl).
-static int head_finish(head *h, float *Y, double *kl_out) {
+// the BH estimate at theta 0.5, as av_tsne_kl). *stalled as state_status.
+static int head_finish(head *h, float *Y, double *kl_out, int *stalled) {
     tsne_state st;
     if (head_download(h, Y, &st) != AV_OK) return AV_ERR;
-    if (st.err) return av_fail("t-SNE on the GPU: the tree ran out of cells (too many near-duplicate points)");
+    if (state_status(&st, stalled) != AV_OK) return AV_ERR;
     if (!kl_out) return AV_OK;
     if (tsne_gpu_gradient(&h->g, 0.5, 1.0f, 1) != AV_OK) return AV_ERR;
     if (av_tsne_kl_is_exact(h->g.n) && tsne_gpu_exact_Z(&h->g) != AV_OK) return AV_ERR;
     cudaCheck(cudaMemcpyAsync(&st, h->g.st, sizeof st, cudaMemcpyDeviceToHost, h->c.s));
     cudaCheck(cudaStreamSynchronize(h->c.s));
-    if (st.err) return av_fail("t-SNE on the GPU: the tree ran out of cells (too many near-duplicate points)");
+    if (state_status(&st, stalled) != AV_OK) return AV_ERR;
     *kl_out = st.klp + log(st.Z > 0 ? st.Z : 1e-300);
     return AV_OK;
 }
 
-extern "C" int av_tsne_cuda(const float *X, int64_t n, int d, const av_tsne_params *p, float *Y, double *kl_out) {
-    if (check_params(n, p) != AV_OK) return AV_ERR;
+// One head alone. A rerun (one_block) calls on_iter only past the iterations the first
+// run already reported, so the caller sees each iteration once.
+static int run_single(const float *X, int64_t n, int d, const av_tsne_params *p, float *Y, double *kl_out,
+                      int one_block, int *reported, int *stalled) {
     head *h = (head *)av_calloc(1, sizeof *h);
     if (!h) return AV_ERR_NOMEM;
-    int rc = head_setup(h, X, n, d, p, 1);
+    int rc = head_setup(h, X, n, d, p, 1, one_block);
     for (int it = 0; rc == AV_OK && it < p->iters; it++) {
         int report = p->on_iter && p->every > 0 && (it + 1) % p->every == 0;
         rc = head_step(h, p, it, report);
         if (rc == AV_OK && report) {
             tsne_state st;
             rc = head_download(h, Y, &st);
-            // an overflow spoils the layout from then on: stop at the first report
-            if (rc == AV_OK && st.err) rc = av_fail("t-SNE on the GPU: the tree ran out of cells (too many near-duplicate points)");
-            if (rc == AV_OK) p->on_iter(p->user, it + 1, Y, n, st.klp + log(st.Z > 0 ? st.Z : 1e-300));
+            // an overflow spoils the layout from then on, a stall stops it: stop at the first report
+            if (rc == AV_OK) rc = state_status(&st, stalled);
+            if (rc == AV_OK && it + 1 > *reported) {
+                p->on_iter(p->user, it + 1, Y, n, st.klp + log(st.Z > 0 ? st.Z : 1e-300));
+                *reported = it + 1;
+            }
         }
         if (rc == AV_OK && p->verbose > 1 && (it + 1) % 50 == 0) fprintf(stderr, "t-SNE: iteration %d of %d\n", it + 1, p->iters);
     }
-    if (rc == AV_OK) rc = head_finish(h, Y, kl_out);
+    if (rc == AV_OK) rc = head_finish(h, Y, kl_out, stalled);
     head_end(h);
     free(h);
+    return rc;
+}
+
+static int rerun_one_block(const float *X, int64_t n, int d, const av_tsne_params *p, float *Y, double *kl_out,
+                           int *reported) {
+    if (p->verbose)
+        fprintf(stderr, "attnviz: warning: %s; running the head again with one block per tree kernel (slower)\n",
+                stall_msg);
+    av_clear_error();
+    int stalled = 0;
+    return run_single(X, n, d, p, Y, kl_out, 1, reported, &stalled);
+}
+
+extern "C" int av_tsne_cuda(const float *X, int64_t n, int d, const av_tsne_params *p, float *Y, double *kl_out) {
+    if (check_params(n, p) != AV_OK) return AV_ERR;
+    int reported = 0, stalled = 0;
+    int rc = run_single(X, n, d, p, Y, kl_out, 0, &reported, &stalled);
+    if (rc != AV_OK && stalled) rc = rerun_one_block(X, n, d, p, Y, kl_out, &reported);
     return rc;
 }
 
@@ -202,12 +243,19 @@ extern "C" int av_tsne_cuda_batch(const float *const *X, int heads, int64_t n, i
     if (!hs) return AV_ERR_NOMEM;
     int rc = AV_OK;
     for (int h0 = 0; rc == AV_OK && h0 < heads; h0 += BATCH_STREAMS) {
-        int g = heads - h0 < BATCH_STREAMS ? heads - h0 : BATCH_STREAMS;
-        for (int h = 0; rc == AV_OK && h < g; h++) rc = head_setup(&hs[h], X[h0 + h], n, d, p, g);
+        int g = heads - h0 < BATCH_STREAMS ? heads - h0 : BATCH_STREAMS, stalled[BATCH_STREAMS] = {0};
+        for (int h = 0; rc == AV_OK && h < g; h++) rc = head_setup(&hs[h], X[h0 + h], n, d, p, g, 0);
         for (int it = 0; rc == AV_OK && it < p->iters; it++)
             for (int h = 0; rc == AV_OK && h < g; h++) rc = head_step(&hs[h], p, it, 0);
-        for (int h = 0; rc == AV_OK && h < g; h++) rc = head_finish(&hs[h], Y[h0 + h], kl_out ? &kl_out[h0 + h] : NULL);
+        for (int h = 0; rc == AV_OK && h < g; h++) {
+            rc = head_finish(&hs[h], Y[h0 + h], kl_out ? &kl_out[h0 + h] : NULL, &stalled[h]);
+            if (rc != AV_OK && stalled[h]) rc = AV_OK;   // rerun below, once its group is done
+        }
         for (int h = 0; h < g; h++) head_end(&hs[h]);
+        for (int h = 0; rc == AV_OK && h < g; h++) {
+            int reported = 0;
+            if (stalled[h]) rc = rerun_one_block(X[h0 + h], n, d, p, Y[h0 + h], kl_out ? &kl_out[h0 + h] : NULL, &reported);
+        }
     }
     free(hs);
     return rc;

@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "engine/extract.h"
 #include "base/util.h"
+#include "kernels/ops.h"
 
 static const char *usage_text =
     "usage: attnviz extract MODEL_DIR DATA -o RUN [options]\n"
@@ -50,6 +51,10 @@ int av_cli_extract_option(const char *cmd, int code, const char *arg, av_extract
         return 0;
     case AV_OPT_MAX_MEMORY:
         return av_cli_bytes(cmd, "--max-memory", arg, &o->max_memory) ? 2 : 0;
+    case AV_OPT_GEMM:
+        if (av_gemm_parse(arg, &o->gemm) != AV_OK)
+            return av_cli_usage(cmd, "--gemm expects f32, tf32, bf16 or f16, got '%s'", arg);
+        return 0;
     case AV_OPT_FORCE:
         o->force = 1;
         return 0;

@@ -130,6 +130,7 @@ typedef struct {
     char tmp[4200];
     out_array q, k, vn;
     av_dtype dtype;
+    av_gemm_precision gemm;
     double *qsum, *ksum, *vsum;  /* [L*H] sums of |q|, |k|, |v| */
     int64_t f16_overflow;     /* values beyond the f16 range (stored as +-inf) */
     /* the batch being run: item index (into kept items) of each batch row, and the
@@ -576,6 +577,7 @@ static int write_manifest(job *j, const char *model_dir, const char *data, const
     cJSON_AddStringToObject(m, "items", "items.jsonl");
     cJSON_AddStringToObject(m, "data", realpath(data, real) ? real : data);
     cJSON_AddStringToObject(m, "device", be->name);
+    cJSON_AddStringToObject(m, "gemm", av_gemm_name(j->gemm));
     cJSON_AddNumberToObject(m, "max_positions", c->max_positions);
     cJSON_AddNumberToObject(m, "truncated_items", (double)j->truncated);
     cJSON_AddNumberToObject(m, "dropped_items", (double)j->dropped);
@@ -635,6 +637,7 @@ int av_extract(const char *model_dir, const char *data, const char *run_arg, con
     if (o->max_memory < 0) return av_fail("--max-memory must be positive");
     if (o->sample_seed && !o->max_items) return av_fail("--sample-seed draws a sample of --max-items items: give --max-items too");
     if (o->dtype != AV_DT_F16 && o->dtype != AV_DT_F32) return av_fail("--dtype must be f16 or f32");
+    if (o->gemm < AV_GEMM_F32 || o->gemm > AV_GEMM_F16) return av_fail("--gemm: unknown precision %d", (int)o->gemm);
     if ((av_file_exists(run_dir) || av_is_dir(run_dir)) && !o->force)
         return av_fail("%s: already exists (use --force to replace it)", run_dir);
     av_device dev;
@@ -643,11 +646,19 @@ int av_extract(const char *model_dir, const char *data, const char *run_arg, con
     if (av_device_choose(o->device, 1, &dev)) return AV_ERR;
     const av_backend *be = dev == AV_DEVICE_CUDA ? av_backend_cuda() : av_backend_cpu();
     if (!be) return AV_ERR;
+    /* before the model loads: in 16 bits the backend keeps converted weights */
+    if (be->set_gemm) {
+        if (be->set_gemm(o->gemm)) return AV_ERR;
+    } else if (o->gemm != AV_GEMM_F32) {
+        return av_fail("--gemm %s: the %s device multiplies in f32 only (--gemm is for --device cuda)",
+                       av_gemm_name(o->gemm), be->name);
+    }
 
     job j;
     memset(&j, 0, sizeof j);
     j.q.fd = j.k.fd = j.vn.fd = j.lock_fd = -1;
     j.dtype = o->dtype;
+    j.gemm = o->gemm;
     int rc = AV_ERR, tmp_made = 0;
     av_progress prog;
     if (av_model_load(model_dir, be, &j.model)) return AV_ERR;

@@ -20,6 +20,7 @@
 #define AV_ENGINE_EXTRACT_H
 #include <stdint.h>
 #include "base/npy.h"
+#include "kernels/ops.h"
 
 typedef struct {
     const char *device;     /* "auto" | "cpu" | "cuda" */
@@ -33,6 +34,8 @@ typedef struct {
     int force;              /* replace an existing RUN */
     uint64_t sample_seed;   /* with max_items: random subset (0 = the first max_items) */
     int quiet;              /* no device line, no progress */
+    av_gemm_precision gemm; /* the matrix products' precision on a GPU (AV_GEMM_F32, the default,
+                               is the only one of the CPU): kernels/ops.h */
 } av_extract_opts;
 
 typedef struct {

@@ -414,22 +414,33 @@ one_step() {
 }
 
 # ---- between steps -------------------------------------------------------------------
-# PIDs of the GPU's compute processes (a dry run: the stand-ins' left-behind processes).
+# PIDs of the GPU's compute processes: nvidia-smi's list, and the processes holding a
+# /dev/nvidia* device open (inside a container nvidia-smi may list the host's PIDs). A
+# dry run: the stand-ins' left-behind processes.
 gpu_pids() {
   if [ "$dry" = 1 ]; then cat "$logs/dry-gpu-pids" 2>/dev/null; rm -f "$logs/dry-gpu-pids"; return; fi
-  nvidia-smi --query-compute-apps=pid --format=csv,noheader 2>/dev/null | tr -d ' ' | grep -E '^[0-9]+$'
+  {
+    nvidia-smi --query-compute-apps=pid --format=csv,noheader 2>/dev/null | tr -d ' '
+    local fd
+    for fd in /proc/[0-9]*/fd/*; do
+      case "$(readlink "$fd" 2>/dev/null)" in /dev/nvidia[0-9]*) fd=${fd#/proc/}; echo "${fd%%/*}" ;; esac
+    done
+  } | grep -E '^[0-9]+$' | sort -u
 }
+
+# The session of a process (/proc/PID/stat: the fourth field after the command's ")").
+sid_of() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $4}'; }
 
 # Ends, by PID, every GPU process of this run's session still alive after a step (a test
 # binary ctest could not stop, a benchmark timeout left orphaned) and says so.
 end_left_behind() {
   local pid sid mine ended=""
-  mine=$(ps -o sid= -p $$ | tr -d ' ')
+  mine=$(sid_of $$)
   for pid in $(gpu_pids); do
     [ "$pid" = $$ ] && continue
-    sid=$(ps -o sid= -p "$pid" 2>/dev/null | tr -d ' ')
+    sid=$(sid_of "$pid")
     [ -n "$sid" ] && [ "$sid" = "$mine" ] || continue
-    ended="$ended $pid($(ps -o comm= -p "$pid" 2>/dev/null))"
+    ended="$ended $pid($(cat "/proc/$pid/comm" 2>/dev/null))"
     kill -TERM "$pid" 2>/dev/null
   done
   [ -n "$ended" ] || return 0

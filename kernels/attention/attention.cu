@@ -40,7 +40,8 @@ attention_kernel(float *out, const float *q, const float *k, const float *v, int
     // Every loop over j (query of the warp) and r (accumulator) is unrolled: only then are
     // m, l and acc indexed by constants and kept in registers. Left rolled, the key loop's
     // j indexes them at run time and ptxas puts them in local memory (a 48-96 byte stack
-    // frame per thread, a local store and load per update); unrolled, the frame is 0 bytes.
+    // frame per thread, a local store and load per update); unrolled, the frame is 0 bytes
+    // (and 40-56 registers: kernels/attention/attention_dev.cu, variants 2 and 3).
     float m[QPW], l[QPW], acc[QPW][NR];
 #pragma unroll
     for (int j = 0; j < QPW; j++) {
@@ -79,6 +80,9 @@ attention_kernel(float *out, const float *q, const float *k, const float *v, int
             l[j] = l[j] * corr + warp_sum(p);
 #pragma unroll
             for (int r = 0; r < NR; r++) acc[j][r] *= corr;
+            // Four keys a round: fully unrolled (inside the unrolled j loop) this loop took
+            // 115 registers at NR 2, 4 blocks an SM; four at a time, 48 (ptxas, sm_90).
+#pragma unroll 4
             for (int t = 0; t < KT; t++) {
                 const float pt = __shfl_sync(0xffffffffu, p, t);
                 const float *vv = Vs + t * d;

@@ -18,7 +18,6 @@ extern "C" {
 #include "kernels/tsne/tsne.h"
 }
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,9 +85,6 @@ static int state_status(const tsne_state *st, int *stalled) {
 static int head_setup(head *h, const float *X, int64_t n, int d, const av_tsne_params *p, int share, int one_block) {
     if (av_proj_begin(&h->c) != AV_OK) return AV_ERR;
     double perp = av_tsne_effective_perplexity(n, p->perplexity);
-    if (perp != p->perplexity && p->verbose)
-        fprintf(stderr, "attnviz: warning: perplexity %g is too large for %lld points, using %g\n",
-                p->perplexity, (long long)n, perp);
     float *dX;
     if (av_proj_new(&h->c, &dX, (size_t)n * d) != AV_OK) return AV_ERR;
     cudaCheck(cudaMemcpyAsync(dX, X, (size_t)n * d * sizeof(float), cudaMemcpyHostToDevice, h->c.s));
@@ -209,7 +205,6 @@ static int run_single(const float *X, int64_t n, int d, const av_tsne_params *p,
                 *reported = it + 1;
             }
         }
-        if (rc == AV_OK && p->verbose > 1 && (it + 1) % 50 == 0) fprintf(stderr, "t-SNE: iteration %d of %d\n", it + 1, p->iters);
     }
     if (rc == AV_OK) rc = head_finish(h, Y, kl_out, stalled);
     head_end(h);
@@ -217,11 +212,10 @@ static int run_single(const float *X, int64_t n, int d, const av_tsne_params *p,
     return rc;
 }
 
+// The head again from its start, summarise and sort as one block each: slower, never
+// stalled (kernels print nothing: the caller sees the same result, later).
 static int rerun_one_block(const float *X, int64_t n, int d, const av_tsne_params *p, float *Y, double *kl_out,
                            int *reported) {
-    if (p->verbose)
-        fprintf(stderr, "attnviz: warning: %s; running the head again with one block per tree kernel (slower)\n",
-                stall_msg);
     av_clear_error();
     int stalled = 0;
     return run_single(X, n, d, p, Y, kl_out, 1, reported, &stalled);

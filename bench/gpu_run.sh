@@ -25,7 +25,8 @@
 #            kNN / PCA / UMAP at 200k, openTSNE from .gpu/wheels)
 #   heads    bench/bench_tsne_gpu.sh PARTS=heads (all 144 heads of a 100k-token run)
 # A step starts only when the budget still holds its minimum; its timeout is the smaller
-# of its own and what the budget has left. Between steps, every GPU process this run
+# of its own and what the budget has left. Without a budget (no $OUT, no AV_GPU_BUDGET:
+# a local build, scripts/gpu_bundle_check.sh) no step is cut short. Between steps, every GPU process this run
 # left behind is ended by its PID. What did not run is named in the summary (printed
 # last) with the command for a later run.
 # Written ($OUT when set, else build/gpu-out): summary.txt, RESULTS-gpu.md (the summary
@@ -534,12 +535,13 @@ overall=0
 i=0
 for s in "${steps[@]}"; do
   now=$(date +%s)
-  limit=$(cap "$s")
+  limit=0   # without a budget (a local build, the bundle check) no step is cut short
   if [ "$budget" -gt 0 ]; then
+    limit=$(cap "$s")
     left=$((budget - (now - t0) - reserve))
     [ "$left" -lt "$limit" ] && limit=$left
   fi
-  if [ "$limit" -lt "$(min "$s")" ]; then
+  if [ "$budget" -gt 0 ] && [ "$limit" -lt "$(min "$s")" ]; then
     [ "$limit" -lt 0 ] && limit=0
     rows[$i]=$(printf '%-8s %-8s %6s  %s' "$s" skipped - "needs $(min "$s") s, $limit s of the budget left")
     overall=1; i=$((i + 1)); write_record; continue
@@ -548,8 +550,9 @@ for s in "${steps[@]}"; do
     rows[$i]=$(printf '%-8s %-8s %6s  %s' "$s" skipped - "no CUDA build (run the build step)")
     overall=1; i=$((i + 1)); write_record; continue
   fi
-  echo "== $s ($(date -u +%H:%M:%S), up to $limit s)"
-  AV_STEP_DEADLINE=$((now + limit)) timeout -k 5 "$limit" bash "$self" --step "$s" > "$logs/$s.log" 2>&1
+  echo "== $s ($(date -u +%H:%M:%S)$([ "$limit" -gt 0 ] && echo ", up to $limit s"))"
+  deadline=$((now + limit)); [ "$limit" -gt 0 ] || deadline=$((now + 86400))
+  AV_STEP_DEADLINE=$deadline timeout -k 5 "$limit" bash "$self" --step "$s" > "$logs/$s.log" 2>&1
   rc=$?
   secs=$(( $(date +%s) - now ))
   cp "$logs/$s.log" "$OUT_DIR/$s.log"

@@ -246,9 +246,12 @@ extern "C" int av_tsne_cuda_batch(const float *const *X, int heads, int64_t n, i
             if (rc != AV_OK && stalled[h]) rc = AV_OK;   // rerun below, once its group is done
         }
         for (int h = 0; h < g; h++) head_end(&hs[h]);
+        av_tsne_params alone = *p;
+        alone.on_iter = NULL;   // the batch reports nothing, a rerun of one of its heads neither
         for (int h = 0; rc == AV_OK && h < g; h++) {
             int reported = 0;
-            if (stalled[h]) rc = rerun_one_block(X[h0 + h], n, d, p, Y[h0 + h], kl_out ? &kl_out[h0 + h] : NULL, &reported);
+            if (stalled[h])
+                rc = rerun_one_block(X[h0 + h], n, d, &alone, Y[h0 + h], kl_out ? &kl_out[h0 + h] : NULL, &reported);
         }
     }
     free(hs);

@@ -9,7 +9,12 @@
  *                  [layer][head] the means "vnorm_mean", "qnorm_mean", "knorm_mean" of
  *                  |v|, |q|, |k| over the tokens (from f32, before storage rounding)
  *   q.npy, k.npy   [L, H, T, d] f16|f32      token_item.npy, token_pos.npy [T] i32
- *   tokens.jsonl   {"text","item","pos"[, "row","col"]} per token; items.jsonl per item
+ *   tokens.jsonl   {"text","item","pos"[, "row","col"]} per token; items.jsonl per item.
+ *                  "text" is the token as the tokenizer spells it ("Ġthe", "▁the",
+ *                  "<0xE6>"); text models also write "label", the text it stands for,
+ *                  readable: byte-level and byte-fallback tokens decoded to UTF-8, white
+ *                  space shown as ␣ ↵ → (av_token_labels, models/tokenizer.h). Runs
+ *                  written before "label" existed have none; readers derive it.
  *   proj/<method>-<dim>d.npy [L, H, 2T, dim] f32 (queries, then keys); stats.json
  *
  * Writers put every file in place atomically and the manifest last, so a folder with a

@@ -214,7 +214,8 @@ names_of() {   # names_of GLOB PREFIX: target names of the files matching GLOB
 # The targets the default run needs: nothing else is compiled (the dev programs exist
 # only in a configured build with CUDA).
 run_targets() {
-  echo attnviz bench_tsne_gpu
+  # test_backend_ops: every op on every backend (ctest's gpu_backend_ops)
+  echo attnviz bench_tsne_gpu test_backend_ops
   names_of "$root/tests/gpu_*.c" ""
   grep -qE '^CMAKE_CUDA_COMPILER:[A-Z]*=/' "$build/CMakeCache.txt" 2>/dev/null && names_of "$root/kernels/*/*_dev.cu" dev_
 }
@@ -272,7 +273,7 @@ step_test() {
   local log="$out/ctest.log" st=0 group
   : > "$log"
   # the ops first, then whole models, then the projections: a failure early says most
-  for group in 'gpu_ops' 'gpu_forward' 'gpu_(knn|pca|tsne|umap)'; do
+  for group in 'gpu_(backend_ops|cuda_backend)' 'gpu_forward' 'gpu_(knn|pca|tsne|umap)'; do
     echo "== ctest -L gpu -R '$group'" >> "$log"
     ctest --test-dir "$build" -L gpu -R "$group" --timeout 90 --output-on-failure -V >> "$log" 2>&1 || st=1
   done

@@ -4,8 +4,8 @@
  * sgemm) that is the reference, and a CUDA implementation with the same arguments on
  * device pointers (kernels/<op>/<op>.cu, declared in kernels/backend/ops_cuda.h). The model forward
  * passes (models/) are written once against the av_backend table below, so the same code
- * drives both. tests/gpu_ops.c runs every op on random inputs on both backends and
- * compares by relative L2 error.
+ * drives both. tests/test_backend_ops.c runs every op on random inputs on every backend:
+ * the CPU against the op's definition in double, the others against the CPU.
  *
  * Layouts: activations are row-major [rows, C] f32. A linear weight is either
  * AV_W_NK ([out, in], torch nn.Linear: BERT, ViT) or AV_W_KN ([in, out], GPT-2 Conv1D).
@@ -24,7 +24,7 @@ typedef enum { AV_GELU_ERF = 0, AV_GELU_TANH = 1 } av_gelu_kind;
 /* What a backend's matmul multiplies in. F32 is the reference (the CPU's only one).
  * TF32: f32 data on tensor cores (10-bit mantissas in the products). BF16 / F16: both
  * operands in 16 bits (the weights converted once, at load), f32 accumulation and
- * output. Bounds against F32 are tests/gpu_ops.c's and tests/gpu_forward.c's. */
+ * output. Bounds against F32 are tests/test_backend_ops.c's and tests/gpu_forward.c's. */
 typedef enum { AV_GEMM_F32 = 0, AV_GEMM_TF32 = 1, AV_GEMM_BF16 = 2, AV_GEMM_F16 = 3 } av_gemm_precision;
 /* "f32" | "tf32" | "bf16" | "f16" -> *out; AV_ERR (with the names in the message) otherwise. */
 int av_gemm_parse(const char *name, av_gemm_precision *out);
@@ -50,9 +50,14 @@ void av_add_cpu(float *out, const float *a, const float *b, int64_t n);
  * (i >= lengths[b]) are written as zeros. */
 void av_attention_cpu(float *out, const float *q, const float *k, const float *v, int ld,
                       int B, int T, int H, int d, const int32_t *lengths, int causal);
-/* One item, one head: probs[i, j] = softmax_j(q_i . k_j / sqrt(d)), q and k [n, d]
- * rows; causal zeroes j > i. What the viewer and stats recompute from stored q/k. */
-void av_attention_probs_cpu(float *probs, const float *q, const float *k, int n, int d, int causal);
+/* The attention probabilities the viewer and the statistics recompute from stored q/k,
+ * in double. One query row: p[j] = softmax_j(q . k_j / sqrt(d)) over the keys j < m
+ * (k [m, d] rows; a causal row i passes m = i + 1); dots[j] (NULL: not wanted) gets the
+ * raw q . k_j. */
+void av_attention_probs_row(double *p, double *dots, const float *q, const float *k, int m, int d);
+/* One item, one head: probs [n, n] f32, row i from av_attention_probs_row of q_i
+ * (q and k [n, d] rows); causal zeroes j > i. AV_OK, or AV_ERR when out of memory. */
+int av_attention_probs_cpu(float *probs, const float *q, const float *k, int n, int d, int causal);
 
 /* ---- backend table ------------------------------------------------------------------ */
 /* Memory handed to the ops of a backend lives where that backend computes (host memory

@@ -61,13 +61,34 @@ static int cpu_memzero(void *p, size_t bytes) {
     return AV_OK;
 }
 
-/* No bias_gelu, no overlapped downloads, no memory plan: the CPU's memory is the host's
- * and its GEMM adds the bias as cheaply as a fused pass would. */
+/* No fused matmul_gelu, no GEMM precision but f32, no kept weights, no overlapped
+ * downloads, no memory plan: the CPU's memory is the host's and its GEMM adds the bias as
+ * cheaply as a fused pass would. */
 static const av_backend cpu_backend = {
-    .name = "cpu", .alloc = cpu_alloc, .free = cpu_free, .upload = cpu_copy,
-    .download = cpu_copy, .sync = cpu_sync, .embed = cpu_embed, .patchify = cpu_patchify,
-    .layernorm = cpu_layernorm, .matmul = cpu_matmul, .gelu = cpu_gelu, .add = cpu_add,
-    .attention = cpu_attention, .pack_heads = cpu_pack_heads, .memzero = cpu_memzero,
+    /* .name           = */ "cpu",
+    /* .alloc          = */ cpu_alloc,
+    /* .free           = */ cpu_free,
+    /* .upload         = */ cpu_copy,
+    /* .download       = */ cpu_copy,
+    /* .sync           = */ cpu_sync,
+    /* .embed          = */ cpu_embed,
+    /* .patchify       = */ cpu_patchify,
+    /* .layernorm      = */ cpu_layernorm,
+    /* .matmul         = */ cpu_matmul,
+    /* .gelu           = */ cpu_gelu,
+    /* .add            = */ cpu_add,
+    /* .attention      = */ cpu_attention,
+    /* .pack_heads     = */ cpu_pack_heads,
+    /* .memzero        = */ cpu_memzero,
+    /* optional slots */
+    /* .matmul_gelu    = */ NULL,
+    /* .set_gemm       = */ NULL,
+    /* .keep_weight    = */ NULL,
+    /* .host_alloc     = */ NULL,
+    /* .host_free      = */ NULL,
+    /* .download_async = */ NULL,
+    /* .download_wait  = */ NULL,
+    /* .mem_info       = */ NULL,
 };
 
 const av_backend *av_backend_cpu(void) { return &cpu_backend; }

@@ -205,13 +205,30 @@ static int dev_mem_info(size_t *free_bytes, size_t *total_bytes) {
 
 // ---- the table ----------------------------------------------------------------------
 static const av_backend cuda_backend = {
-    .name = "cuda", .alloc = dev_alloc, .free = dev_free, .upload = dev_upload, .download = dev_download,
-    .sync = dev_sync, .embed = av_cuda_embed, .patchify = av_cuda_patchify, .layernorm = av_cuda_layernorm,
-    .matmul = av_cuda_matmul, .gelu = av_cuda_gelu, .add = av_cuda_add, .attention = av_cuda_attention,
-    .pack_heads = av_pack_heads_cuda, .memzero = dev_memzero, .matmul_gelu = av_cuda_matmul_gelu,
-    .set_gemm = dev_set_gemm, .keep_weight = av_cuda_keep_weight, .host_alloc = av_cuda_host_alloc,
-    .host_free = av_cuda_host_free, .download_async = av_cuda_download_async,
-    .download_wait = av_cuda_download_wait, .mem_info = dev_mem_info,
+    /* .name           = */ "cuda",
+    /* .alloc          = */ dev_alloc,
+    /* .free           = */ dev_free,
+    /* .upload         = */ dev_upload,
+    /* .download       = */ dev_download,
+    /* .sync           = */ dev_sync,
+    /* .embed          = */ av_cuda_embed,
+    /* .patchify       = */ av_cuda_patchify,
+    /* .layernorm      = */ av_cuda_layernorm,
+    /* .matmul         = */ av_cuda_matmul,
+    /* .gelu           = */ av_cuda_gelu,
+    /* .add            = */ av_cuda_add,
+    /* .attention      = */ av_cuda_attention,
+    /* .pack_heads     = */ av_pack_heads_cuda,
+    /* .memzero        = */ dev_memzero,
+    // optional slots, all filled here
+    /* .matmul_gelu    = */ av_cuda_matmul_gelu,
+    /* .set_gemm       = */ dev_set_gemm,
+    /* .keep_weight    = */ av_cuda_keep_weight,
+    /* .host_alloc     = */ av_cuda_host_alloc,
+    /* .host_free      = */ av_cuda_host_free,
+    /* .download_async = */ av_cuda_download_async,
+    /* .download_wait  = */ av_cuda_download_wait,
+    /* .mem_info       = */ dev_mem_info,
 };
 
 extern "C" const av_backend *av_backend_cuda(void) {

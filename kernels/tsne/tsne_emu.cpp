@@ -1,169 +1,35 @@
-// emu_projections.cpp - the GPU projections' kernels (kernels/knn/knn.cu and
-// kernels/tsne/tsne_bh.cu, their own source compiled as C++ under the emulation of
-// emu.h) on small clouds, against double-precision references written here:
-//   kNN     select_kernel (shared candidate buffer, atomics, bitonic compaction, tau)
-//           and rerank_kernel, on exact duplicates (ties), both metrics and rows whose
-//           distances overflow float; the cuBLAS
-//           dot products are replaced by the same products in double, rounded to float
-//   t-SNE   the Barnes-Hut tree (bbox, lock-free build, summarise, sort) and the
-//           warp-cooperative repulsion: with theta 0 every cell is opened, so rep and Z
-//           must equal the exact all-pairs sums; tree invariants (every point sorted
-//           once, root mass n); duplicate and near-duplicate points (chains), also
-//           chains that threads of every warp link into (each warp has its own stale
-//           cache of the links, as each SM its L1: a chain head read past it or points
-//           drop out); a cell budget too small must set st->err and still finish;
-//           summarise and sort on grids that are not all resident (several blocks here,
-//           where blocks run in turn) must give up with TSNE_ERR_STALLED instead of
-//           hanging, and every kernel after that must leave the layout alone; attraction, KL, update,
-//           re-centring and the exact Z against their formulas; P (tsne_affinities.cu:
-//           bandwidths, both edge directions, CSR rows by binary search) against
-//           kernels/tsne/tsne_cpu.c's algorithm, thrust's sort and merge done here on the host
-//   UMAP    membership_kernel (rho, sigma, memberships, both edge directions) with
-//           the fuzzy union merged here as thrust merges it, against the CPU's fuzzy
-//           graph (kernels/umap/umap_graph.c, av_umap_fuzzy_graph) on the same neighbours
-//   PCA     the column sums over row chunks, a centred block, the projection (pca.cu;
-//           the syrk and the eigensolve are cuBLAS / cuSOLVER, not emulated)
+// tsne_emu.cpp - the GPU t-SNE's kernels under the CPU emulation (kernels/emu), against
+// double-precision references:
+//   tree        the Barnes-Hut tree of tsne_bh.cu (bbox, lock-free build, summarise,
+//               sort) and the warp-cooperative repulsion: with theta 0 every cell is
+//               opened, so rep and Z must equal the exact all-pairs sums; tree invariants
+//               (every point sorted once, root mass n); duplicate and near-duplicate
+//               points (chains), also chains that threads of every warp link into
+//               (each warp has its own stale cache of the links, as each SM its L1: a
+//               chain head read past it, or points drop out)
+//   overflow    a cell budget too small must set st->err and still finish
+//   stall       summarise and sort on grids that are not all resident (several blocks
+//               here, where blocks run in turn) must give up with TSNE_ERR_STALLED
+//               instead of hanging, and every kernel after that must leave the layout alone
+//   step        attraction, KL, update, re-centring and the exact Z against their formulas
+//   affinities  P (tsne_affinities.cu: bandwidths, both edge directions, CSR rows by
+//               binary search) against kernels/tsne/tsne_cpu.c's algorithm, thrust's sort
+//               and merge done here on the host
 // The tree kernels that wait on other threads (summarise, sort) run as one block here,
-// since the emulation runs blocks one after another, except in the stall case, which
-// launches them as several on purpose. Build and run: bash kernels/emu/run.sh
+// since the emulation runs blocks one after another, except in the stall cases, which
+// launch them as several on purpose.
 #define AV_CUDA_EMU 1
-#include "kernels/knn/knn.cu"
-#include "kernels/pca/pca.cu"
 #include "kernels/tsne/tsne_affinities.cu"
 #include "kernels/tsne/tsne_bh.cu"
-#include "kernels/umap/umap.cu"
 
+#include <algorithm>
 #include <condition_variable>
-#include <cstdio>
 #include <numeric>
+#include "kernels/emu/emu_check.h"
 
-static int failures = 0;
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
-
-static double uniform() {
-    rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
-    return (double)(rng >> 11) * (1.0 / 9007199254740992.0);
-}
-static double normal() { return std::sqrt(-2.0 * std::log(1.0 - uniform())) * std::cos(6.283185307179586 * uniform()); }
-
-static void verdict(const char *what, bool ok, const char *detail) {
-    failures += !ok;
-    printf("  %-52s %s %s\n", what, detail, ok ? "ok" : "FAILED");
-}
-
-static double rel_l2(const std::vector<double> &got, const std::vector<double> &want) {
-    double e = 0, w = 0;
-    for (size_t i = 0; i < got.size(); i++) {
-        if (!std::isfinite(got[i])) return INFINITY;
-        e += (got[i] - want[i]) * (got[i] - want[i]);
-        w += want[i] * want[i];
-    }
-    return w > 0 ? std::sqrt(e / w) : std::sqrt(e);
-}
-
-// ---- kNN -----------------------------------------------------------------------------
-// Rows q0 .. q0 + rows of an n-point cloud: select + rerank against the exact (distance,
-// index) order in double. dup_every > 0 makes every dup_every-th row a copy of row 0, so
-// more points than K sit at distance 0 from row 0 (ties broken by index).
-static void knn(int n, int d, int k, int q0, int rows, int dup_every, bool cosine) {
-    std::vector<float> X((size_t)n * d), data((size_t)n * d), sq(n);
-    for (auto &x : X) x = (float)normal();
-    if (dup_every > 0)
-        for (int i = dup_every; i < n; i += dup_every) std::copy(X.begin(), X.begin() + d, X.begin() + (size_t)i * d);
-    if (cosine)
-        emu_launch(dim3((n + 63) / 64), dim3(64), 0, [&] { unit_rows_kernel(data.data(), X.data(), n, d); });
-    else
-        data = X;
-    emu_launch(dim3((n + 63) / 64), dim3(64), 0, [&] { sqnorm_kernel(sq.data(), data.data(), n, d); });
-    const int K = std::min(k + 1 + AV_KNN_RERANK_EXTRA, n);
-    std::vector<float> dots((size_t)rows * n);
-    for (int r = 0; r < rows; r++)
-        for (int j = 0; j < n; j++) {
-            double s = 0;
-            for (int c = 0; c < d; c++) s += (double)data[(size_t)j * d + c] * data[(size_t)(q0 + r) * d + c];
-            dots[(size_t)r * n + j] = (float)s;
-        }
-    std::vector<int> cand((size_t)rows * K, -7);
-    std::vector<int64_t> idx((size_t)n * k, -7);
-    std::vector<float> dist((size_t)n * k, NAN);
-    emu_launch(dim3(rows), dim3(SEL_BLOCK), 0, [&] { select_kernel(dots.data(), n, sq.data(), q0, K, cand.data()); });
-    emu_launch(dim3((rows + 31) / 32), dim3(32), 0, [&] {
-        rerank_kernel(data.data(), d, cand.data(), K, q0, rows, k, cosine, idx.data(), dist.data());
-    });
-    int64_t wrong_idx = 0;
-    double worst = 0;
-    std::vector<std::pair<double, int>> all(n);
-    for (int r = 0; r < rows; r++) {
-        const int q = q0 + r;
-        int m = 0;
-        for (int j = 0; j < n; j++) {
-            if (j == q) continue;
-            double s = 0;
-            for (int c = 0; c < d; c++) {
-                double u = (double)data[(size_t)q * d + c] - data[(size_t)j * d + c];
-                s += u * u;
-            }
-            all[m++] = {cosine ? 0.5 * s : s, j};
-        }
-        std::partial_sort(all.begin(), all.begin() + k, all.begin() + m);
-        for (int t = 0; t < k; t++) {
-            wrong_idx += idx[(size_t)q * k + t] != all[t].second;
-            worst = std::max(worst, std::fabs(dist[(size_t)q * k + t] - all[t].first) / (1e-12 + all[t].first));
-        }
-    }
-    char what[96], detail[96];
-    snprintf(what, sizeof what, "knn n %d d %d k %d rows %d%s%s", n, d, k, rows, dup_every ? " dups" : "",
-             cosine ? " cosine" : "");
-    snprintf(detail, sizeof detail, "%lld wrong, dist rel %.1e", (long long)wrong_idx, worst);
-    verdict(what, wrong_idx == 0 && worst <= 1e-6, detail);
-}
-
-// Rows whose squared norms overflow float (|x| ~ 1e20): their distances are inf in the
-// float selection. A normal row then has fewer finite candidates than K; every one of its
-// k neighbours must still be a real point, once, and the finite ones (the other normal
-// rows) first and in the exact order. Which overflowed rows fill the list the float
-// selection cannot rank (they tie at FLT_MAX, lowest index first).
-static void knn_overflow() {
-    const int n = 60, d = 4, k = 40, K = k + 1 + AV_KNN_RERANK_EXTRA;
-    std::vector<float> X((size_t)n * d), sq(n);
-    for (int i = 0; i < n; i++)
-        for (int c = 0; c < d; c++) X[(size_t)i * d + c] = (float)(normal() * (i % 2 ? 1e20 : 1.0));
-    emu_launch(dim3(1), dim3(64), 0, [&] { sqnorm_kernel(sq.data(), X.data(), n, d); });
-    std::vector<float> dots((size_t)n * n);
-    for (int r = 0; r < n; r++)
-        for (int j = 0; j < n; j++) {
-            double s = 0;
-            for (int c = 0; c < d; c++) s += (double)X[(size_t)j * d + c] * X[(size_t)r * d + c];
-            dots[(size_t)r * n + j] = (float)s;
-        }
-    std::vector<int> cand((size_t)n * K, -7);
-    std::vector<int64_t> idx((size_t)n * k, -7);
-    std::vector<float> dist((size_t)n * k, NAN);
-    const int rows = 6;   // even rows are the normal ones
-    emu_launch(dim3(rows), dim3(SEL_BLOCK), 0, [&] { select_kernel(dots.data(), n, sq.data(), 0, K, cand.data()); });
-    emu_launch(dim3(1), dim3(32), 0, [&] { rerank_kernel(X.data(), d, cand.data(), K, 0, rows, k, 0, idx.data(), dist.data()); });
-    int64_t missing = 0, wrong = 0;
-    std::vector<std::pair<double, int>> all;
-    for (int q = 0; q < rows; q += 2) {
-        all.clear();
-        for (int j = 0; j < n; j++) {
-            if (j == q) continue;
-            double s = 0;
-            for (int c = 0; c < d; c++) { double u = (double)X[(size_t)q * d + c] - X[(size_t)j * d + c]; s += u * u; }
-            all.push_back({s, j});
-        }
-        std::sort(all.begin(), all.end());
-        std::vector<int> seen(n, 0);
-        for (int t = 0; t < k; t++) {
-            int64_t j = idx[(size_t)q * k + t];
-            missing += j < 0 || j >= n || j == q || seen[j]++;
-            if (t < n / 2 - 1) wrong += j != all[t].second;   // the other normal rows
-        }
-    }
-    char detail[96];
-    snprintf(detail, sizeof detail, "%lld missing, %lld wrong", (long long)missing, (long long)wrong);
-    verdict("knn n 60 k 40, half the rows ~1e20 (inf in float)", missing == 0 && wrong == 0, detail);
-}
+static double uniform() { return emu_uniform(rng); }
+static double normal() { return emu_normal(rng); }
 
 // Runs fn; if it has not returned after `seconds`, says that it hung and ends the
 // program (a kernel that waits forever cannot be stopped from outside its threads).
@@ -532,137 +398,32 @@ static void tsne_affinities(int n, int k) {
     verdict(what, bad_struct == 0 && e <= 1e-6, detail);
 }
 
-// ---- PCA kernels -----------------------------------------------------------------------
-static void pca_kernels(int n, int d, int i0, int rows, int dim, int nproj) {
-    std::vector<float> X((size_t)n * d), Y((size_t)nproj * dim, NAN);
-    for (int i = 0; i < n; i++)
-        for (int c = 0; c < d; c++) X[(size_t)i * d + c] = (float)(normal() + c);
-    std::vector<double> sum(d, 0), B((size_t)rows * d, NAN), W((size_t)dim * d);
-    for (auto &w : W) w = normal();
-    const int64_t chunk = 16384, chunks = (n + chunk - 1) / chunk;
-    emu_launch(dim3(d, (unsigned)chunks), dim3(256), 0, [&] { column_sum_kernel(sum.data(), X.data(), n, d, chunk); });
-    emu_launch(dim3((unsigned)(((int64_t)rows * d + 63) / 64)), dim3(64), 0, [&] {
-        center_block_kernel(B.data(), X.data(), sum.data(), i0, rows, d, 1.0 / n);
-    });
-    emu_launch(dim3((nproj + 31) / 32), dim3(32), 0, [&] { project_kernel(Y.data(), X.data(), sum.data(), W.data(), nproj, d, dim, 1.0 / n); });
-    std::vector<double> wsum(d, 0), wB((size_t)rows * d), wY((size_t)nproj * dim, 0);
-    for (int i = 0; i < n; i++)
-        for (int c = 0; c < d; c++) wsum[c] += X[(size_t)i * d + c];
-    for (int r = 0; r < rows; r++)
-        for (int c = 0; c < d; c++) wB[(size_t)r * d + c] = X[(size_t)(i0 + r) * d + c] - wsum[c] / n;
-    for (int i = 0; i < nproj; i++)
-        for (int a = 0; a < dim; a++)
-            for (int c = 0; c < d; c++) wY[(size_t)i * dim + a] += (X[(size_t)i * d + c] - wsum[c] / n) * W[(size_t)a * d + c];
-    std::vector<double> gY(Y.begin(), Y.end());
-    double es = rel_l2(sum, wsum), eb = rel_l2(B, wB), ey = rel_l2(gY, wY);
-    char what[96], detail[96];
-    snprintf(what, sizeof what, "pca kernels n %d d %d, block at %d", n, d, i0);
-    snprintf(detail, sizeof detail, "sums rel %.1e, block rel %.1e, Y rel %.1e", es, eb, ey);
-    verdict(what, es <= 1e-12 && eb <= 1e-12 && ey <= 1e-6, detail);
+void emu_tsne_tree() {
+    tsne_tree<2>(400, 0.0, 1.0f);
+    tsne_tree<2>(400, 0.5, 1.0f);
+    tsne_tree<2>(400, 0.0, 1e-4f);           // the scale of the PCA start
+    tsne_tree<3>(300, 0.0, 1.0f);
+    tsne_tree<3>(300, 0.5, 30.0f);
+    tsne_tree<2>(200, 0.0, 50.0f, PAIRED);   // the budget holds the worst cloud
+    tsne_tree<3>(150, 0.0, 50.0f, PAIRED);
+    tsne_tree<2>(400, 0.0, 1.0f, ACROSS);    // links past the stale caches
+    tsne_tree<3>(400, 0.0, 1.0f, ACROSS);
 }
 
-// ---- UMAP fuzzy graph ----------------------------------------------------------------------
-static void umap_graph(int n, int k, int dup_every) {
-    const int d = 4;
-    std::vector<float> X((size_t)n * d), dist((size_t)n * k);
-    std::vector<int64_t> idx((size_t)n * k);
-    for (auto &x : X) x = (float)normal();
-    if (dup_every > 0)   // exact duplicates: zero distances, rho from the first non-zero
-        for (int i = dup_every; i < n; i += dup_every) std::copy(X.begin(), X.begin() + d, X.begin() + (size_t)i * d);
-    std::vector<std::pair<double, int>> all(n);
-    for (int i = 0; i < n; i++) {   // exact neighbours, Euclidean distances (av_umap takes the root)
-        int m = 0;
-        for (int j = 0; j < n; j++) {
-            if (j == i) continue;
-            double s = 0;
-            for (int c = 0; c < d; c++) { double u = (double)X[i * d + c] - X[j * d + c]; s += u * u; }
-            all[m++] = {s, j};
-        }
-        std::partial_sort(all.begin(), all.begin() + k, all.begin() + m);
-        for (int t = 0; t < k; t++) {
-            idx[(size_t)i * k + t] = all[t].second;
-            dist[(size_t)i * k + t] = std::sqrt((float)all[t].first);
-        }
-    }
-    const int64_t m2 = 2 * (int64_t)n * k;
-    double mean_all = 0;
-    for (float v : dist) mean_all += v;
-    mean_all /= (double)n * (k + 1);
-    std::vector<unsigned long long> key(m2);
-    std::vector<float> val(m2, NAN);
-    emu_launch(dim3((n + 31) / 32), dim3(32), 0, [&] { membership_kernel(idx.data(), dist.data(), n, k, mean_all, key.data(), val.data()); });
-    // thrust::sort_by_key, then reduce_by_key with fuzzy_union, then av_umap_cuda's CSR
-    std::vector<int64_t> order(m2);
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return key[a] < key[b]; });
-    std::vector<unsigned long long> ukey;
-    std::vector<float> uval;
-    for (int64_t o : order) {
-        if (!ukey.empty() && ukey.back() == key[o]) uval.back() = fuzzy_union()(uval.back(), val[o]);
-        else { ukey.push_back(key[o]); uval.push_back(val[o]); }
-    }
-    std::vector<int64_t> rowptr(n + 1, 0), col;
-    std::vector<float> gv;
-    for (size_t e = 0; e < ukey.size(); e++) {
-        if (ukey[e] == ~0ull || !(uval[e] > 0.0f)) continue;
-        rowptr[(ukey[e] >> 32) + 1]++;
-        col.push_back((int64_t)(ukey[e] & 0xffffffffull));
-        gv.push_back(uval[e]);
-    }
-    for (int i = 0; i < n; i++) rowptr[i + 1] += rowptr[i];
-    av_umap_graph g;
-    int64_t bad = 0;
-    std::vector<double> got, want;
-    if (av_umap_fuzzy_graph(idx.data(), dist.data(), n, k, 1.0, &g, NULL, NULL) != AV_OK) {
-        bad = -1;
-    } else {
-        bad += g.nnz != (int64_t)col.size();
-        for (int i = 0; i <= n; i++) bad += g.rowptr[i] != rowptr[i];
-        for (int64_t e = 0; bad == 0 && e < g.nnz; e++) {
-            bad += g.col[e] != col[e];
-            got.push_back(gv[e]);
-            want.push_back(g.val[e]);
-        }
-        av_umap_graph_free(&g);
-    }
-    double e = bad == 0 ? rel_l2(got, want) : INFINITY;
-    char what[96], detail[96];
-    snprintf(what, sizeof what, "umap fuzzy graph n %d k %d%s", n, k, dup_every ? " dups" : "");
-    snprintf(detail, sizeof detail, "nnz %zu, %lld structure faults, memberships rel %.1e", col.size(), (long long)bad, e);
-    verdict(what, bad == 0 && e <= 1e-6, detail);
+void emu_tsne_stall() {
+    tsne_stall<2>(300, false);
+    tsne_stall<2>(300, true);
+    tsne_stall<3>(300, false);
 }
 
-// emu_projections [knn|tree|overflow|stall|step|affinities|umap|pca]: only that group (default: all)
-int main(int argc, char **argv) {
-    const char *only = argc > 1 ? argv[1] : "";
-    auto want = [&](const char *group) { return !*only || !strcmp(only, group); };
-    setvbuf(stdout, NULL, _IOLBF, 0);   // each line as it is decided, also into a log
-    printf("kernels/<op>/*.cu projections under CPU emulation (no GPU involved)\n");
-    if (want("knn")) knn(2600, 8, 20, 1000, 4, 0, false);     // compactions while the columns stream in
-    if (want("knn")) knn(2600, 8, 20, 0, 3, 9, false);        // 289 copies of row 0: more ties at 0 than K
-    if (want("knn")) knn(400, 12, 30, 396, 4, 0, true);       // cosine, the last rows of the cloud
-    if (want("knn")) knn(40, 4, 39, 0, 3, 0, false);          // k = n - 1: K clipped to n
-    if (want("knn")) knn_overflow();
-    if (want("tree")) tsne_tree<2>(400, 0.0, 1.0f);
-    if (want("tree")) tsne_tree<2>(400, 0.5, 1.0f);
-    if (want("tree")) tsne_tree<2>(400, 0.0, 1e-4f);           // the scale of the PCA start
-    if (want("tree")) tsne_tree<3>(300, 0.0, 1.0f);
-    if (want("tree")) tsne_tree<3>(300, 0.5, 30.0f);
-    if (want("tree")) tsne_tree<2>(200, 0.0, 50.0f, PAIRED);   // the budget holds the worst cloud
-    if (want("tree")) tsne_tree<3>(150, 0.0, 50.0f, PAIRED);
-    if (want("tree")) tsne_tree<2>(400, 0.0, 1.0f, ACROSS);    // links past the stale caches
-    if (want("tree")) tsne_tree<3>(400, 0.0, 1.0f, ACROSS);
-    if (want("stall")) tsne_stall<2>(300, false);
-    if (want("stall")) tsne_stall<2>(300, true);
-    if (want("stall")) tsne_stall<3>(300, false);
-    if (want("overflow")) tsne_overflow<2>(300);
-    if (want("overflow")) tsne_overflow<3>(300);
-    if (want("step")) tsne_step<2>(300);
-    if (want("step")) tsne_step<3>(300);
-    if (want("affinities")) tsne_affinities(150, 12);
-    if (want("umap")) umap_graph(200, 14, 0);
-    if (want("umap")) umap_graph(200, 14, 7);   // 28 copies of row 0: zero distances
-    if (want("pca")) pca_kernels(20000, 5, 15000, 300, 2, 500);   // two row chunks of the column sums
-    printf("%s\n", failures ? "FAILED" : "all projection kernels agree with their references");
-    return failures ? 1 : 0;
+void emu_tsne_overflow() {
+    tsne_overflow<2>(300);
+    tsne_overflow<3>(300);
 }
+
+void emu_tsne_step() {
+    tsne_step<2>(300);
+    tsne_step<3>(300);
+}
+
+void emu_tsne_affinities() { tsne_affinities(150, 12); }

@@ -25,11 +25,20 @@ static int check_options(const char *run_arg, const char *run_dir, const char *m
     if (o->max_memory < 0) return av_fail("--max-memory must be positive");
     if (o->sample_seed && !o->max_items) return av_fail("--sample-seed draws a sample of --max-items items: give --max-items too");
     if (o->dtype != AV_DT_F16 && o->dtype != AV_DT_F32) return av_fail("--dtype must be f16 or f32");
+    if (o->gemm < AV_GEMM_F32 || o->gemm > AV_GEMM_F16) return av_fail("--gemm: unknown precision %d", (int)o->gemm);
     return av_extract_check_output(run_dir, model_dir, data, o->force);
 }
 
-/* The model and its tokenizer (none for ViT), on the chosen backend. */
+/* The model and its tokenizer (none for ViT), on the chosen backend, in the GEMM
+ * precision asked for (set first: in 16 bits the backend keeps converted weights). */
 static int load_model(av_extract_job *j) {
+    const av_backend *be = j->be;
+    if (be->set_gemm) {
+        if (be->set_gemm(j->o.gemm)) return AV_ERR;
+    } else if (j->o.gemm != AV_GEMM_F32) {
+        return av_fail("--gemm %s: the %s device multiplies in f32 only (--gemm is for --device cuda)",
+                       av_gemm_name(j->o.gemm), be->name);
+    }
     if (av_model_load(j->model_dir, j->be, &j->model)) return AV_ERR;
     j->cfg = &j->model.cfg;
     const av_model_config *c = j->cfg;

@@ -247,6 +247,7 @@ static int write_manifest(av_extract_job *j) {
     cJSON_AddStringToObject(m, "items", "items.jsonl");
     cJSON_AddStringToObject(m, "data", realpath(data, real) ? real : data);
     cJSON_AddStringToObject(m, "device", j->be->name);
+    cJSON_AddStringToObject(m, "gemm", av_gemm_name(j->o.gemm));
     cJSON_AddNumberToObject(m, "max_positions", c->max_positions);
     cJSON_AddNumberToObject(m, "truncated_items", (double)j->truncated);
     cJSON_AddNumberToObject(m, "dropped_items", (double)j->dropped);

@@ -162,5 +162,16 @@ rm "$run/k.npy"
 expect_fault "run without k.npy" "$run/k.npy" "cannot open" "$run"
 "$AV" info --help | grep -q "usage: attnviz info" || fail "--help"
 
+# --device: one line, "cuda: NAME" where a GPU is usable, else "cuda: none (why)"; exit 0
+out=$("$AV" info --device 2>"$AV_TMP/err"); rc=$?
+[ $rc = 0 ] || fail "info --device: exit $rc: $(cat "$AV_TMP/err")"
+[ "$(printf '%s\n' "$out" | wc -l)" = 1 ] || fail "info --device: not one line: $out"
+if nvidia-smi -L >/dev/null 2>&1; then
+  printf '%s\n' "$out" | grep -qE '^cuda: [^(]' || fail "info --device on a GPU machine: $out"
+else
+  printf '%s\n' "$out" | grep -qE '^cuda: none \(.+\)$' || fail "info --device without a GPU: $out"
+fi
+expect_fault "--device with a folder" "info" "--device takes no folder" --device tests/fixtures/models/bert-tiny
+
 if [ $fails -ne 0 ]; then echo "cli_info: $fails failures"; exit 1; fi
 echo "cli_info: ok ($ncases broken checkpoints rejected)"

@@ -1,11 +1,28 @@
 /* matmul_cpu.c - CPU twin of the linear layer (kernels/ops.h): OpenBLAS sgemm over fixed
- * blocks of rows, the blocks spread over the OpenMP threads. CUDA version (cuBLAS) in
- * matmul.cu. */
+ * blocks of rows, the blocks spread over the OpenMP threads. CUDA version (cuBLASLt) in
+ * matmul.cu. Also the names of the GEMM precisions (av_gemm_parse), which the CLI parses
+ * in every build. */
 #include "kernels/ops.h"
 
 #include <cblas.h>
 #include <string.h>
+#include "base/util.h"
 #include "kernels/backend/determinism.h"
+
+static const char *const gemm_names[] = {"f32", "tf32", "bf16", "f16"};
+
+int av_gemm_parse(const char *name, av_gemm_precision *out) {
+    for (int i = 0; i < 4; i++)
+        if (name && !strcmp(name, gemm_names[i])) {
+            *out = (av_gemm_precision)i;
+            return AV_OK;
+        }
+    return av_fail("GEMM precision '%s' is unknown (expected f32, tf32, bf16 or f16)", name ? name : "");
+}
+
+const char *av_gemm_name(av_gemm_precision p) {
+    return p >= AV_GEMM_F32 && p <= AV_GEMM_F16 ? gemm_names[p] : "?";
+}
 
 static void gemm_rows(float *out, const float *in, const float *w, int64_t M, int K, int N, av_wlayout wl,
                       float beta) {

@@ -33,12 +33,17 @@ int av_cli_extract_job(const char *model, const char *data, const char *out, av_
     av_console con;
     av_console_init(&con, "extract", e->quiet);
     e->opts.ctx = &con.ctx;
-    av_extract_job *job;
-    if (av_extract_open(model, data, out, &e->opts, &job)) return av_cli_fail_last();
-    /* only now: a fault of the inputs found above stays a one-line error */
-    if (!e->quiet) fprintf(stderr, "attnviz: %s\n", device_line);
+    /* caught before the job opens: a signal while the model loads or the partial folder is
+     * made stops the run after its first batch, with a checkpoint, like one that comes later */
     av_cli_signals saved;
     av_cli_catch_stop(&saved);
+    av_extract_job *job;
+    if (av_extract_open(model, data, out, &e->opts, &job)) {
+        av_cli_restore_signals(&saved);
+        return av_cli_fail_last();
+    }
+    /* only now: a fault of the inputs found above stays a one-line error */
+    if (!e->quiet) fprintf(stderr, "attnviz: %s\n", device_line);
     int rc = av_extract_run(job, res);
     av_extract_close(job);
     av_cli_restore_signals(&saved);

@@ -96,6 +96,25 @@ static int lock_partial(av_extract_job *j) { return av_folder_lock_take(&j->lock
 /* What the marker of an extraction's partial folder says (base/owned.h). */
 static const char partial_marker[] = "extract RUN.partial";
 
+/* The partial folder appears with its marker already inside: made under a name of this
+ * process, marked, then renamed into place. A process killed in between leaves a folder
+ * of that other name, never an unmarked RUN.partial that later runs would refuse. */
+static int make_marked_folder(const char *dir) {
+    char fresh[4300];
+    snprintf(fresh, sizeof fresh, "%s.new-%ld", dir, (long)getpid());
+    if (av_mkdir_p(fresh)) return AV_ERR;
+    if (av_marker_write(fresh, partial_marker, 1)) {
+        av_rm_rf(fresh);
+        return AV_ERR;
+    }
+    if (rename(fresh, dir) != 0) {
+        int e = errno;
+        av_rm_rf(fresh);
+        return av_fail("%s: cannot create: %s", dir, strerror(e));
+    }
+    return AV_OK;
+}
+
 static int refuse_inputs_in(const char *dir, const char *model_dir, const char *data) {
     if (av_path_within(model_dir, dir))
         return av_fail("%s: holds the model being read (%s); choose another -o", dir, model_dir);
@@ -353,9 +372,9 @@ int av_extract_open_partial(av_extract_job *j) {
         }
     }
     if (!resume) {
-        if (av_mkdir_p(j->tmp)) return AV_ERR;
+        if (make_marked_folder(j->tmp)) return AV_ERR;
         j->tmp_made = 1;
-        if (av_marker_write(j->tmp, partial_marker, 1) || lock_partial(j)) return AV_ERR;
+        if (lock_partial(j)) return AV_ERR;
     }
     j->tmp_made = 1;
     int64_t shape[4] = {c->num_layers, c->num_heads, j->n_tokens, c->head_dim};

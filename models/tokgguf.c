@@ -149,10 +149,10 @@ static int generate_merges(const av_tok_parts *p, av_bpe *b) {
             }
             all[n++] = (gen_merge){ l, r, score, cp_count(t, k), cp_count(t + k, len - k), 0 };
         }
-        qsort(all + first, n - first, sizeof *all, cmp_local);
+        if (n > first) qsort(all + first, n - first, sizeof *all, cmp_local);
     }
     for (size_t k = 0; k < n; k++) all[k].seq = (int64_t)k;
-    if (rc == AV_OK) qsort(all, n, sizeof *all, cmp_rank);
+    if (rc == AV_OK && n) qsort(all, n, sizeof *all, cmp_rank);   /* qsort(NULL, 0) is undefined */
     for (size_t k = 0; k < n && rc == AV_OK; k++) {
         const char *l = v->tokens[all[k].l], *r = v->tokens[all[k].r];
         rc = av_bpe_add_merge(b, l, strlen(l), r, strlen(r), p->source);

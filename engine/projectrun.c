@@ -14,11 +14,11 @@
 #include "engine/progress.h"
 #include "kernels/tsne/tsne.h"
 #include "base/util.h"
+#include "engine/normalize.h"
+#include "engine/quality.h"
 
 #ifdef AV_HAVE_CUDA
 #include "kernels/project_cuda.h"
-#include "engine/normalize.h"
-#include "engine/quality.h"
 #endif
 
 const char *av_proj_method_name(av_proj_method m) {

@@ -423,7 +423,7 @@ static double gib(int64_t bytes) { return (double)bytes / (1024.0 * 1024 * 1024)
  * programs'). Fails when even one item of the longest length T does not fit. */
 static int plan_memory(job *j, const av_extract_opts *o, int T) {
     const av_backend *be = j->model.be;
-    int64_t per, fixed, weights = j->model.weight_count * (int64_t)sizeof(float);
+    int64_t per, fixed, weights = j->model.weight_bytes;
     av_model_memory(&j->model, &per, &fixed);
     j->max_rows = INT64_MAX;
     if (o->max_memory > 0) {

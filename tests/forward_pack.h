@@ -97,7 +97,7 @@ static int pc_sink(void *user, const av_layer_out *o) {
     memset(sums, 0, sizeof(double) * (size_t)(3 * c->H));
     /* |v| comes as norms only in the unpacked form, so the reference packs q and k and
      * takes |v| from the rows' vnorm */
-    int rc = av_pack_heads_cpu(q, k, NULL, sums, c->dtype, o->q, o->k, NULL, o->ld, o->B, o->T, o->H, o->d, o->lengths);
+    int rc = av_pack_heads_cpu(q, k, NULL, sums, c->dtype, o->q, o->k, NULL, o->ld, o->B, o->T, o->H, o->Hkv, o->d, o->lengths);
     for (int64_t i = 0; rc == AV_OK && i < per; i++) {
         qk[i] = pc_get(q, c->dtype, i);
         qk[per + i] = pc_get(k, c->dtype, i);

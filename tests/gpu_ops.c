@@ -161,7 +161,7 @@ static void test_attention(int B, int T, int H, int d, const int32_t *lengths, i
     int C = H * d, ld = 3 * C;
     int64_t rows = (int64_t)B * T;
     float *qkv = rand_vec(rows * ld, 2), *want = malloc(rows * C * sizeof(float));
-    av_attention_cpu(want, qkv, qkv + C, qkv + 2 * C, ld, B, T, H, d, lengths, causal);
+    av_attention_cpu(want, qkv, qkv + C, qkv + 2 * C, ld, B, T, H, H, d, lengths, causal);
     float *dqkv = dev(qkv, rows * ld * 4), *dout = gpu->alloc(rows * C * 4);
     int32_t *dlen = dev(lengths, B * sizeof(int32_t));
     float *nan = malloc(rows * C * sizeof(float));
@@ -185,13 +185,13 @@ static void test_pack(int B, int T, int H, int d, const int32_t *lengths, av_dty
     for (int i = 0; i < 3 * H; i++) wsum[i] = 1.0;   /* sums are added to: start from 1 on both sides */
     double *dsum = dev(wsum, 3 * H * sizeof(double));
     CHECK(av_pack_heads_cpu(wq, wk, with_v ? wv : NULL, wsum, dt, qkv, qkv + C, with_v ? qkv + 2 * C : NULL,
-                            ld, B, T, H, d, lengths) == AV_OK);
+                            ld, B, T, H, H, d, lengths) == AV_OK);
     float *dqkv = dev(qkv, rows * ld * 4);
     int32_t *dlen = dev(lengths, B * sizeof(int32_t));
     void *dq = gpu->alloc(nb), *dk = gpu->alloc(nb);
     float *dv = gpu->alloc(H * n * 4);
     CHECK(av_pack_heads_cuda(dq, dk, with_v ? dv : NULL, dsum, dt, dqkv, dqkv + C, with_v ? dqkv + 2 * C : NULL,
-                             ld, B, T, H, d, dlen, n) == AV_OK);
+                             ld, B, T, H, H, d, dlen, n) == AV_OK);
     CHECK(gpu->sync() == AV_OK);
     CHECK(gpu->download(gq, dq, nb) == AV_OK);
     CHECK(gpu->download(gk, dk, nb) == AV_OK);
@@ -227,7 +227,7 @@ static void test_async_download(void) {
 static void test_errors(void) {
     float *d = gpu->alloc(1024);
     int32_t one = 1, *dlen = dev(&one, sizeof one);
-    CHECK(gpu->attention(d, d, d, d, 129, 1, 1, 1, 129, dlen, 0) == AV_ERR);
+    CHECK(gpu->attention(d, d, d, d, 129, 1, 1, 1, 1, 129, dlen, 0) == AV_ERR);
     CHECK(strstr(av_last_error(), "head size 129") != NULL);
     CHECK(av_cuda_set_gemm_precision((av_gemm_precision)7) == AV_ERR);
     av_gemm_precision p;

@@ -127,38 +127,111 @@ static void test_patchify(void) {
 }
 
 /* Reference attention of one (b, h, i): straight from softmax(q k^T / sqrt d) v. */
+/* One query row of one head, in double: q head h, key/value head kh. */
 static void ref_attention(double *o, const float *q, const float *k, const float *v, int ld, int T,
-                          int b, int h, int d, int i, int len, int causal) {
+                          int b, int h, int kh, int d, int i, int len, int causal) {
     int n = causal ? i + 1 : len;
-    double s[64], mx = -1e300, sum = 0;
+    double *s = malloc(sizeof(double) * (size_t)n), mx = -1e300, sum = 0;
     for (int j = 0; j < n; j++) {
         double x = 0;
-        for (int c = 0; c < d; c++) x += (double)q[(b * T + i) * ld + h * d + c] * k[(b * T + j) * ld + h * d + c];
+        for (int c = 0; c < d; c++)
+            x += (double)q[((int64_t)b * T + i) * ld + h * d + c] * k[((int64_t)b * T + j) * ld + kh * d + c];
         s[j] = x / sqrt((double)d);
         if (s[j] > mx) mx = s[j];
     }
     for (int j = 0; j < n; j++) sum += (s[j] = exp(s[j] - mx));
     for (int c = 0; c < d; c++) {
         o[c] = 0;
-        for (int j = 0; j < n; j++) o[c] += s[j] / sum * v[(b * T + j) * ld + h * d + c];
+        for (int j = 0; j < n; j++) o[c] += s[j] / sum * v[((int64_t)b * T + j) * ld + kh * d + c];
     }
+    free(s);
 }
 
-static void test_attention(int causal) {
-    int B = 3, T = 7, H = 2, d = 11, C = H * d, ld = 3 * C;
-    int32_t lengths[3] = {7, 4, 1};
-    float *qkv = randv(B * T * ld, 2), *out = malloc((size_t)B * T * C * 4);
+/* B items padded to T with the given lengths; H query heads over Hkv key heads in a fused
+ * q | k | v row. T = 600 crosses the key tiles (256) and the query tiles (32). */
+static void test_attention(int B, int T, int H, int Hkv, int d, const int32_t *lengths, int causal) {
+    int C = H * d, ld = (H + 2 * Hkv) * d;
+    float *qkv = randv((int64_t)B * T * ld, 2), *out = malloc((size_t)B * T * C * 4);
     double *ref = calloc((size_t)B * T * C, sizeof(double));
-    for (int i = 0; i < B * T * C; i++) out[i] = 12345.0f; /* padded rows must be overwritten */
+    for (int64_t i = 0; i < (int64_t)B * T * C; i++) out[i] = 12345.0f; /* padded rows must be overwritten */
     for (int b = 0; b < B; b++)
         for (int h = 0; h < H; h++)
             for (int i = 0; i < lengths[b]; i++)
-                ref_attention(ref + (b * T + i) * C + h * d, qkv, qkv + C, qkv + 2 * C, ld, T, b, h, d, i,
-                              lengths[b], causal);
-    av_attention_cpu(out, qkv, qkv + C, qkv + 2 * C, ld, B, T, H, d, lengths, causal);
-    CHECK_MSG(rel_err(out, ref, B * T * C) < 1e-6, "attention causal=%d err %g", causal,
-              rel_err(out, ref, B * T * C));
+                ref_attention(ref + ((int64_t)b * T + i) * C + h * d, qkv, qkv + C, qkv + C + Hkv * d, ld, T, b, h,
+                              h / (H / Hkv), d, i, lengths[b], causal);
+    av_attention_cpu(out, qkv, qkv + C, qkv + C + Hkv * d, ld, B, T, H, Hkv, d, lengths, causal);
+    double e = rel_err(out, ref, (int64_t)B * T * C);
+    CHECK_MSG(e < 1e-6, "attention T %d H %d Hkv %d causal %d: err %g", T, H, Hkv, causal, e);
     free(qkv); free(out); free(ref);
+}
+
+static void test_rmsnorm(void) {
+    const int rows = 5, C = 37, H = 3, d = 10, ld = 41;
+    float *x = randv(rows * C, 3), *w = randv(C, 1), *out = malloc(sizeof(float) * rows * C);
+    double *ref = malloc(sizeof(double) * rows * C);
+    for (int r = 0; r < rows; r++) {
+        double s = 0;
+        for (int i = 0; i < C; i++) s += (double)x[r * C + i] * x[r * C + i];
+        for (int i = 0; i < C; i++) ref[r * C + i] = w[i] * x[r * C + i] / sqrt(s / C + 1e-6);
+    }
+    av_rmsnorm_cpu(out, x, w, rows, C, 1e-6f);
+    CHECK_MSG(rel_err(out, ref, rows * C) < 1e-6, "rmsnorm err %g", rel_err(out, ref, rows * C));
+    av_rmsnorm_cpu(x, x, w, rows, C, 1e-6f); /* in place */
+    CHECK(!memcmp(x, out, sizeof(float) * rows * C));
+    /* per head, rows of stride ld: the values outside the H heads stay as they were */
+    float *y = randv(rows * ld, 3), *y0 = malloc(sizeof(float) * rows * ld);
+    memcpy(y0, y, sizeof(float) * rows * ld);
+    double *hr = malloc(sizeof(double) * rows * ld);
+    for (int r = 0; r < rows; r++) {
+        for (int i = 0; i < ld; i++) hr[r * ld + i] = y0[r * ld + i];
+        for (int h = 0; h < H; h++) {
+            double s = 0;
+            for (int i = 0; i < d; i++) s += (double)y0[r * ld + h * d + i] * y0[r * ld + h * d + i];
+            for (int i = 0; i < d; i++) hr[r * ld + h * d + i] = w[i] * y0[r * ld + h * d + i] / sqrt(s / d + 1e-6);
+        }
+    }
+    av_head_rmsnorm_cpu(y, ld, rows, H, d, w, 1e-6f);
+    CHECK_MSG(rel_err(y, hr, rows * ld) < 1e-6, "head rmsnorm err %g", rel_err(y, hr, rows * ld));
+    for (int r = 0; r < rows; r++)
+        for (int i = H * d; i < ld; i++) CHECK(y[r * ld + i] == y0[r * ld + i]);
+    free(x); free(w); free(out); free(ref); free(y); free(y0); free(hr);
+}
+
+/* Rotate-half RoPE against its definition: pairs (i, i + d/2) turned by pos * inv_freq[i]. */
+static void test_rope(void) {
+    const int rows = 4, H = 3, d = 8, ld = 27;
+    float *x = randv(rows * ld, 2), *x0 = malloc(sizeof(float) * rows * ld), inv[4];
+    memcpy(x0, x, sizeof(float) * rows * ld);
+    for (int i = 0; i < d / 2; i++) inv[i] = (float)pow(10000.0, -2.0 * i / d);
+    int32_t pos[4] = {0, 1, 7, 300};
+    av_rope_cpu(x, ld, rows, H, d, pos, inv);
+    double *ref = malloc(sizeof(double) * rows * ld);
+    for (int r = 0; r < rows; r++) {
+        for (int i = 0; i < ld; i++) ref[r * ld + i] = x0[r * ld + i];
+        for (int h = 0; h < H; h++)
+            for (int i = 0; i < d / 2; i++) {
+                double a = (double)pos[r] * inv[i], x1 = x0[r * ld + h * d + i], x2 = x0[r * ld + h * d + i + d / 2];
+                ref[r * ld + h * d + i] = x1 * cos(a) - x2 * sin(a);
+                ref[r * ld + h * d + i + d / 2] = x2 * cos(a) + x1 * sin(a);
+            }
+    }
+    CHECK_MSG(rel_err(x, ref, rows * ld) < 1e-6, "rope err %g", rel_err(x, ref, rows * ld));
+    for (int i = 0; i < ld; i++) CHECK(x[i] == x0[i]); /* position 0 turns nothing */
+    free(x); free(x0); free(ref);
+}
+
+static void test_swiglu(void) {
+    const int rows = 3, I = 13;
+    float *gu = randv(rows * 2 * I, 6), *out = malloc(sizeof(float) * rows * I);
+    double ref[3 * 13];
+    for (int r = 0; r < rows; r++)
+        for (int i = 0; i < I; i++) {
+            double g = gu[r * 2 * I + i], u = gu[r * 2 * I + I + i];
+            ref[r * I + i] = g / (1 + exp(-g)) * u;
+        }
+    av_swiglu_cpu(out, gu, rows, I);
+    CHECK_MSG(rel_err(out, ref, rows * I) < 1e-6, "swiglu err %g", rel_err(out, ref, rows * I));
+    free(gu); free(out);
 }
 
 static void test_probs(void) {
@@ -212,8 +285,15 @@ int main(void) {
     test_gelu();
     test_embed_add();
     test_patchify();
-    test_attention(0);
-    test_attention(1);
+    const int32_t short_lens[3] = {7, 4, 1}, long_lens[2] = {600, 289};
+    for (int causal = 0; causal <= 1; causal++) {
+        test_attention(3, 7, 2, 2, 11, short_lens, causal);
+        test_attention(3, 7, 6, 2, 11, short_lens, causal);   /* grouped-query: 3 query heads per key head */
+        test_attention(2, 600, 4, 1, 16, long_lens, causal);  /* several key and query tiles, one key head */
+    }
+    test_rmsnorm();
+    test_rope();
+    test_swiglu();
     test_probs();
     test_backend_table();
     return av_check_summary("test_ops_cpu");

@@ -190,9 +190,10 @@ static int dev_mem_info(size_t *free_bytes, size_t *total_bytes) {
 static const av_backend cuda_backend = {
     "cuda", dev_alloc, dev_free, dev_upload, dev_download, dev_sync,
     av_cuda_embed, av_cuda_patchify, av_cuda_layernorm, av_cuda_matmul,
-    av_cuda_gelu, av_cuda_add, av_cuda_attention, av_pack_heads_cuda, dev_memzero,
+    av_cuda_gelu, av_cuda_add, av_cuda_attention, av_cuda_rmsnorm, av_cuda_head_rmsnorm,
+    av_cuda_rope, av_cuda_swiglu, av_pack_heads_cuda, dev_memzero,
     av_cuda_bias_gelu, av_cuda_host_alloc, av_cuda_host_free, av_cuda_download_async,
-    av_cuda_download_wait, dev_mem_info,
+    av_cuda_download_wait, dev_mem_info, av_cuda_half_to_f32,
 };
 
 extern "C" const av_backend *av_backend_cuda(void) {

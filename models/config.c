@@ -182,6 +182,15 @@ static int parse_rope(const cJSON *root, const char *file, av_model_config *c) {
     double th = 0;
     if (opt_number(root, file, "rope_theta", &th, &have)) return AV_ERR;
     if (have) r->theta = th;
+    /* a partial rotation (a top-level key or one of the parameters) is not computed */
+    const cJSON *holders[2] = {root, p};
+    for (int i = 0; i < 2; i++) {
+        double pf = 1;
+        if (!holders[i]) continue;
+        if (opt_number(holders[i], file, "partial_rotary_factor", &pf, &have)) return AV_ERR;
+        if (have && pf != 1.0)
+            return av_fail("%s: \"partial_rotary_factor\" is %g; attnviz rotates whole heads (1.0)", file, pf);
+    }
     if (!p) goto check;
     if (opt_number(p, file, "rope_theta", &th, &have)) return AV_ERR;
     if (have) r->theta = th;
@@ -192,10 +201,6 @@ static int parse_rope(const cJSON *root, const char *file, av_model_config *c) {
         if (!cJSON_IsString(ty)) return av_fail("%s: \"%s\".rope_type is not a string", file, pname);
         type = ty->valuestring;
     }
-    double pf = 1;
-    if (opt_number(p, file, "partial_rotary_factor", &pf, &have)) return AV_ERR;
-    if (have && pf != 1.0)
-        return av_fail("%s: \"partial_rotary_factor\" is %g; attnviz rotates whole heads (1.0)", file, pf);
     if (!strcmp(type, "default")) r->type = AV_ROPE_DEFAULT;
     else if (!strcmp(type, "linear")) r->type = AV_ROPE_LINEAR;
     else if (!strcmp(type, "dynamic")) r->type = AV_ROPE_DYNAMIC;

@@ -12,6 +12,8 @@
 #include "kernels/backend/device.h"
 #include "kernels/ops.h"
 #include "kernels/pack/pack.h"
+#include "kernels/rope/rope.h"
+#include "base/dtype.h"
 #include "tests/check.h"
 #include "tests/gpu_skip.h"
 #ifdef AV_HAVE_CUDA
@@ -156,48 +158,119 @@ static void test_add(int64_t n, int offset) {
     free(a); free(b); free(want); free(got); gpu->free(da); gpu->free(db);
 }
 
-/* q, k, v come from one fused [B*T, 3C] buffer (ld = 3C), as the models hand them. */
-static void test_attention(int B, int T, int H, int d, const int32_t *lengths, int causal) {
-    int C = H * d, ld = 3 * C;
+/* q, k, v come from one fused [B*T, (H + 2 Hkv) d] buffer, as the models hand them;
+ * Hkv < H: grouped-query attention. */
+static void test_attention_gqa(int B, int T, int H, int Hkv, int d, const int32_t *lengths, int causal) {
+    int C = H * d, ld = (H + 2 * Hkv) * d;
     int64_t rows = (int64_t)B * T;
     float *qkv = rand_vec(rows * ld, 2), *want = malloc(rows * C * sizeof(float));
-    av_attention_cpu(want, qkv, qkv + C, qkv + 2 * C, ld, B, T, H, H, d, lengths, causal);
+    av_attention_cpu(want, qkv, qkv + C, qkv + C + Hkv * d, ld, B, T, H, Hkv, d, lengths, causal);
     float *dqkv = dev(qkv, rows * ld * 4), *dout = gpu->alloc(rows * C * 4);
     int32_t *dlen = dev(lengths, B * sizeof(int32_t));
     float *nan = malloc(rows * C * sizeof(float));
     for (int64_t i = 0; i < rows * C; i++) nan[i] = NAN;   /* padded rows must be overwritten with zeros */
     CHECK(gpu->upload(dout, nan, rows * C * 4) == AV_OK);
-    CHECK(gpu->attention(dout, dqkv, dqkv + C, dqkv + 2 * C, ld, B, T, H, d, dlen, causal) == AV_OK);
+    CHECK(gpu->attention(dout, dqkv, dqkv + C, dqkv + C + Hkv * d, ld, B, T, H, Hkv, d, dlen, causal) == AV_OK);
     float *got = fetch(dout, rows * C);
-    char shape[80]; snprintf(shape, sizeof shape, "B %d T %d H %d d %d%s", B, T, H, d, causal ? " causal" : "");
+    char shape[80];
+    snprintf(shape, sizeof shape, "B %d T %d H %d/%d d %d%s", B, T, H, Hkv, d, causal ? " causal" : "");
     report("attention", shape, got, want, rows * C, 1e-5);
     free(qkv); free(want); free(got); free(nan); gpu->free(dqkv); gpu->free(dout); gpu->free(dlen);
 }
+static void test_attention(int B, int T, int H, int d, const int32_t *lengths, int causal) {
+    test_attention_gqa(B, T, H, H, d, lengths, causal);
+}
 
-static void test_pack(int B, int T, int H, int d, const int32_t *lengths, av_dtype dt, int with_v) {
-    int C = H * d, ld = 3 * C;
+/* RMSNorm of rows, and in place per head inside rows of stride ld (Qwen3's q/k norm). */
+static void test_rmsnorm(int64_t rows, int C, int H, int d, int ld) {
+    float *x = rand_vec(rows * C, 3), *w = rand_vec(C, 1), *want = malloc(rows * C * sizeof(float));
+    av_rmsnorm_cpu(want, x, w, rows, C, 1e-6f);
+    float *dx = dev(x, rows * C * 4), *dw = dev(w, C * 4), *dout = gpu->alloc(rows * C * 4);
+    CHECK(gpu->rmsnorm(dout, dx, dw, rows, C, 1e-6f) == AV_OK);
+    float *got = fetch(dout, rows * C);
+    char shape[64]; snprintf(shape, sizeof shape, "%lld x %d", (long long)rows, C);
+    report("rmsnorm", shape, got, want, rows * C, 1e-6);
+    free(x); free(want); free(got); gpu->free(dx); gpu->free(dout);
+    float *y = rand_vec(rows * ld, 3), *hw = rand_vec(d, 1), *ywant = malloc(rows * ld * sizeof(float));
+    memcpy(ywant, y, rows * ld * sizeof(float));
+    av_head_rmsnorm_cpu(ywant, ld, rows, H, d, hw, 1e-6f);
+    float *dy = dev(y, rows * ld * 4), *dhw = dev(hw, d * 4);
+    CHECK(gpu->head_rmsnorm(dy, ld, rows, H, d, dhw, 1e-6f) == AV_OK);
+    got = fetch(dy, rows * ld);
+    snprintf(shape, sizeof shape, "%lld rows, %d heads of %d, ld %d", (long long)rows, H, d, ld);
+    report("head_rmsnorm", shape, got, ywant, rows * ld, 1e-6);
+    free(w); free(y); free(hw); free(ywant); free(got); gpu->free(dw); gpu->free(dy); gpu->free(dhw);
+}
+
+/* RoPE over the q and k heads of fused rows (v untouched), positions up to 4095. */
+static void test_rope(int64_t rows, int H, int d, int ld) {
+    float *x = rand_vec(rows * ld, 2), *want = malloc(rows * ld * sizeof(float)), *inv = malloc(d / 2 * sizeof(float));
+    av_rope_params p = {AV_ROPE_LLAMA3, 500000.0, 8.0, 1.0, 4.0, 8192.0};
+    av_rope_inv_freq(&p, d, inv);
+    int32_t *pos = malloc(rows * sizeof(int32_t));
+    for (int64_t r = 0; r < rows; r++) pos[r] = (int32_t)(r * 97 % 4096);
+    memcpy(want, x, rows * ld * sizeof(float));
+    av_rope_cpu(want, ld, rows, H, d, pos, inv);
+    float *dx = dev(x, rows * ld * 4), *dinv = dev(inv, d / 2 * 4);
+    int32_t *dpos = dev(pos, rows * sizeof(int32_t));
+    CHECK(gpu->rope(dx, ld, rows, H, d, dpos, dinv) == AV_OK);
+    float *got = fetch(dx, rows * ld);
+    char shape[64]; snprintf(shape, sizeof shape, "%lld rows, %d heads of %d", (long long)rows, H, d);
+    report("rope", shape, got, want, rows * ld, 1e-5);
+    free(x); free(want); free(inv); free(pos); free(got); gpu->free(dx); gpu->free(dinv); gpu->free(dpos);
+}
+
+static void test_swiglu(int64_t rows, int I) {
+    float *gu = rand_vec(rows * 2 * I, 6), *want = malloc(rows * I * sizeof(float));
+    av_swiglu_cpu(want, gu, rows, I);
+    float *dgu = dev(gu, rows * 2 * I * 4), *dout = gpu->alloc(rows * I * 4);
+    CHECK(gpu->swiglu(dout, dgu, rows, I) == AV_OK);
+    float *got = fetch(dout, rows * I);
+    char shape[48]; snprintf(shape, sizeof shape, "%lld x %d", (long long)rows, I);
+    report("swiglu", shape, got, want, rows * I, 1e-6);
+    free(gu); free(want); free(got); gpu->free(dgu); gpu->free(dout);
+}
+
+/* 16-bit stored weights widened on the device: exactly base/dtype.c's values. */
+static void test_half_to_f32(int64_t n, av_half kind) {
+    float *x = rand_vec(n, 50), *want = malloc(n * sizeof(float));
+    uint16_t *h = malloc(n * sizeof(uint16_t));
+    for (int64_t i = 0; i < n; i++) {
+        h[i] = kind == AV_HALF_BF16 ? av_f32_to_bf16(x[i]) : av_f32_to_f16(x[i]);
+        want[i] = kind == AV_HALF_BF16 ? av_bf16_to_f32(h[i]) : av_f16_to_f32(h[i]);
+    }
+    uint16_t *dh = dev(h, n * 2);
+    float *dout = gpu->alloc(n * 4);
+    CHECK(gpu->half_to_f32(dout, dh, n, kind) == AV_OK);
+    float *got = fetch(dout, n);
+    report("half_to_f32", kind == AV_HALF_BF16 ? "bf16" : "f16", got, want, n, 0);
+    free(x); free(want); free(h); free(got); gpu->free(dh); gpu->free(dout);
+}
+
+static void test_pack(int B, int T, int H, int Hkv, int d, const int32_t *lengths, av_dtype dt, int with_v) {
+    int C = H * d, ld = (H + 2 * Hkv) * d;
     int64_t rows = (int64_t)B * T, n = av_pack_count(lengths, B, T);
-    size_t es = dt == AV_DT_F16 ? 2 : 4, nb = (size_t)H * n * d * es;
+    size_t es = dt == AV_DT_F16 ? 2 : 4, nb = (size_t)H * n * d * es, nkb = nb / H * Hkv;
     float *qkv = rand_vec(rows * ld, 2);
     void *wq = malloc(nb), *wk = malloc(nb), *gq = malloc(nb), *gk = malloc(nb);
     float *wv = malloc(H * n * sizeof(float));
     double wsum[3 * 8], gsum[3 * 8];
     for (int i = 0; i < 3 * H; i++) wsum[i] = 1.0;   /* sums are added to: start from 1 on both sides */
     double *dsum = dev(wsum, 3 * H * sizeof(double));
-    CHECK(av_pack_heads_cpu(wq, wk, with_v ? wv : NULL, wsum, dt, qkv, qkv + C, with_v ? qkv + 2 * C : NULL,
-                            ld, B, T, H, H, d, lengths) == AV_OK);
+    const float *k = qkv + C, *v = with_v ? k + (int64_t)Hkv * d : NULL;
+    CHECK(av_pack_heads_cpu(wq, wk, with_v ? wv : NULL, wsum, dt, qkv, k, v, ld, B, T, H, Hkv, d, lengths) == AV_OK);
     float *dqkv = dev(qkv, rows * ld * 4);
     int32_t *dlen = dev(lengths, B * sizeof(int32_t));
     void *dq = gpu->alloc(nb), *dk = gpu->alloc(nb);
     float *dv = gpu->alloc(H * n * 4);
-    CHECK(av_pack_heads_cuda(dq, dk, with_v ? dv : NULL, dsum, dt, dqkv, dqkv + C, with_v ? dqkv + 2 * C : NULL,
-                             ld, B, T, H, H, d, dlen, n) == AV_OK);
+    CHECK(av_pack_heads_cuda(dq, dk, with_v ? dv : NULL, dsum, dt, dqkv, dqkv + C,
+                             with_v ? dqkv + C + (int64_t)Hkv * d : NULL, ld, B, T, H, Hkv, d, dlen, n) == AV_OK);
     CHECK(gpu->sync() == AV_OK);
     CHECK(gpu->download(gq, dq, nb) == AV_OK);
-    CHECK(gpu->download(gk, dk, nb) == AV_OK);
+    CHECK(gpu->download(gk, dk, nkb) == AV_OK);
     CHECK(gpu->download(gsum, dsum, 3 * H * sizeof(double)) == AV_OK);
     /* Same rounding of the same floats on both sides: the packed vectors are identical. */
-    CHECK_MSG(!memcmp(gq, wq, nb) && !memcmp(gk, wk, nb), "pack %s: packed q/k differ", av_dtype_name(dt));
+    CHECK_MSG(!memcmp(gq, wq, nb) && !memcmp(gk, wk, nkb), "pack %s: packed q/k differ", av_dtype_name(dt));
     for (int i = 0; i < 3 * H; i++)
         CHECK_MSG(fabs(gsum[i] - wsum[i]) <= 1e-5 * fabs(wsum[i]), "pack: sum %d: %.9g vs %.9g", i, gsum[i], wsum[i]);
     if (with_v) {
@@ -205,7 +278,8 @@ static void test_pack(int B, int T, int H, int d, const int32_t *lengths, av_dty
         report("pack |v|", av_dtype_name(dt), gv, wv, H * n, 1e-6);
         free(gv);
     }
-    printf("  %-10s %-34s %s\n", "pack", av_dtype_name(dt), "compared bit for bit");
+    printf("  %-10s %-34s %s\n", "pack", Hkv < H ? (dt == AV_DT_F16 ? "f16, grouped" : "f32, grouped") : av_dtype_name(dt),
+           "compared bit for bit");
     free(qkv); free(wq); free(wk); free(gq); free(gk); free(wv);
     gpu->free(dqkv); gpu->free(dlen); gpu->free(dsum); gpu->free(dq); gpu->free(dk); gpu->free(dv);
 }
@@ -229,6 +303,10 @@ static void test_errors(void) {
     int32_t one = 1, *dlen = dev(&one, sizeof one);
     CHECK(gpu->attention(d, d, d, d, 129, 1, 1, 1, 1, 129, dlen, 0) == AV_ERR);
     CHECK(strstr(av_last_error(), "head size 129") != NULL);
+    CHECK(gpu->attention(d, d, d, d, 64, 1, 1, 3, 2, 16, dlen, 1) == AV_ERR);
+    CHECK(strstr(av_last_error(), "3 query heads do not divide into 2 key heads") != NULL);
+    CHECK(gpu->rope(d, 64, 1, 1, 15, (int32_t *)d, d) == AV_ERR);
+    CHECK(strstr(av_last_error(), "odd") != NULL);
     CHECK(av_cuda_set_gemm_precision((av_gemm_precision)7) == AV_ERR);
     av_gemm_precision p;
     CHECK(av_cuda_parse_gemm_precision("bf16", &p) == AV_OK && p == AV_GEMM_BF16);
@@ -294,10 +372,25 @@ int main(void) {
     test_attention(2, 33, 1, 128, l33, 0);   /* the largest head size */
     test_attention(2, 9, 3, 8, l0, 1);      /* an empty item: all zeros */
     test_attention(1, 1, 2, 64, l1, 1);     /* one token */
+    int32_t l600[] = {600, 311};
+    test_attention_gqa(3, 37, 6, 2, 16, l3, 1);     /* grouped-query */
+    test_attention_gqa(2, 600, 9, 3, 64, l600, 1);  /* SmolLM2's heads, a long item */
+    test_attention_gqa(2, 128, 32, 8, 128, l4, 1);  /* Llama-3-8B's heads */
+    test_attention_gqa(2, 50, 8, 1, 64, l2, 0);     /* one key head */
+
+    test_rmsnorm(300, 576, 9, 64, 15 * 64);          /* SmolLM2: hidden 576, fused 9 + 2*3 heads */
+    test_rmsnorm(33, 37, 3, 10, 41);
+    test_rope(300, 12, 64, 15 * 64);                 /* q and k heads of SmolLM2's fused rows */
+    test_rope(37, 5, 128, 5 * 128);
+    test_swiglu(129, 1536);
+    test_swiglu(3, 37);
+    test_half_to_f32(100003, AV_HALF_F16);
+    test_half_to_f32(1001, AV_HALF_BF16);
 
     int32_t lp[] = {7, 16, 0, 3};
-    test_pack(4, 16, 3, 24, lp, AV_DT_F32, 1);
-    test_pack(4, 16, 3, 24, lp, AV_DT_F16, 1);
+    test_pack(4, 16, 3, 3, 24, lp, AV_DT_F32, 1);
+    test_pack(4, 16, 3, 3, 24, lp, AV_DT_F16, 1);
+    test_pack(4, 16, 6, 2, 24, lp, AV_DT_F16, 1);   /* 3 query heads per key head */
     test_pack(4, 128, 8, 64, l4, AV_DT_F16, 0);
     test_async_download();
     test_errors();

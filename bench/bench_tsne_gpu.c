@@ -22,9 +22,9 @@
 #include "base/rng.h"
 #include "base/util.h"
 #include "kernels/backend/device.h"
+#include "engine/quality.h"
 #ifdef AV_HAVE_CUDA
 #include "kernels/project_cuda.h"
-#include "engine/quality.h"
 #endif
 
 #define D 64

@@ -38,7 +38,7 @@ void av_cli_reset_getopt(void);
  * AV_EXTRACT_LONGOPTS into a getopt_long table and hand every code it returns to
  * av_cli_extract_option: 0 = taken, 1 = not an extract option, 2 = bad value (printed). */
 enum { AV_OPT_DEVICE = 1000, AV_OPT_MAX_ITEMS, AV_OPT_MAX_TOKENS, AV_OPT_DTYPE, AV_OPT_BATCH,
-       AV_OPT_FORCE, AV_OPT_SAMPLE_SEED, AV_OPT_QUIET, AV_OPT_MAX_MEMORY };
+       AV_OPT_FORCE, AV_OPT_SAMPLE_SEED, AV_OPT_QUIET, AV_OPT_MAX_MEMORY, AV_OPT_QK };
 #define AV_EXTRACT_LONGOPTS \
     {"device", required_argument, NULL, AV_OPT_DEVICE}, \
     {"max-items", required_argument, NULL, AV_OPT_MAX_ITEMS}, \
@@ -48,13 +48,16 @@ enum { AV_OPT_DEVICE = 1000, AV_OPT_MAX_ITEMS, AV_OPT_MAX_TOKENS, AV_OPT_DTYPE, 
     {"force", no_argument, NULL, AV_OPT_FORCE}, \
     {"sample-seed", required_argument, NULL, AV_OPT_SAMPLE_SEED}, \
     {"quiet", no_argument, NULL, AV_OPT_QUIET}, \
-    {"max-memory", required_argument, NULL, AV_OPT_MAX_MEMORY}
+    {"max-memory", required_argument, NULL, AV_OPT_MAX_MEMORY}, \
+    {"qk", required_argument, NULL, AV_OPT_QK}
 #define AV_EXTRACT_OPTIONS_HELP \
     "  --device auto|cpu|cuda  where the model runs (auto: CUDA when a GPU is usable)\n" \
     "  --max-items N         use N items of DATA (the first N, or a sample with --sample-seed)\n" \
     "  --sample-seed S       with --max-items: a reproducible random sample (order kept)\n" \
     "  --max-tokens N        stop before the item that would take the total past N tokens\n" \
     "  --dtype f16|f32       storage type of q, k and |v| (default f16)\n" \
+    "  --qk post-rope|pre-rope  models with rotary embeddings (Llama family): store q and k\n" \
+    "                        after RoPE (default: what the attention is computed from) or before\n" \
     "  --batch N|auto        items per forward batch (auto, the default: 32 on the CPU, on a GPU\n" \
     "                        16384 tokens' worth; longest items first, so batches pad little)\n" \
     "  --max-memory SIZE     device memory the model may hold, weights included (e.g. 8G); the\n" \

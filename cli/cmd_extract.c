@@ -11,9 +11,11 @@
 static const char *usage_text =
     "usage: attnviz extract MODEL_DIR DATA -o RUN [options]\n"
     "\n"
-    "Runs a Hugging Face model folder (BERT, GPT-2, ViT; safetensors) over DATA and stores every\n"
-    "layer's and head's query and key vectors (bias included, before 1/sqrt(d)) and |v| in the run\n"
-    "folder RUN: q.npy, k.npy [layers, heads, tokens, head_dim], v_norm.npy, token_item.npy,\n"
+    "Runs a Hugging Face model folder (BERT, GPT-2, ViT, Llama/Mistral/Qwen2/Qwen3; safetensors)\n"
+    "over DATA and stores every layer's and head's query and key vectors (bias included, before\n"
+    "1/sqrt(d); with rotary embeddings after RoPE) and |v| in the run folder RUN: q.npy\n"
+    "[layers, heads, tokens, head_dim], k.npy [layers, key heads, tokens, head_dim] (fewer key\n"
+    "heads with grouped-query attention), v_norm.npy, token_item.npy,\n"
     "token_pos.npy, tokens.jsonl, items.jsonl, manifest.json. DATA is a text file (one item per\n"
     "line), a .jsonl file ({\"text\": ..., \"text_b\": ...}), or a folder of JPEG/PNG images (ViT).\n"
     "RUN appears only when complete. Ctrl-C (or TERM) stops after the current batch and keeps\n"
@@ -42,6 +44,11 @@ int av_cli_extract_option(const char *cmd, int code, const char *arg, av_extract
         if (!strcmp(arg, "f16")) o->dtype = AV_DT_F16;
         else if (!strcmp(arg, "f32")) o->dtype = AV_DT_F32;
         else return av_cli_usage(cmd, "--dtype expects f16 or f32, got '%s'", arg);
+        return 0;
+    case AV_OPT_QK:
+        if (!strcmp(arg, "post-rope")) o->qk_rope = AV_QK_POST_ROPE;
+        else if (!strcmp(arg, "pre-rope")) o->qk_rope = AV_QK_PRE_ROPE;
+        else return av_cli_usage(cmd, "--qk expects post-rope or pre-rope, got '%s'", arg);
         return 0;
     case AV_OPT_BATCH:
         if (!strcmp(arg, "auto")) o->batch = 0;

@@ -10,7 +10,12 @@ int av_tok_scheme_for_model(const char *model_type, av_tok_scheme *out) {
     if (!strcmp(model_type, "bert")) *out = AV_TOKSCHEME_WORDPIECE;
     else if (!strcmp(model_type, "gpt2")) *out = AV_TOKSCHEME_BYTE_BPE;
     else if (!strcmp(model_type, "vit")) *out = AV_TOKSCHEME_PATCH;
-    else return av_fail("unknown model type '%s' (bert, gpt2 or vit)", model_type);
+    /* the Llama family: byte-level BPE (Llama 3, Qwen, SmolLM) or SentencePiece pieces,
+     * whose "\u2581" word marker is not a byte of that alphabet and stays as it is */
+    else if (!strcmp(model_type, "llama") || !strcmp(model_type, "mistral") || !strcmp(model_type, "qwen2") ||
+             !strcmp(model_type, "qwen3"))
+        *out = AV_TOKSCHEME_BYTE_BPE;
+    else return av_fail("unknown model type '%s' (bert, gpt2, vit, llama, mistral, qwen2 or qwen3)", model_type);
     return AV_OK;
 }
 

@@ -130,7 +130,8 @@ typedef struct {
     char tmp[4200];
     out_array q, k, vn;
     av_dtype dtype;
-    double *qsum, *ksum, *vsum;  /* [L*H] sums of |q|, |k|, |v| */
+    av_qk_rope qk_rope;
+    double *qsum, *ksum, *vsum;  /* [L*H] sums of |q|, |k|, |v| (per query head) */
     int64_t f16_overflow;     /* values beyond the f16 range (stored as +-inf) */
     /* the batch being run: item index (into kept items) of each batch row, and the
      * first packed token of each (B + 1 entries) */
@@ -208,11 +209,13 @@ static int64_t count_f16_inf(const uint16_t *x, int64_t n) {
 /* One layer of one batch, packed by the forward pass (already in the stored dtype, item
  * by item in batch order): each item's run of tokens goes to its place in the arrays.
  * Items are contiguous in the packed block but not in the arrays (batches are sorted by
- * length, the arrays keep the dataset's order), hence one copy per item and head. */
+ * length, the arrays keep the dataset's order), hence one copy per item and head. Query
+ * heads h < H carry q and |v|; key heads h < Hkv (all of them without grouped-query
+ * attention) carry k. */
 static int sink(void *user, const av_layer_out *o) {
     job *j = user;
     double t0 = av_now();
-    const int H = o->H, d = o->d, l = o->layer;
+    const int H = o->H, Hkv = o->Hkv, d = o->d, l = o->layer;
     const int64_t n = j->n_tokens;
     const size_t es = av_dtype_size(j->dtype);
     int64_t over = 0;
@@ -222,12 +225,13 @@ static int sink(void *user, const av_layer_out *o) {
     for (int h = 0; h < H; h++) {
         for (int b = 0; b < o->B; b++) {
             int64_t it = j->batch_items[b], len = j->len[it];
-            int64_t dst = ((int64_t)l * H + h) * n + j->off[it]; /* token row in [L, H, T, .] */
+            int64_t dst = ((int64_t)l * H + h) * n + j->off[it];   /* token row in [L, H, T, .] */
+            int64_t kdst = ((int64_t)l * Hkv + h) * n + j->off[it]; /* token row in [L, Hkv, T, .] */
             int64_t src = (int64_t)h * o->n + j->first[b];       /* token row in [H, n, .] */
             const uint8_t *qs = (const uint8_t *)o->qp + (size_t)(src * d) * es;
             const uint8_t *ks = (const uint8_t *)o->kp + (size_t)(src * d) * es;
             memcpy(j->q.map + j->q.hdr + (size_t)(dst * d) * es, qs, (size_t)(len * d) * es);
-            memcpy(j->k.map + j->k.hdr + (size_t)(dst * d) * es, ks, (size_t)(len * d) * es);
+            if (h < Hkv) memcpy(j->k.map + j->k.hdr + (size_t)(kdst * d) * es, ks, (size_t)(len * d) * es);
             const float *vs = o->vnp + src;
             uint8_t *vd = j->vn.map + j->vn.hdr + (size_t)dst * es;
             if (j->dtype == AV_DT_F32) memcpy(vd, vs, (size_t)len * sizeof(float));
@@ -237,8 +241,8 @@ static int sink(void *user, const av_layer_out *o) {
                     memcpy(vd + 2 * t, &v16, 2);
                     over += (v16 & 0x7fff) == 0x7c00;
                 }
-                over += count_f16_inf((const uint16_t *)(const void *)qs, len * d) +
-                        count_f16_inf((const uint16_t *)(const void *)ks, len * d);
+                over += count_f16_inf((const uint16_t *)(const void *)qs, len * d);
+                if (h < Hkv) over += count_f16_inf((const uint16_t *)(const void *)ks, len * d);
             }
         }
         j->qsum[(int64_t)l * H + h] += o->sums[h];
@@ -567,8 +571,11 @@ static int write_manifest(job *j, const char *model_dir, const char *data, const
                                c->num_heads, c->head_dim, j->n_items, j->n_tokens, j->dtype);
     if (!m) return av_fail("manifest: out of memory");
     int64_t qs[4] = {c->num_layers, c->num_heads, j->n_tokens, c->head_dim};
+    int64_t ks[4] = {c->num_layers, c->num_kv_heads, j->n_tokens, c->head_dim};
+    cJSON_AddNumberToObject(m, "num_kv_heads", c->num_kv_heads);
+    if (c->type == AV_MODEL_LLAMA) cJSON_AddStringToObject(m, "qk_rope", j->qk_rope == AV_QK_PRE_ROPE ? "pre" : "post");
     av_manifest_set_array(m, "q", "q.npy", j->dtype, 4, qs);
-    av_manifest_set_array(m, "k", "k.npy", j->dtype, 4, qs);
+    av_manifest_set_array(m, "k", "k.npy", j->dtype, 4, ks);
     av_manifest_set_array(m, "v_norm", "v_norm.npy", j->dtype, 3, qs);
     av_manifest_set_array(m, "token_item", "token_item.npy", AV_DT_I32, 1, &j->n_tokens);
     av_manifest_set_array(m, "token_pos", "token_pos.npy", AV_DT_I32, 1, &j->n_tokens);
@@ -648,6 +655,7 @@ int av_extract(const char *model_dir, const char *data, const char *run_arg, con
     memset(&j, 0, sizeof j);
     j.q.fd = j.k.fd = j.vn.fd = j.lock_fd = -1;
     j.dtype = o->dtype;
+    j.qk_rope = o->qk_rope;
     int rc = AV_ERR, tmp_made = 0;
     av_progress prog;
     if (av_model_load(model_dir, be, &j.model)) return AV_ERR;
@@ -703,13 +711,15 @@ int av_extract(const char *model_dir, const char *data, const char *run_arg, con
     if (!resume && (av_mkdir_p(j.tmp) || lock_partial(&j))) goto done;
     tmp_made = 1;
     int64_t shape[4] = {c->num_layers, c->num_heads, j.n_tokens, c->head_dim};
-    if (out_open(&j.q, j.tmp, "q.npy", j.dtype, 4, shape, resume) || out_open(&j.k, j.tmp, "k.npy", j.dtype, 4, shape, resume) ||
+    int64_t kshape[4] = {c->num_layers, c->num_kv_heads, j.n_tokens, c->head_dim};
+    if (out_open(&j.q, j.tmp, "q.npy", j.dtype, 4, shape, resume) || out_open(&j.k, j.tmp, "k.npy", j.dtype, 4, kshape, resume) ||
         out_open(&j.vn, j.tmp, "v_norm.npy", j.dtype, 3, shape, resume))
         goto done;
     if (write_token_files(&j)) goto done;
     int longest = 1;
     for (int64_t i = 0; i < j.n_items; i++)
         if (j.len[i] > longest) longest = j.len[i];
+    av_model_set_qk_rope(&j.model, j.qk_rope);
     if (av_model_set_pack(&j.model, j.dtype) || plan_memory(&j, o, longest)) goto done;
 
     if (!o->quiet) {

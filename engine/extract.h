@@ -5,8 +5,10 @@
  * item (items longer than the model's positions are truncated and counted) or count the
  * ViT patches, apply --max-tokens (whole items), then run the model in batches (text
  * items sorted by length so batches carry little padding) and stream every layer's
- * per-head q, k and |v| into memory-mapped q.npy / k.npy [L, H, T, d] and v_norm.npy [L, H, T] at
- * computed offsets, so the run may be far larger than RAM.
+ * per-head q, k and |v| into memory-mapped q.npy [L, H, T, d], k.npy [L, Hkv, T, d] (Hkv
+ * key heads: fewer than H with grouped-query attention) and v_norm.npy [L, H, T] at
+ * computed offsets, so the run may be far larger than RAM. For RoPE models q and k are
+ * taken after RoPE unless qk_rope asks for before (engine/runfolder.h).
  *
  * Atomicity and resume: everything is written into "<RUN>.partial/", the manifest last,
  * and the folder is renamed to RUN only when complete. Every 30 s, and on SIGINT/SIGTERM
@@ -20,6 +22,7 @@
 #define AV_ENGINE_EXTRACT_H
 #include <stdint.h>
 #include "base/npy.h"
+#include "models/model.h"
 
 typedef struct {
     const char *device;     /* "auto" | "cpu" | "cuda" */
@@ -33,6 +36,7 @@ typedef struct {
     int force;              /* replace an existing RUN */
     uint64_t sample_seed;   /* with max_items: random subset (0 = the first max_items) */
     int quiet;              /* no device line, no progress */
+    av_qk_rope qk_rope;     /* RoPE models: q/k after (default) or before RoPE */
 } av_extract_opts;
 
 typedef struct {

@@ -29,6 +29,7 @@ cJSON *av_resume_params(const char *model_dir, const char *data, const av_extrac
     cJSON_AddNumberToObject(p, "max_tokens", (double)o->max_tokens);
     cJSON_AddNumberToObject(p, "sample_seed", (double)o->sample_seed);
     cJSON_AddStringToObject(p, "dtype", av_dtype_name(o->dtype));
+    cJSON_AddStringToObject(p, "qk_rope", o->qk_rope == AV_QK_PRE_ROPE ? "pre" : "post");
     cJSON_AddNumberToObject(p, "items", (double)items);
     cJSON_AddNumberToObject(p, "tokens", (double)tokens);
     cJSON_AddNumberToObject(p, "layers", layers);

@@ -99,7 +99,7 @@ static void reference(int64_t t0, int n, double *A) {
 static void test_attention(const char *dir) {
     av_vdata vd;
     CHECK(av_vdata_open(dir, &vd) == AV_OK);
-    CHECK(vd.is_gpt2 && vd.has_vnorm && vd.nproj == 1);  /* notes.npy is not a projection */
+    CHECK(vd.is_decoder && vd.has_vnorm && vd.nproj == 1);  /* notes.npy is not a projection */
     CHECK(av_vdata_find_proj(&vd, "tsne", 2) == 0 && av_vdata_find_proj(&vd, "umap", 0) == -1);
     CHECK(av_vdata_load_proj(&vd, 0) == AV_OK);
     float *A = NULL;

@@ -58,7 +58,9 @@ typedef struct {
     char **item_text;            /* [num_items] text, or image path for ViT */
     char **item_label;           /* [num_items] class label or NULL */
     int grid;                    /* ViT patch grid side (14 for ViT-B/16), 0 for text */
-    int is_vit, is_gpt2;
+    int is_vit;
+    int is_decoder;              /* gpt2 or a Llama-family LLM: causal, byte-level token spelling,
+                                  * the first token an attention sink (hidden with the specials) */
     av_proj_info proj[AV_MAX_PROJ];
     int nproj;
     int cur;                     /* index into proj of the loaded projection, -1 none */

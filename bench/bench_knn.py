@@ -6,7 +6,7 @@ k + 9 candidates = approx) against faiss-cpu called from Python (IndexFlatL2, In
 level from the FAISS version) and scikit-learn's NearestNeighbors (algorithm auto), all with
 the same thread count, on the same clouds:
   - Gaussian: n points of N(0, I) in d = 64 (bert-base's head size);
-  - real: one head's joint q/k cloud (keys translated, MISSION.md) from an `attnviz
+  - real: one head's joint q/k cloud (keys translated, docs/technique.md) from an `attnviz
     extract` run of all-MiniLM-L6-v2 over datasets/samples/sentences.txt (d = 32).
 Euclidean metric everywhere. Every point's k neighbours exclude the point itself.
 

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,16 +21,6 @@ int av_cli_fail(const char *cmd, const char *fmt, ...) {
 int av_cli_fail_last(void) {
     fprintf(stderr, "attnviz: %s\n", av_last_error());
     return 2;
-}
-
-int av_cli_fail_extract(void) {
-    int rc = av_cli_fail_last();
-    int sig = av_extract_stop_signal();
-    if (sig) { /* end as the signal would have: the shell sees 130 / 143 */
-        signal(sig, SIG_DFL);
-        raise(sig);
-    }
-    return rc;
 }
 
 int av_cli_usage(const char *cmd, const char *fmt, ...) {

@@ -1,12 +1,14 @@
 /* cmd_extract.c - `attnviz extract MODEL_DIR DATA -o RUN [options]`: the command line of
- * the extraction pipeline (engine/extract.h). Also holds the parsing of the extract options,
- * which `attnviz run` shares (av_cli_extract_option). */
+ * the extraction pipeline (engine/extract.h), and the extraction job `attnviz run`
+ * shares (av_cli_extract_job). */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-#include "cli/cli.h"
-#include "engine/extract.h"
 #include "base/util.h"
+#include "cli/cli.h"
+#include "cli/console.h"
+#include "cli/signals.h"
+#include "engine/extract.h"
 
 static const char *usage_text =
     "usage: attnviz extract MODEL_DIR DATA -o RUN [options]\n"
@@ -26,50 +28,28 @@ static const char *usage_text =
     AV_EXTRACT_OPTIONS_HELP
     "  -h, --help            this text\n";
 
-int av_cli_extract_option(const char *cmd, int code, const char *arg, av_extract_opts *o) {
-    long v;
-    switch (code) {
-    case AV_OPT_DEVICE:
-        o->device = arg;
-        return 0;
-    case AV_OPT_MAX_ITEMS:
-        if (av_cli_int(cmd, "--max-items", arg, 1, 2000000000L, &v)) return 2;
-        o->max_items = v;
-        return 0;
-    case AV_OPT_MAX_TOKENS:
-        if (av_cli_int(cmd, "--max-tokens", arg, 1, 4000000000L, &v)) return 2;
-        o->max_tokens = v;
-        return 0;
-    case AV_OPT_DTYPE:
-        if (!strcmp(arg, "f16")) o->dtype = AV_DT_F16;
-        else if (!strcmp(arg, "f32")) o->dtype = AV_DT_F32;
-        else return av_cli_usage(cmd, "--dtype expects f16 or f32, got '%s'", arg);
-        return 0;
-    case AV_OPT_QK:
-        if (!strcmp(arg, "post-rope")) o->qk_rope = AV_QK_POST_ROPE;
-        else if (!strcmp(arg, "pre-rope")) o->qk_rope = AV_QK_PRE_ROPE;
-        else return av_cli_usage(cmd, "--qk expects post-rope or pre-rope, got '%s'", arg);
-        return 0;
-    case AV_OPT_BATCH:
-        if (!strcmp(arg, "auto")) o->batch = 0;
-        else if (av_cli_int(cmd, "--batch", arg, 1, 65535, &v)) return 2;
-        else o->batch = (int)v;
-        return 0;
-    case AV_OPT_MAX_MEMORY:
-        return av_cli_bytes(cmd, "--max-memory", arg, &o->max_memory) ? 2 : 0;
-    case AV_OPT_FORCE:
-        o->force = 1;
-        return 0;
-    case AV_OPT_SAMPLE_SEED:
-        if (av_cli_int(cmd, "--sample-seed", arg, 0, 0x7fffffffL, &v)) return 2;
-        o->sample_seed = (uint64_t)v;
-        return 0;
-    case AV_OPT_QUIET:
-        o->quiet = 1;
-        return 0;
-    default:
-        return 1;
-    }
+int av_cli_extract_job(const char *model, const char *data, const char *out, av_cli_extract *e,
+                       av_extract_result *res) {
+    char device_line[512];
+    if (av_device_choose(e->device, &e->opts.device, device_line, sizeof device_line)) return av_cli_fail_last();
+    av_console con;
+    av_console_init(&con, "extract", e->quiet);
+    e->opts.ctx = &con.ctx;
+    av_extract_job *job;
+    if (av_extract_open(model, data, out, &e->opts, &job)) return av_cli_fail_last();
+    /* only now: a fault of the inputs found above stays a one-line error */
+    if (!e->quiet) fprintf(stderr, "attnviz: %s\n", device_line);
+    av_cli_signals saved;
+    av_cli_catch_stop(&saved);
+    int rc = av_extract_run(job, res);
+    av_extract_close(job);
+    av_cli_restore_signals(&saved);
+    e->opts.ctx = NULL;
+    if (rc) av_cli_fail_last();
+    /* stopped: the checkpoint is written (or the run even finished); end as the signal
+     * would have, so the shell sees 130 / 143 */
+    av_cli_end_if_stopped();
+    return rc ? 2 : 0;
 }
 
 int av_cmd_extract(int argc, char **argv) {
@@ -79,8 +59,8 @@ int av_cmd_extract(int argc, char **argv) {
         AV_EXTRACT_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
-    av_extract_opts o;
-    av_extract_defaults(&o);
+    av_cli_extract e;
+    av_cli_extract_defaults(&e);
     const char *out = NULL;
     int c;
     while ((c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
@@ -90,21 +70,18 @@ int av_cmd_extract(int argc, char **argv) {
             return 0;
         } else if (c == ':') return av_cli_usage("extract", "%s needs a value", argv[optind - 1]);
         else if (c == '?') return av_cli_usage("extract", "unknown option '%s'", argv[optind - 1]);
-        else {
-            int r = av_cli_extract_option("extract", c, optarg, &o);
-            if (r) return 2;
-        }
+        else if (av_cli_extract_option("extract", c, optarg, &e)) return 2;
     }
     if (argc - optind != 2)
         return av_cli_usage("extract", "expected MODEL_DIR and DATA, got %d argument%s", argc - optind,
                             argc - optind == 1 ? "" : "s");
     if (!out) return av_cli_usage("extract", "-o RUN is required");
     av_extract_result res;
-    if (av_extract(argv[optind], argv[optind + 1], out, &o, &res)) return av_cli_fail_extract();
+    if (av_cli_extract_job(argv[optind], argv[optind + 1], out, &e, &res)) return 2;
     if (res.f16_overflow)
         fprintf(stderr, "attnviz extract: warning: %lld values exceed the f16 range and are stored as +-inf; "
                         "rerun with --dtype f32\n", (long long)res.f16_overflow);
-    if (!o.quiet)
+    if (!e.quiet)
         fprintf(stderr, "attnviz extract: wrote %s (%lld items, %lld tokens in %.2f s: batches %.2f s, storing q/k "
                         "%.2f s of them; final flush %.2f s)\n", out, (long long)res.items, (long long)res.tokens,
                 res.seconds, res.seconds_batches, res.seconds_store, res.seconds_flush);

@@ -203,6 +203,8 @@ static int info_run(const char *dir, int json) {
     const cJSON *dt = cJSON_GetObjectItemCaseSensitive(r.manifest, "dtype");
     const char *model_dir = cJSON_IsString(md) ? md->valuestring : "?";
     const char *dtype = cJSON_IsString(dt) ? dt->valuestring : av_dtype_name(r.q.dtype);
+    const cJSON *qr = cJSON_GetObjectItemCaseSensitive(r.manifest, "qk_rope");
+    const char *qk_rope = cJSON_IsString(qr) ? qr->valuestring : NULL;
     char path[4096];
     int has_stats = av_file_exists(av_run_path(&r, path, sizeof path, "stats.json"));
     char **proj = NULL;
@@ -216,6 +218,8 @@ static int info_run(const char *dir, int json) {
         cJSON_AddStringToObject(o, "model_dir", model_dir);
         cJSON_AddNumberToObject(o, "num_layers", r.num_layers);
         cJSON_AddNumberToObject(o, "num_heads", r.num_heads);
+        cJSON_AddNumberToObject(o, "num_kv_heads", r.num_kv_heads);
+        if (qk_rope) cJSON_AddStringToObject(o, "qk_rope", qk_rope);
         cJSON_AddNumberToObject(o, "head_dim", r.head_dim);
         cJSON_AddNumberToObject(o, "num_items", (double)r.num_items);
         cJSON_AddNumberToObject(o, "num_tokens", (double)r.num_tokens);
@@ -235,8 +239,13 @@ static int info_run(const char *dir, int json) {
         printf("run            %s\n", dir);
         printf("model          %s (%s)\n", model_dir, r.model_type);
         printf("layers         %d\n", r.num_layers);
-        printf("heads          %d\n", r.num_heads);
+        if (r.num_kv_heads != r.num_heads)
+            printf("heads          %d (%d key heads, shared by groups of %d)\n", r.num_heads, r.num_kv_heads,
+                   r.num_heads / r.num_kv_heads);
+        else
+            printf("heads          %d\n", r.num_heads);
         printf("head dim       %d\n", r.head_dim);
+        if (qk_rope) printf("q/k            %s RoPE\n", strcmp(qk_rope, "pre") ? "after" : "before");
         printf("items          %lld\n", (long long)r.num_items);
         printf("tokens         %lld\n", (long long)r.num_tokens);
         printf("dtype          %s\n", dtype);

@@ -11,7 +11,6 @@
 #include "viewer/gl.h"
 #include "viewer/headless.h"
 #include "viewer/png.h"
-#include "cli/session_opts.h"
 
 static void usage(FILE *f) {
     fprintf(f, "usage: attnviz render RUN [options] -o FILE.png\n\n"
@@ -36,9 +35,9 @@ int av_cmd_render(int argc, char **argv) {
     long frames = 0;
     int c;
     while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
-        int r = av_session_option(&o, "render", c, optarg);
+        int r = av_cli_session_option("render", c, optarg, &o);
         if (r == 2) return 2;
-        if (r == 1) continue;
+        if (r == 0) continue;
         switch (c) {
         case 'o': out = optarg; break;
         case 'S': print_state = 1; break;

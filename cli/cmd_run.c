@@ -1,15 +1,14 @@
 /* cmd_run.c - `attnviz run MODEL_DIR DATA [-o RUN] [options] [--view]`: extract, then
- * project, then stats, then (with --view) the viewer, in one go. The later steps are run
- * through their own subcommands (av_cmd_project, av_cmd_stats, av_cmd_view) with the
- * options meant for them, so `run` behaves exactly like the commands typed one by one. */
+ * project, then stats, then (with --view) the viewer, in one go. Each step is the job the
+ * single command runs (cli/cli.h), with the options meant for it, so `run` behaves like
+ * the commands typed one by one; its options are all checked before the first step. */
 #include <getopt.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "cli/cli.h"
-#include "engine/extract.h"
 #include "base/util.h"
+#include "cli/cli.h"
 
 static const char *usage_text =
     "usage: attnviz run MODEL_DIR DATA [-o RUN] [options] [--view]\n"
@@ -26,37 +25,51 @@ static const char *usage_text =
     "  --view                open the viewer on the finished run\n"
     "  -h, --help            this text\n";
 
-enum { OPT_VIEW = 2000, OPT_PROJECT_ARG, OPT_PROJECT_FLAG };
+/* The projection step: the run's heads are known now. A stopped projection names the
+ * `attnviz project` command that resumes it: RUN, the projection options as typed, the
+ * device and --quiet. */
+static int project_step(const char *out, av_cli_project *p, const av_cli_extract *e, int nargs, char **args) {
+    av_run r;
+    if (av_run_open(out, &r) != AV_OK) return av_cli_fail_last();
+    int *pairs = NULL, npairs = 0, rc;
+    if (av_parse_heads(p->heads, r.num_layers, r.num_heads, &pairs, &npairs) != AV_OK) {
+        rc = av_cli_fail_last();
+    } else {
+        p->opts.heads = pairs;
+        p->opts.num_heads = npairs;
+        p->opts.device = e->opts.device;   /* the one extract chose */
+        args[0] = (char *)out;
+        args[nargs++] = "--device";
+        args[nargs++] = (char *)e->device;
+        if (e->quiet) args[nargs++] = "--quiet";
+        rc = av_cli_project_job(&r, &p->opts, e->quiet, nargs, args);
+    }
+    free(pairs);
+    av_run_close(&r);
+    return rc;
+}
 
 int av_cmd_run(int argc, char **argv) {
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
-        {"view", no_argument, NULL, OPT_VIEW},
+        {"view", no_argument, NULL, AV_OPT_OPEN_VIEW},
         AV_EXTRACT_LONGOPTS,
-        {"method", required_argument, NULL, OPT_PROJECT_ARG},
-        {"dim", required_argument, NULL, OPT_PROJECT_ARG},
-        {"heads", required_argument, NULL, OPT_PROJECT_ARG},
-        {"perplexity", required_argument, NULL, OPT_PROJECT_ARG},
-        {"tsne-method", required_argument, NULL, OPT_PROJECT_ARG},
-        {"neighbors", required_argument, NULL, OPT_PROJECT_ARG},
-        {"iters", required_argument, NULL, OPT_PROJECT_ARG},
-        {"seed", required_argument, NULL, OPT_PROJECT_ARG},
-        {"no-translate", no_argument, NULL, OPT_PROJECT_FLAG},
-        {"scale", no_argument, NULL, OPT_PROJECT_FLAG},
-        {"metric", required_argument, NULL, OPT_PROJECT_ARG},
-        {"knn", required_argument, NULL, OPT_PROJECT_ARG},
-        {"quality", no_argument, NULL, OPT_PROJECT_FLAG},
+        AV_PROJECT_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
-    av_extract_opts o;
-    av_extract_defaults(&o);
+    av_cli_extract e;
+    av_cli_extract_defaults(&e);
+    av_cli_project p;
+    av_cli_project_defaults(&p);
     const char *out = NULL;
-    int view = 0, c, idx = 0, rc = 2, nnames = 0, pargc = 2;
-    /* project's argv: "project" RUN [options meant for it...] --device D */
-    char **pargv = calloc((size_t)argc * 2 + 8, sizeof(char *));
+    int view = 0, c, idx = 0, rc = 2, nargs = 1;
+    /* the projection options as typed (for the line that says how to resume), after a
+     * slot for RUN and before room for --device D --quiet */
+    char **args = calloc((size_t)argc * 2 + 8, sizeof(char *));
     char (*names)[40] = calloc((size_t)argc + 1, sizeof *names); /* "--<option>" spellings */
-    if (!pargv || !names) {
+    int nnames = 0;
+    if (!args || !names) {
         rc = av_cli_fail("run", "out of memory");
         goto done;
     }
@@ -66,19 +79,24 @@ int av_cmd_run(int argc, char **argv) {
             fputs(usage_text, stdout);
             rc = 0;
             goto done;
-        } else if (c == OPT_VIEW) view = 1;
-        else if (c == OPT_PROJECT_ARG || c == OPT_PROJECT_FLAG) {
-            snprintf(names[nnames], sizeof names[nnames], "--%s", longopts[idx].name);
-            pargv[pargc++] = names[nnames++];
-            if (c == OPT_PROJECT_ARG) pargv[pargc++] = optarg;
-        } else if (c == ':') {
+        } else if (c == AV_OPT_OPEN_VIEW) view = 1;
+        else if (c == ':') {
             rc = av_cli_usage("run", "%s needs a value", argv[optind - 1]);
             goto done;
         } else if (c == '?') {
             rc = av_cli_usage("run", "unknown option '%s'", argv[optind - 1]);
             goto done;
-        } else if (av_cli_extract_option("run", c, optarg, &o)) {
-            goto done;
+        } else {
+            int r = av_cli_extract_option("run", c, optarg, &e);
+            if (r == 1) {
+                r = av_cli_project_option("run", c, optarg, &p);
+                if (r == 0) {
+                    snprintf(names[nnames], sizeof names[nnames], "--%s", longopts[idx].name);
+                    args[nargs++] = names[nnames++];
+                    if (longopts[idx].has_arg) args[nargs++] = optarg;
+                }
+            }
+            if (r) goto done;
         }
     }
     if (argc - optind != 2) {
@@ -86,6 +104,7 @@ int av_cmd_run(int argc, char **argv) {
                           argc - optind == 1 ? "" : "s");
         goto done;
     }
+    if (av_cli_project_finish("run", &p)) goto done;
     const char *model = argv[optind], *data = argv[optind + 1];
     char def[4096];
     if (!out) { /* runs/<model folder name>-<data name without extension> */
@@ -101,50 +120,34 @@ int av_cmd_run(int argc, char **argv) {
      * not only that it is there */
     char man[4200];
     snprintf(man, sizeof man, "%s/manifest.json", out);
-    if (!o.force && av_file_exists(man)) {
+    if (!e.opts.force && av_file_exists(man)) {
         rc = av_cli_fail("run", "%s: already exists (--force replaces it; `attnviz project %s` resumes or "
                          "extends its projection, `attnviz stats %s` its statistics)", out, out, out);
         goto done;
     }
     av_extract_result res;
-    if (av_extract(model, data, out, &o, &res)) {
-        rc = av_cli_fail_extract();
-        goto done;
-    }
+    if (av_cli_extract_job(model, data, out, &e, &res)) goto done;
     if (res.f16_overflow)
         fprintf(stderr, "attnviz run: warning: %lld values exceed the f16 range and are stored as +-inf; "
                         "rerun with --dtype f32\n", (long long)res.f16_overflow);
-    if (!o.quiet)
+    if (!e.quiet)
         fprintf(stderr, "attnviz run: extracted %lld items, %lld tokens into %s\n", (long long)res.items,
                 (long long)res.tokens, out);
-    pargv[0] = "project";
-    pargv[1] = (char *)out;
-    pargv[pargc++] = "--device";
-    pargv[pargc++] = (char *)o.device;
-    if (o.quiet) pargv[pargc++] = "--quiet";
-    pargv[pargc] = NULL;
-    av_cli_reset_getopt();
-    if (av_cmd_project(pargc, pargv)) {
+    if (project_step(out, &p, &e, nargs, args)) {
         rc = av_cli_fail("run", "project failed; %s holds the extraction (run attnviz project/stats on it)", out);
         goto done;
     }
-    char *sargv[] = {"stats", (char *)out, NULL};
-    av_cli_reset_getopt();
-    if (av_cmd_stats(2, sargv)) {
+    if (av_cli_stats_job(out, "table", "all")) {
         rc = av_cli_fail("run", "stats failed on %s", out);
         goto done;
     }
     rc = 0;
-    if (!o.quiet && !view)
+    if (!e.quiet && !view)
         fprintf(stderr, "attnviz run: done; look at it with `attnviz view %s` or `attnviz render %s -o matrix.png`\n",
                 out, out);
-    if (view) {
-        char *vargv[] = {"view", (char *)out, NULL};
-        av_cli_reset_getopt();
-        rc = av_cmd_view(2, vargv);
-    }
+    if (view) rc = av_cli_view_job(out);
 done:
-    free(pargv);
+    free(args);
     free(names);
     return rc;
 }

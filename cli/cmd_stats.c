@@ -26,29 +26,9 @@ static const char *usage =
     "linear CKA of the Q and K clouds; ent the mean attention entropy (nats). See\n"
     "engine/stats.h for the exact definitions.\n";
 
-int av_cmd_stats(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"format", required_argument, 0, 'f'},
-        {"heads", required_argument, 0, 'H'},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
-    const char *format = "table", *heads_spec = "all";
-    av_cli_reset_getopt();
-    int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'f': format = optarg; break;
-        case 'H': heads_spec = optarg; break;
-        case 'h': fputs(usage, stdout); return 0;
-        default: return av_cli_usage("stats", "unknown option or missing value: %s", argv[optind - 1]);
-        }
-    }
-    if (strcmp(format, "table") && strcmp(format, "csv") && strcmp(format, "json"))
-        return av_cli_usage("stats", "--format is table, csv or json, not '%s'", format);
-    if (optind != argc - 1) return av_cli_usage("stats", "expects one run folder");
-
+int av_cli_stats_job(const char *run_dir, const char *format, const char *heads_spec) {
     av_run run;
-    if (av_run_open(argv[optind], &run) != AV_OK) return av_cli_fail_last();
+    if (av_run_open(run_dir, &run) != AV_OK) return av_cli_fail_last();
     int *heads = NULL, count = 0, rc = 2;
     av_head_stats *st = NULL;
     if (av_stats_parse_heads(heads_spec, run.num_layers, run.num_heads, &heads, &count) != AV_OK) {
@@ -77,4 +57,27 @@ done:
     free(st);
     av_run_close(&run);
     return rc;
+}
+
+int av_cmd_stats(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"format", required_argument, 0, 'f'},
+        {"heads", required_argument, 0, 'H'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    const char *format = "table", *heads_spec = "all";
+    av_cli_reset_getopt();
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'f': format = optarg; break;
+        case 'H': heads_spec = optarg; break;
+        case 'h': fputs(usage, stdout); return 0;
+        default: return av_cli_usage("stats", "unknown option or missing value: %s", argv[optind - 1]);
+        }
+    }
+    if (strcmp(format, "table") && strcmp(format, "csv") && strcmp(format, "json"))
+        return av_cli_usage("stats", "--format is table, csv or json, not '%s'", format);
+    if (optind != argc - 1) return av_cli_usage("stats", "expects one run folder");
+    return av_cli_stats_job(argv[optind], format, heads_spec);
 }

@@ -5,7 +5,8 @@
 #include <string.h>
 #include "datasets/synth.h"
 #include "cli/cli.h"
-#include "engine/progress.h"
+#include "cli/console.h"
+#include "engine/context.h"
 #include "base/util.h"
 
 static void usage(void) {
@@ -69,14 +70,16 @@ int av_cmd_synth(int argc, char **argv) {
     if (av_synth_kinds_parse(kind, &o.kinds) != AV_OK) return av_cli_usage("synth", "%s", av_last_error());
     int kinds = 0;
     for (unsigned m = o.kinds; m; m >>= 1) kinds += m & 1;
+    av_console con;
+    av_console_init(&con, "synth", 0);
     av_progress prog;
-    av_progress_start(&prog, "synth", "images", (int64_t)kinds * o.n);
+    av_progress_start(&prog, &con.ctx, "synth", "images", (int64_t)kinds * o.n, 0);
     o.on_image = tick;
     o.ctx = &prog;
     if (av_synth_write(out, &o) != AV_OK) return av_cli_fail_last();
     char note[4200];
     snprintf(note, sizeof note, "%d kind(s) x %d, %d px, seed %llu -> %s", kinds, o.n, o.size,
              (unsigned long long)o.seed, out);
-    av_progress_done(&prog, note);
+    av_progress_end(&prog, note);
     return 0;
 }

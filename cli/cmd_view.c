@@ -3,9 +3,9 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-#include "cli/cli.h"
 #include "base/util.h"
-#include "cli/session_opts.h"
+#include "cli/cli.h"
+#include "cli/console.h"
 #include "viewer/window.h"
 
 static void usage(FILE *f) {
@@ -28,32 +28,40 @@ static void usage(FILE *f) {
                "  --metric cosine|euclidean, --no-translate, --scale   as for `attnviz project`\n");
 }
 
+enum { DEFAULT_W = 1400, DEFAULT_H = 900 };
+
+int av_cli_view_job(const char *run_dir) {
+    av_session_opts o;
+    av_session_defaults(&o);
+    o.run = run_dir;
+    if (av_window_run(&o, DEFAULT_W, DEFAULT_H, NULL, stdout) != AV_OK) return av_cli_fail("view", "%s", av_last_error());
+    return 0;
+}
+
 int av_cmd_view(int argc, char **argv) {
-    enum { O_LIVE = 2000, O_PERP, O_ITERS, O_NB, O_SEED, O_METRIC, O_NOTRANS, O_SCALE };
     static const struct option longopts[] = {
         AV_SESSION_LONGOPTS,
         {"size", required_argument, 0, 's'}, {"script", required_argument, 0, 'X'},
-        {"live", no_argument, 0, O_LIVE}, {"perplexity", required_argument, 0, O_PERP},
-        {"iters", required_argument, 0, O_ITERS}, {"neighbors", required_argument, 0, O_NB},
-        {"seed", required_argument, 0, O_SEED}, {"metric", required_argument, 0, O_METRIC},
-        {"no-translate", no_argument, 0, O_NOTRANS}, {"scale", no_argument, 0, O_SCALE},
+        {"live", no_argument, 0, AV_OPT_LIVE}, AV_PROJECT_PARAM_LONGOPTS,
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     av_session_opts o;
     av_session_defaults(&o);
+    /* the live projection's parameters, as `attnviz project` takes them */
+    av_cli_project live_proj;
+    av_cli_project_defaults(&live_proj);
     av_live_opts live;
     memset(&live, 0, sizeof live);
-    av_project_defaults(&live.proj);
-    int is_live = 0, proj_opts = 0;
+    int is_live = 0;
     const char *script = NULL;
-    int W = 1400, H = 900;
-    long iters = 0;
+    int W = DEFAULT_W, H = DEFAULT_H;
     int c;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        int r = av_session_option(&o, "view", c, optarg);
+        int r = av_cli_session_option("view", c, optarg, &o);
         if (r == 2) return 2;
-        if (r == 1) continue;
-        long v;
-        double x;
+        if (r == 0) continue;
+        r = av_cli_project_option("view", c, optarg, &live_proj);
+        if (r == 2) return 2;
+        if (r == 0) continue;
         switch (c) {
         case 'X': script = optarg; break;
         case 's': {
@@ -62,34 +70,7 @@ int av_cmd_view(int argc, char **argv) {
                 return av_cli_usage("view", "--size wants WxH, at least 200x150 (got '%s')", optarg);
             break;
         }
-        case O_LIVE: is_live = 1; break;
-        case O_PERP:
-            if (av_cli_double("view", "--perplexity", optarg, 1, 10000, &x)) return 2;
-            live.proj.tsne.perplexity = x;
-            proj_opts = 1;
-            break;
-        case O_ITERS:
-            if (av_cli_int("view", "--iters", optarg, 1, 1000000, &iters)) return 2;
-            proj_opts = 1;
-            break;
-        case O_NB:
-            if (av_cli_int("view", "--neighbors", optarg, 2, 1000, &v)) return 2;
-            live.proj.umap.n_neighbors = (int)v;
-            proj_opts = 1;
-            break;
-        case O_SEED:
-            if (av_cli_int("view", "--seed", optarg, 0, 2147483647L, &v)) return 2;
-            live.proj.tsne.seed = live.proj.umap.seed = (uint64_t)v;
-            proj_opts = 1;
-            break;
-        case O_METRIC:
-            if (!strcmp(optarg, "euclidean")) live.proj.tsne.metric = live.proj.umap.metric = AV_METRIC_EUCLIDEAN;
-            else if (!strcmp(optarg, "cosine")) live.proj.tsne.metric = live.proj.umap.metric = AV_METRIC_COSINE;
-            else return av_cli_usage("view", "--metric must be euclidean or cosine, got '%s'", optarg);
-            proj_opts = 1;
-            break;
-        case O_NOTRANS: live.proj.translate = 0; proj_opts = 1; break;
-        case O_SCALE: live.proj.scale = 1; proj_opts = 1; break;
+        case AV_OPT_LIVE: is_live = 1; break;
         case 'h': usage(stdout); return 0;
         default: return av_cli_usage("view", "unknown option");
         }
@@ -97,28 +78,27 @@ int av_cmd_view(int argc, char **argv) {
     if (optind != argc - 1) return av_cli_usage("view", "expected one run folder");
     o.run = argv[optind];
     if (!is_live) {
-        if (proj_opts) return av_cli_usage("view", "projection options (--perplexity, --iters, ...) need --live");
-        if (av_window_run(&o, W, H, script) != AV_OK) return av_cli_fail("view", "%s", av_last_error());
+        if (live_proj.given) return av_cli_usage("view", "projection options (--perplexity, --iters, ...) need --live");
+        if (av_window_run(&o, W, H, script, stdout) != AV_OK) return av_cli_fail("view", "%s", av_last_error());
         return 0;
     }
     /* --live: the method and head are required; the window opens on the single view */
     if (!o.method || (strcmp(o.method, "tsne") && strcmp(o.method, "umap")))
         return av_cli_usage("view", "--live needs --method tsne or --method umap");
     if (!o.head) return av_cli_usage("view", "--live needs --head L:H");
-    live.proj.method = !strcmp(o.method, "tsne") ? AV_PROJ_TSNE : AV_PROJ_UMAP;
-    live.proj.dim = live.proj.tsne.dim = live.proj.umap.dim = o.dim ? o.dim : 2;
-    if (iters) {
-        if (live.proj.method == AV_PROJ_TSNE) {
-            live.proj.tsne.iters = (int)iters;
-            if (live.proj.tsne.early_iters > iters) live.proj.tsne.early_iters = (int)iters; /* as project does */
-        } else {
-            live.proj.umap.epochs = (int)iters;
-        }
-    }
+    av_project_opts *lp = &live_proj.opts;
+    lp->method = !strcmp(o.method, "tsne") ? AV_PROJ_TSNE : AV_PROJ_UMAP;
+    lp->dim = lp->tsne.dim = lp->umap.dim = o.dim ? o.dim : 2;
+    av_cli_project_apply_iters(&live_proj);
+    live.proj = *lp;
     if (sscanf(o.head, "%d:%d", &live.layer, &live.head) != 2) return av_cli_usage("view", "--head wants L:H");
+    /* saving the finished projection into the run says what `attnviz project` says */
+    av_console con;
+    av_console_init(&con, "project", 0);
+    live.proj.ctx = &con.ctx;
     o.method = NULL; /* the live projection is not looked for on disk */
     o.dim = 0;
     if (!o.view) o.view = "single";
-    if (av_window_run_live(&o, W, H, script, &live) != AV_OK) return av_cli_fail("view", "%s", av_last_error());
+    if (av_window_run_live(&o, W, H, script, &live, stdout) != AV_OK) return av_cli_fail("view", "%s", av_last_error());
     return 0;
 }

@@ -1,8 +1,8 @@
 /* extract_resume.h - the checkpoint that lets an interrupted extraction go on where it
  * stopped (engine/extract.c).
  *
- * An extraction writes into "<RUN>.partial/". Every 30 s, and when it is interrupted
- * (SIGINT, SIGTERM), it flushes the q/k/|v| arrays to disk and then replaces
+ * An extraction writes into "<RUN>.partial/". Every 30 s, and when it is asked to stop
+ * (the stop flag of engine/context.h), it flushes the q/k/|v| arrays to disk and then replaces
  * "<RUN>.partial/resume.json" with: the parameters that decide the arrays' contents
  * ("params": model, data file and its size and time, item selection, dtype, shapes), how
  * many items are complete (items run in a fixed order: longest first for text, dataset

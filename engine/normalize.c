@@ -1,5 +1,5 @@
 /* normalize.c - key translation and query/key scaling of one head's joint cloud
- * (MISSION.md, "Two normalizations that make distance mean attention").
+ * (docs/technique.md, "Two normalizations that make distance mean attention").
  *
  * Order: the scale c is measured on the raw vectors (that is where the norms of q and
  * k differ), applied, and only then are the keys translated, using the scaled means.

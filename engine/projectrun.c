@@ -5,17 +5,16 @@
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "kernels/knn/knn.h"
-#include "engine/progress.h"
+#include "engine/normalize.h"
+#include "engine/context.h"
+#include "engine/quality.h"
 #include "kernels/tsne/tsne.h"
 #include "base/util.h"
-#include "engine/normalize.h"
-#include "engine/quality.h"
 
 #ifdef AV_HAVE_CUDA
 #include "kernels/project_cuda.h"
@@ -147,18 +146,6 @@ static int partial_done(const job *j, int l, int h) {
     return ok;
 }
 
-/* An informational line on stderr ("attnviz project: ..."), left out with o->quiet;
- * warnings and errors do not go through here. */
-static void say(const job *j, const char *fmt, ...) {
-    if (j->o->quiet) return;
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("attnviz project: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
 /* A head is done when it is in the partial folder or in the committed array. */
 static int head_done(const job *j, int l, int h) {
     return partial_done(j, l, h) || (j->have_prev && j->prev_ok[l * j->r->num_heads + h]);
@@ -191,7 +178,7 @@ static void open_prev(job *j, const char *name) {
     free(hs);
     cJSON_Delete(want);
     if (!same) {
-        say(j, "proj/%s.npy was made with other parameters; its heads are replaced", name);
+        av_log(j->o->ctx, AV_LOG_INFO, "proj/%s.npy was made with other parameters; its heads are replaced", name);
         return;
     }
     char file[300], path[4200];
@@ -227,10 +214,8 @@ typedef struct { job *j; int64_t reported; } iter_ctx;
 static void on_iter(void *user, int iter, const float *Y, int64_t n, double kl) {
     (void)Y; (void)n; (void)kl;
     iter_ctx *c = user;
-    if (!c->j->o->quiet) {
 #pragma omp critical(av_project_progress)
-        av_progress_add(&c->j->prog, iter - c->reported);
-    }
+    av_progress_add(&c->j->prog, iter - c->reported);
     c->reported = iter;
 }
 
@@ -379,12 +364,9 @@ static int project_head(job *j, int l, int h) {
 #pragma omp critical(av_project_progress)
         {
             j->heads_done++;
-            if (!j->o->quiet) av_progress_add(&j->prog, j->units_per_head - ctx.reported);
-            /* on a terminal the bar says it; in a log, one line per head */
-            if (!j->prog.tty && !j->o->quiet) {
-                if (isnan(kl)) fprintf(stderr, "project: head %d:%d done in %.1fs\n", l, h, secs);
-                else fprintf(stderr, "project: head %d:%d done in %.1fs, KL %.4f\n", l, h, secs, kl);
-            }
+            av_progress_add(&j->prog, j->units_per_head - ctx.reported);
+            if (isnan(kl)) av_log(o->ctx, AV_LOG_DETAIL, "head %d:%d done in %.1fs", l, h, secs);
+            else av_log(o->ctx, AV_LOG_DETAIL, "head %d:%d done in %.1fs, KL %.4f", l, h, secs, kl);
         }
     }
 done:
@@ -432,7 +414,7 @@ static int prepare_partials(job *j, const char *name) {
         cJSON *have = av_file_exists(pp) ? av_json_read(pp) : NULL;
         char *hs = have ? cJSON_PrintUnformatted(have) : NULL;
         if (!hs || strcmp(hs, ws)) {
-            say(j, "%s was made with other parameters; recomputing its heads", j->pdir);
+            av_log(j->o->ctx, AV_LOG_INFO, "%s was made with other parameters; recomputing its heads", j->pdir);
             rc = av_rm_rf(j->pdir);
         }
         av_clear_error();
@@ -524,7 +506,7 @@ static int finish(job *j, const char *name, int *done) {
     close_prev(j);
     if (rc != AV_OK) return rc;
     if (av_rm_rf(j->pdir) != AV_OK) {
-        fprintf(stderr, "attnviz project: warning: %s\n", av_last_error());
+        av_log(j->o->ctx, AV_LOG_WARN, "%s", av_last_error());
         av_clear_error();
     }
     return AV_OK;
@@ -571,17 +553,18 @@ int av_project_run(av_run *r, const av_project_opts *o) {
     }
     int *todo = sel;
     int64_t n = 2 * r->num_tokens;
-    say(&j, "%s of %d head%s, %lld points each, on the %s", name, nsel,
-            nsel == 1 ? "" : "s", (long long)n, o->device == AV_DEVICE_CUDA ? "GPU" : "CPU");
+    av_log(o->ctx, AV_LOG_INFO, "%s of %d head%s, %lld points each, on the %s", name, nsel,
+           nsel == 1 ? "" : "s", (long long)n, o->device == AV_DEVICE_CUDA ? "GPU" : "CPU");
     if (o->method == AV_PROJ_TSNE && av_tsne_effective_perplexity(n, o->tsne.perplexity) != o->tsne.perplexity)
-        fprintf(stderr, "attnviz project: warning: perplexity %g is too large for %lld points; using %.4g\n",
-                o->tsne.perplexity, (long long)n, av_tsne_effective_perplexity(n, o->tsne.perplexity));
+        av_log(o->ctx, AV_LOG_WARN, "perplexity %g is too large for %lld points; using %.4g", o->tsne.perplexity,
+               (long long)n, av_tsne_effective_perplexity(n, o->tsne.perplexity));
     if (skipped)
-        say(&j, "%d of %d selected heads already done (--force recomputes them)", skipped, nsel);
+        av_log(o->ctx, AV_LOG_INFO, "%d of %d selected heads already done (--force recomputes them)", skipped, nsel);
     j.units_per_head = o->method == AV_PROJ_TSNE ? o->tsne.iters : 1;
     char label[64];
     snprintf(label, sizeof label, "project %s", name);
-    av_progress_start(&j.prog, label, o->method == AV_PROJ_TSNE ? "iters" : "heads", (int64_t)ntodo * j.units_per_head);
+    av_progress_start(&j.prog, o->ctx, label, o->method == AV_PROJ_TSNE ? "iters" : "heads",
+                      (int64_t)ntodo * j.units_per_head, 0);
     j.name = name;
     j.heads_todo = ntodo;
     int failed = 0;
@@ -608,12 +591,12 @@ int av_project_run(av_run *r, const av_project_opts *o) {
     char note[96];
     snprintf(note, sizeof note, "%d head%s", ntodo, ntodo == 1 ? "" : "s");
     snprintf(j.prog.label, sizeof j.prog.label, "%s", label);
-    if (!o->quiet) av_progress_done(&j.prog, o->method == AV_PROJ_TSNE ? note : NULL);
+    av_progress_end(&j.prog, o->method == AV_PROJ_TSNE ? note : NULL);
     if (failed) { close_prev(&j); return av_fail("%s", err); }
     int done = 0;
     if (finish(&j, name, &done) != AV_OK) return AV_ERR;
-    say(&j, "wrote proj/%s.npy (%d of %d heads projected%s)", name, done, L * H,
-            done < L * H ? ", the others NaN" : "");
+    av_log(o->ctx, AV_LOG_INFO, "wrote proj/%s.npy (%d of %d heads projected%s)", name, done, L * H,
+           done < L * H ? ", the others NaN" : "");
     return AV_OK;
 }
 

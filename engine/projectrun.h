@@ -1,5 +1,5 @@
 /* projectrun.h - `attnviz project` without the CLI: projects every selected head of a
- * run folder and records the result in it (DESIGN.md, "The run folder").
+ * run folder and records the result in it (docs/run-folder.md).
  *
  * For each head: Q and K rows are read as f32, checked finite, stacked into the joint
  * cloud X = [Q; K] (n = 2T), normalised (av_normalize_qk) and projected. Each finished
@@ -13,10 +13,14 @@
  * already in the committed array from there (so --heads can extend a projection), and
  * keeping the folder would double the disk use. With other parameters the committed
  * array's heads are replaced, not mixed in.
- * The caller owns the av_run and the options; nothing here keeps pointers to them. */
+ * Informational lines, warnings and progress go to o->ctx (engine/context.h); a job
+ * has no stop point of its own (finished heads are already safe on disk, so a caller
+ * may end the process at any time). The caller owns the av_run, the options and the
+ * context; nothing here keeps pointers to them after returning. */
 #ifndef AV_ENGINE_PROJECTRUN_H
 #define AV_ENGINE_PROJECTRUN_H
 #include "kernels/project.h"
+#include "engine/context.h"
 #include "engine/runfolder.h"
 #include "kernels/backend/device.h"
 
@@ -39,7 +43,7 @@ typedef struct {
      * more than it saves), so side by side is then the only way to use the cores. */
     int64_t parallel_heads_max_points;
     av_device device;        /* as chosen by --device; said in the opening line */
-    int quiet;               /* no progress and no informational lines (warnings stay) */
+    const av_context *ctx;   /* log and progress; NULL = silent */
 } av_project_opts;
 
 void av_project_defaults(av_project_opts *o);
@@ -50,7 +54,7 @@ const char *av_proj_method_name(av_proj_method m);
  * or a malformed item is an error naming it. */
 int av_parse_heads(const char *spec, int layers, int heads, int **pairs, int *count);
 
-/* Runs the projection; progress on stderr. Bad data (non-finite q/k values in a
+/* Runs the projection, reporting to o->ctx. Bad data (non-finite q/k values in a
  * selected head, unreadable arrays) is found before anything is printed or written:
  * AV_ERR with a message naming the run folder and the head. */
 int av_project_run(av_run *r, const av_project_opts *o);

@@ -1,4 +1,5 @@
-/* runfolder.h - the run folder contract of DESIGN.md: manifest.json plus .npy arrays.
+/* runfolder.h - the run folder (docs/run-folder.md, the whole contract): manifest.json
+ * plus .npy arrays.
  *
  *   manifest.json  {"format": "attnviz-run", "version": 1, "model_type", "model_dir",
  *                   "num_layers", "num_heads", "head_dim", "num_items", "num_tokens",

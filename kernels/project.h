@@ -35,7 +35,6 @@ typedef struct {
     av_metric metric;
     av_knn_method knn_method;
     av_tsne_method method; /* AV_TSNE_AUTO */
-    int verbose;
     /* called every `every` iterations (live viewer, progress); may be NULL */
     void (*on_iter)(void *user, int iter, const float *Y, int64_t n, double kl);
     void *user;

@@ -69,6 +69,7 @@ expect_bad "extra argument" "expected MODEL_DIR and DATA" -- "$AV" extract "$M/b
 expect_bad "missing -o" "-o RUN is required" -- "$AV" extract "$M/bert-tiny" good.txt
 expect_bad "unknown option" "unknown option" -- "$AV" extract "$M/bert-tiny" good.txt -o run --frobnicate
 expect_bad "bad dtype" "--dtype" -- "$AV" extract "$M/bert-tiny" good.txt -o run --dtype f64
+expect_bad "bad --qk" "--qk expects post-rope or pre-rope" -- "$AV" extract "$M/bert-tiny" good.txt -o run --qk after
 expect_bad "bad batch" "--batch" -- "$AV" extract "$M/bert-tiny" good.txt -o run --batch 0
 expect_bad "sample seed without max-items" "--max-items" -- "$AV" extract "$M/bert-tiny" good.txt -o run --sample-seed 3
 expect_bad "bad max-memory" "--max-memory expects a size" -- "$AV" extract "$M/bert-tiny" good.txt -o run --max-memory 3Q

@@ -61,5 +61,19 @@ for args in "$AV_TMP/nomodel s.txt" "$M/bert-tiny nodata.txt" "$M/bert-tiny s.tx
   [ $fails -eq $before ] && echo "ok   bad input ($args): $(cat err.txt)"
 done
 
+# the projection options are checked before the extraction starts: a bad value or a
+# combination project refuses is one line, exit 2, and no run folder
+for args in "--perplexity 0" "--method umap --perplexity 5" "--method pca --iters 3" "--dim 3 --tsne-method fft"; do
+  before=$fails
+  rm -rf runs
+  # shellcheck disable=SC2086
+  "$AV" run "$M/bert-tiny" s.txt --device cpu $args >out.txt 2>err.txt
+  rc=$?
+  [ $rc -eq 2 ] && [ "$(wc -l <err.txt)" -eq 1 ] && grep -q "^attnviz run: " err.txt \
+    || fail "run $args: exit $rc, $(wc -l <err.txt) lines: $(cat err.txt)"
+  ls -d runs/* >/dev/null 2>&1 && fail "run $args: extracted before refusing: $(ls runs)"
+  [ $fails -eq $before ] && echo "ok   projection option checked first ($args): $(cat err.txt)"
+done
+
 [ $fails -eq 0 ] && echo "cli_run: all passed" || echo "cli_run: $fails failed"
 exit $((fails > 0))

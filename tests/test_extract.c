@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <math.h>
+#include <signal.h>
 #include <cjson/cJSON.h>
 #include "engine/extract.h"
 #include "engine/runfolder.h"
@@ -79,8 +80,7 @@ static void run_case(const char *model, const char *data, const char *case_name,
     snprintf(run, sizeof run, "%s/%s", scratch, case_name);
     av_extract_opts o;
     av_extract_defaults(&o);
-    o.device = "cpu";
-    o.quiet = 1;
+    o.device = AV_DEVICE_CPU;
     o.batch = 2;
     o.dtype = AV_DT_F32;
     av_extract_result res;
@@ -129,8 +129,7 @@ static void test_max_tokens_and_refusal(void) {
     snprintf(run, sizeof run, "%s/capped", scratch);
     av_extract_opts o;
     av_extract_defaults(&o);
-    o.device = "cpu";
-    o.quiet = 1;
+    o.device = AV_DEVICE_CPU;
     o.max_tokens = 25 + 5 + 3; /* items of 25 and 5 tokens fit, the third (14) does not */
     av_extract_result res;
     CHECK(av_extract("tests/fixtures/models/bert-tiny", FIX "bert-tiny/data.jsonl", run, &o, &res) == 0);
@@ -170,7 +169,31 @@ static int same_arrays(const char *a, const char *b) {
     return same;
 }
 
-/* Interrupted twice (the test hook stands in for Ctrl-C after a batch), resumed twice:
+/* Stands in for Ctrl-C at a known point, without racing a signal against the batches: a
+ * context whose progress callback raises the stop flag at the end of the given batch of
+ * this call. The extraction reads the flag after each batch, as it reads the one the
+ * command line's signal handler sets. */
+typedef struct {
+    av_context ctx;
+    volatile sig_atomic_t stop;
+    int batches_left;
+} stopper;
+
+static void count_batches(void *user, const av_progress_report *r) {
+    stopper *s = user;
+    if (r->phase == AV_PROGRESS_STEP && --s->batches_left == 0) s->stop = 1;
+}
+
+static const av_context *stop_after_batches(stopper *s, int batches) {
+    memset(s, 0, sizeof *s);
+    s->ctx.stop = &s->stop;
+    s->ctx.progress = count_batches;
+    s->ctx.user = s;
+    s->batches_left = batches;
+    return &s->ctx;
+}
+
+/* Interrupted twice (the stop flag stands in for Ctrl-C after a batch), resumed twice:
  * the arrays and the manifest's sums equal an uninterrupted run's. A checkpoint made
  * with other parameters is not resumed. */
 static void test_resume(void) {
@@ -181,22 +204,22 @@ static void test_resume(void) {
     snprintf(part, sizeof part, "%s.partial", run);
     av_extract_opts o;
     av_extract_defaults(&o);
-    o.device = "cpu";
-    o.quiet = 1;
+    o.device = AV_DEVICE_CPU;
     o.dtype = AV_DT_F32;
     o.batch = 7;
     o.max_items = 100;
     CHECK_MSG(av_extract(model, data, ref, &o, NULL) == 0, "%s", av_last_error());
-    setenv("AV_TEST_STOP_AFTER_ITEMS", "20", 1);
+    stopper stop;
+    o.ctx = stop_after_batches(&stop, 3);   /* batches of 7: the third passes 20 items */
     CHECK(av_extract(model, data, run, &o, NULL) == AV_ERR);
     CHECK_MSG(strstr(av_last_error(), "interrupted after 21 of 100 items"), "%s", av_last_error());
     CHECK(av_is_dir(part) && !av_is_dir(run));
-    setenv("AV_TEST_STOP_AFTER_ITEMS", "60", 1);
+    o.ctx = stop_after_batches(&stop, 6);   /* resumed at 21: the sixth batch passes 60 */
     /* the same batch size: batches line up with the uninterrupted run's, so the numbers
      * must be equal to the bit (other sizes pad differently and round the GEMMs apart) */
     CHECK(av_extract(model, data, run, &o, NULL) == AV_ERR);
     CHECK_MSG(strstr(av_last_error(), "interrupted after 63 of 100 items"), "%s", av_last_error());
-    unsetenv("AV_TEST_STOP_AFTER_ITEMS");
+    o.ctx = NULL;
     av_extract_result res;
     CHECK_MSG(av_extract(model, data, run, &o, &res) == 0, "%s", av_last_error());
     CHECK(res.items == 100 && !av_is_dir(part));
@@ -223,10 +246,10 @@ static void test_resume(void) {
         av_run_close(&ra);
     }
     /* a broken checkpoint (truncated JSON) starts afresh and still completes */
-    setenv("AV_TEST_STOP_AFTER_ITEMS", "30", 1);
+    o.ctx = stop_after_batches(&stop, 5);   /* 35 items */
     o.force = 1;
     CHECK(av_extract(model, data, run, &o, NULL) == AV_ERR);
-    unsetenv("AV_TEST_STOP_AFTER_ITEMS");
+    o.ctx = NULL;
     char rjson[700];
     snprintf(rjson, sizeof rjson, "%s/resume.json", part);
     FILE *f = fopen(rjson, "w");
@@ -235,10 +258,10 @@ static void test_resume(void) {
     CHECK_MSG(av_extract(model, data, run, &o, &res) == 0, "%s", av_last_error());
     CHECK_MSG(same_arrays(ref, run), "a run started afresh over a broken checkpoint differs");
     /* a checkpoint of other parameters (here: dtype) starts afresh and still completes */
-    setenv("AV_TEST_STOP_AFTER_ITEMS", "30", 1);
+    o.ctx = stop_after_batches(&stop, 5);
     o.force = 1;
     CHECK(av_extract(model, data, run, &o, NULL) == AV_ERR);
-    unsetenv("AV_TEST_STOP_AFTER_ITEMS");
+    o.ctx = NULL;
     o.dtype = AV_DT_F16;
     CHECK_MSG(av_extract(model, data, run, &o, &res) == 0, "%s", av_last_error());
     av_run r16;
@@ -257,8 +280,7 @@ static void test_memory_budget(void) {
     snprintf(b, sizeof b, "%s/budget-small", scratch);
     av_extract_opts o;
     av_extract_defaults(&o);
-    o.device = "cpu";
-    o.quiet = 1;
+    o.device = AV_DEVICE_CPU;
     o.dtype = AV_DT_F32;
     CHECK_MSG(av_extract(model, data, a, &o, NULL) == 0, "%s", av_last_error());
     /* what one item of the longest length needs: weights + fixed + per_row * T */
@@ -361,8 +383,7 @@ static void test_f16_overflow(void) {
     snprintf(run, sizeof run, "%s/huge-run", scratch);
     av_extract_opts o;
     av_extract_defaults(&o);
-    o.device = "cpu";
-    o.quiet = 1;
+    o.device = AV_DEVICE_CPU;
     av_extract_result res;
     CHECK_MSG(av_extract(dir, FIX "bert-tiny/data.jsonl", run, &o, &res) == AV_OK, "%s", av_last_error());
     CHECK_MSG(res.f16_overflow > 0, "f16 overflow not counted (%lld)", (long long)res.f16_overflow);

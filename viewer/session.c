@@ -1,5 +1,5 @@
 /* session.c - the viewer state that render and view share: opening the run and applying
- * the session options (see session.h; their parsing is the CLI's, cli/session_opts.c). */
+ * the session options (see session.h; their parsing is the CLI's, cli/options.c). */
 #include "viewer/session.h"
 
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* session.h - what `attnviz render` and `attnviz view` share: the options that set up
  * the viewer's state (view, head, projection, colour, selection, search, theme ...)
  * and applying them to an av_viewer once GL is up. Their parsing is the CLI's
- * (cli/session_opts.h).
+ * (cli/options.h).
  *
  * av_session_opts holds borrowed strings (argv); nothing to free. */
 #ifndef AV_VIEWER_SESSION_H

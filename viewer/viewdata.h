@@ -16,7 +16,7 @@
 
 typedef struct { char method[32]; int dim; char file[96]; } av_proj_info;
 
-/* Colour modes (MISSION.md "Colour encodings"). */
+/* Colour modes (docs/technique.md, "What the views show"). */
 typedef enum {
     AV_COLOR_QK = 0,        /* query vs key */
     AV_COLOR_POSITION,      /* position / (item length - 1) */

@@ -25,6 +25,7 @@ typedef struct {
     int dirty;
     int auto_lod;
     int scripted;          /* input comes from the script only */
+    FILE *state_out;       /* where `state -` writes (the caller's stream) */
     /* live projection (NULL lv when not live) */
     av_live *lv;
     float *live_y;         /* [2T, dim] the newest Y, copied out of lv */
@@ -215,8 +216,8 @@ static int write_state(win_state *w, const char *path) {
     if (!txt) return av_fail("cannot serialise the viewer state");
     int rc = AV_OK;
     if (!strcmp(path, "-")) {
-        printf("%s\n", txt);
-        fflush(stdout);
+        fprintf(w->state_out, "%s\n", txt);
+        fflush(w->state_out);
     } else {
         size_t n = strlen(txt);
         txt[n] = '\n';
@@ -321,11 +322,12 @@ static int script_line(win_state *w, const char *file, int lineno, char *line) {
 
 /* ---- main loop -------------------------------------------------------------------- */
 
-int av_window_run(const av_session_opts *o, int width, int height, const char *script_path) {
-    return av_window_run_live(o, width, height, script_path, NULL);
+int av_window_run(const av_session_opts *o, int width, int height, const char *script_path, FILE *out) {
+    return av_window_run_live(o, width, height, script_path, NULL, out);
 }
 
-int av_window_run_live(const av_session_opts *o, int width, int height, const char *script_path, const av_live_opts *live) {
+int av_window_run_live(const av_session_opts *o, int width, int height, const char *script_path, const av_live_opts *live,
+                       FILE *out) {
     const char *disp = getenv("DISPLAY"), *wl = getenv("WAYLAND_DISPLAY");
     if ((!disp || !*disp) && (!wl || !*wl))
         return av_fail("no display (DISPLAY is not set): use `attnviz render %s --view ... -o FILE.png` to draw without one", o->run);
@@ -375,6 +377,7 @@ int av_window_run_live(const av_session_opts *o, int width, int height, const ch
     w.scale = 1;
     w.dirty = 1;
     w.scripted = script != NULL;
+    w.state_out = out;
     av_live lv;
     int rc = av_viewer_init(&v, &vd);
     if (rc == AV_OK) rc = av_session_apply(o, &v, proj);

@@ -14,6 +14,7 @@
  * in the bottom bar, and key s saves the finished result into the run's proj/. */
 #ifndef AV_VIEWER_WINDOW_H
 #define AV_VIEWER_WINDOW_H
+#include <stdio.h>
 #include "engine/projectrun.h"
 #include "viewer/session.h"
 
@@ -23,9 +24,12 @@ typedef struct {
 } av_live_opts;
 
 /* Opens the window (width x height), applies the session options and runs until the
- * window closes or the script quits. Returns AV_OK, or AV_ERR with av_last_error()
- * (no display: says so and points to `attnviz render`). */
-int av_window_run(const av_session_opts *o, int width, int height, const char *script);
-/* The same with a live projection of live->layer:head (the run needs no proj/ files). */
-int av_window_run_live(const av_session_opts *o, int width, int height, const char *script, const av_live_opts *live);
+ * window closes or the script quits; a script's `state -` writes to out (the CLI passes
+ * stdout). Returns AV_OK, or AV_ERR with av_last_error() (no display:
+ * says so and points to `attnviz render`). */
+int av_window_run(const av_session_opts *o, int width, int height, const char *script, FILE *out);
+/* The same with a live projection of live->layer:head (the run needs no proj/ files);
+ * live->proj.ctx hears what saving it into the run says. */
+int av_window_run_live(const av_session_opts *o, int width, int height, const char *script, const av_live_opts *live,
+                       FILE *out);
 #endif

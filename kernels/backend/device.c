@@ -23,26 +23,29 @@ int av_cuda_device_count(char *why, size_t why_len) {
 
 const char *av_cuda_device_name(void) { return device_name; }
 
-int av_device_choose(const char *want, int quiet, av_device *out) {
+/* The line that says which device runs, when the caller wants it. */
+static void say_device(char *line, size_t line_len, const char *what, const char *why) {
+    if (line) snprintf(line, line_len, "using %s (%s)", what, why);
+}
+
+int av_device_choose(const char *want, av_device *out, char *line, size_t line_len) {
     char why[256] = "";
     if (!want || !strcmp(want, "auto")) {
         int n = av_cuda_device_count(why, sizeof why);
         *out = n > 0 ? AV_DEVICE_CUDA : AV_DEVICE_CPU;
-        if (!quiet) {
-            if (n > 0) fprintf(stderr, "attnviz: using CUDA device 0 (%s)\n", device_name);
-            else fprintf(stderr, "attnviz: using the CPU (%s)\n", why);
-        }
+        if (n > 0) say_device(line, line_len, "CUDA device 0", device_name);
+        else say_device(line, line_len, "the CPU", why);
         return AV_OK;
     }
     if (!strcmp(want, "cpu")) {
         *out = AV_DEVICE_CPU;
-        if (!quiet) fprintf(stderr, "attnviz: using the CPU (asked for)\n");
+        say_device(line, line_len, "the CPU", "asked for");
         return AV_OK;
     }
     if (!strcmp(want, "cuda")) {
         if (av_cuda_device_count(why, sizeof why) <= 0) return av_fail("--device cuda: no CUDA device: %s", why);
         *out = AV_DEVICE_CUDA;
-        if (!quiet) fprintf(stderr, "attnviz: using CUDA device 0 (%s)\n", device_name);
+        say_device(line, line_len, "CUDA device 0", device_name);
         return AV_OK;
     }
     return av_fail("--device: unknown device '%s' (expected auto, cpu or cuda)", want);

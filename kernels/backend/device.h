@@ -12,8 +12,9 @@ int av_cuda_device_count(char *why, size_t why_len);
 /* Name of device 0 ("NVIDIA H100 80GB HBM3"), or "" when none. */
 const char *av_cuda_device_name(void);
 
-/* Resolves --device auto|cpu|cuda and prints one line on stderr saying which is used
- * (quiet = no line). Returns AV_ERR with a message when cuda is asked for and absent,
- * or the name is unknown. */
-int av_device_choose(const char *want, int quiet, av_device *out);
+/* Resolves --device auto|cpu|cuda (NULL = auto). line (may be NULL) receives the one
+ * line that says which device is used and why, for the caller to show ("using the CPU
+ * (asked for)"). Returns AV_ERR with a message when cuda is asked for and absent, or the
+ * name is unknown. */
+int av_device_choose(const char *want, av_device *out, char *line, size_t line_len);
 #endif

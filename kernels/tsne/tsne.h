@@ -22,7 +22,7 @@ void av_tsne_P_free(av_tsne_P *P);
 int av_tsne_kl(const av_tsne_P *P, const float *Y, int64_t n, int dim, int exact, double *kl);
 
 /* Perplexity actually used for n points: at most (n - 1) / 3 so that 3 perplexity
- * neighbours exist (openTSNE's rule). av_tsne warns when it clamps and verbose is set. */
+ * neighbours exist (openTSNE's rule). The caller says so when it clamps (kernels never print). */
 double av_tsne_effective_perplexity(int64_t n, double perplexity);
 /* av_tsne_params.method auto uses FFT interpolation (2-D) from this many points:
  * measured in bench/RESULTS-tsne.md. */

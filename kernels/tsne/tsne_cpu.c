@@ -293,9 +293,6 @@ int av_tsne(const float *X, int64_t n, int d, const av_tsne_params *p, float *Yo
     if (p->method == AV_TSNE_FFT && p->dim != 2) return av_fail("t-SNE: the FFT method is 2-D only (use Barnes-Hut in 3-D)");
     int use_fft = av_tsne_uses_fft(n, p->dim, p->method);
     double perp = av_tsne_effective_perplexity(n, p->perplexity);
-    if (perp != p->perplexity && p->verbose)
-        fprintf(stderr, "attnviz: warning: perplexity %g is too large for %lld points, using %g\n",
-                p->perplexity, (long long)n, perp);
     int dim = p->dim;
     av_tsne_P P;
     if (av_tsne_affinities(X, n, d, perp, p->metric, p->knn_method, p->seed, &P) != AV_OK) return AV_ERR;
@@ -337,7 +334,6 @@ int av_tsne(const float *X, int64_t n, int d, const av_tsne_params *p, float *Yo
             /* BH estimate at the step's starting point, against the unexaggerated P */
             p->on_iter(p->user, it + 1, Yout, n, klp + log(Z));
         }
-        if (p->verbose > 1 && (it + 1) % 50 == 0) fprintf(stderr, "t-SNE: iteration %d of %d\n", it + 1, p->iters);
     }
     for (size_t a = 0; a < nd; a++) Yout[a] = (float)Y[a];
     rc = AV_OK;

@@ -69,9 +69,6 @@ static void head_end(head *h) {
 static int head_setup(head *h, const float *X, int64_t n, int d, const av_tsne_params *p, int share) {
     if (av_proj_begin(&h->c) != AV_OK) return AV_ERR;
     double perp = av_tsne_effective_perplexity(n, p->perplexity);
-    if (perp != p->perplexity && p->verbose)
-        fprintf(stderr, "attnviz: warning: perplexity %g is too large for %lld points, using %g\n",
-                p->perplexity, (long long)n, perp);
     float *dX;
     if (av_proj_new(&h->c, &dX, (size_t)n * d) != AV_OK) return AV_ERR;
     cudaCheck(cudaMemcpyAsync(dX, X, (size_t)n * d * sizeof(float), cudaMemcpyHostToDevice, h->c.s));
@@ -186,7 +183,6 @@ extern "C" int av_tsne_cuda(const float *X, int64_t n, int d, const av_tsne_para
             if (rc == AV_OK && st.err) rc = av_fail("t-SNE on the GPU: the tree ran out of cells (too many near-duplicate points)");
             if (rc == AV_OK) p->on_iter(p->user, it + 1, Y, n, st.klp + log(st.Z > 0 ? st.Z : 1e-300));
         }
-        if (rc == AV_OK && p->verbose > 1 && (it + 1) % 50 == 0) fprintf(stderr, "t-SNE: iteration %d of %d\n", it + 1, p->iters);
     }
     if (rc == AV_OK) rc = head_finish(h, Y, kl_out);
     head_end(h);

@@ -1,0 +1,282 @@
+/* extract_output.c - RUN.partial of an extraction (extract_job.h): opened afresh or
+ * resumed from its checkpoint, its memory-mapped arrays, the token and item files, the
+ * checkpoint, and at the end the manifest and the rename to RUN. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "base/npy.h"
+#include "base/util.h"
+#include "engine/extract_job.h"
+#include "engine/extract_resume.h"
+#include "engine/runfolder.h"
+
+/* With reuse, an existing file of exactly the right size and header is opened as it is
+ * (a resumed extraction); anything else is created empty. */
+static int out_open(av_extract_array *a, const char *dir, const char *name, av_dtype dt, int ndim, const int64_t *shape,
+                    int reuse) {
+    memset(a, 0, sizeof *a);
+    a->fd = -1;
+    av_path_join(a->path, sizeof a->path, dir, name);
+    char hdr[512];
+    a->hdr = av_npy_header(hdr, sizeof hdr, dt, ndim, shape);
+    int64_t count = 1;
+    for (int i = 0; i < ndim; i++) count *= shape[i];
+    a->size = a->hdr + (size_t)count * av_dtype_size(dt);
+    struct stat st;
+    if (reuse && (stat(a->path, &st) != 0 || (size_t)st.st_size != a->size))
+        return av_fail("%s: does not match its checkpoint (remove the folder to start afresh)", a->path);
+    a->fd = reuse ? open(a->path, O_RDWR) : open(a->path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (a->fd < 0) return av_fail("%s: cannot create (%s)", a->path, strerror(errno));
+    if (ftruncate(a->fd, (off_t)a->size) != 0) {
+        av_fail("%s: cannot size to %zu bytes (%s)", a->path, a->size, strerror(errno));
+        close(a->fd);
+        a->fd = -1;
+        return AV_ERR;
+    }
+    void *m = mmap(NULL, a->size, PROT_READ | PROT_WRITE, MAP_SHARED, a->fd, 0);
+    if (m == MAP_FAILED) {
+        av_fail("%s: cannot map %zu bytes (%s)", a->path, a->size, strerror(errno));
+        close(a->fd);
+        a->fd = -1;
+        return AV_ERR;
+    }
+    a->map = m;
+    memcpy(a->map, hdr, a->hdr);
+    return AV_OK;
+}
+
+/* Puts what the mapping holds on the disk (a checkpoint's first half). */
+static int out_flush(av_extract_array *a) {
+    if (a->map && msync(a->map, a->size, MS_SYNC) != 0) return av_fail("%s: write failed (%s)", a->path, strerror(errno));
+    return AV_OK;
+}
+
+int av_extract_array_close(av_extract_array *a, int keep) {
+    int rc = AV_OK;
+    if (a->map) {
+        if (keep && msync(a->map, a->size, MS_SYNC) != 0) rc = av_fail("%s: write failed (%s)", a->path, strerror(errno));
+        munmap(a->map, a->size);
+        a->map = NULL;
+    }
+    if (a->fd >= 0) {
+        if (keep && rc == AV_OK && fsync(a->fd) != 0) rc = av_fail("%s: write failed (%s)", a->path, strerror(errno));
+        close(a->fd);
+        a->fd = -1;
+    }
+    return rc;
+}
+
+/* ---- JSON string output (UTF-8 kept, control characters escaped) -------------------- */
+static void json_str(FILE *f, const char *s) {
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+        else if (*p == '\n') fputs("\\n", f);
+        else if (*p == '\t') fputs("\\t", f);
+        else if (*p == '\r') fputs("\\r", f);
+        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+        else fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+/* One writer per partial folder: a second extraction of the same RUN stops at once. */
+static int lock_partial(av_extract_job *j) {
+    char path[4300];
+    av_path_join(path, sizeof path, j->tmp, ".lock");
+    j->lock_fd = open(path, O_RDWR | O_CREAT, 0644);
+    if (j->lock_fd < 0) return av_fail("%s: cannot create (%s)", path, strerror(errno));
+    if (flock(j->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        close(j->lock_fd);
+        j->lock_fd = -1;
+        return av_fail("%s: another attnviz extract is writing there", j->tmp);
+    }
+    return AV_OK;
+}
+
+int av_extract_checkpoint(av_extract_job *j) {
+    if (out_flush(&j->q) || out_flush(&j->k) || out_flush(&j->vn)) return AV_ERR;
+    int64_t L = j->cfg->num_layers, H = j->cfg->num_heads;
+    av_resume_state st = {j->items_done, j->f16_overflow, j->qsum, j->ksum, j->vsum, L * H};
+    if (av_resume_save(j->tmp, j->params, &st)) return AV_ERR;
+    j->last_checkpoint = av_now();
+    return AV_OK;
+}
+
+
+/* token_item / token_pos / tokens.jsonl / items.jsonl */
+static int write_token_files(av_extract_job *j) {
+    int rc = AV_OK;
+    int64_t n = j->n_tokens;
+    int32_t *ti = av_malloc(sizeof(int32_t) * (size_t)n), *tp = av_malloc(sizeof(int32_t) * (size_t)n);
+    if (!ti || !tp) { free(ti); free(tp); return AV_ERR; }
+    for (int64_t i = 0; i < j->n_items; i++)
+        for (int t = 0; t < j->len[i]; t++) {
+            ti[j->off[i] + t] = (int32_t)i;
+            tp[j->off[i] + t] = t;
+        }
+    char path[4300];
+    if (av_npy_write(av_path_join(path, sizeof path, j->tmp, "token_item.npy"), AV_DT_I32, 1, &n, ti) ||
+        av_npy_write(av_path_join(path, sizeof path, j->tmp, "token_pos.npy"), AV_DT_I32, 1, &n, tp))
+        rc = AV_ERR;
+    free(ti);
+    free(tp);
+    if (rc) return rc;
+
+    FILE *f = fopen(av_path_join(path, sizeof path, j->tmp, "tokens.jsonl"), "w");
+    if (!f) return av_fail("%s: cannot create (%s)", path, strerror(errno));
+    int vit = j->cfg->type == AV_MODEL_VIT, g = vit ? j->cfg->image_size / j->cfg->patch_size : 0;
+    for (int64_t i = 0; i < j->n_items; i++)
+        for (int t = 0; t < j->len[i]; t++) {
+            fputs("{\"text\": ", f);
+            if (vit) {
+                char s[48];
+                if (t == 0) snprintf(s, sizeof s, "[CLS]");
+                else snprintf(s, sizeof s, "(%d,%d)", (t - 1) / g, (t - 1) % g);
+                json_str(f, s);
+                fprintf(f, ", \"item\": %lld, \"pos\": %d, \"row\": %d, \"col\": %d}\n", (long long)i, t,
+                        t ? (t - 1) / g : -1, t ? (t - 1) % g : -1);
+            } else {
+                const char *s = av_tokenizer_token(j->tok, j->ids[j->off[i] + t]);
+                json_str(f, s ? s : "");
+                fprintf(f, ", \"item\": %lld, \"pos\": %d}\n", (long long)i, t);
+            }
+        }
+    if (fclose(f) != 0) return av_fail("%s: write failed", path);
+
+    f = fopen(av_path_join(path, sizeof path, j->tmp, "items.jsonl"), "w");
+    if (!f) return av_fail("%s: cannot create (%s)", path, strerror(errno));
+    for (int64_t i = 0; i < j->n_items; i++) {
+        const av_item *it = &j->ds.items[j->item_src[i]];
+        fputs("{\"text\": ", f);
+        char real[PATH_MAX];
+        /* image paths are stored absolute, so the viewer finds them from anywhere */
+        json_str(f, vit && realpath(it->text, real) ? real : it->text);
+        if (it->text_b) { fputs(", \"text_b\": ", f); json_str(f, it->text_b); }
+        if (it->label) { fputs(", \"label\": ", f); json_str(f, it->label); }
+        fprintf(f, ", \"line\": %lld, \"num_tokens\": %d}\n", (long long)it->line, j->len[i]);
+    }
+    if (fclose(f) != 0) return av_fail("%s: write failed", path);
+    return AV_OK;
+}
+static int write_manifest(av_extract_job *j) {
+    const av_model_config *c = j->cfg;
+    const char *model_dir = j->model_dir, *data = j->data;
+    char real[PATH_MAX];
+    cJSON *m = av_manifest_new(c->model_type, realpath(model_dir, real) ? real : model_dir, c->num_layers,
+                               c->num_heads, c->head_dim, j->n_items, j->n_tokens, j->o.dtype);
+    if (!m) return av_fail("manifest: out of memory");
+    int64_t qs[4] = {c->num_layers, c->num_heads, j->n_tokens, c->head_dim};
+    int64_t ks[4] = {c->num_layers, c->num_kv_heads, j->n_tokens, c->head_dim};
+    cJSON_AddNumberToObject(m, "num_kv_heads", c->num_kv_heads);
+    if (c->type == AV_MODEL_LLAMA) cJSON_AddStringToObject(m, "qk_rope", j->o.qk_rope == AV_QK_PRE_ROPE ? "pre" : "post");
+    av_manifest_set_array(m, "q", "q.npy", j->o.dtype, 4, qs);
+    av_manifest_set_array(m, "k", "k.npy", j->o.dtype, 4, ks);
+    av_manifest_set_array(m, "v_norm", "v_norm.npy", j->o.dtype, 3, qs);
+    av_manifest_set_array(m, "token_item", "token_item.npy", AV_DT_I32, 1, &j->n_tokens);
+    av_manifest_set_array(m, "token_pos", "token_pos.npy", AV_DT_I32, 1, &j->n_tokens);
+    cJSON_AddStringToObject(m, "tokens", "tokens.jsonl");
+    cJSON_AddStringToObject(m, "items", "items.jsonl");
+    cJSON_AddStringToObject(m, "data", realpath(data, real) ? real : data);
+    cJSON_AddStringToObject(m, "device", j->be->name);
+    cJSON_AddNumberToObject(m, "max_positions", c->max_positions);
+    cJSON_AddNumberToObject(m, "truncated_items", (double)j->truncated);
+    cJSON_AddNumberToObject(m, "dropped_items", (double)j->dropped);
+    cJSON_AddNumberToObject(m, "f16_overflow", (double)j->f16_overflow);
+    if (c->type == AV_MODEL_VIT) {
+        cJSON_AddNumberToObject(m, "image_size", c->image_size);
+        cJSON_AddNumberToObject(m, "patch_size", c->patch_size);
+        cJSON_AddNumberToObject(m, "grid", c->image_size / c->patch_size);
+    }
+    /* per-head mean |v| (the viewer's value-norm weighting without reading v_norm.npy),
+     * |q| and |k|, summed in f32 before storage rounding, on the device that ran */
+    const char *names[3] = {"vnorm_mean", "qnorm_mean", "knorm_mean"};
+    const double *sums[3] = {j->vsum, j->qsum, j->ksum};
+    for (int a = 0; a < 3; a++) {
+        cJSON *arr = cJSON_AddArrayToObject(m, names[a]);
+        for (int l = 0; l < c->num_layers; l++) {
+            cJSON *row = cJSON_CreateArray();
+            for (int h = 0; h < c->num_heads; h++)
+                cJSON_AddItemToArray(row, cJSON_CreateNumber(sums[a][l * c->num_heads + h] / (double)j->n_tokens));
+            cJSON_AddItemToArray(arr, row);
+        }
+    }
+    int rc = av_manifest_write(j->tmp, m);
+    cJSON_Delete(m);
+    return rc;
+}
+
+/* Puts the finished temporary folder in place of run_dir. */
+static int rename_into_place(const char *tmp, const char *run_dir, int force) {
+    if (av_file_exists(run_dir) || av_is_dir(run_dir)) {
+        if (!force) return av_fail("%s: already exists (use --force to replace it)", run_dir);
+        char old[4300];
+        snprintf(old, sizeof old, "%s.old-%ld", run_dir, (long)getpid());
+        if (rename(run_dir, old) != 0) return av_fail("%s: cannot replace (%s)", run_dir, strerror(errno));
+        if (rename(tmp, run_dir) != 0) {
+            int e = errno;
+            rename(old, run_dir);
+            return av_fail("%s: cannot rename %s into place (%s)", run_dir, tmp, strerror(e));
+        }
+        av_rm_rf(old);
+        return AV_OK;
+    }
+    if (rename(tmp, run_dir) != 0) return av_fail("%s: cannot rename %s into place (%s)", run_dir, tmp, strerror(errno));
+    return AV_OK;
+}
+
+int av_extract_publish(av_extract_job *j) {
+    if (write_manifest(j)) return AV_ERR;
+    char aux[4300];   /* the run is complete: its checkpoint and lock are not part of it */
+    unlink(av_path_join(aux, sizeof aux, j->tmp, "resume.json"));
+    unlink(av_path_join(aux, sizeof aux, j->tmp, ".lock"));
+    return rename_into_place(j->tmp, j->run_dir, j->o.force);
+}
+
+int av_extract_open_partial(av_extract_job *j) {
+    const av_model_config *c = j->cfg;
+    snprintf(j->tmp, sizeof j->tmp, "%s.partial", j->run_dir);
+    int64_t LH = (int64_t)c->num_layers * c->num_heads;
+    j->vsum = av_calloc((size_t)LH, sizeof(double));
+    j->qsum = av_calloc((size_t)LH, sizeof(double));
+    j->ksum = av_calloc((size_t)LH, sizeof(double));
+    j->params = av_resume_params(j->model_dir, j->data, &j->o, j->n_items, j->n_tokens, c->num_layers, c->num_heads,
+                                 c->head_dim);
+    if (!j->vsum || !j->qsum || !j->ksum || !j->params) return AV_ERR;
+    int resume = 0;
+    if (av_is_dir(j->tmp)) {
+        if (lock_partial(j)) return AV_ERR;
+        av_resume_state st = {0, 0, j->qsum, j->ksum, j->vsum, LH};
+        char why[160];
+        resume = av_resume_load(j->tmp, j->params, &st, why, sizeof why);
+        if (resume) {
+            j->items_done = st.items_done;
+            j->f16_overflow = st.f16_overflow;
+            j->keep_partial = 1;   /* a valid checkpoint stays valid whatever happens next */
+        } else {
+            if (why[0]) av_log(j->o.ctx, AV_LOG_INFO, "starting %s afresh: %s", j->tmp, why);
+            memset(j->vsum, 0, sizeof(double) * (size_t)LH);
+            memset(j->qsum, 0, sizeof(double) * (size_t)LH);
+            memset(j->ksum, 0, sizeof(double) * (size_t)LH);
+            close(j->lock_fd);
+            j->lock_fd = -1;
+            av_rm_rf(j->tmp);
+        }
+    }
+    if (!resume && (av_mkdir_p(j->tmp) || lock_partial(j))) return AV_ERR;
+    j->tmp_made = 1;
+    int64_t shape[4] = {c->num_layers, c->num_heads, j->n_tokens, c->head_dim};
+    int64_t kshape[4] = {c->num_layers, c->num_kv_heads, j->n_tokens, c->head_dim};
+    av_dtype dt = j->o.dtype;
+    if (out_open(&j->q, j->tmp, "q.npy", dt, 4, shape, resume) || out_open(&j->k, j->tmp, "k.npy", dt, 4, kshape, resume) ||
+        out_open(&j->vn, j->tmp, "v_norm.npy", dt, 3, shape, resume))
+        return AV_ERR;
+    return write_token_files(j);
+}

@@ -105,7 +105,6 @@ static void test_projection(av_run *g, av_run *e) {
     av_project_defaults(&o);
     o.method = AV_PROJ_PCA;
     o.dim = 2;
-    o.quiet = 1;
     o.device = AV_DEVICE_CPU;
     CHECK_MSG(av_project_run(g, &o) == AV_OK, "%s", av_last_error());
     CHECK_MSG(av_project_run(e, &o) == AV_OK, "%s", av_last_error());

@@ -4,10 +4,10 @@
  * not by the f32 copy of the whole model (twice a BF16 file) on top of the mapping.
  *
  * Writes a llama-shaped BF16 checkpoint of ~100 MB (12 layers, hidden 512, 8 query heads
- * over 2 key heads, intermediate 2048, vocab 8192, pseudo-random weights), resets the
- * peak resident set (/proc/self/clear_refs, "5"), loads it and runs one batch, and
- * bounds the growth of the peak (VmHWM) by file + 2 layers in f32 + 48 MB for the
- * activations, thread stacks and allocator slack. Widening everything at load would
+ * over 2 key heads, intermediate 2048, vocab 8192, pseudo-random weights), loads it and
+ * runs one batch, and bounds the growth of the peak resident set (VmHWM over the VmRSS
+ * before loading) by file + 2 layers in f32 + 48 MB for the activations, thread stacks
+ * and allocator slack. Widening everything at load would
  * take file + 2 x file (~300 MB) and fail. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,14 +124,15 @@ int main(void) {
     if (!mkdtemp(dir)) return 1;
     int64_t file = write_checkpoint(dir);
     CHECK(file > 90 << 20);
+    /* the peak so far (writing the file took a 2 MB buffer) is below what loading takes;
+     * resetting it where the kernel lets us only makes the measure cleaner */
     FILE *reset = fopen("/proc/self/clear_refs", "w");
-    if (!reset) {
-        av_rm_rf(dir);
-        AV_SKIP("/proc/self/clear_refs cannot be written here: the peak resident set cannot be reset");
+    if (reset) {
+        fputs("5", reset);
+        fclose(reset);
     }
-    fputs("5", reset);
-    fclose(reset);
     int64_t base = status_kb("VmRSS:");
+    CHECK(base > 0);
     av_model m;
     CHECK_MSG(av_model_load(dir, av_backend_cpu(), &m) == AV_OK, "%s", av_last_error());
     int32_t ids[4 * 64], lens[4] = {64, 50, 33, 7};

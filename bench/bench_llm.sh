@@ -70,8 +70,10 @@ head -n "$items" datasets/samples/sentences.txt >"$work/data.txt"
 a=$("$B/bench_llm_driver" "$smol" "$work/ids/ids.npy" "$work/ids/lengths.npy" "$batch" | tail -n 1)
 t=$("$PY" bench/bench_llm_cpu.py torch "$smol" "$work/ids/ids.npy" "$work/ids/lengths.npy" "$batch" 2>/dev/null | tail -n 1)
 rm -rf "$work/run"
-"$AV" extract .deps/models/all-MiniLM-L6-v2 "$work/data.txt" -o "$work/run" --device cpu --batch "$batch" 2>"$work/err.txt"
+/usr/bin/time -f "cpu %U %S" -o "$work/time.txt" \
+  "$AV" extract .deps/models/all-MiniLM-L6-v2 "$work/data.txt" -o "$work/run" --device cpu --batch "$batch" 2>"$work/err.txt"
 ml=$(grep '^extract: ' "$work/err.txt")
+ma_cpu=$(awk '/^cpu/ {print $2 + $3}' "$work/time.txt")
 ma_tok=$(echo "$ml" | sed -E 's/^extract: ([0-9]+) tokens in ([0-9.]+)s.*/\1/')
 ma_s=$(echo "$ml" | sed -E 's/^extract: ([0-9]+) tokens in ([0-9.]+)s.*/\2/')
 mt=$("$PY" bench/bench_extract_cpu.py torch .deps/models/all-MiniLM-L6-v2 "$work/data.txt" "$items" "$batch" 2>/dev/null | tail -n 1)
@@ -85,14 +87,14 @@ mt=$("$PY" bench/bench_extract_cpu.py torch .deps/models/all-MiniLM-L6-v2 "$work
   echo
   echo "| model | tokens | attnviz tok/s | PyTorch tok/s | ratio | attnviz CPU s | PyTorch CPU s |"
   echo "|---|---|---|---|---|---|---|"
-  "$PY" - "$a" "$t" "$ma_tok" "$ma_s" "$mt" <<'EOF'
+  "$PY" - "$a" "$t" "$ma_tok" "$ma_s" "$mt" "$ma_cpu" <<'EOF'
 import json, sys
 a, t = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 ra, rt = a["tokens"] / a["seconds"], t["tokens"] / t["seconds"]
 print(f"| SmolLM2-135M | {a['tokens']} | {ra:.0f} | {rt:.0f} | {ra / rt:.2f} | {a['cpu_seconds']:.1f} | {t['cpu_seconds']:.1f} |")
 mt = json.loads(sys.argv[5])
 ma = int(sys.argv[3]) / float(sys.argv[4]); mp = mt["tokens"] / mt["seconds"]
-print(f"| all-MiniLM-L6-v2 | {sys.argv[3]} | {ma:.0f} | {mp:.0f} | {ma / mp:.2f} | - | - |")
+print(f"| all-MiniLM-L6-v2 | {sys.argv[3]} | {ma:.0f} | {mp:.0f} | {ma / mp:.2f} | {float(sys.argv[6]):.1f} (whole command) | {mt['cpu_seconds']:.1f} |")
 EOF
   echo
 } >>"$out.tmp"
@@ -125,18 +127,18 @@ echo >>"$out.tmp"
   echo "| checkpoint | file MB (BF16) | one layer in f32 MB | attnviz peak RSS MB | f32 copy of all weights MB |"
   echo "|---|---|---|---|---|"
 } >>"$out.tmp"
-mem_row() { # NAME DIR
+mem_row() { # NAME DIR IDS_DIR
   local size r
   size=$(du -bc "$2"/*.safetensors | tail -n 1 | cut -f1)
-  r=$("$B/bench_llm_driver" "$2" "$work/par/ids.npy" "$work/par/lengths.npy" 8 1 | tail -n 1)
+  r=$("$B/bench_llm_driver" "$2" "$3/ids.npy" "$3/lengths.npy" 8 1 | tail -n 1)
   "$PY" -c "import json,sys; d=json.loads(sys.argv[2]); s=int(sys.argv[3])/2**20; print(f'| {sys.argv[1]} | {s:.0f} | {d[\"scratch_mb\"]:.0f} | {d[\"peak_rss_mb\"]:.0f} | {2*s:.0f} |')" "$1" "$r" "$size" >>"$out.tmp"
 }
-mem_row "SmolLM2-135M-Instruct" "$smol"
+mem_row "SmolLM2-135M-Instruct" "$smol" "$work/par"
 free_gb=$(df -BG --output=avail "$B" | tail -n 1 | tr -dc 0-9)
 if [ "$free_gb" -ge $((3 * big_gb)) ]; then
   layers=$("$PY" bench/bench_llm_cpu.py bigckpt "$work/big" "$big_gb" | tail -n 1)
-  cp "$smol/tokenizer.json" "$work/big/" 2>/dev/null || true
-  mem_row "synthetic llama, TinyLlama-1.1B layers ($(json "$layers" layers) of them)" "$work/big"
+  "$PY" bench/bench_llm_cpu.py synth-ids 32 8 32000 "$work/bigids"   # 8 items of 32 tokens in its vocabulary
+  mem_row "synthetic llama, TinyLlama-1.1B layers ($(json "$layers" layers) of them)" "$work/big" "$work/bigids"
   rm -rf "$work/big"
 else
   echo "| synthetic ${big_gb} GB | skipped: ${free_gb} GB free, ${big_gb}x3 needed | | | |" >>"$out.tmp"

@@ -391,7 +391,7 @@ int main(void) {
     test_pack(4, 16, 3, 3, 24, lp, AV_DT_F32, 1);
     test_pack(4, 16, 3, 3, 24, lp, AV_DT_F16, 1);
     test_pack(4, 16, 6, 2, 24, lp, AV_DT_F16, 1);   /* 3 query heads per key head */
-    test_pack(4, 128, 8, 64, l4, AV_DT_F16, 0);
+    test_pack(4, 128, 8, 8, 64, l4, AV_DT_F16, 0);
     test_async_download();
     test_errors();
     av_cuda_shutdown();

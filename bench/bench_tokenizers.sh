@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Tokenizer throughput: the C tokenizers (bench/tokenizers_speed.c, built here from the
 # tokenizer sources alone) against Hugging Face tokenizers (bench/tokenizers_peer.py) on
-# the same generated text, for all-MiniLM-L6-v2's WordPiece and the real GPT-2 BPE.
+# the same generated text, for all-MiniLM-L6-v2's WordPiece, the real GPT-2 BPE, the real
+# Llama 3.2 and Qwen tokenizer.json files (byte-level BPE with their PCRE2 split) and the
+# SentencePiece-style sp-legacy fixture (byte fallback, no pre-tokenizer: whole lines go
+# through the BPE model).
 # Writes bench/RESULTS-tokenizers.md. Gets $PY and $BENCH_QUICK from bench/run.sh; runs
 # alone too: PY=.deps/venv/bin/python bash bench/bench_tokenizers.sh
 set -euo pipefail
@@ -36,7 +39,8 @@ open(out, "w", encoding="utf-8").write("\n".join(lines) + "\n")
 PYEOF
 
 cc -O2 -std=c11 -D_GNU_SOURCE -I"$root" bench/tokenizers_speed.c models/tokenizer.c models/wordpiece.c \
-   models/bpe.c models/vocab.c base/util.c -lutf8proc -lcjson -lpthread -o "$work/tokenizers_speed"
+   models/bpe.c models/vocab.c models/hftok.c models/pretok.c models/tokjson.c models/gpt2files.c \
+   models/tokgguf.c models/toklabel.c base/util.c -lpcre2-8 -lutf8proc -lcjson -lpthread -o "$work/tokenizers_speed"
 
 minilm=.deps/models/all-MiniLM-L6-v2
 gpt2=${AV_GPT2_TOKENIZER_DIR:-.deps/models/gpt2-tokenizer}
@@ -53,7 +57,8 @@ gpt2=${AV_GPT2_TOKENIZER_DIR:-.deps/models/gpt2-tokenizer}
   echo
   echo "| tokenizer | tokens | C MB/s | C cold MB/s | HF 1 thread MB/s | HF batch MB/s | same token count |"
   echo "| --- | --- | --- | --- | --- | --- | --- |"
-  for pair in "minilm bert $minilm" "gpt2 gpt2 $gpt2"; do
+  for pair in "minilm bert $minilm" "gpt2 gpt2 $gpt2" "llama3 llama .deps/models/llama3-tokenizer" \
+              "qwen llama .deps/models/qwen-tokenizer" "sp-legacy llama tests/fixtures/tokenizers/llm/sp-legacy"; do
     set -- $pair
     c=$("$work/tokenizers_speed" "$3" "$2" "$work/text.txt" 3)
     hf=$("$PY" bench/tokenizers_peer.py "$3" "$2" "$work/text.txt" 3)
@@ -65,5 +70,13 @@ print(f"| {name} | {c['tokens']} | {c['mb_per_s']:.1f} | {cold:.1f} | {hf['mb_pe
       f"{hf['batch_mb_per_s']:.1f} | {'yes' if c['tokens'] == hf['tokens'] else 'NO: %d' % hf['tokens']} |")
 PYEOF
   done
+  echo
+  echo "Notes. llama3, qwen: the real tokenizer.json files (scripts/install.sh), Split with their"
+  echo "regex (PCRE2, JIT) + byte-level BPE; gpt2 goes through the same PCRE2 split now. qwen also"
+  echo "NFC-normalizes every line (utf8proc), which is most of its gap to llama3. sp-legacy is the"
+  echo "SentencePiece-style fixture (Llama 2's configuration): no pre-tokenizer, so a whole line is"
+  echo "one BPE piece, too long for the piece cache; its vocabulary is 1500 tokens, so a line makes"
+  echo "many more merges than with a real one. Wall-clock figures: under a load average in the"
+  echo "hundreds they drift by 2x or more between runs; C and HF ran back to back on the same text."
 } > bench/RESULTS-tokenizers.md
 cat bench/RESULTS-tokenizers.md

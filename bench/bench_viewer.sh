@@ -1,23 +1,75 @@
 #!/usr/bin/env bash
-# bench_viewer.sh - frame time of the single and matrix views at 100k, 1M and 10M points,
-# drawn headless (`attnviz render --frames N`, every point, no level of detail) at
-# 1600x1000. Synthetic runs are made by bench_viewer_make.py (numpy) in a scratch folder.
-#   bench/bench_viewer.sh [build/attnviz] [scratch dir]      results: bench/RESULTS-viewer.md
-set -eu
+# bench_viewer.sh - the viewer at 1M, 10M and 28.8M points and at the 3.9M points of
+# MiniLM over the bundled sentences (6 x 12 heads of 54,656), matrix and single view,
+# (single view: 1M and 10M) drawn headless through EGL by `attnviz render --frames N` at
+# 1600x1000: the first
+# full draw, a hover frame, a frame while the view changes (single: a pan, drawn with
+# the window's 30 ms budget; matrix: a colour change) and the time from that change
+# until every point is shown again. With a second binary (a build of the old viewer)
+# each size also runs through it, taking turns: it draws every point every frame, so
+# its one frame time stands for all four. Last, the goal workload's loading: a run of
+# 144 heads x 200k points (230 MB of f32 positions) opened and drawn, with its time,
+# peak memory and the GPU memory the viewer took.
+#   bench/bench_viewer.sh [NEW_AV] [OLD_AV] [SCRATCH]
+#   BENCH_QUICK=1: 100k and 1M points only, and a 144 x 20k-point load run
+# Synthetic runs: bench_viewer_make.py (Gaussian blobs; the drawing cost does not depend
+# on what the points mean). Prints the tables of bench/RESULTS-viewer.md. On a GPU
+# machine the same command gives the GPU figures (the renderer column says which).
+set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
-AV=${1:-$root/build/attnviz}
-tmp=${2:-$(mktemp -d /tmp/av_bench_viewer.XXXXXX)}
-py=${PYTHON:-/work/main/.deps/venv/bin/python}
-echo "renderer: $(glxinfo -B 2>/dev/null | grep -m1 'renderer string' || echo 'EGL surfaceless (see RESULTS-viewer.md)')"
-printf "%-7s %-9s %-10s %-8s %s\n" view points heads frames ms/frame
-for n in 100000 1000000 10000000; do
-  frames=$(( n >= 10000000 ? 3 : n >= 1000000 ? 5 : 20 ))
-  single="$tmp/single_$n"; matrix="$tmp/matrix_$n"
-  [ -f "$single/manifest.json" ] || "$py" "$root/bench/bench_viewer_make.py" "$single" 1 1 $(( n / 2 ))
-  [ -f "$matrix/manifest.json" ] || "$py" "$root/bench/bench_viewer_make.py" "$matrix" 12 12 $(( n / 288 ))
-  s=$("$AV" render "$single" --view single --lod 0 --frames $frames -o "$tmp/s.png")
-  m=$("$AV" render "$matrix" --view matrix --lod 0 --frames $frames -o "$tmp/m.png")
-  printf "%-7s %-9s %-10s %-8s %s\n" single $n 1 $frames "$(echo "$s" | awk '{print $2}')"
-  printf "%-7s %-9s %-10s %-8s %s\n" matrix $(( n / 288 * 288 )) 144 $frames "$(echo "$m" | awk '{print $2}')"
+AV=${1:-${AV:-$root/build/attnviz}}
+OLD=${2:-}
+tmp=${3:-$(mktemp -d /tmp/av_bench_viewer.XXXXXX)}
+py=${PYTHON:-$root/.deps/venv/bin/python}
+quick=${BENCH_QUICK:-0}
+mkdir -p "$tmp"
+field() { echo "$1" | grep -oE "(^| )$2 [^ ]*" | head -1 | awk '{print $2}'; }
+make_run() { [ -f "$1/manifest.json" ] || "$py" "$root/bench/bench_viewer_make.py" "$@" >/dev/null; }
+
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)   $(nproc) CPUs   $(date -u +%Y-%m-%dT%H:%MZ)"
+echo
+echo "| view | points | heads | path | renderer | full draw ms | hover ms | pan ms | full detail ms | full / hover / pan / detail CPU ms |"
+echo "|---|---:|---:|---|---|---:|---:|---:|---:|---|"
+if [ "$quick" = 1 ]; then sizes="100000 1000000"; else sizes="1000000 3935232 10000000 28800000"; fi
+for n in $sizes; do
+  frames=$(( n >= 10000000 ? 1 : n >= 3000000 ? 2 : 3 ))
+  for view in matrix single; do
+    if [ "$n" = 3935232 ]; then
+      [ $view = single ] && continue            # the MiniLM shape: 6 x 12 heads of 54,656 points
+      run="$tmp/minilm"; make_run "$run" 6 12 27328; heads=72
+    elif [ $view = single ]; then
+      [ "$n" -gt 10000000 ] && continue         # one head of 28.8M points: not a workload
+      run="$tmp/single_$n"; make_run "$run" 1 1 $(( n / 2 )); heads=1
+    else
+      run="$tmp/matrix_$n"; make_run "$run" 12 12 $(( n / 288 )); heads=144
+    fi
+    out=$("$AV" render "$run" --view $view --frames $frames -o "$tmp/new.png" 2>&1) || { echo "| $view | $n | $heads | new | failed: $out |"; continue; }
+    printf "| %s | %s | %s | new | %s | %.0f | %.1f | %.0f | %.0f | %.0f / %.1f / %.0f / %.0f |\n" $view "$(field "$out" points)" $heads \
+      "$(field "$out" renderer)" "$(field "$out" full_ms)" "$(field "$out" hover_ms)" "$(field "$out" pan_ms)" "$(field "$out" detail_ms)" \
+      "$(field "$out" full_cpu_ms)" "$(field "$out" hover_cpu_ms)" "$(field "$out" pan_cpu_ms)" "$(field "$out" detail_cpu_ms)"
+    if [ -n "$OLD" ]; then
+      out=$("$OLD" render "$run" --view $view --lod 0 --frames $frames -o "$tmp/old.png" 2>&1) || { echo "| $view | $n | $heads | old | failed |"; continue; }
+      ms=$(field "$out" frame_ms)
+      printf "| %s | %s | %s | old (every point, every frame) | gl | %.0f | %.0f | %.0f | %.0f | |\n" $view "$(field "$out" points)" $heads "$ms" "$ms" "$ms" "$ms"
+    fi
+  done
 done
-[ -n "${2:-}" ] || rm -rf "$tmp"
+echo
+echo "renderer: $("$AV" render "$tmp/matrix_1000000" --frames 1 -o "$tmp/new.png" 2>/dev/null | grep -o 'gl ".*"' || echo '?')"
+echo
+
+# the goal workload's loading: 144 heads x 200k points, 2-D (T = 100k tokens)
+if [ "$quick" = 1 ]; then t=10000; else t=100000; fi
+run="$tmp/load_144x$(( 2 * t ))"; make_run "$run" 12 12 $t
+sync
+echo "| run | projection | renderer | open ms | first full draw ms | peak RSS MB | GPU MB (viewer's own) |"
+echo "|---|---:|---|---:|---:|---:|---:|"
+for ren in cpu gl; do
+  [ $ren = gl ] && [ "$quick" != 1 ] && [ "${BENCH_VIEWER_GL_LOAD:-0}" != 1 ] && continue  # llvmpipe needs minutes for 28.8M points
+  out=$(/usr/bin/time -f "rss_kb %M" "$AV" render "$run" --renderer $ren --frames 1 -o "$tmp/load.png" 2>&1)
+  printf "| 144 x %s points | %s MB | %s | %.0f | %.0f | %.0f | %s |\n" $(( 2 * t )) "$(du -m "$run/proj/tsne-2d.npy" | cut -f1)" $ren \
+    "$(field "$out" open_ms)" "$(field "$out" full_ms)" "$(echo "$(field "$out" rss_kb)" | awk '{print $1 / 1024}')" "$(field "$out" gpu_mb)"
+done
+echo
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+[ -n "${3:-}" ] || rm -rf "$tmp"

@@ -12,7 +12,9 @@
 #   proj     bench/bench_tsne_gpu.sh PARTS="sizes others otsne" (t-SNE per size, kNN,
 #            PCA, UMAP, openTSNE peer)
 #   heads    bench/bench_tsne_gpu.sh PARTS=heads (144 heads of 200k points: the < 10 min goal)
-#   all      build test dev extract proj heads
+#   viewer   bench/bench_viewer.sh (frame times of the viewer drawn headless through EGL on
+#            the card, 1M to 28.8M points; section of RESULTS-gpu.md)
+#   all      build test dev extract proj heads viewer
 # Each stage after build builds only the targets it needs, so any stage works on a cold
 # machine (a warm one keeps build/: nothing to rebuild). Each stage replaces its own
 # section of bench/RESULTS-gpu.md (the others are kept); extract and proj/heads also
@@ -37,7 +39,7 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 self="$root/bench/gpu_run.sh"
-all_stages=(build test dev extract proj heads)
+all_stages=(build test dev extract proj heads viewer)
 build=${AV_BUILD:-build}
 case "$build" in /*) ;; *) build="$root/$build" ;; esac
 prefix="$build/gpu-prefix"
@@ -280,6 +282,23 @@ one_stage() {
       echo "failed: $(tail -1 "$log" | cut -c1-150)" > "$line"
     fi
     ;;
+  viewer)
+    build_targets attnviz || { echo "build failed" > "$line"; return 1; }
+    setup_wheels
+    local log="$logs/bench_viewer.log"
+    PYTHON=${PYTHON:-python3} BENCH_QUICK=$quick bash "$root/bench/bench_viewer.sh" "$build/attnviz" "" "$build/gpu-viewer-runs" \
+      > "$log" 2>&1 || status=1
+    grep -q '| new |' "$log" && ! grep -q 'failed' "$log" || status=1
+    { echo "## Viewer (bench/bench_viewer.sh, headless EGL)"; echo; stage_header; cat "$log"; } > "$md"
+    if [ $status = 0 ]; then
+      # the goal rows: the largest matrix and single view, a hover and a frame that draws every point
+      awk -F'|' '/\| new \|/ { gsub(/ /, "", $2); gsub(/ /, "", $3); gsub(/ /, "", $7); gsub(/ /, "", $8); gsub(/ /, "", $9)
+                               r[$2] = $2 " " $3 " pts: full " $7 " ms, hover " $8 " ms, pan " $9 " ms" }
+                 END { printf "%s; %s (%s)", r["matrix"], r["single"], renderer }' renderer="$(grep -o 'gl ".*"' "$log" | head -1)" "$log" > "$line"
+    else
+      echo "failed: $(grep -m1 'failed' "$log" | cut -c1-150)" > "$line"
+    fi
+    ;;
   esac
   return $status
 }
@@ -317,7 +336,7 @@ for a in "$@"; do
   case "$a" in
     -h|--help) usage; exit 0 ;;
     all) stages+=("${all_stages[@]}") ;;
-    build|test|dev|extract|proj|heads) stages+=("$a") ;;
+    build|test|dev|extract|proj|heads|viewer) stages+=("$a") ;;
     *) echo "gpu_run: unknown stage '$a' (stages: ${all_stages[*]} all; --help)"; exit 2 ;;
   esac
 done
@@ -391,6 +410,7 @@ done
         dev) grep -E -B3 '^FAILED' "$logs/dev.md" 2>/dev/null | head -20 ;;
         extract) tail -n 8 "$logs/bench_extract_gpu.log" 2>/dev/null ;;
         proj|heads) grep -E -B2 'FAILED|bench_tsne_gpu:' "$logs/bench_tsne_gpu_$s.log" 2>/dev/null | tail -n 12 ;;
+        viewer) tail -n 12 "$logs/bench_viewer.log" 2>/dev/null ;;
       esac
       tail -n 3 "$logs/$s.out" 2>/dev/null
     fi

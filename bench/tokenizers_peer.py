@@ -1,7 +1,8 @@
 """tokenizers_peer.py - the same measurement as tokenizers_speed.c with Hugging Face
 `tokenizers` (Rust): one thread over the lines (encode per line), and encode_batch on
 all cores. Prints one JSON object.
-  python tokenizers_peer.py MODEL_DIR bert|gpt2 TEXT_FILE [REPS]"""
+  python tokenizers_peer.py MODEL_DIR bert|gpt2|llama TEXT_FILE [REPS]
+(llama: the folder's tokenizer.json, as the C side reads it for any decoder model type)"""
 import json
 import os
 import sys
@@ -11,7 +12,7 @@ from tokenizers import Tokenizer, models, pre_tokenizers
 
 
 def load(d, kind):
-    if kind == "bert":
+    if kind in ("bert", "llama"):
         tok = Tokenizer.from_file(os.path.join(d, "tokenizer.json"))
         tok.no_padding()
         tok.no_truncation()

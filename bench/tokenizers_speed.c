@@ -2,7 +2,7 @@
  * and runs it): encodes every line of a text file without special tokens, one thread,
  * and prints one JSON object: bytes, lines, tokens, seconds (best of REPS passes; the
  * first pass also fills the BPE piece cache, so "cold" is reported apart).
- *   tokenizers_speed MODEL_DIR bert|gpt2 TEXT_FILE [REPS] */
+ *   tokenizers_speed MODEL_DIR bert|gpt2|llama TEXT_FILE [REPS]   (llama: any decoder type, tokenizer.json) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +11,7 @@
 #include "models/tokenizer.h"
 
 int main(int argc, char **argv) {
-    if (argc < 4) { fprintf(stderr, "usage: %s MODEL_DIR bert|gpt2 TEXT_FILE [REPS]\n", argv[0]); return 2; }
+    if (argc < 4) { fprintf(stderr, "usage: %s MODEL_DIR bert|gpt2|llama TEXT_FILE [REPS]\n", argv[0]); return 2; }
     int reps = argc > 4 ? atoi(argv[4]) : 3;
     size_t len;
     char *text = av_read_file(argv[3], &len);

@@ -1,8 +1,9 @@
-/* cmd_info.c - `attnviz info MODEL_DIR|RUN`: what a model folder holds (architecture from
- * config.json, weight dtypes, parameter count and shards from the safetensors headers) or
- * what a run folder holds (manifest summary, projections, statistics). --json prints the
- * same as one JSON object. Everything is validated on the way: info on a broken
- * checkpoint fails the way extract would. */
+/* cmd_info.c - `attnviz info MODEL_DIR|FILE.gguf|RUN`: what a model folder holds
+ * (architecture from config.json, weight dtypes, parameter count and shards from the
+ * safetensors headers), what a GGUF file holds (architecture and sizes from its
+ * metadata, tensor types) or what a run folder holds (manifest summary, projections,
+ * statistics). --json prints the same as one JSON object. Everything is validated on
+ * the way: info on a broken checkpoint fails the way extract would. */
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <getopt.h>
@@ -12,13 +13,17 @@
 #include "cli/cli.h"
 #include "engine/runfolder.h"
 #include "models/config.h"
+#include "models/dequant.h"
+#include "models/gguf_llama.h"
 #include "models/safetensors.h"
 
 static void help(void) {
-    printf("usage: attnviz info [--json] MODEL_DIR|RUN\n\n"
+    printf("usage: attnviz info [--json] MODEL_DIR|FILE.gguf|RUN\n\n"
            "Describes a Hugging Face model folder (config.json + model.safetensors or\n"
            "model.safetensors.index.json): type, layers, heads, head dim, hidden and\n"
            "intermediate sizes, vocabulary, positions, weight dtypes, parameter count, shards.\n"
+           "Or a GGUF file (llama, mistral, qwen2, qwen3): the same figures from its metadata,\n"
+           "key/value heads, RoPE, the embedded tokenizer's kind and the tensor types.\n"
            "Or describes a run folder (manifest.json): model, items, tokens, dtype, which\n"
            "projections exist (and how many heads each holds, where not all) and whether\n"
            "statistics do.\n\n"
@@ -266,6 +271,121 @@ static int info_run(const char *dir, int json) {
     return rc;
 }
 
+/* A short string of GGUF metadata for the table ("" when absent or not a string). */
+static void gguf_str(const av_gguf *g, const char *key, char *buf, size_t n) {
+    const av_gguf_kv *kv = av_gguf_find_kv(g, key);
+    buf[0] = 0;
+    if (!kv || kv->type != AV_GGUF_STRING) return;
+    size_t i = 0;
+    for (; i < kv->strs[0].n && i + 1 < n; i++) {
+        unsigned char c = (unsigned char)kv->strs[0].s[i];
+        buf[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+    }
+    buf[i] = 0;
+}
+
+static double num(const cJSON *o, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+static int info_gguf(const char *path, int json) {
+    av_gguf_llama m;
+    if (av_gguf_llama_open(path, &m) != AV_OK) return av_cli_fail_last();
+    const av_gguf *g = &m.gguf;
+    const cJSON *c = m.config;
+    /* tensor types in type-number order, and the parameter count */
+    enum { NTYPES = 64 };
+    int per_type[NTYPES] = {0};
+    int64_t params = 0;
+    for (int i = 0; i < g->ntensors; i++) {
+        if (g->tensors[i].type < NTYPES) per_type[g->tensors[i].type]++;
+        params += g->tensors[i].numel;
+    }
+    char name[128], tok[64], pre[64];
+    gguf_str(g, "general.name", name, sizeof name);
+    gguf_str(g, "tokenizer.ggml.model", tok, sizeof tok);
+    gguf_str(g, "tokenizer.ggml.pre", pre, sizeof pre);
+    const av_gguf_kv *tokens = av_gguf_find_kv(g, "tokenizer.ggml.tokens");
+    uint64_t ntok = tokens && tokens->type == AV_GGUF_ARRAY ? tokens->count : 0;
+    const cJSON *rs = cJSON_GetObjectItemCaseSensitive(c, "rope_scaling");
+    const cJSON *rt = cJSON_GetObjectItemCaseSensitive(rs, "rope_type");
+    int rc = 0;
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "kind", "model");
+        cJSON_AddStringToObject(o, "format", "gguf");
+        cJSON_AddStringToObject(o, "path", path);
+        cJSON_AddNumberToObject(o, "gguf_version", g->version);
+        cJSON_AddStringToObject(o, "name", name);
+        cJSON_AddStringToObject(o, "model_type", m.arch);
+        cJSON_AddNumberToObject(o, "num_layers", num(c, "num_hidden_layers"));
+        cJSON_AddNumberToObject(o, "num_heads", num(c, "num_attention_heads"));
+        cJSON_AddNumberToObject(o, "num_kv_heads", num(c, "num_key_value_heads"));
+        cJSON_AddNumberToObject(o, "head_dim", num(c, "head_dim"));
+        cJSON_AddNumberToObject(o, "hidden", num(c, "hidden_size"));
+        cJSON_AddNumberToObject(o, "intermediate", num(c, "intermediate_size"));
+        cJSON_AddNumberToObject(o, "vocab_size", num(c, "vocab_size"));
+        cJSON_AddNumberToObject(o, "max_positions", num(c, "max_position_embeddings"));
+        cJSON_AddNumberToObject(o, "rope_theta", num(c, "rope_theta"));
+        cJSON_AddItemToObject(o, "rope_scaling", cJSON_Duplicate(rs, 1));
+        cJSON_AddStringToObject(o, "tokenizer", tok);
+        cJSON_AddNumberToObject(o, "num_tokens", (double)ntok);
+        cJSON *dt = cJSON_AddObjectToObject(o, "tensor_types");
+        for (int t = 0; t < NTYPES; t++)
+            if (per_type[t]) cJSON_AddNumberToObject(dt, av_ggml_type_name(t), per_type[t]);
+        cJSON_AddNumberToObject(o, "num_tensors", g->ntensors);
+        cJSON_AddNumberToObject(o, "params", (double)params);
+        cJSON_AddNumberToObject(o, "file_bytes", (double)g->size);
+        cJSON_AddItemToObject(o, "config", cJSON_Duplicate(c, 1));
+        char *s = cJSON_Print(o);
+        if (s) printf("%s\n", s);
+        else rc = av_cli_fail("info", "cannot serialise JSON");
+        free(s);
+        cJSON_Delete(o);
+    } else {
+        printf("model          %s\n", path);
+        printf("format         GGUF v%u, %d tensors, %d metadata keys, alignment %u, %zu bytes\n", g->version,
+               g->ntensors, g->nkv, g->alignment, g->size);
+        if (name[0]) printf("name           %s\n", name);
+        printf("type           %s\n", m.arch);
+        printf("layers         %.0f\n", num(c, "num_hidden_layers"));
+        printf("heads          %.0f\n", num(c, "num_attention_heads"));
+        printf("kv heads       %.0f\n", num(c, "num_key_value_heads"));
+        printf("head dim       %.0f\n", num(c, "head_dim"));
+        printf("hidden         %.0f\n", num(c, "hidden_size"));
+        printf("intermediate   %.0f\n", num(c, "intermediate_size"));
+        printf("vocab size     %.0f\n", num(c, "vocab_size"));
+        printf("max positions  %.0f\n", num(c, "max_position_embeddings"));
+        printf("rope           theta %.10g, scaling %s", num(c, "rope_theta"), cJSON_IsString(rt) ? rt->valuestring : "none");
+        if (cJSON_GetObjectItemCaseSensitive(rs, "factor")) printf(" x%g", num(rs, "factor"));
+        printf("\n");
+        if (tok[0]) printf("tokenizer      %s (%llu tokens%s%s)\n", tok, (unsigned long long)ntok, pre[0] ? ", pre " : "", pre);
+        else printf("tokenizer      none\n");
+        printf("weights        ");
+        int first = 1;
+        for (int t = 0; t < NTYPES; t++)
+            if (per_type[t]) {
+                printf("%s%s (%d tensor%s)", first ? "" : ", ", av_ggml_type_name(t), per_type[t],
+                       per_type[t] == 1 ? "" : "s");
+                first = 0;
+            }
+        printf("%s\n", first ? "none" : "");
+        printf("parameters     %lld\n", (long long)params);
+    }
+    av_gguf_llama_close(&m);
+    return rc;
+}
+
+/* A GGUF file not named .gguf still starts with the format's magic. */
+static int has_gguf_magic(const char *path) {
+    FILE *f = fopen(path, "rb");
+    char magic[4] = {0};
+    size_t got = f ? fread(magic, 1, 4, f) : 0;
+    if (f) fclose(f);
+    return got == 4 && !memcmp(magic, "GGUF", 4);
+}
+
 int av_cmd_info(int argc, char **argv) {
     static const struct option opts[] = {{"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     int json = 0, c;
@@ -277,12 +397,15 @@ int av_cmd_info(int argc, char **argv) {
         if (c == 'j') json = 1;
         else return av_cli_usage("info", "unknown option '%s'", argv[optind - 1]);
     }
-    if (argc - optind != 1) return av_cli_usage("info", "expects one MODEL_DIR or RUN folder");
+    if (argc - optind != 1) return av_cli_usage("info", "expects one MODEL_DIR, FILE.gguf or RUN folder");
     const char *dir = argv[optind];
     char path[4096];
     if (!av_is_dir(dir)) {
-        if (!av_file_exists(dir)) return av_cli_fail("info", "%s: no such folder", dir);
-        return av_cli_fail("info", "%s: not a folder (expected a model folder or a run folder)", dir);
+        size_t n = strlen(dir);
+        int gguf_name = n >= 5 && !strcmp(dir + n - 5, ".gguf");
+        if (!av_file_exists(dir)) return av_cli_fail("info", "%s: no such %s", dir, gguf_name ? "file" : "folder");
+        if (gguf_name || has_gguf_magic(dir)) return info_gguf(dir, json);
+        return av_cli_fail("info", "%s: not a folder (expected a model folder, a GGUF file or a run folder)", dir);
     }
     if (av_file_exists(av_path_join(path, sizeof path, dir, "manifest.json"))) return info_run(dir, json);
     if (av_file_exists(av_path_join(path, sizeof path, dir, "config.json"))) return info_model(dir, json);

@@ -16,7 +16,7 @@ static void usage(FILE *f) {
                "search with /), the sentence view and the image view (v). Needs a display;\n"
                "`attnviz render` draws the same views into PNGs without one.\n\n"
                AV_SESSION_HELP
-               "  --size WxH          window size (default 1400x900)\n"
+               "  --size WxH          window size (default 1400x900, less where the screen's work area is smaller)\n"
                "  --script FILE       replay synthetic input from FILE (see viewer/window.h), then exit\n\n"
                "Live projection (--live): the head's t-SNE or UMAP runs while you watch, with the\n"
                "iteration, KL and rate in the bottom bar; when it is done, s saves it into RUN/proj/\n"
@@ -28,13 +28,11 @@ static void usage(FILE *f) {
                "  --metric cosine|euclidean, --no-translate, --scale   as for `attnviz project`\n");
 }
 
-enum { DEFAULT_W = 1400, DEFAULT_H = 900 };
-
 int av_cli_view_job(const char *run_dir) {
     av_session_opts o;
     av_session_defaults(&o);
     o.run = run_dir;
-    if (av_window_run(&o, DEFAULT_W, DEFAULT_H, NULL, stdout) != AV_OK) return av_cli_fail("view", "%s", av_last_error());
+    if (av_window_run(&o, 0, 0, NULL, stdout) != AV_OK) return av_cli_fail("view", "%s", av_last_error());
     return 0;
 }
 
@@ -53,7 +51,7 @@ int av_cmd_view(int argc, char **argv) {
     memset(&live, 0, sizeof live);
     int is_live = 0;
     const char *script = NULL;
-    int W = DEFAULT_W, H = DEFAULT_H;
+    int W = 0, H = 0;  /* the window's default, fitted to the screen */
     int c;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         int r = av_cli_session_option("view", c, optarg, &o);

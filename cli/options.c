@@ -203,6 +203,13 @@ int av_cli_session_option(const char *cmd, int code, const char *arg, av_session
         if (av_cli_int(cmd, "--lod", arg, 0, 1L << 40, &n)) return 2;
         o->lod = n;
         return 0;
+    case AV_OPT_DENSITY: o->density = 1; return 0;
+    case AV_OPT_EXPOSURE:
+        if (av_cli_double(cmd, "--exposure", arg, 1.0 / 64, 64, &o->exposure)) return 2;
+        return 0;
+    case AV_OPT_RENDERER:
+        if (av_renderer_parse(arg, &o->renderer) != AV_OK) return av_cli_usage(cmd, "%s", av_last_error());
+        return 0;
     default: return 1;
     }
 }

@@ -25,7 +25,7 @@ enum {
     /* session (AV_SESSION_LONGOPTS) */
     AV_OPT_VIEW, AV_OPT_HEAD, AV_OPT_METHOD, AV_OPT_DIM, AV_OPT_COLOR, AV_OPT_ITEM, AV_OPT_TOKEN, AV_OPT_SEARCH,
     AV_OPT_THEME, AV_OPT_HIDE_SPECIAL, AV_OPT_VALUE_NORM, AV_OPT_ARROWS, AV_OPT_HIDE_Q, AV_OPT_HIDE_K,
-    AV_OPT_SIZE_NORM, AV_OPT_LOD,
+    AV_OPT_SIZE_NORM, AV_OPT_LOD, AV_OPT_DENSITY, AV_OPT_EXPOSURE, AV_OPT_RENDERER,
     /* one command each */
     AV_OPT_OPEN_VIEW,   /* run --view */
     AV_OPT_LIVE,        /* view --live */
@@ -111,7 +111,9 @@ void av_cli_project_apply_iters(av_cli_project *p);
     {"theme", required_argument, 0, AV_OPT_THEME}, {"hide-special", no_argument, 0, AV_OPT_HIDE_SPECIAL}, \
     {"value-norm", no_argument, 0, AV_OPT_VALUE_NORM}, {"arrows", no_argument, 0, AV_OPT_ARROWS}, \
     {"hide-queries", no_argument, 0, AV_OPT_HIDE_Q}, {"hide-keys", no_argument, 0, AV_OPT_HIDE_K}, \
-    {"size-by-norm", no_argument, 0, AV_OPT_SIZE_NORM}, {"lod", required_argument, 0, AV_OPT_LOD}
+    {"size-by-norm", no_argument, 0, AV_OPT_SIZE_NORM}, {"lod", required_argument, 0, AV_OPT_LOD}, \
+    {"density", no_argument, 0, AV_OPT_DENSITY}, {"exposure", required_argument, 0, AV_OPT_EXPOSURE}, \
+    {"renderer", required_argument, 0, AV_OPT_RENDERER}
 
 #define AV_SESSION_HELP \
     "  --view matrix|single|sentence|image   which view (default matrix)\n" \
@@ -127,7 +129,12 @@ void av_cli_project_apply_iters(av_cli_project *p);
     "  --value-norm        weight attention by the keys' value norms |v| (v_norm.npy of the run)\n" \
     "  --arrows            image view: each patch's strongest target as an arrow\n" \
     "  --hide-queries, --hide-keys, --size-by-norm   point display options\n" \
-    "  --lod N             draw at most N points per frame (stride subsample per head; 0 = all)\n"
+    "  --density           heat map of how many points cover each pixel, per cell / view (key d)\n" \
+    "  --exposure E        ink of the points: their alpha (and the heat map's scale) follows how many\n" \
+    "                      points share a pixel; E > 1 darker, < 1 lighter (default 1; keys [ and ])\n" \
+    "  --lod N             draw at most N points per frame; further frames add the rest (0 = all at once)\n" \
+    "  --renderer R        where points are drawn: gl (the GPU), cpu (C threads), auto (default:\n" \
+    "                      cpu when OpenGL is a software renderer such as llvmpipe, else gl)\n"
 
 int av_cli_session_option(const char *cmd, int code, const char *arg, av_session_opts *o);
 #endif

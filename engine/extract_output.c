@@ -133,7 +133,27 @@ static int write_token_files(av_extract_job *j) {
     FILE *f = fopen(av_path_join(path, sizeof path, j->tmp, "tokens.jsonl"), "w");
     if (!f) return av_fail("%s: cannot create (%s)", path, strerror(errno));
     int vit = j->cfg->type == AV_MODEL_VIT, g = vit ? j->cfg->image_size / j->cfg->patch_size : 0;
-    for (int64_t i = 0; i < j->n_items; i++)
+    const char **texts = NULL;
+    char **labels = NULL;
+    int cap = 0;
+    for (int64_t i = 0; i < j->n_items && rc == AV_OK; i++) {
+        /* the readable labels of an item's tokens, decoded together (a character may be
+         * split over several byte-level or byte-fallback tokens) */
+        if (!vit && j->len[i] > cap) {
+            cap = j->len[i];
+            free(texts);
+            free(labels);
+            texts = av_malloc((size_t)cap * sizeof *texts);
+            labels = av_malloc((size_t)cap * sizeof *labels);
+            if (!texts || !labels) { rc = AV_ERR_NOMEM; break; }
+        }
+        if (!vit) {
+            for (int t = 0; t < j->len[i]; t++) {
+                const char *s = av_tokenizer_token(j->tok, j->ids[j->off[i] + t]);
+                texts[t] = s ? s : "";
+            }
+            if ((rc = av_token_labels(texts, j->len[i], av_tokenizer_spelling(j->tok), labels))) break;
+        }
         for (int t = 0; t < j->len[i]; t++) {
             fputs("{\"text\": ", f);
             if (vit) {
@@ -144,12 +164,18 @@ static int write_token_files(av_extract_job *j) {
                 fprintf(f, ", \"item\": %lld, \"pos\": %d, \"row\": %d, \"col\": %d}\n", (long long)i, t,
                         t ? (t - 1) / g : -1, t ? (t - 1) % g : -1);
             } else {
-                const char *s = av_tokenizer_token(j->tok, j->ids[j->off[i] + t]);
-                json_str(f, s ? s : "");
+                json_str(f, texts[t]);
+                fputs(", \"label\": ", f);
+                json_str(f, labels[t]);
                 fprintf(f, ", \"item\": %lld, \"pos\": %d}\n", (long long)i, t);
+                free(labels[t]);
             }
         }
-    if (fclose(f) != 0) return av_fail("%s: write failed", path);
+    }
+    free(texts);
+    free(labels);
+    if (fclose(f) != 0 && rc == AV_OK) return av_fail("%s: write failed", path);
+    if (rc) return rc;
 
     f = fopen(av_path_join(path, sizeof path, j->tmp, "items.jsonl"), "w");
     if (!f) return av_fail("%s: cannot create (%s)", path, strerror(errno));

@@ -21,7 +21,12 @@
  *   k.npy          [L, Hkv, T, d] f16|f32 (Hkv = num_kv_heads)
  *   v_norm.npy     [L, H, T] |v| of each token for each query head (its key head's value)
  *   token_item.npy, token_pos.npy [T] i32
- *   tokens.jsonl   {"text","item","pos"[, "row","col"]} per token; items.jsonl per item
+ *   tokens.jsonl   {"text","item","pos"[, "row","col"]} per token; items.jsonl per item.
+ *                  "text" is the token as the tokenizer spells it ("Ġthe", "▁the",
+ *                  "<0xE6>"); text models also write "label", the text it stands for,
+ *                  readable: byte-level and byte-fallback tokens decoded to UTF-8, white
+ *                  space shown as ␣ ↵ → (av_token_labels, models/tokenizer.h). Runs
+ *                  written before "label" existed have none; readers derive it.
  *   proj/<method>-<dim>d.npy [L, H, 2T, dim] f32 (query head h's queries, then its key
  *                  head's keys); stats.json (per query head)
  * Everything downstream pairs query head h with its key head through av_run_head_k.

@@ -1,10 +1,9 @@
-/* bpe.c - see bpe.h. Merging keeps the pieces of a word in a linked list and candidate
+/* bpe.c - see bpe.h. Merging keeps the symbols of a piece in a linked list and candidate
  * merges in a binary heap ordered by (rank, position), as tokenizers' BPE model does, so a
  * long word costs O(n log n), not O(n^2). The merge table is a hash from the id pair to
  * (rank, merged id). */
 #include "models/bpe.h"
 
-#include <cjson/cJSON.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,12 +28,13 @@ typedef struct {
 
 struct av_bpe {
     av_vocab vocab;
-    int32_t byte_id[256];    /* id of each byte's bytes_to_unicode character, -1 if absent */
+    av_bpe_opts opts;
+    int32_t byte_id[256];    /* byte-level: id of each byte's character, -1 if absent */
+    int32_t fallback_id[256];/* id of "<0xXX>", -1 if absent */
     merge_slot *merges;
     size_t merge_slots;      /* power of two */
-    av_specials specials;
-    int32_t eos;
-    int add_prefix_space;    /* tokenizer_config.json add_prefix_space (default false) */
+    size_t merge_count;
+    int32_t next_rank;
     piece_cache *cache;      /* mutable behind a const av_bpe: a cache changes no result */
 };
 
@@ -54,100 +54,25 @@ static const merge_slot *merge_find(const av_bpe *b, int32_t l, int32_t r) {
     return NULL;
 }
 
-/* GPT-2's bytes_to_unicode: printable Latin-1 bytes stand for themselves, the other 68
- * bytes for U+0100 onwards in byte order. */
-static int32_t byte_char(int byte) {
-    if ((byte >= 0x21 && byte <= 0x7E) || (byte >= 0xA1 && byte <= 0xAC) || (byte >= 0xAE && byte <= 0xFF))
-        return byte;
+static int byte_is_self(int x) { return (x >= 0x21 && x <= 0x7E) || (x >= 0xA1 && x <= 0xAC) || (x >= 0xAE && x <= 0xFF); }
+
+/* Printable Latin-1 bytes stand for themselves, the other 68 bytes for U+0100 onwards in
+ * byte order. */
+int32_t av_byte_char(int x) {
+    if (byte_is_self(x)) return x;
     int n = 0;
-    for (int x = 0; x < byte; x++)
-        if (!((x >= 0x21 && x <= 0x7E) || (x >= 0xA1 && x <= 0xAC) || (x >= 0xAE && x <= 0xFF))) n++;
+    for (int y = 0; y < x; y++) n += !byte_is_self(y);
     return 256 + n;
 }
 
-/* ---- loading ------------------------------------------------------------------------ */
-
-static int load_vocab_json(av_vocab *v, const char *path) {
-    size_t len;
-    char *text = av_read_file(path, &len);
-    if (!text) return AV_ERR;
-    cJSON *root = cJSON_ParseWithLength(text, len);
-    free(text);
-    if (!cJSON_IsObject(root)) { cJSON_Delete(root); return av_fail("%s: not a JSON object", path); }
-    int rc = AV_OK;
-    const cJSON *it;
-    cJSON_ArrayForEach(it, root) {
-        double d = it->valuedouble;
-        if (!cJSON_IsNumber(it) || d < 0 || d > 2e9 || d != (double)(int32_t)d) {
-            rc = av_fail("%s: token '%.40s' has no valid id", path, it->string ? it->string : "");
-            break;
-        }
-        rc = av_vocab_add(v, it->string, strlen(it->string), (int32_t)d);
-        if (rc) break;
-    }
-    cJSON_Delete(root);
-    if (rc == AV_OK && v->count == 0) rc = av_fail("%s: empty vocabulary", path);
-    if (rc == AV_OK) rc = av_vocab_finish(v);
-    return rc;
+int av_char_byte(int32_t cp) {
+    if (cp >= 0 && cp < 256) return byte_is_self(cp) ? cp : -1;
+    if (cp < 256 || cp >= 256 + 68) return -1;
+    int k = cp - 256;   /* the k-th byte that is not its own image: 0..32, 127..160, 173 */
+    return k <= 32 ? k : k <= 66 ? k - 33 + 127 : 173;
 }
 
-static int merge_insert(av_bpe *b, int32_t l, int32_t r, int32_t rank, int32_t merged) {
-    uint64_t key = pair_key(l, r);
-    size_t i = mix64(key) & (b->merge_slots - 1);
-    while (b->merges[i].key && b->merges[i].key != key) i = (i + 1) & (b->merge_slots - 1);
-    /* a repeated pair takes its later rank, as a dict built in file order does */
-    b->merges[i] = (merge_slot){ key, rank, merged };
-    return AV_OK;
-}
-
-static int load_merges(av_bpe *b, const char *path) {
-    size_t len;
-    char *text = av_read_file(path, &len);
-    if (!text) return AV_ERR;
-    size_t lines = 1;
-    for (size_t i = 0; i < len; i++) lines += text[i] == '\n';
-    b->merge_slots = 1024;
-    while (b->merge_slots < 2 * lines) b->merge_slots *= 2;
-    b->merges = calloc(b->merge_slots, sizeof *b->merges);
-    if (!b->merges) { free(text); return av_fail("out of memory (merge table)"), AV_ERR_NOMEM; }
-    int rc = AV_OK;
-    int32_t rank = 0;
-    size_t lineno = 0, p = 0;
-    char tok[2048];
-    while (p < len && rc == AV_OK) {
-        char *nl = memchr(text + p, '\n', len - p);
-        size_t end = nl ? (size_t)(nl - text) : len;
-        char *line = text + p;
-        size_t ll = end - p;
-        p = end + 1;
-        lineno++;
-        if (ll && line[ll - 1] == '\r') ll--;
-        /* "#version: 0.2" headers are skipped, as both Hugging Face readers do */
-        if (ll >= 8 && memcmp(line, "#version", 8) == 0) continue;
-        char *sp = memchr(line, ' ', ll);
-        if (!sp || sp == line || sp == line + ll - 1 || memchr(sp + 1, ' ', (size_t)(line + ll - sp - 1)) ||
-            ll + 1 > sizeof tok) {
-            rc = av_fail("%s: line %zu: not two tokens separated by one space", path, lineno);
-            break;
-        }
-        size_t la = (size_t)(sp - line), lb = ll - la - 1;
-        int32_t l = av_vocab_find(&b->vocab, line, la);
-        int32_t r = av_vocab_find(&b->vocab, sp + 1, lb);
-        memcpy(tok, line, la);
-        memcpy(tok + la, sp + 1, lb);
-        int32_t m = av_vocab_find(&b->vocab, tok, la + lb);
-        if (l < 0 || r < 0 || m < 0) {
-            rc = av_fail("%s: line %zu: merge '%.*s %.*s': '%.*s' is not in vocab.json", path, lineno,
-                         (int)la, line, (int)lb, sp + 1,
-                         l < 0 ? (int)la : r < 0 ? (int)lb : (int)(la + lb),
-                         l < 0 ? line : r < 0 ? sp + 1 : tok);
-            break;
-        }
-        rc = merge_insert(b, l, r, rank++, m);
-    }
-    free(text);
-    return rc;
-}
+/* ---- construction ------------------------------------------------------------------- */
 
 static void cache_free(piece_cache *c) {
     if (!c) return;
@@ -174,49 +99,66 @@ static piece_cache *cache_new(void) {
     return c;
 }
 
-/* tokenizer_config.json's add_prefix_space, when the folder has that file. */
-static int load_config(av_bpe *b, const char *path) {
-    if (!av_file_exists(path)) return AV_OK;
-    size_t len;
-    char *text = av_read_file(path, &len);
-    if (!text) return AV_ERR;
-    cJSON *cfg = cJSON_ParseWithLength(text, len);
-    free(text);
-    int rc = AV_OK;
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(cfg, "add_prefix_space");
-    if (!cJSON_IsObject(cfg)) rc = av_fail("%s: not a JSON object", path);
-    else if (it && !cJSON_IsNull(it) && !cJSON_IsBool(it))
-        rc = av_fail("%s: 'add_prefix_space' is not true, false or null", path);
-    else b->add_prefix_space = cJSON_IsTrue(it);
-    cJSON_Delete(cfg);
-    return rc;
+int av_bpe_new(av_vocab *vocab, const av_bpe_opts *o, size_t merges_hint, av_bpe **out) {
+    *out = NULL;
+    av_bpe *b = av_calloc(1, sizeof *b);
+    if (!b) { av_vocab_free(vocab); return AV_ERR_NOMEM; }
+    b->vocab = *vocab;
+    av_vocab_init(vocab);
+    b->opts = *o;
+    b->merge_slots = 1024;
+    while (b->merge_slots < 2 * merges_hint + 2) b->merge_slots *= 2;
+    b->merges = calloc(b->merge_slots, sizeof *b->merges);
+    b->cache = cache_new();
+    if (!b->merges || !b->cache) { av_bpe_free(b); return av_fail("out of memory (merge table)"), AV_ERR_NOMEM; }
+    for (int x = 0; x < 256; x++) {
+        uint8_t u8[4];
+        utf8proc_ssize_t n = utf8proc_encode_char(av_byte_char(x), u8);
+        b->byte_id[x] = av_vocab_find(&b->vocab, (const char *)u8, (size_t)n);
+        char hex[8];
+        snprintf(hex, sizeof hex, "<0x%02X>", x);
+        b->fallback_id[x] = av_vocab_find(&b->vocab, hex, 6);
+    }
+    *out = b;
+    return AV_OK;
 }
 
-int av_bpe_load(const char *dir, av_bpe **out) {
-    *out = NULL;
-    char vpath[4096], mpath[4096], cpath[4096];
-    av_path_join(vpath, sizeof vpath, dir, "vocab.json");
-    av_path_join(mpath, sizeof mpath, dir, "merges.txt");
-    av_path_join(cpath, sizeof cpath, dir, "tokenizer_config.json");
-    av_bpe *b = av_calloc(1, sizeof *b);
-    if (!b) return AV_ERR_NOMEM;
-    av_vocab_init(&b->vocab);
-    int rc = load_vocab_json(&b->vocab, vpath);
-    if (rc == AV_OK) rc = load_config(b, cpath);
-    if (rc == AV_OK) rc = load_merges(b, mpath);
-    if (rc == AV_OK) {
-        for (int x = 0; x < 256; x++) {
-            uint8_t u8[4];
-            utf8proc_ssize_t n = utf8proc_encode_char(byte_char(x), u8);
-            b->byte_id[x] = av_vocab_find(&b->vocab, (const char *)u8, (size_t)n);
-        }
-        b->eos = av_vocab_find(&b->vocab, "<|endoftext|>", 13);
-        av_specials_add(&b->specials, &b->vocab, "<|endoftext|>");
-        b->cache = cache_new();
-        if (!b->cache) rc = AV_ERR_NOMEM;
+static int merge_grow(av_bpe *b) {
+    size_t ns = b->merge_slots * 2;
+    merge_slot *m = calloc(ns, sizeof *m);
+    if (!m) return av_fail("out of memory (merge table)"), AV_ERR_NOMEM;
+    for (size_t k = 0; k < b->merge_slots; k++) {
+        if (!b->merges[k].key) continue;
+        size_t i = mix64(b->merges[k].key) & (ns - 1);
+        while (m[i].key) i = (i + 1) & (ns - 1);
+        m[i] = b->merges[k];
     }
-    if (rc != AV_OK) { av_bpe_free(b); return rc; }
-    *out = b;
+    free(b->merges);
+    b->merges = m;
+    b->merge_slots = ns;
+    return AV_OK;
+}
+
+int av_bpe_add_merge(av_bpe *b, const char *l, size_t ll, const char *r, size_t rl, const char *where) {
+    int32_t li = av_vocab_find(&b->vocab, l, ll), ri = av_vocab_find(&b->vocab, r, rl), mi = -1;
+    char tok[1024];
+    if (li >= 0 && ri >= 0 && ll + rl <= sizeof tok) {
+        memcpy(tok, l, ll);
+        memcpy(tok + ll, r, rl);
+        mi = av_vocab_find(&b->vocab, tok, ll + rl);
+    }
+    if (li < 0 || ri < 0 || mi < 0) {
+        if (li < 0) return av_fail("%s: merge '%.*s %.*s': '%.*s' is not in the vocabulary", where, (int)ll, l, (int)rl, r, (int)ll, l);
+        if (ri < 0) return av_fail("%s: merge '%.*s %.*s': '%.*s' is not in the vocabulary", where, (int)ll, l, (int)rl, r, (int)rl, r);
+        return av_fail("%s: merge '%.*s %.*s': '%.*s%.*s' is not in the vocabulary", where, (int)ll, l, (int)rl, r,
+                       (int)ll, l, (int)rl, r);
+    }
+    if (2 * (b->merge_count + 1) > b->merge_slots && merge_grow(b)) return AV_ERR_NOMEM;
+    uint64_t key = pair_key(li, ri);
+    size_t i = mix64(key) & (b->merge_slots - 1);
+    while (b->merges[i].key && b->merges[i].key != key) i = (i + 1) & (b->merge_slots - 1);
+    if (!b->merges[i].key) b->merge_count++;
+    b->merges[i] = (merge_slot){ key, b->next_rank++, mi };
     return AV_OK;
 }
 
@@ -229,47 +171,44 @@ void av_bpe_free(av_bpe *b) {
 }
 
 const av_vocab *av_bpe_vocab(const av_bpe *b) { return &b->vocab; }
-int32_t av_bpe_eos(const av_bpe *b) { return b->eos; }
+const av_bpe_opts *av_bpe_options(const av_bpe *b) { return &b->opts; }
 
 /* ---- merging ------------------------------------------------------------------------ */
 
 typedef struct { int32_t rank, pos, merged; } cand;
-typedef struct {
-    int32_t *id, *prev, *next;   /* symbols; id -1 = merged away */
-    cand *heap;
-    size_t cap, nheap;
-} work;
 
 static int cand_less(cand a, cand b) { return a.rank < b.rank || (a.rank == b.rank && a.pos < b.pos); }
 
-static void heap_push(work *w, cand c) {
+static void heap_push(av_bpe_work *w, cand c) {
+    cand *h = w->heap;
     size_t i = w->nheap++;
     while (i > 0) {
         size_t p = (i - 1) / 2;
-        if (!cand_less(c, w->heap[p])) break;
-        w->heap[i] = w->heap[p];
+        if (!cand_less(c, h[p])) break;
+        h[i] = h[p];
         i = p;
     }
-    w->heap[i] = c;
+    h[i] = c;
 }
 
-static cand heap_pop(work *w) {
-    cand top = w->heap[0], last = w->heap[--w->nheap];
+static cand heap_pop(av_bpe_work *w) {
+    cand *h = w->heap;
+    cand top = h[0], last = h[--w->nheap];
     size_t i = 0;
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
         cand mc = last;
-        if (l < w->nheap && cand_less(w->heap[l], mc)) { m = l; mc = w->heap[l]; }
-        if (r < w->nheap && cand_less(w->heap[r], mc)) { m = r; }
+        if (l < w->nheap && cand_less(h[l], mc)) { m = l; mc = h[l]; }
+        if (r < w->nheap && cand_less(h[r], mc)) { m = r; }
         if (m == i) break;
-        w->heap[i] = w->heap[m];
+        h[i] = h[m];
         i = m;
     }
-    if (w->nheap) w->heap[i] = last;
+    if (w->nheap) h[i] = last;
     return top;
 }
 
-static int work_reserve(work *w, size_t n) {
+static int work_reserve(av_bpe_work *w, size_t n) {
     if (n <= w->cap) return AV_OK;
     size_t cap = w->cap ? w->cap : 64;
     while (cap < n) cap *= 2;
@@ -287,27 +226,105 @@ static int work_reserve(work *w, size_t n) {
     return AV_OK;
 }
 
-static void push_pair(const av_bpe *b, work *w, int32_t pos) {
+void av_bpe_work_free(av_bpe_work *w) {
+    free(w->id); free(w->prev); free(w->next); free(w->heap); free(w->spell);
+    memset(w, 0, sizeof *w);
+}
+
+static void push_pair(const av_bpe *b, av_bpe_work *w, int32_t pos) {
     if (pos < 0 || w->next[pos] < 0) return;
     int32_t nx = w->next[pos];
     const merge_slot *m = merge_find(b, w->id[pos], w->id[nx]);
     if (m) heap_push(w, (cand){ m->rank, pos, m->merged });
 }
 
-/* Byte-level BPE of one piece s[0..n) -> ids appended to enc. */
-static int merge_piece(const av_bpe *b, const uint8_t *s, size_t n, work *w, int32_t type_id,
-                       av_encoding *enc) {
-    if (work_reserve(w, n)) return AV_ERR_NOMEM;
-    int32_t count = 0;
-    for (size_t i = 0; i < n; i++) {
-        /* a byte whose character the vocabulary lacks is dropped, as the BPE model of
-         * tokenizers does when it has no unknown token */
-        if (b->byte_id[s[i]] < 0) continue;
-        w->id[count] = b->byte_id[s[i]];
-        w->prev[count] = count - 1;
-        w->next[count] = count + 1;
-        count++;
+/* Symbol builder state: the pending unknown token (fuse_unk joins a run of them). */
+typedef struct { int32_t count; int unk_pending; } sym_state;
+
+static void sym_add(av_bpe_work *w, sym_state *st, int32_t id) {
+    w->id[st->count] = id;
+    w->prev[st->count] = st->count - 1;
+    w->next[st->count] = st->count + 1;
+    st->count++;
+}
+
+static void sym_flush_unk(const av_bpe *b, av_bpe_work *w, sym_state *st) {
+    if (st->unk_pending) sym_add(w, st, b->opts.unk);
+    st->unk_pending = 0;
+}
+
+/* A character (UTF-8 bytes c[0..n)) the vocabulary lacks: its byte tokens, else the
+ * unknown token, else nothing. */
+static void sym_unknown(const av_bpe *b, av_bpe_work *w, sym_state *st, const uint8_t *c, size_t n) {
+    if (b->opts.byte_fallback) {
+        size_t k = 0;
+        while (k < n && b->fallback_id[c[k]] >= 0) k++;
+        if (k == n) {
+            sym_flush_unk(b, w, st);
+            for (k = 0; k < n; k++) sym_add(w, st, b->fallback_id[c[k]]);
+            return;
+        }
     }
+    if (b->opts.unk < 0) return;
+    if (st->unk_pending && !b->opts.fuse_unk) sym_add(w, st, b->opts.unk);
+    st->unk_pending = 1;
+}
+
+static void sym_known(const av_bpe *b, av_bpe_work *w, sym_state *st, int32_t id) {
+    sym_flush_unk(b, w, st);
+    sym_add(w, st, id);
+}
+
+/* The byte-level spelling of s[0..n) in w->spell; its length. */
+static int spell_bytes(av_bpe_work *w, const uint8_t *s, size_t n, size_t *len) {
+    if (2 * n + 1 > w->spell_cap) {
+        char *p = realloc(w->spell, 2 * n + 1);
+        if (!p) return av_fail("out of memory (tokenizer buffer)"), AV_ERR_NOMEM;
+        w->spell = p;
+        w->spell_cap = 2 * n + 1;
+    }
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) o += (size_t)utf8proc_encode_char(av_byte_char(s[i]), (uint8_t *)w->spell + o);
+    *len = o;
+    return AV_OK;
+}
+
+static int merge_piece(const av_bpe *b, const uint8_t *s, size_t n, av_bpe_work *w, int32_t type_id,
+                       av_encoding *enc) {
+    if (b->opts.ignore_merges) {
+        int32_t id;
+        if (b->opts.byte_level) {
+            size_t len;
+            if (spell_bytes(w, s, n, &len)) return AV_ERR_NOMEM;
+            id = av_vocab_find(&b->vocab, w->spell, len);
+        } else {
+            id = av_vocab_find(&b->vocab, (const char *)s, n);
+        }
+        if (id >= 0) return av_encoding_push(enc, id, type_id);
+    }
+    /* a character may become up to 4 byte tokens */
+    if (work_reserve(w, 4 * n + 1)) return AV_ERR_NOMEM;
+    sym_state st = {0, 0};
+    for (size_t i = 0; i < n;) {
+        if (b->opts.byte_level) {
+            if (b->byte_id[s[i]] >= 0) sym_known(b, w, &st, b->byte_id[s[i]]);
+            else {
+                uint8_t u8[4];
+                utf8proc_ssize_t k = utf8proc_encode_char(av_byte_char(s[i]), u8);
+                sym_unknown(b, w, &st, u8, (size_t)k);
+            }
+            i++;
+            continue;
+        }
+        int32_t cp;
+        int k = av_utf8_next(s + i, n - i, &cp);
+        int32_t id = av_vocab_find(&b->vocab, (const char *)s + i, (size_t)k);
+        if (id >= 0) sym_known(b, w, &st, id);
+        else sym_unknown(b, w, &st, s + i, (size_t)k);
+        i += (size_t)k;
+    }
+    sym_flush_unk(b, w, &st);
+    int32_t count = st.count;
     if (!count) return AV_OK;
     w->next[count - 1] = -1;
     w->nheap = 0;
@@ -336,9 +353,7 @@ static int merge_piece(const av_bpe *b, const uint8_t *s, size_t n, work *w, int
 /* ---- cache -------------------------------------------------------------------------- */
 
 static uint64_t piece_hash(const uint8_t *s, size_t n) {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) { h ^= s[i]; h *= 1099511628211ull; }
-    return h | 1;
+    return av_vocab_hash(AV_VOCAB_HASH0, (const char *)s, n) | 1;
 }
 
 /* Appends the cached ids of s to enc; 1 when found, 0 when not, < 0 on error. */
@@ -386,8 +401,9 @@ static void cache_put(piece_cache *c, const uint8_t *s, size_t n, uint64_t h, co
     pthread_mutex_unlock(&c->lock);
 }
 
-static int encode_piece(const av_bpe *b, const uint8_t *s, size_t n, work *w, int32_t type_id,
+int av_bpe_encode_piece(const av_bpe *b, const uint8_t *s, size_t n, av_bpe_work *w, int32_t type_id,
                         av_encoding *enc) {
+    if (!n) return AV_OK;
     uint64_t h = 0;
     if (n <= CACHE_MAX_PIECE) {
         h = piece_hash(s, n);
@@ -398,110 +414,5 @@ static int encode_piece(const av_bpe *b, const uint8_t *s, size_t n, work *w, in
     int rc = merge_piece(b, s, n, w, type_id, enc);
     if (rc == AV_OK && n <= CACHE_MAX_PIECE)
         cache_put(b->cache, s, n, h, enc->ids + first, (uint32_t)(enc->count - first));
-    return rc;
-}
-
-/* ---- pre-tokenization ------------------------------------------------------------------ */
-
-enum { CL_SPACE, CL_LETTER, CL_NUMBER, CL_OTHER };
-
-typedef struct { int32_t *cp; uint8_t *cls; uint32_t *off; size_t cap; } scan_buf;
-
-static int scan_reserve(scan_buf *sb, size_t n) {
-    if (n + 1 <= sb->cap) return AV_OK;
-    size_t cap = sb->cap ? sb->cap : 256;
-    while (cap < n + 1) cap *= 2;
-    int32_t *cp = realloc(sb->cp, cap * sizeof *cp);
-    if (cp) sb->cp = cp;
-    uint8_t *cls = realloc(sb->cls, cap);
-    if (cls) sb->cls = cls;
-    uint32_t *off = realloc(sb->off, cap * sizeof *off);
-    if (off) sb->off = off;
-    if (!cp || !cls || !off) return av_fail("out of memory (tokenizer buffer)"), AV_ERR_NOMEM;
-    sb->cap = cap;
-    return AV_OK;
-}
-
-/* Length in code points of the contraction ('s 't 're 've 'm 'll 'd, lower case only) at
- * i, or 0. */
-static size_t contraction(const int32_t *cp, size_t i, size_t n) {
-    if (cp[i] != '\'' || i + 1 >= n) return 0;
-    int32_t a = cp[i + 1], c = i + 2 < n ? cp[i + 2] : 0;
-    if (a == 's' || a == 't' || a == 'm' || a == 'd') return 2;
-    if ((a == 'r' && c == 'e') || (a == 'v' && c == 'e') || (a == 'l' && c == 'l')) return 3;
-    return 0;
-}
-
-/* Splits s[0..n) (no special tokens in it) with the GPT-2 pattern and encodes each piece.
- * The alternatives are tried in the pattern's order at each position; every character is
- * a space, letter, number or other, so the matches tile the text. */
-static int encode_segment(const av_bpe *b, const uint8_t *s, size_t n, scan_buf *sb, work *w,
-                          int32_t type_id, av_encoding *enc) {
-    if (n > UINT32_MAX - 1) return av_fail("text too long to tokenize (%zu bytes)", n);
-    if (scan_reserve(sb, n)) return AV_ERR_NOMEM;
-    size_t m = 0;
-    for (size_t p = 0; p < n; m++) {
-        int32_t c;
-        sb->off[m] = (uint32_t)p;
-        p += (size_t)av_utf8_next(s + p, n - p, &c);
-        sb->cp[m] = c;
-        sb->cls[m] = av_uc_is_white_space(c) ? CL_SPACE : av_uc_is_letter(c) ? CL_LETTER
-                   : av_uc_is_number(c) ? CL_NUMBER : CL_OTHER;
-    }
-    sb->off[m] = (uint32_t)n;
-    size_t i = 0;
-    while (i < m) {
-        size_t k = i + contraction(sb->cp, i, m);
-        if (k == i) {
-            /* " ?\p{L}+", " ?\p{N}+", " ?[^\s\p{L}\p{N}]+": an optional U+0020, then a run */
-            size_t j = (sb->cp[i] == ' ' && i + 1 < m && sb->cls[i + 1] != CL_SPACE) ? i + 1 : i;
-            if (sb->cls[j] != CL_SPACE) {
-                k = j + 1;
-                while (k < m && sb->cls[k] == sb->cls[j]) k++;
-            } else {
-                /* "\s+(?!\S)": a whitespace run, less its last character when a
-                 * non-space follows (that one starts the next piece); "\s+" otherwise */
-                k = i + 1;
-                while (k < m && sb->cls[k] == CL_SPACE) k++;
-                if (k < m && k - i >= 2) k--;
-            }
-        }
-        int rc = encode_piece(b, s + sb->off[i], sb->off[k] - sb->off[i], w, type_id, enc);
-        if (rc) return rc;
-        i = k;
-    }
-    return AV_OK;
-}
-
-/* add_prefix_space: a non-empty segment not starting with a space is read as " " + it,
- * as tokenizers' ByteLevel pre-tokenizer does for each stretch between special tokens. */
-static int encode_prefixed(const av_bpe *b, const uint8_t *s, size_t n, scan_buf *sb, work *w,
-                           int32_t type_id, av_encoding *enc) {
-    if (!b->add_prefix_space || n == 0 || s[0] == ' ') return encode_segment(b, s, n, sb, w, type_id, enc);
-    uint8_t *tmp = av_malloc(n + 1);
-    if (!tmp) return AV_ERR_NOMEM;
-    tmp[0] = ' ';
-    memcpy(tmp + 1, s, n);
-    int rc = encode_segment(b, tmp, n + 1, sb, w, type_id, enc);
-    free(tmp);
-    return rc;
-}
-
-int av_bpe_encode(const av_bpe *b, const char *text, int32_t type_id, av_encoding *enc) {
-    scan_buf sb = {0};
-    work w = {0};
-    size_t n = strlen(text);
-    int rc = AV_OK;
-    while (rc == AV_OK) {
-        size_t at;
-        int sp = av_specials_next(&b->specials, text, n, &at);
-        rc = encode_prefixed(b, (const uint8_t *)text, sp < 0 ? n : at, &sb, &w, type_id, enc);
-        if (sp < 0 || rc) break;
-        rc = av_encoding_push(enc, b->specials.id[sp], type_id);
-        text += at + b->specials.len[sp];
-        n -= at + b->specials.len[sp];
-    }
-    free(sb.cp); free(sb.cls); free(sb.off);
-    free(w.id); free(w.prev); free(w.next); free(w.heap);
     return rc;
 }

@@ -1,5 +1,5 @@
-/* tokenizer.c - see tokenizer.h: picks the scheme by model type and adds the special
- * tokens around the plain encodings of wordpiece.c and bpe.c. */
+/* tokenizer.c - see tokenizer.h: picks the scheme by model type and the files the folder
+ * has, and adds the special tokens around the plain encodings of wordpiece.c and hftok.c. */
 #include "models/tokenizer.h"
 
 #include <limits.h>
@@ -7,22 +7,40 @@
 #include <string.h>
 
 #include "base/util.h"
-#include "models/bpe.h"
+#include "models/gpt2files.h"
+#include "models/hftok.h"
+#include "models/tokgguf.h"
+#include "models/tokjson.h"
 #include "models/wordpiece.h"
 
 struct av_tokenizer {
     av_wordpiece *wp;    /* exactly one of the two is set */
-    av_bpe *bpe;
+    av_hftok *hf;
 };
 
 int av_tokenizer_load(const char *model_dir, const char *model_type, av_tokenizer **out) {
     *out = NULL;
     av_tokenizer *t = av_calloc(1, sizeof *t);
     if (!t) return AV_ERR_NOMEM;
+    char probe[4096];
     int rc;
     if (strcmp(model_type, "bert") == 0) rc = av_wordpiece_load(model_dir, &t->wp);
-    else if (strcmp(model_type, "gpt2") == 0) rc = av_bpe_load(model_dir, &t->bpe);
-    else rc = av_fail("%s: no tokenizer for model type '%s' (bert and gpt2 have one)", model_dir, model_type);
+    else if (strcmp(model_type, "vit") == 0) rc = av_fail("%s: model type 'vit' has no tokenizer", model_dir);
+    else if (strcmp(model_type, "gpt2") == 0 && av_file_exists(av_path_join(probe, sizeof probe, model_dir, "vocab.json")))
+        rc = av_gpt2files_load(model_dir, &t->hf);
+    else if (strcmp(model_type, "gpt2") == 0 && !av_file_exists(av_path_join(probe, sizeof probe, model_dir, "tokenizer.json")))
+        rc = av_fail("%s/vocab.json: cannot open (and there is no tokenizer.json)", model_dir);
+    else rc = av_tokjson_load(model_dir, &t->hf);
+    if (rc != AV_OK) { free(t); return rc; }
+    *out = t;
+    return AV_OK;
+}
+
+int av_tokenizer_from_gguf_parts(const av_tok_parts *p, av_tokenizer **out) {
+    *out = NULL;
+    av_tokenizer *t = av_calloc(1, sizeof *t);
+    if (!t) return AV_ERR_NOMEM;
+    int rc = av_tokgguf_build(p, &t->hf);
     if (rc != AV_OK) { free(t); return rc; }
     *out = t;
     return AV_OK;
@@ -31,49 +49,39 @@ int av_tokenizer_load(const char *model_dir, const char *model_type, av_tokenize
 void av_tokenizer_free(av_tokenizer *t) {
     if (!t) return;
     av_wordpiece_free(t->wp);
-    av_bpe_free(t->bpe);
+    av_hftok_free(t->hf);
     free(t);
 }
 
-static int encode_plain(const av_tokenizer *t, const char *text, int32_t type_id, av_encoding *enc) {
-    return t->wp ? av_wordpiece_encode(t->wp, text, type_id, enc) : av_bpe_encode(t->bpe, text, type_id, enc);
-}
-
 int av_tokenizer_encode(const av_tokenizer *t, const char *text, const char *text_b, av_encoding *enc) {
-    int rc = AV_OK;
-    if (t->wp) {
-        /* [CLS] a [SEP] (b [SEP]); the second segment and its [SEP] have type 1 */
-        rc = av_encoding_push(enc, t->wp->cls, 0);
-        if (rc == AV_OK) rc = av_wordpiece_encode(t->wp, text, 0, enc);
-        if (rc == AV_OK) rc = av_encoding_push(enc, t->wp->sep, 0);
-        if (rc == AV_OK && text_b) rc = av_wordpiece_encode(t->wp, text_b, 1, enc);
-        if (rc == AV_OK && text_b) rc = av_encoding_push(enc, t->wp->sep, 1);
-        return rc;
-    }
-    rc = av_bpe_encode(t->bpe, text, 0, enc);
-    if (rc == AV_OK && text_b) rc = av_bpe_encode(t->bpe, text_b, 1, enc);
+    if (!t->wp) return av_hftok_encode_special(t->hf, text, text_b, enc);
+    /* [CLS] a [SEP] (b [SEP]); the second segment and its [SEP] have type 1 */
+    int rc = av_encoding_push(enc, t->wp->cls, 0);
+    if (rc == AV_OK) rc = av_wordpiece_encode(t->wp, text, 0, enc);
+    if (rc == AV_OK) rc = av_encoding_push(enc, t->wp->sep, 0);
+    if (rc == AV_OK && text_b) rc = av_wordpiece_encode(t->wp, text_b, 1, enc);
+    if (rc == AV_OK && text_b) rc = av_encoding_push(enc, t->wp->sep, 1);
     return rc;
 }
 
 int av_tokenizer_encode_plain(const av_tokenizer *t, const char *text, av_encoding *enc) {
-    return encode_plain(t, text, 0, enc);
-}
-
-static const av_vocab *vocab_of(const av_tokenizer *t) {
-    return t->wp ? &t->wp->vocab : av_bpe_vocab(t->bpe);
+    return t->wp ? av_wordpiece_encode(t->wp, text, 0, enc) : av_hftok_encode(t->hf, text, 0, enc);
 }
 
 const char *av_tokenizer_token(const av_tokenizer *t, int32_t id) {
-    const av_vocab *v = vocab_of(t);
-    return id >= 0 && id < v->size ? v->tokens[id] : NULL;
+    if (t->wp) return id >= 0 && id < t->wp->vocab.size ? t->wp->vocab.tokens[id] : NULL;
+    return id >= 0 && id < t->hf->size ? t->hf->names[id] : NULL;
 }
 
-int av_tokenizer_vocab_size(const av_tokenizer *t) { return (int)vocab_of(t)->size; }
+int av_tokenizer_vocab_size(const av_tokenizer *t) { return t->wp ? (int)t->wp->vocab.size : (int)t->hf->size; }
 
 int32_t av_tokenizer_cls(const av_tokenizer *t) { return t->wp ? t->wp->cls : -1; }
 int32_t av_tokenizer_sep(const av_tokenizer *t) { return t->wp ? t->wp->sep : -1; }
-int32_t av_tokenizer_pad(const av_tokenizer *t) { return t->wp ? t->wp->pad : -1; }
-int32_t av_tokenizer_unk(const av_tokenizer *t) { return t->wp ? t->wp->unk : -1; }
+int32_t av_tokenizer_pad(const av_tokenizer *t) { return t->wp ? t->wp->pad : t->hf->pad; }
+int32_t av_tokenizer_unk(const av_tokenizer *t) { return t->wp ? t->wp->unk : t->hf->unk; }
+int32_t av_tokenizer_bos(const av_tokenizer *t) { return t->wp ? -1 : t->hf->bos; }
+int32_t av_tokenizer_eos(const av_tokenizer *t) { return t->wp ? -1 : t->hf->eos; }
+av_tok_spelling av_tokenizer_spelling(const av_tokenizer *t) { return t->wp ? AV_SPELL_PLAIN : t->hf->spelling; }
 
 void av_encoding_clear(av_encoding *e) { e->count = 0; }
 

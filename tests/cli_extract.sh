@@ -37,7 +37,7 @@ ntok=$(grep -o '"num_tokens":[[:space:]]*[0-9]*' run/manifest.json | grep -o '[0
 [ "$(wc -l <run/tokens.jsonl)" = "$ntok" ] || fail "tokens.jsonl has $(wc -l <run/tokens.jsonl) lines, manifest says $ntok"
 [ "$(wc -l <run/items.jsonl)" = 2 ] || fail "items.jsonl should have 2 lines"
 grep -q '"dtype":[[:space:]]*"f16"' run/manifest.json || fail "default dtype should be f16"
-grep -q '^{"text": "\[CLS\]", "item": 0, "pos": 0}$' run/tokens.jsonl || fail "first token should be [CLS]"
+grep -q '^{"text": "\[CLS\]", "label": "\[CLS\]", "item": 0, "pos": 0}$' run/tokens.jsonl || fail "first token should be [CLS]"
 grep -q 'extract: .* tokens in' err.txt || fail "no progress summary on stderr: $(cat err.txt)"
 # q.npy holds layers*heads*tokens*head_dim f16 values after its header
 qsize=$(stat -c %s run/q.npy)
@@ -62,6 +62,20 @@ rm -rf run
 "$AV" extract "$M/bert-tiny" good.txt -o run/ --quiet 2>err.txt || fail "-o run/: $(cat err.txt)"
 [ -f run/manifest.json ] && ! ls -d run/*.partial run.partial >/dev/null 2>&1 || fail "-o run/ did not give run/manifest.json alone"
 rm -rf run
+
+# ---- GPT-2: tokens.jsonl keeps the tokenizer's spelling and adds a readable label ---------
+"$AV" extract "$M/gpt2-tiny" good.txt -o run --device cpu --quiet 2>err.txt || fail "gpt2-tiny: $(cat err.txt)"
+grep -q "$(printf '"text": "\xc4\xa0[a-z]*", "label": "\xe2\x90\xa3[a-z]*", "item"')" run/tokens.jsonl \
+  || fail "gpt2-tiny: no 'Ġword' token labelled '␣word': $(head -c 300 run/tokens.jsonl)"
+echo "ok   gpt2 labels: $(grep -c '"label"' run/tokens.jsonl) tokens labelled"
+rm -rf run
+
+# ---- a tokenizer.json of a kind we do not read: exit 2, one line, nothing written -------
+mkdir -p unigram
+cp "$M/gpt2-tiny/config.json" "$M/gpt2-tiny/model.safetensors" unigram/
+printf '{"model": {"type": "Unigram", "vocab": [["a", 0.0]]}}' >unigram/tokenizer.json
+expect_bad "Unigram tokenizer.json" "tokenizer.json: model type 'Unigram' is not supported" -- "$AV" extract unigram good.txt -o run
+rm -rf unigram
 
 # ---- usage ---------------------------------------------------------------------------
 expect_bad "output '.'" "not a usable run folder" -- "$AV" extract "$M/bert-tiny" good.txt -o .

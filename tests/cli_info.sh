@@ -151,7 +151,7 @@ done < tests/fixtures/models/bad/cases.txt
 expect_fault "missing folder" "$AV_TMP/nope" "no such folder" "$AV_TMP/nope"
 expect_fault "a file" "tests/fixtures/models/expected_info.json" "not a folder" tests/fixtures/models/expected_info.json
 expect_fault "neither" "tests/fixtures" "neither a model folder" tests/fixtures
-expect_fault "no argument" "info" "expects one MODEL_DIR or RUN folder"
+expect_fault "no argument" "info" "expects one MODEL_DIR, FILE.gguf or RUN folder"
 expect_fault "two arguments" "info" "expects one" tests/fixtures/models/bert-tiny tests/fixtures/models/gpt2-tiny
 expect_fault "unknown option" "info" "unknown option '--bogus'" --bogus tests/fixtures/models/bert-tiny
 rm "$run/k.npy"

@@ -40,6 +40,28 @@ grep -q '"selected_token":11' "$T/s.json" || bad "--item/--token selection: $(ca
 "$AV" render "$R" --view sentence --item 2 --hide-special --value-norm -o "$T/vn.png" || bad "value norm: exit $?"
 "$AV" render "$R" --lod 100 --state -o "$T/lod.png" >"$T/lod.json" || bad "lod: exit $?"
 grep -q '"lod_stride":6' "$T/lod.json" || bad "lod stride (6 heads x 96 points / 100): $(cat "$T/lod.json")"
+# --lod N: one frame of N points; without it every point (no subsampling)
+"$AV" render "$R" --state -o "$T/all.png" >"$T/all.json" || bad "all points: exit $?"
+grep -q '"lod_stride":1,"points_total":576,"points_shown":576,"complete":true' "$T/all.json" || bad "every point: $(cat "$T/all.json")"
+# density-aware drawing: the heat map and the exposure; each changes the picture
+"$AV" render "$R" --view single --density --state -o "$T/heat.png" >"$T/heat.json" || bad "--density: exit $?"
+grep -q '"heat":true,"exposure":1,' "$T/heat.json" || bad "--density state: $(cat "$T/heat.json")"
+"$AV" render "$R" --view single --exposure 0.25 --state -o "$T/exp.png" >"$T/exp.json" || bad "--exposure: exit $?"
+grep -q '"heat":false,"exposure":0.25,' "$T/exp.json" || bad "--exposure state: $(cat "$T/exp.json")"
+"$AV" render "$R" --view single -o "$T/plain.png" || bad "plain single: exit $?"
+cmp -s "$T/heat.png" "$T/plain.png" && bad "--density drew the same picture"
+cmp -s "$T/exp.png" "$T/plain.png" && bad "--exposure 0.25 drew the same picture"
+# both renderers, named in the state
+for r in cpu gl; do
+  "$AV" render "$R" --renderer $r --state -o "$T/r_$r.png" >"$T/r_$r.json" || bad "--renderer $r: exit $?"
+  grep -q "\"renderer\":\"$r\"" "$T/r_$r.json" || bad "--renderer $r state: $(cat "$T/r_$r.json")"
+done
+# --frames: the figures bench/bench_viewer.sh reads, on one line
+out=$("$AV" render "$R" --view single --frames 2 -o "$T/frames.png") || bad "--frames: exit $?"
+for k in frame_ms full_ms hover_ms pan_ms detail_ms open_ms full_cpu_ms hover_cpu_ms pan_cpu_ms detail_cpu_ms points renderer gpu_mb gl; do
+  echo "$out" | grep -q " $k \|^$k " || bad "--frames output lacks $k: $out"
+done
+echo "$out" | grep -q " points 96 stride 1 " || bad "--frames: every point: $out"
 "$AV" render --help | grep -q -- "--view matrix|single|sentence|image" || bad "--help"
 # the help names the file extract writes for --value-norm (v_norm.npy), not another
 "$AV" render --help | grep -q -- "--value-norm .*(v_norm.npy" || bad "--help: --value-norm does not name v_norm.npy"
@@ -119,6 +141,8 @@ expect_fail jpgname "the picture is a PNG; name it FILE.png" -- "$AV" render "$R
 expect_fail textimage "image view needs a ViT run" -- "$AV" render "$R" --view image -o "$T/textimage.png"
 expect_fail nomethod "no projection umap-2d" -- "$AV" render "$R" --method umap --dim 2 -o "$T/nomethod.png"
 expect_fail badsize "--size wants WxH" -- "$AV" render "$R" --size 10x10 -o "$T/badsize.png"
+expect_fail badexposure "--exposure" -- "$AV" render "$R" --exposure 0 -o "$T/badexposure.png"
+expect_fail badrenderer "unknown renderer 'vulkan' (auto, gl, cpu)" -- "$AV" render "$R" --renderer vulkan -o "$T/badrenderer.png"
 expect_fail noitem "no item 99" -- "$AV" render "$R" --item 99 -o "$T/noitem.png"
 expect_fail nodir "$T/missing/dir/x.png: folder $T/missing/dir does not exist" -- "$AV" render "$R" -o "$T/missing/dir/x.png"
 printf '{"text": "a"}\nnot json\n' >"$T/badtokens.jsonl"

@@ -60,7 +60,7 @@ rc=$?
 [ $rc -eq 0 ] || bad "view --script: exit $rc: $(cat "$T/view.err")"
 has s1 '"view":"matrix"'; has s1 '"hover":{"layer":1,"head":1,"stats":{"layer":1,"head":1,'; has s1 '"dist_attn_spearman":-0.7'
 has s2 '"view":"single","layer":1,"head":1'
-has s3 '"layer":0,"head":0'; has s3 '"hover":{"token":11,"text":"dog","kind":"query","item":1,"pos":2}'
+has s3 '"layer":0,"head":0'; has s3 '"hover":{"token":11,"text":"dog","kind":"query","item":1,"pos":2,"label":"dog"}'
 has s4 '"selected_token":11,"selected_item":1'; has s4 '"lines_drawn":9'
 has s5 '"hover":{"token":11,"text":"dog","kind":"key"'
 grep -q '"zoom":1,' "$T/s6.json" && bad "wheel did not zoom: $(cat "$T/s6.json")"

@@ -16,114 +16,7 @@
 #include "models/tokenizer.h"
 #include "tests/check.h"
 #include "tests/fuzz/tokenizer_invariants.h"
-
-#define FIX "tests/fixtures/tokenizers"
-
-typedef struct { char *text, *text_b; } line_t;
-typedef struct { line_t *v; int n; } corpus_t;
-
-/* JSON lines of a file, parsed; NULL entries never occur (a bad line fails the test). */
-static cJSON **read_jsonl(const char *path, int *count) {
-    size_t len;
-    char *text = av_read_file(path, &len);
-    *count = 0;
-    if (!text) { fprintf(stderr, "%s\n", av_last_error()); return NULL; }
-    int cap = 1;
-    for (size_t i = 0; i < len; i++) cap += text[i] == '\n';
-    cJSON **rows = calloc((size_t)cap, sizeof *rows);
-    char *save = NULL;
-    for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-        cJSON *j = cJSON_Parse(l);
-        if (!j) { fprintf(stderr, "%s: bad JSON line %d\n", path, *count + 1); break; }
-        rows[(*count)++] = j;
-    }
-    free(text);
-    return rows;
-}
-
-static void free_rows(cJSON **rows, int n) {
-    for (int i = 0; i < n; i++) cJSON_Delete(rows[i]);
-    free(rows);
-}
-
-static int load_corpus(corpus_t *c) {
-    int n;
-    cJSON **rows = read_jsonl(FIX "/corpus.jsonl", &n);
-    if (!rows) return -1;
-    c->v = calloc((size_t)n, sizeof *c->v);
-    c->n = n;
-    for (int i = 0; i < n; i++) {
-        const cJSON *t = cJSON_GetObjectItem(rows[i], "text"), *b = cJSON_GetObjectItem(rows[i], "text_b");
-        c->v[i].text = strdup(cJSON_IsString(t) ? t->valuestring : "");
-        c->v[i].text_b = cJSON_IsString(b) ? strdup(b->valuestring) : NULL;
-    }
-    free_rows(rows, n);
-    return 0;
-}
-
-static int same_ids(const cJSON *want, const int32_t *got, int n) {
-    if (cJSON_GetArraySize(want) != n) return 0;
-    int i = 0;
-    const cJSON *it;
-    cJSON_ArrayForEach(it, want) if ((int32_t)it->valueint != got[i++]) return 0;
-    return 1;
-}
-
-static void show_diff(const av_tokenizer *t, const char *what, int line, const char *text,
-                      const cJSON *want, const av_encoding *e) {
-    fprintf(stderr, "  first difference (%s) at corpus line %d: %.80s\n  want:", what, line, text);
-    const cJSON *it;
-    int k = 0;
-    cJSON_ArrayForEach(it, want) if (k++ < 40) {
-        const char *s = av_tokenizer_token(t, it->valueint);
-        fprintf(stderr, " %d(%s)", it->valueint, s ? s : "?");
-    }
-    fprintf(stderr, "\n  got: ");
-    for (int i = 0; i < e->count && i < 40; i++) {
-        const char *s = av_tokenizer_token(t, e->ids[i]);
-        fprintf(stderr, " %d(%s)", e->ids[i], s ? s : "?");
-    }
-    fprintf(stderr, "\n");
-}
-
-/* Encodes the corpus and compares with expected-<name>.jsonl; returns lines matched. */
-static int parity(const char *name, const char *dir, const char *type, const corpus_t *c) {
-    char path[512];
-    snprintf(path, sizeof path, FIX "/expected-%s.jsonl", name);
-    int n;
-    cJSON **rows = read_jsonl(path, &n);
-    CHECK_MSG(rows && n == c->n, "%s: %d expected lines for %d corpus lines", path, n, c->n);
-    av_tokenizer *t = NULL;
-    int rc = av_tokenizer_load(dir, type, &t);
-    CHECK_MSG(rc == AV_OK, "%s: %s", dir, av_last_error());
-    if (!rows || n != c->n || rc) { free_rows(rows, n); av_tokenizer_free(t); return 0; }
-    av_encoding e = {0};
-    int ok_plain = 0, ok_full = 0, shown = 0, tokens = 0, full = 0;
-    for (int i = 0; i < n; i++) {
-        av_encoding_clear(&e);
-        CHECK(av_tokenizer_encode_plain(t, c->v[i].text, &e) == AV_OK);
-        const cJSON *want = cJSON_GetObjectItem(rows[i], "plain");
-        tokens += e.count;
-        if (same_ids(want, e.ids, e.count)) ok_plain++;
-        else if (!shown++) show_diff(t, "plain", i + 1, c->v[i].text, want, &e);
-        want = cJSON_GetObjectItem(rows[i], "ids");
-        if (!want) { ok_full++; continue; }   /* option variants: plain ids only */
-        full = 1;
-        av_encoding_clear(&e);
-        CHECK(av_tokenizer_encode(t, c->v[i].text, c->v[i].text_b, &e) == AV_OK);
-        int ids_ok = same_ids(want, e.ids, e.count);
-        if (ids_ok && same_ids(cJSON_GetObjectItem(rows[i], "type_ids"), e.type_ids, e.count)) ok_full++;
-        else if (!shown++) show_diff(t, ids_ok ? "type ids" : "with special tokens", i + 1, c->v[i].text, want, &e);
-    }
-    printf("%-20s %d/%d lines identical plain", name, ok_plain, n);
-    if (full) printf(", %d/%d with special tokens and type ids", ok_full, n);
-    printf(" (%d tokens)\n", tokens);
-    CHECK_MSG(ok_plain == n && ok_full == n, "%s: not every line matches Hugging Face", name);
-    av_encoding_free(&e);
-    av_tokenizer_free(t);
-    free_rows(rows, n);
-    return ok_plain;
-}
+#include "tests/tokenizer_parity.h"
 
 static void check_roundtrip(const char *dir, const corpus_t *c) {
     av_tokenizer *t = NULL;
@@ -305,13 +198,8 @@ static void check_bert_options(const char *minilm, const corpus_t *c) {
 /* The fuzz target's checks over its committed inputs (seeds and anything it found), so
  * builds without clang replay them too. */
 static void replay_fuzz_corpus(void) {
-    av_tokenizer *bert = NULL, *bpe = NULL;
-    if (av_tokenizer_load("tests/fixtures/models/bert-tiny", "bert", &bert) != AV_OK ||
-        av_tokenizer_load("tests/fixtures/models/gpt2-tiny", "gpt2", &bpe) != AV_OK) {
-        CHECK_MSG(0, "%s", av_last_error());
-        av_tokenizer_free(bert);
-        return;
-    }
+    av_fuzz_set set;
+    if (av_fuzz_set_load(".", &set) != AV_OK) { CHECK_MSG(0, "%s", av_last_error()); return; }
     DIR *d = opendir("tests/fuzz/tokenizers");
     int n = 0;
     for (struct dirent *e; d && (e = readdir(d));) {
@@ -319,14 +207,13 @@ static void replay_fuzz_corpus(void) {
         char p[512];
         snprintf(p, sizeof p, "tests/fuzz/tokenizers/%s", e->d_name);
         char *text = av_read_file(p, NULL);   /* up to the first NUL, as the target sees it */
-        CHECK_MSG(text && av_fuzz_tokenize(bert, bpe, text) == 0, "%s breaks an invariant", p);
+        CHECK_MSG(text && av_fuzz_tokenize(&set, text) == 0, "%s breaks an invariant", p);
         free(text);
         n++;
     }
     if (d) closedir(d);
     CHECK_MSG(n >= 10, "only %d fuzz inputs in tests/fuzz/tokenizers", n);
-    av_tokenizer_free(bert);
-    av_tokenizer_free(bpe);
+    av_fuzz_set_free(&set);
 }
 
 /* bpe-small with tokenizer_config.json {"add_prefix_space": true}. */
@@ -413,7 +300,7 @@ static void check_load_errors(void) {
     put("merges.txt", "#version: 0.2\na b\nab  c\n");
     expect_error("gpt2", "merges.txt", "line 3");
     put("merges.txt", "#version: 0.2\na b\nab b\n");
-    expect_error("gpt2", "merges.txt", "'abb' is not in vocab.json");
+    expect_error("gpt2", "merges.txt", "'abb' is not in the vocabulary");
     put("merges.txt", "#version: 0.2\na b\n");
     put("tokenizer_config.json", "{\"add_prefix_space\": 1}");
     expect_error("gpt2", "tokenizer_config.json", "add_prefix_space");
@@ -438,7 +325,7 @@ static void check_load_errors(void) {
 
 int main(void) {
     corpus_t c = {0};
-    CHECK(load_corpus(&c) == 0 && c.n >= 300);
+    CHECK(load_corpus(&c, FIX "/corpus.jsonl") == 0 && c.n >= 300);
     const char *minilm = ".deps/models/all-MiniLM-L6-v2";
     const char *gpt2 = getenv("AV_GPT2_TOKENIZER_DIR") ? getenv("AV_GPT2_TOKENIZER_DIR") : ".deps/models/gpt2-tokenizer";
     parity("minilm", minilm, "bert", &c);
@@ -463,7 +350,6 @@ int main(void) {
     }
     replay_fuzz_corpus();
     check_load_errors();
-    for (int i = 0; i < c.n; i++) { free(c.v[i].text); free(c.v[i].text_b); }
-    free(c.v);
+    free_corpus(&c);
     return av_check_summary("test_tokenizers");
 }

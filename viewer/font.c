@@ -17,6 +17,9 @@
 #pragma GCC diagnostic pop
 
 #define NGLYPH (AV_FONT_LAST - AV_FONT_FIRST + 1)
+/* token labels' marks: open box (space), return arrow (newline), right arrow (tab),
+ * lower one-eighth block (SentencePiece's metaspace), ellipsis */
+static const int extra_cp[AV_FONT_EXTRA] = {0x2423, 0x21B5, 0x2192, 0x2581, 0x2026};
 
 int av_font_load(av_font *f) {
     memset(f, 0, sizeof *f);
@@ -30,13 +33,20 @@ int av_font_load(av_font *f) {
     unsigned char *pixels = av_calloc((size_t)f->atlas_w * f->atlas_h, 1);
     if (!pixels) { free(ttf); return AV_ERR; }
     stbtt_pack_context pc;
-    stbtt_packedchar pch[AV_FONT_SIZES][NGLYPH];
+    stbtt_packedchar pch[AV_FONT_SIZES][NGLYPH + AV_FONT_EXTRA];
     const float sizes[AV_FONT_SIZES] = {14.0f, 20.0f};
     int ok = stbtt_PackBegin(&pc, pixels, f->atlas_w, f->atlas_h, 0, 1, NULL);
     if (ok) {
         stbtt_PackSetOversampling(&pc, 2, 1);  /* sharper horizontal positioning */
-        for (int s = 0; ok && s < AV_FONT_SIZES; s++)
-            ok = stbtt_PackFontRange(&pc, ttf, 0, sizes[s], AV_FONT_FIRST, NGLYPH, pch[s]);
+        for (int s = 0; ok && s < AV_FONT_SIZES; s++) {
+            stbtt_pack_range r[2] = {
+                {.font_size = sizes[s], .first_unicode_codepoint_in_range = AV_FONT_FIRST, .num_chars = NGLYPH,
+                 .chardata_for_range = pch[s]},
+                {.font_size = sizes[s], .array_of_unicode_codepoints = (int *)extra_cp, .num_chars = AV_FONT_EXTRA,
+                 .chardata_for_range = pch[s] + NGLYPH},
+            };
+            ok = stbtt_PackFontRanges(&pc, ttf, 0, r, 2);
+        }
         stbtt_PackEnd(&pc);
     }
     stbtt_fontinfo info;
@@ -50,7 +60,7 @@ int av_font_load(av_font *f) {
     for (int s = 0; s < AV_FONT_SIZES; s++) {
         f->px[s] = sizes[s];
         f->ascent[s] = asc * stbtt_ScaleForPixelHeight(&info, sizes[s]);
-        for (int i = 0; i < NGLYPH; i++) {
+        for (int i = 0; i < NGLYPH + AV_FONT_EXTRA; i++) {
             stbtt_aligned_quad q;
             float x = 0, y = 0;
             stbtt_GetPackedQuad(pch[s], f->atlas_w, f->atlas_h, i, &x, &y, &q, 0);
@@ -77,6 +87,8 @@ void av_font_free(av_font *f) {
 }
 
 const av_glyph *av_font_glyph(const av_font *f, int size, uint32_t cp) {
+    for (int i = 0; i < AV_FONT_EXTRA; i++)
+        if (cp == (uint32_t)extra_cp[i]) return &f->glyph[size][NGLYPH + i];
     if (cp < AV_FONT_FIRST || cp > AV_FONT_LAST) cp = '?';
     return &f->glyph[size][cp - AV_FONT_FIRST];
 }

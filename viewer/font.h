@@ -1,6 +1,7 @@
 /* font.h - DejaVu Sans baked into one alpha texture with stb_truetype, in two sizes
  * (body text and titles). Covers ASCII, Latin-1 and Latin Extended-A (GPT-2's byte-level
- * tokens such as "Ġ" live there); other code points draw as '?'.
+ * tokens such as "Ġ" live there) and the marks token labels use for white space and
+ * SentencePiece's metaspace (␣ ↵ → ▁ …); other code points draw as '?'.
  *
  * av_font owns its GL texture; av_font_free deletes it (needs the same GL context). */
 #ifndef AV_VIEWER_FONT_H
@@ -10,6 +11,7 @@
 #define AV_FONT_SIZES 2          /* 0: body (14 px), 1: title (20 px) */
 #define AV_FONT_FIRST 32
 #define AV_FONT_LAST 383
+#define AV_FONT_EXTRA 5          /* the marks above, after the range */
 
 typedef struct {
     float x0, y0, x1, y1;        /* quad offsets from the pen, pixels */
@@ -22,7 +24,7 @@ typedef struct {
     int atlas_w, atlas_h;
     float px[AV_FONT_SIZES];     /* pixel height of each size */
     float ascent[AV_FONT_SIZES];
-    av_glyph glyph[AV_FONT_SIZES][AV_FONT_LAST - AV_FONT_FIRST + 1];
+    av_glyph glyph[AV_FONT_SIZES][AV_FONT_LAST - AV_FONT_FIRST + 1 + AV_FONT_EXTRA];
 } av_font;
 
 /* Loads AV_FONT_DIR/DejaVuSans.ttf and uploads the atlas. AV_ERR naming the file. */

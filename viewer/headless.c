@@ -22,15 +22,37 @@ static int pin_driver(struct dl_phdr_info *info, size_t size, void *data) {
 
 void av_gl_pin_driver(void) { dl_iterate_phdr(pin_driver, NULL); }
 
+/* A GPU's display where EGL lists one (EGL_EXT_platform_device: NVIDIA's driver makes
+ * headless contexts there), skipping Mesa's software device, which the surfaceless
+ * platform below reaches anyway. */
+static EGLDisplay gpu_display(PFNEGLGETPLATFORMDISPLAYEXTPROC get_display) {
+    PFNEGLQUERYDEVICESEXTPROC query = (PFNEGLQUERYDEVICESEXTPROC)eglGetProcAddress("eglQueryDevicesEXT");
+    PFNEGLQUERYDEVICESTRINGEXTPROC str = (PFNEGLQUERYDEVICESTRINGEXTPROC)eglGetProcAddress("eglQueryDeviceStringEXT");
+    EGLDeviceEXT devs[16];
+    EGLint n = 0;
+    if (!query || !str || !query(16, devs, &n)) return EGL_NO_DISPLAY;
+    for (EGLint i = 0; i < n; i++) {
+        const char *ext = str(devs[i], EGL_EXTENSIONS);
+        if (ext && strstr(ext, "EGL_MESA_device_software")) continue;
+        EGLDisplay dpy = get_display(EGL_PLATFORM_DEVICE_EXT, devs[i], NULL);
+        EGLint major, minor;
+        if (dpy != EGL_NO_DISPLAY && eglInitialize(dpy, &major, &minor)) return dpy;
+    }
+    return EGL_NO_DISPLAY;
+}
+
 int av_headless_open(av_headless *h, int width, int height) {
     memset(h, 0, sizeof *h);
     PFNEGLGETPLATFORMDISPLAYEXTPROC get_display =
         (PFNEGLGETPLATFORMDISPLAYEXTPROC)eglGetProcAddress("eglGetPlatformDisplayEXT");
     if (!get_display) return av_fail("EGL: eglGetPlatformDisplayEXT is missing (no Mesa EGL?)");
-    EGLDisplay dpy = get_display(EGL_PLATFORM_SURFACELESS_MESA, EGL_DEFAULT_DISPLAY, NULL);
+    EGLDisplay dpy = gpu_display(get_display);
     EGLint major, minor;
-    if (dpy == EGL_NO_DISPLAY || !eglInitialize(dpy, &major, &minor))
-        return av_fail("EGL: no surfaceless display (error 0x%x); is libegl-mesa0 installed?", eglGetError());
+    if (dpy == EGL_NO_DISPLAY) {
+        dpy = get_display(EGL_PLATFORM_SURFACELESS_MESA, EGL_DEFAULT_DISPLAY, NULL);
+        if (dpy == EGL_NO_DISPLAY || !eglInitialize(dpy, &major, &minor))
+            return av_fail("EGL: no surfaceless display (error 0x%x); is libegl-mesa0 installed?", eglGetError());
+    }
     h->display = dpy;
     av_gl_pin_driver();
     const EGLint cfg_attr[] = {EGL_SURFACE_TYPE, EGL_PBUFFER_BIT, EGL_RENDERABLE_TYPE, EGL_OPENGL_BIT, EGL_NONE};

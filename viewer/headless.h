@@ -1,6 +1,7 @@
-/* headless.h - an OpenGL 3.3+ core context without any display: EGL on Mesa's
- * surfaceless platform (llvmpipe on a machine without a GPU, the driver of the GPU
- * otherwise), drawing into an offscreen framebuffer of a fixed size.
+/* headless.h - an OpenGL 3.3+ core context without any display: EGL on a GPU listed by
+ * EGL_EXT_platform_device when there is one, else on Mesa's surfaceless platform
+ * (llvmpipe on a machine without a GPU), drawing into an offscreen framebuffer of a
+ * fixed size.
  *
  * av_headless owns the EGL display/context and the framebuffer; av_headless_close
  * releases them. */

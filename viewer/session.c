@@ -91,5 +91,8 @@ int av_session_apply(const av_session_opts *o, av_viewer *v, int proj_index) {
     if (!v->show_q && !v->show_k) return av_fail("--hide-queries and --hide-keys together leave nothing to draw");
     v->size_by_norm = o->size_by_norm;
     if (o->lod >= 0) v->lod_budget = o->lod;
+    v->heat = o->density;
+    if (o->exposure > 0) v->exposure = (float)o->exposure;
+    if (o->renderer != AV_RENDERER_AUTO && av_viewer_set_renderer(v, o->renderer) != AV_OK) return AV_ERR;
     return AV_OK;
 }

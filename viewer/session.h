@@ -16,6 +16,9 @@ typedef struct {
     int64_t item, token;          /* -1 = not given */
     int hide_special, value_norm, arrows, hide_queries, hide_keys, size_by_norm;
     int64_t lod;                  /* points per frame, 0 = all (-1 = default of the command) */
+    int density;                  /* heat map of the points' density */
+    double exposure;              /* ink factor of density-aware drawing (0 = default, 1) */
+    av_renderer renderer;         /* where points accumulate (AUTO unless given) */
 } av_session_opts;
 
 void av_session_defaults(av_session_opts *o);

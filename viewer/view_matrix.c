@@ -1,21 +1,37 @@
 /* view_matrix.c - every head at once: layers as rows, heads as columns, each cell the
- * head's joint q/k cloud fitted to the cell. Hovering a cell shows its statistics
- * (stats.json); clicking opens the single view. When all points would not draw at
- * frame rate each cell draws a stride subsample, and the title says so. */
+ * head's joint q/k cloud fitted to the cell, every point of it. Each cell is a plot
+ * (plot.h): drawn once into the view's cached picture, progressively when it does not
+ * fit a frame (the title shows how far), and again only when what it shows changes.
+ * Hovering a cell shows its statistics (stats.json); clicking opens the single view. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include "base/util.h"
 #include "viewer/gl.h"
 #include "viewer/viewer_internal.h"
 
 #define LEFT 46.0f
 #define HEADROW 22.0f
 
+/* The legend gets a column of its own at the right, so it never covers a cell. */
+static float legend_column(const av_viewer *v) {
+    float w, h;
+    av_overlay_legend_size((av_viewer *)v, &w, &h);
+    return w > 0 ? w + 8 : 0;
+}
+
 av_rect av_matrix_cell(const av_viewer *v, int l, int h) {
     int L = v->vd->run.num_layers, H = v->vd->run.num_heads;
     float top = AV_TOPBAR + HEADROW, bottom = AV_BOTTOMBAR + 4;
-    float cw = ((float)v->width - LEFT - 8) / H, ch = ((float)v->height - top - bottom) / L;
+    float cw = ((float)v->width - LEFT - 8 - legend_column(v)) / H, ch = ((float)v->height - top - bottom) / L;
     return (av_rect){LEFT + cw * h + 1, top + ch * l + 1, cw - 2, ch - 2};
+}
+
+void av_viewer_cell_center(const av_viewer *v, int l, int h, float *x, float *y) {
+    av_rect r = av_matrix_cell(v, l, h);
+    *x = r.x + r.w / 2;
+    *y = r.y + r.h / 2;
 }
 
 int av_matrix_hit(const av_viewer *v, float x, float y, int *l, int *h) {
@@ -92,24 +108,25 @@ void av_view_matrix_draw(av_viewer *v) {
     av_theme th = av_theme_of(v);
     av_draw2d *d = &v->d2;
     int L = vd->run.num_layers, H = vd->run.num_heads;
-    for (int l = 0; l < L; l++)
-        for (int h = 0; h < H; h++) {
-            av_rect r = av_matrix_cell(v, l, h);
-            av_draw2d_rect(d, r.x, r.y, r.w, r.h, th.panel);
-        }
-    av_draw2d_flush(d);
     av_rect c0 = av_matrix_cell(v, 0, 0);
     float size = c0.w < c0.h ? c0.w : c0.h;
     size = size / 70.0f * v->point_size;
     if (size < 1.5f) size = 1.5f;
     if (size > v->point_size) size = v->point_size;
-    for (int l = 0; l < L; l++)
-        for (int h = 0; h < H; h++) {
-            av_rect r = av_matrix_cell(v, l, h);
-            float m[16];
-            av_head_matrix(v, l, h, r.w, r.h, 0, m);
-            av_points_draw(v, l, h, r, m, v->lod_stride, size, 0);
-        }
+    av_plot_key *keys = av_malloc((size_t)L * H * sizeof *keys);
+    if (keys) {
+        for (int l = 0; l < L; l++)
+            for (int h = 0; h < H; h++) {
+                av_rect r = av_matrix_cell(v, l, h);
+                float m[16];
+                av_head_matrix(v, l, h, r.w, r.h, 0, m);
+                av_plot_key_of(v, l, h, r, m, size, 0, &keys[l * H + h]);
+            }
+        float clear[3] = {th.bg.r, th.bg.g, th.bg.b}, under[3] = {th.panel.r, th.panel.g, th.panel.b};
+        av_plots_frame(v, &v->canvas[0], v->cells, keys, L * H, clear, under);
+        if (!v->direct) av_canvas_show(&v->canvas[0], v->target_fbo);
+        free(keys);
+    }
     /* a cell left empty by `project --heads` says so, rather than looking like a
      * head whose points failed to draw */
     int nproj = av_vdata_heads_projected(vd);
@@ -142,18 +159,21 @@ void av_view_matrix_draw(av_viewer *v) {
     const char *base = strrchr(vd->run.dir, '/');
     base = base && base[1] ? base + 1 : vd->run.dir;
     int n = 0;
-    if (v->lod_stride > 1)  /* first, so a narrow window cannot clip it away */
-        n = snprintf(title, sizeof title, "level of detail: 1 in %d points per cell  |  ", v->lod_stride);
+    if (v->pending)  /* first, so a narrow window cannot clip it away */
+        n = snprintf(title, sizeof title, "drawing: %.0f%% of the points  |  ",
+                     100.0 * (double)v->points_shown / (double)(v->points_total ? v->points_total : 1));
     char projected[48] = "";
     if (nproj < L * H) snprintf(projected, sizeof projected, " (%d projected)", nproj);
     snprintf(title + n, sizeof title - (size_t)n, "%.200s  %s  %d x %d heads  %s %d-D%s  %lld points per head", base,
              vd->run.model_type, L, H, vd->cur >= 0 ? vd->proj[vd->cur].method : "-", av_vdata_dim(vd), projected,
              (long long)(2 * vd->T));
     av_overlay_topbar(v, title);
-    av_overlay_bottombar(v, "hover: head statistics  click: open head  c colour  p projection  q/k queries/keys  "
-                            "t theme  / search  v sentence/image view");
-    if (v->color != AV_COLOR_QK || v->search_hits) av_overlay_legend(v, (float)v->width - 180, (float)v->height - AV_BOTTOMBAR - 8);
-    else { /* the q/k key in the bottom bar: a legend box would cover a cell */
+    av_overlay_bottombar(v, "hover: head statistics  click: open head  c colour  d density  [ ] ink  p projection  "
+                            "q/k queries/keys  t theme  / search  v sentence/image view");
+    float lw, lh;
+    av_overlay_legend_size(v, &lw, &lh);
+    if (lw > 0) av_overlay_legend(v, (float)v->width - 8 - lw, (float)v->height - AV_BOTTOMBAR - 8);
+    else { /* the q/k key in the bottom bar, and the cells keep the whole width */
         const char *names[2];
         int k = av_vdata_categories(vd, AV_COLOR_QK, names, 2);
         float x = (float)v->width - 150, y = (float)v->height - AV_BOTTOMBAR;

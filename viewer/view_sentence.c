@@ -90,7 +90,7 @@ void av_view_sentence_draw(av_viewer *v) {
         int64_t t = o.t0 + i;
         float ry = o.y0 + o.row * (i - o.first), y = ry + (o.row - 16) * 0.5f;
         av_rgba c = hidden(v, t) ? th.dim : th.fg;
-        float wl = av_font_width(&d->font, 0, vd->tok_text[t]);
+        float wl = av_font_width(&d->font, 0, vd->tok_label[t]);
         if (i == active) {
             av_rgba hb = line;
             hb.a = 0.3f;
@@ -99,10 +99,10 @@ void av_view_sentence_draw(av_viewer *v) {
         if (active >= 0) {
             av_rgba kb = line;
             kb.a = v->att[active * o.n + i] * 0.8f;
-            av_draw2d_rect(d, o.rx - 4, ry, av_font_width(&d->font, 0, vd->tok_text[t]) + 8, o.row, kb);
+            av_draw2d_rect(d, o.rx - 4, ry, av_font_width(&d->font, 0, vd->tok_label[t]) + 8, o.row, kb);
         }
-        av_draw2d_text(d, o.lx - wl, y, 0, c, vd->tok_text[t]);
-        av_draw2d_text(d, o.rx, y, 0, c, vd->tok_text[t]);
+        av_draw2d_text(d, o.lx - wl, y, 0, c, vd->tok_label[t]);
+        av_draw2d_text(d, o.rx, y, 0, c, vd->tok_label[t]);
     }
     if (o.shown < o.n) {
         char s[96];
@@ -115,7 +115,7 @@ void av_view_sentence_draw(av_viewer *v) {
         char s[8][96];
         const char *lines[8];
         int k = 0;
-        snprintf(s[k], 96, "\"%s\" attends to:", vd->tok_text[o.t0 + active]);
+        snprintf(s[k], 96, "\"%s\" attends to:", vd->tok_label[o.t0 + active]);
         lines[k] = s[k]; k++;
         int64_t used[5] = {-1, -1, -1, -1, -1};
         for (int r = 0; r < 5; r++) {
@@ -127,7 +127,7 @@ void av_view_sentence_draw(av_viewer *v) {
             }
             if (best < 0) break;
             used[r] = best;
-            snprintf(s[k], 96, "%.3f  %s (pos %lld)", v->att[active * o.n + best], vd->tok_text[o.t0 + best], (long long)best);
+            snprintf(s[k], 96, "%.3f  %s (pos %lld)", v->att[active * o.n + best], vd->tok_label[o.t0 + best], (long long)best);
             lines[k] = s[k]; k++;
         }
         float x = v->width * 0.60f + 160;

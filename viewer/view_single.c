@@ -1,6 +1,8 @@
 /* view_single.c - one head, large: pan/zoom (2-D) or orbit (3-D), hover tooltip,
  * clicked item highlighted with lines from each of its queries to its top keys
- * (weight >= 0.05, opacity = weight), search hits, legend. */
+ * (weight >= 0.05, opacity = weight), search hits, legend. The cloud is a plot
+ * (plot.h): while the camera moves each frame draws what its budget allows, and once
+ * it rests the frames add the remaining points to the same picture until all are in. */
 #include <stdio.h>
 #include <string.h>
 #include "viewer/viewer_internal.h"
@@ -40,6 +42,13 @@ static void draw_attention_lines(av_viewer *v, av_rect r, const float m[16]) {
     }
 }
 
+void av_single_key(const av_viewer *v, av_plot_key *k) {
+    av_rect r = av_single_rect(v);
+    float m[16];
+    av_head_matrix(v, v->layer, v->head, r.w, r.h, 1, m);
+    av_plot_key_of(v, v->layer, v->head, r, m, v->point_size * 1.4f, 1, k);
+}
+
 void av_view_single_draw(av_viewer *v) {
     av_vdata *vd = v->vd;
     av_theme th = av_theme_of(v);
@@ -48,8 +57,17 @@ void av_view_single_draw(av_viewer *v) {
     float m[16];
     av_head_matrix(v, v->layer, v->head, r.w, r.h, 1, m);
     int projected = av_vdata_head_projected(vd, v->layer, v->head);
+    av_plot_key key;
+    av_single_key(v, &key);
+    float bg[3] = {th.bg.r, th.bg.g, th.bg.b};
+    av_plots_frame(v, &v->canvas[1], &v->single, &key, 1, bg, bg);
+    if (!v->direct) av_canvas_show(&v->canvas[1], v->target_fbo);
+    /* the point under the pointer, once the picture it is picked from is current */
+    if (v->hover_stale || (v->points_drawn > 0 && v->hover_point >= 0)) {
+        v->hover_stale = 0;
+        v->hover_point = av_points_pick(v, v->mouse_x, v->mouse_y);
+    }
     if (projected) {
-        av_points_draw(v, v->layer, v->head, r, m, v->lod_stride, v->point_size * 1.4f, 0);
         draw_attention_lines(v, r, m);
     } else { /* NaN-filled by `project --heads`: say so and how to add it */
         char a[160], b[4400];
@@ -68,16 +86,18 @@ void av_view_single_draw(av_viewer *v) {
     const char *base = strrchr(vd->run.dir, '/');
     base = base && base[1] ? base + 1 : vd->run.dir;
     int k = 0;
-    if (v->lod_stride > 1) k = snprintf(title, sizeof title, "level of detail: 1 in %d points  |  ", v->lod_stride);
+    if (v->pending)
+        k = snprintf(title, sizeof title, "drawing: %.0f%% of the points  |  ",
+                     100.0 * (double)v->points_shown / (double)(v->points_total ? v->points_total : 1));
     snprintf(title + k, sizeof title - (size_t)k, "%.200s  %s  layer %d head %d  %s %d-D  %lld points%s%s", base,
              vd->run.model_type, v->layer, v->head, vd->cur >= 0 ? vd->proj[vd->cur].method : "-", av_vdata_dim(vd),
              (long long)(2 * vd->T), v->show_q ? "" : "  (queries hidden)", v->show_k ? "" : "  (keys hidden)");
     av_overlay_topbar(v, title);
     av_overlay_bottombar(v, av_vdata_dim(vd) == 3
         ? "drag orbit  right-drag pan  wheel zoom  click select  Left/Right head  Up/Down layer  / search  c colour  "
-          "p projection  q/k toggle  n size by norm  t theme  v sentence/image  m matrix  Esc clear"
-        : "drag pan  wheel zoom  click select  Left/Right head  Up/Down layer  / search  c colour  p projection  "
-          "q/k toggle  n size by norm  t theme  v sentence/image  m matrix  Esc clear");
+          "d density  [ ] ink  p projection  q/k toggle  n size by norm  t theme  v sentence/image  m matrix  Esc clear"
+        : "drag pan  wheel zoom  click select  Left/Right head  Up/Down layer  / search  c colour  d density  [ ] ink  "
+          "p projection  q/k toggle  n size by norm  t theme  v sentence/image  m matrix  Esc clear");
     av_overlay_legend(v, 10, (float)v->height - AV_BOTTOMBAR - 8);
 
     if (v->sel_item >= 0) {
@@ -98,7 +118,7 @@ void av_view_single_draw(av_viewer *v) {
         int64_t t = v->hover_point % vd->T;
         int64_t it = vd->tok_item[t];
         char a[160], b[160], c[200], e[64];
-        snprintf(a, sizeof a, "\"%s\"  (%s)", vd->tok_text[t], v->hover_point >= vd->T ? "key" : "query");
+        snprintf(a, sizeof a, "\"%s\"  (%s)", vd->tok_label[t], v->hover_point >= vd->T ? "key" : "query");
         snprintf(b, sizeof b, "item %lld, position %d of %lld", (long long)it, vd->tok_pos[t], (long long)vd->item_len[it]);
         snippet(vd->item_text[it], c, 80);
         snprintf(e, sizeof e, "layer %d head %d", v->layer, v->head);

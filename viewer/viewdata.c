@@ -7,6 +7,7 @@
 #include <string.h>
 #include <utf8proc.h>
 #include "datasets/categories.h"
+#include "models/tokenizer.h"
 #include "base/dtype.h"
 #include "base/util.h"
 
@@ -64,6 +65,11 @@ static int token_line(void *user, char *line, int64_t lineno) {
     }
     int64_t t = c->count++;
     vd->tok_text[t] = strdup(tx->valuestring);
+    const cJSON *lb = cJSON_GetObjectItemCaseSensitive(j, "label");
+    if (cJSON_IsString(lb) && !(vd->tok_label[t] = strdup(lb->valuestring))) {
+        cJSON_Delete(j);
+        return av_fail("out of memory reading %s", c->path);
+    }
     const cJSON *row = cJSON_GetObjectItemCaseSensitive(j, "row"), *col = cJSON_GetObjectItemCaseSensitive(j, "col");
     if (cJSON_IsNumber(row) && cJSON_IsNumber(col) && vd->tok_row) {
         vd->tok_row[t] = row->valueint;
@@ -347,6 +353,22 @@ int av_vdata_heads_projected(const av_vdata *vd) {
     return n;
 }
 
+/* Labels for the items whose tokens.jsonl lines have none (runs written before "label"):
+ * GPT-2's byte-level spelling decoded, the other models' tokens as they are. */
+static int derive_labels(av_vdata *vd) {
+    av_tok_spelling sp = !strcmp(vd->run.model_type, "gpt2") ? AV_SPELL_BYTE_LEVEL : AV_SPELL_PLAIN;
+    for (int64_t i = 0; i < vd->run.num_items; i++) {
+        int64_t t0 = vd->item_start[i], n = vd->item_len[i];
+        int missing = 0;
+        for (int64_t t = t0; t < t0 + n; t++) missing |= !vd->tok_label[t];
+        if (!missing) continue;
+        for (int64_t t = t0; t < t0 + n; t++) { free(vd->tok_label[t]); vd->tok_label[t] = NULL; }
+        if (av_token_labels((const char *const *)vd->tok_text + t0, (int)n, sp, vd->tok_label + t0) != AV_OK)
+            return av_fail("out of memory (token labels)");
+    }
+    return AV_OK;
+}
+
 /* ---- open / close ----------------------------------------------------------------- */
 
 int av_vdata_open(const char *dir, av_vdata *vd) {
@@ -359,6 +381,7 @@ int av_vdata_open(const char *dir, av_vdata *vd) {
     vd->is_decoder = av_model_type_causal(r->model_type);
     int64_t T = vd->T, I = r->num_items;
     vd->tok_text = av_calloc((size_t)T + 1, sizeof(char *));
+    vd->tok_label = av_calloc((size_t)T + 1, sizeof(char *));
     vd->tok_item = av_malloc(((size_t)T + 1) * sizeof(int32_t));
     vd->tok_pos = av_malloc(((size_t)T + 1) * sizeof(int32_t));
     vd->item_start = av_calloc((size_t)I + 1, sizeof(int64_t));
@@ -369,7 +392,7 @@ int av_vdata_open(const char *dir, av_vdata *vd) {
         vd->tok_row = av_malloc(((size_t)T + 1) * sizeof(int32_t));
         vd->tok_col = av_malloc(((size_t)T + 1) * sizeof(int32_t));
     }
-    if (!vd->tok_text || !vd->tok_item || !vd->tok_pos || !vd->item_start || !vd->item_len || !vd->item_text ||
+    if (!vd->tok_text || !vd->tok_label || !vd->tok_item || !vd->tok_pos || !vd->item_start || !vd->item_len || !vd->item_text ||
         !vd->item_label || (vd->is_vit && (!vd->tok_row || !vd->tok_col)))
         goto fail;
     memcpy(vd->tok_item, r->token_item.data, (size_t)T * sizeof(int32_t));
@@ -396,6 +419,7 @@ int av_vdata_open(const char *dir, av_vdata *vd) {
     av_run_path(r, path, sizeof path, "tokens.jsonl");
     if (each_line(path, token_line, &c) != AV_OK) goto fail;
     if (c.count != T) { av_fail("%s: %lld tokens, manifest says %lld", path, (long long)c.count, (long long)T); goto fail; }
+    if (derive_labels(vd) != AV_OK) goto fail;
     if (vd->is_vit && !c.has_rc && vd->grid) /* derive patch positions: token 0 is the class token */
         for (int64_t t = 0; t < T; t++) {
             int p = vd->tok_pos[t] - 1;
@@ -444,6 +468,8 @@ fail:
 
 void av_vdata_close(av_vdata *vd) {
     for (int64_t t = 0; vd->tok_text && t < vd->T; t++) free(vd->tok_text[t]);
+    for (int64_t t = 0; vd->tok_label && t < vd->T; t++) free(vd->tok_label[t]);
+    free(vd->tok_label);
     for (int64_t i = 0; vd->item_text && i < vd->run.num_items; i++) {
         free(vd->item_text[i]);
         if (vd->item_label) free(vd->item_label[i]);

@@ -50,7 +50,9 @@ int av_color_cyclic(av_color_mode m);
 typedef struct {
     av_run run;
     int64_t T;                   /* tokens */
-    char **tok_text;             /* [T] UTF-8 */
+    char **tok_text;             /* [T] UTF-8, as the tokenizer spells it ("Ġthe") */
+    char **tok_label;            /* [T] what the views show: tokens.jsonl's "label", or for
+                                  * runs without one av_token_labels of tok_text */
     int32_t *tok_row, *tok_col;  /* [T] ViT patch row/column, -1 for the class token; NULL for text */
     int32_t *tok_item, *tok_pos; /* [T] copies of token_item / token_pos */
     uint32_t *tok_flags;         /* [T] AV_TOK_* of datasets/categories.h */

@@ -70,6 +70,20 @@ av_rgba av_colormap(float t) {
     return (av_rgba){o[0], o[1], o[2], 1};
 }
 
+av_rgba av_heatmap(float t, int dark) {
+    const float c0[3] = {0.0002f, 0.0016f, -0.0371f}, c1[3] = {0.1059f, 0.5664f, 4.1179f};
+    const float c2[3] = {11.6171f, -3.9477f, -16.2573f}, c3[3] = {-41.7093f, 17.4577f, 44.6451f};
+    const float c4[3] = {77.1575f, -33.4157f, -82.2539f}, c5[3] = {-71.2877f, 32.5539f, 73.5881f};
+    const float c6[3] = {25.0926f, -12.2222f, -23.1157f};
+    float o[3];
+    t = dark ? 0.15f + 0.85f * t : 1 - 0.85f * t;
+    for (int k = 0; k < 3; k++) {
+        float x = c0[k] + t * (c1[k] + t * (c2[k] + t * (c3[k] + t * (c4[k] + t * (c5[k] + t * c6[k])))));
+        o[k] = x < 0 ? 0 : x > 1 ? 1 : x;
+    }
+    return (av_rgba){o[0], o[1], o[2], 1};
+}
+
 /* ---- transforms ------------------------------------------------------------------- */
 
 void av_head_matrix(const av_viewer *v, int l, int h, float w, float hp, int single, float m[16]) {
@@ -128,6 +142,39 @@ void av_project_px(const float m[16], const float *p, int dim, av_rect r, float 
 
 /* ---- state changes ---------------------------------------------------------------- */
 
+/* Where points accumulate when the caller does not say: C beats a software renderer's
+ * per-vertex path by 5-25x (bench/RESULTS-viewer.md), a GPU beats C. */
+static av_renderer detect_renderer(void) {
+    const char *r = (const char *)glGetString(GL_RENDERER);
+    static const char *soft[] = {"llvmpipe", "softpipe", "SwiftShader", "Software Rasterizer"};
+    for (size_t i = 0; r && i < sizeof soft / sizeof soft[0]; i++)
+        if (strstr(r, soft[i])) return AV_RENDERER_CPU;
+    return AV_RENDERER_GL;
+}
+
+static void set_renderer(av_viewer *v, av_renderer r) {
+    v->renderer = r == AV_RENDERER_AUTO ? detect_renderer() : r;
+    const char *name = (const char *)glGetString(GL_RENDERER);
+    int soft = detect_renderer() == AV_RENDERER_CPU;
+    /* a first guess of the points a millisecond, until frames are measured */
+    v->rate = v->renderer == AV_RENDERER_CPU ? 20000 : soft || !name ? 1500 : 1000000;
+}
+
+int av_viewer_set_renderer(av_viewer *v, av_renderer r) {
+    av_renderer old = v->renderer;
+    set_renderer(v, r);
+    if (v->renderer == old) return AV_OK;
+    v->gl_proj = -1;  /* the GPU renderer keeps the positions on the GPU, the CPU one does not */
+    av_viewer_invalidate(v);
+    return av_points_upload_proj(v);
+}
+
+void av_viewer_invalidate(av_viewer *v) {
+    av_plots_invalidate(v->cells, v->vd->run.num_layers * v->vd->run.num_heads);
+    av_plots_invalidate(&v->single, 1);
+    v->pick_valid = 0;
+}
+
 static void reset_camera(av_viewer *v) {
     v->zoom = 1;
     v->pan_x = v->pan_y = 0;
@@ -147,9 +194,14 @@ int av_viewer_init(av_viewer *v, av_vdata *vd) {
     v->hover_l = v->hover_h = -1;
     v->att_item = -1;
     v->img_item = -1;
-    v->lod_stride = 1;
+    v->exposure = 1;
+    v->passes = 1;
     reset_camera(v);
     if (av_draw2d_init(&v->d2) != AV_OK) return AV_ERR;
+    if (av_resolve_init(&v->resolve) != AV_OK) { av_viewer_free(v); return AV_ERR; }
+    v->cells = av_calloc((size_t)vd->run.num_layers * vd->run.num_heads, sizeof(av_plot));
+    if (!v->cells) { av_viewer_free(v); return AV_ERR; }
+    set_renderer(v, AV_RENDERER_AUTO);
     if (av_points_init(v) != AV_OK) { av_viewer_free(v); return AV_ERR; }
     if (vd->nproj > 0) {
         int i = vd->cur >= 0 ? vd->cur : av_vdata_find_proj(vd, NULL, 2);
@@ -162,6 +214,13 @@ int av_viewer_init(av_viewer *v, av_vdata *vd) {
 void av_viewer_free(av_viewer *v) {
     av_points_free(v);
     av_draw2d_free(&v->d2);
+    av_resolve_free(&v->resolve);
+    for (int i = 0; i < 2; i++) av_canvas_free(&v->canvas[i]);
+    if (v->cells)
+        for (int i = 0; i < v->vd->run.num_layers * v->vd->run.num_heads; i++) av_plot_release(&v->cells[i]);
+    free(v->cells);
+    v->cells = NULL;
+    av_plot_release(&v->single);
     if (v->img_tex) glDeleteTextures(1, &v->img_tex);
     free(v->att);
     v->att = NULL;
@@ -266,9 +325,9 @@ void av_viewer_draw(av_viewer *v, int w, int h) {
     if (av_points_upload_proj(v) != AV_OK || av_points_upload_color(v) != AV_OK)
         snprintf(v->note, sizeof v->note, "%s", av_last_error());
     av_points_upload_flags(v);
-    int64_t cells = v->view == AV_VIEW_MATRIX ? (int64_t)v->vd->run.num_layers * v->vd->run.num_heads : 1;
-    int64_t total = cells * 2 * v->vd->T;
-    v->lod_stride = v->lod_budget > 0 && total > v->lod_budget ? (int)((total + v->lod_budget - 1) / v->lod_budget) : 1;
+    v->points_drawn = 0;
+    v->pending = 0;
+    v->work_ms = 0;
     av_draw2d_begin(&v->d2, w, h);
     switch (v->view) {
     case AV_VIEW_MATRIX: av_view_matrix_draw(v); break;
@@ -277,6 +336,34 @@ void av_viewer_draw(av_viewer *v, int w, int h) {
     case AV_VIEW_IMAGE: av_view_image_draw(v); break;
     }
     av_draw2d_end(&v->d2);
+}
+
+void av_viewer_finish(av_viewer *v, int w, int h) {
+    do av_viewer_draw(v, w, h);
+    while (v->pending);
+}
+
+void av_plot_key_of(const av_viewer *v, int l, int h, av_rect r, const float m[16], float size, int pick,
+                    av_plot_key *k) {
+    memset(k, 0, sizeof *k);  /* keys are compared whole, padding included */
+    k->layer = l;
+    k->head = h;
+    k->proj = v->vd->cur;
+    k->gen = (int)v->head_gen[l * v->vd->run.num_heads + h];
+    /* GL rows count from the bottom */
+    k->x = (int)r.x;
+    k->y = v->height - (int)(r.y + r.h);
+    k->w = r.w < 1 ? 1 : (int)r.w;  /* a window too small for its cells still gets a pixel each */
+    k->h = r.h < 1 ? 1 : (int)r.h;
+    k->color = (int)v->color;
+    k->show = (v->show_q ? 1 : 0) | (v->show_k ? 2 : 0);
+    k->size_norm = v->size_by_norm;
+    k->dark = v->dark;
+    k->any_flag = av_points_any_flag(v);
+    k->pick = pick;
+    k->flags_gen = v->flags_gen;
+    k->base_size = size;
+    memcpy(k->m, m, sizeof k->m);
 }
 
 /* ---- input ------------------------------------------------------------------------ */
@@ -288,7 +375,7 @@ void av_viewer_mouse(av_viewer *v, float x, float y) {
     v->hover_l = v->hover_h = -1;
     switch (v->view) {
     case AV_VIEW_MATRIX: av_matrix_hit(v, x, y, &v->hover_l, &v->hover_h); break;
-    case AV_VIEW_SINGLE: if (y > AV_TOPBAR) v->hover_point = av_points_pick(v, x, y); break;
+    case AV_VIEW_SINGLE: v->hover_point = av_points_pick(v, x, y); break;
     case AV_VIEW_SENTENCE: v->hover_token = av_sentence_hit(v, x, y); break;
     case AV_VIEW_IMAGE: v->hover_token = av_image_hit(v, x, y); break;
     }
@@ -432,6 +519,9 @@ void av_viewer_key(av_viewer *v, int key) {
     case 'q': v->show_q = !v->show_q; if (!v->show_q && !v->show_k) v->show_k = 1; break;
     case 'k': v->show_k = !v->show_k; if (!v->show_q && !v->show_k) v->show_q = 1; break;
     case 'n': v->size_by_norm = !v->size_by_norm; break;
+    case 'd': v->heat = !v->heat; break;
+    case '[': if (v->exposure > 1.0f / 64) v->exposure /= 2; break;
+    case ']': if (v->exposure < 64) v->exposure *= 2; break;
     case 'h': v->hide_special = !v->hide_special; break;
     case 'w':
         if (vd->has_vnorm) v->vnorm_weight = !v->vnorm_weight;
@@ -489,7 +579,21 @@ cJSON *av_viewer_state(av_viewer *v) {
     cJSON_AddStringToObject(s, "search", v->search);
     cJSON_AddBoolToObject(s, "search_active", v->search_active);
     cJSON_AddNumberToObject(s, "search_hits", (double)v->search_hits);
-    cJSON_AddNumberToObject(s, "lod_stride", v->lod_stride);
+    cJSON_AddStringToObject(s, "renderer", av_renderer_name(v->renderer));
+    cJSON_AddBoolToObject(s, "heat", v->heat);
+    cJSON_AddNumberToObject(s, "exposure", v->exposure);
+    /* progress: every point is shown when points_shown == points_total (complete) */
+    cJSON_AddNumberToObject(s, "lod_stride", v->passes);
+    cJSON_AddNumberToObject(s, "points_total", (double)v->points_total);
+    cJSON_AddNumberToObject(s, "points_shown", (double)v->points_shown);
+    cJSON_AddBoolToObject(s, "complete", !v->pending);
+    cJSON_AddNumberToObject(s, "points_drawn", (double)v->points_drawn);
+    cJSON_AddNumberToObject(s, "work_ms", v->work_ms);
+    cJSON_AddNumberToObject(s, "refresh_ms", v->refresh_ms);
+    if (v->view == AV_VIEW_SINGLE && v->single.valid) cJSON_AddNumberToObject(s, "point_px", v->single.size);
+    cJSON *sz = cJSON_AddArrayToObject(s, "size");
+    cJSON_AddItemToArray(sz, cJSON_CreateNumber(v->width));
+    cJSON_AddItemToArray(sz, cJSON_CreateNumber(v->height));
     cJSON_AddNumberToObject(s, "lines_drawn", v->lines_drawn);
     if (v->view == AV_VIEW_SENTENCE) { /* first token on screen and how many (long items scroll) */
         cJSON_AddNumberToObject(s, "rows_first", (double)v->rows_first);
@@ -514,6 +618,7 @@ cJSON *av_viewer_state(av_viewer *v) {
         if (v->hover_point >= 0) cJSON_AddStringToObject(hv, "kind", v->hover_point >= vd->T ? "key" : "query");
         cJSON_AddNumberToObject(hv, "item", vd->tok_item[t]);
         cJSON_AddNumberToObject(hv, "pos", vd->tok_pos[t]);
+        cJSON_AddStringToObject(hv, "label", vd->tok_label[t]);   /* added last: older readers match a prefix */
     }
     cJSON_AddStringToObject(s, "note", v->note);
     return s;

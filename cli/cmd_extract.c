@@ -14,7 +14,7 @@ static const char *usage_text =
     "usage: attnviz extract MODEL_DIR DATA -o RUN [options]\n"
     "\n"
     "Runs a Hugging Face model folder (BERT, GPT-2, ViT, Llama/Mistral/Qwen2/Qwen3; safetensors)\n"
-    "over DATA and stores every layer's and head's query and key vectors (bias included, before\n"
+    "or a Llama-family .gguf file over DATA and stores every layer's and head's query and key vectors (bias included, before\n"
     "1/sqrt(d); with rotary embeddings after RoPE) and |v| in the run folder RUN: q.npy\n"
     "[layers, heads, tokens, head_dim], k.npy [layers, key heads, tokens, head_dim] (fewer key\n"
     "heads with grouped-query attention), v_norm.npy, token_item.npy,\n"

@@ -205,12 +205,18 @@ static int parse_rope(const cJSON *root, const char *file, av_model_config *c) {
     else if (!strcmp(type, "linear")) r->type = AV_ROPE_LINEAR;
     else if (!strcmp(type, "dynamic")) r->type = AV_ROPE_DYNAMIC;
     else if (!strcmp(type, "llama3")) r->type = AV_ROPE_LLAMA3;
+    else if (!strcmp(type, "freq_factors")) r->type = AV_ROPE_FREQ_FACTORS;
     else {
         char b[SHOWN];
-        return av_fail("%s: rope_type \"%s\" is not supported (attnviz computes default, linear, dynamic, llama3)", file,
-                       shown(type, b));
+        return av_fail("%s: rope_type \"%s\" is not supported (attnviz computes default, linear, dynamic, llama3, "
+                       "freq_factors)", file, shown(type, b));
     }
-    if (r->type != AV_ROPE_DEFAULT) {
+    if (r->type == AV_ROPE_FREQ_FACTORS) {
+        const cJSON *tn = cJSON_GetObjectItemCaseSensitive(p, "tensor");
+        if (!cJSON_IsString(tn) || !tn->valuestring[0] || strlen(tn->valuestring) >= sizeof c->rope_tensor)
+            return av_fail("%s: \"%s\" of type freq_factors names no \"tensor\"", file, pname);
+        snprintf(c->rope_tensor, sizeof c->rope_tensor, "%s", tn->valuestring);
+    } else if (r->type != AV_ROPE_DEFAULT) {
         if (opt_number(p, file, "factor", &r->factor, &have)) return AV_ERR;
         if (!have) return av_fail("%s: \"%s\" of type %s has no \"factor\"", file, pname, type);
         if (!(r->factor >= 1.0 && r->factor <= 1e6)) return av_fail("%s: rope \"factor\" is %g, outside 1..1e6", file, r->factor);
@@ -413,6 +419,11 @@ static cJSON *parse_json(const char *json, size_t len, const char *name) {
     }
     free(text);
     return root;
+}
+
+int av_config_from_json(const cJSON *root, const char *name, av_model_config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    return parse_config(root, name, cfg);
 }
 
 int av_config_parse(const char *json, size_t len, const char *name, av_model_config *cfg) {

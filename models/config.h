@@ -4,6 +4,7 @@
  * a missing or ill-typed key is an AV_ERR naming the file and the key. */
 #ifndef AV_MODELS_CONFIG_H
 #define AV_MODELS_CONFIG_H
+#include <cjson/cJSON.h>
 #include "base/util.h"
 #include "kernels/ops.h"
 #include "kernels/rope/rope.h"
@@ -37,6 +38,7 @@ typedef struct {
     int mlp_bias;             /* llama mlp_bias: gate/up/down have biases */
     int qk_norm;              /* qwen3: RMSNorm of every q and k head before RoPE */
     av_rope_params rope;      /* rope_theta and rope_scaling / rope_parameters */
+    char rope_tensor[48];     /* freq_factors: the tensor of divisors (a GGUF's rope_freqs.weight) */
     int image_size, patch_size, num_channels;   /* ViT */
     /* ViT preprocessing (preprocessor_config.json; defaults as transformers' ViTImageProcessor) */
     int do_resize, do_rescale, do_normalize;
@@ -50,6 +52,8 @@ typedef struct {
 int av_config_load(const char *dir, av_model_config *cfg);
 /* Same from a JSON text in memory (fuzz target); name is used in messages. */
 int av_config_parse(const char *json, size_t len, const char *name, av_model_config *cfg);
+/* Same from a parsed tree: the config.json equivalent of a GGUF file (models/gguf_llama.h). */
+int av_config_from_json(const cJSON *root, const char *name, av_model_config *cfg);
 /* Applies a preprocessor_config.json text on top of cfg (whose ViT defaults
  * av_config_parse has set); keys that are absent keep their values. */
 int av_config_parse_preprocessor(const char *json, size_t len, const char *name, av_model_config *cfg);

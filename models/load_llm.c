@@ -72,10 +72,22 @@ int av_load_llm(av_loader *L) {
         return AV_ERR;
     for (int i = 0; i < c->num_layers; i++)
         if (load_layer(L, i, m->slots[i])) return AV_ERR;
-    float *f = av_malloc(sizeof(float) * (size_t)(c->head_dim / 2));
+    const int half = c->head_dim / 2;
+    float *f = av_malloc(sizeof(float) * (size_t)half * 2);
     if (!f) return AV_ERR;
     av_rope_inv_freq(&c->rope, c->head_dim, f);
-    int rc = av_weight_upload(m, f, c->head_dim / 2, &m->inv_freq);
+    int rc = AV_OK;
+    if (c->rope.type == AV_ROPE_FREQ_FACTORS) {
+        /* a GGUF's rope_freqs.weight: one divisor per frequency, under its own name */
+        const av_tensor *t = av_weights_find(L->w, c->rope_tensor);
+        if (!t) rc = av_fail("%s: tensor '%s' (the rope frequency factors) is missing", L->dir, c->rope_tensor);
+        else if (av_tensor_numel(t) != half)
+            rc = av_fail("%s: tensor '%s' holds %lld factors, the heads rotate %d frequencies", t->file, t->name,
+                         (long long)av_tensor_numel(t), half);
+        else if (!(rc = av_tensor_rows_f32(t, 0, av_tensor_rows(t), f + half)))
+            for (int i = 0; i < half; i++) f[i] /= f[half + i];
+    }
+    if (!rc) rc = av_weight_upload(m, f, half, &m->inv_freq);
     free(f);
     return rc;
 }

@@ -177,22 +177,32 @@ int64_t av_model_qkv_width(const av_model_config *c) {
     return (int64_t)(c->num_heads + 2 * c->num_kv_heads) * c->head_dim;
 }
 
+/* A GGUF file is a model too: a file (not a folder) named .gguf. */
+static int is_gguf(const char *path) {
+    size_t n = strlen(path);
+    return !av_is_dir(path) && n > 5 && !strcmp(path + n - 5, ".gguf");
+}
+
 int av_model_load(const char *dir, const av_backend *be, av_model *m) {
     memset(m, 0, sizeof *m);
     m->be = be;
-    if (av_config_load(dir, &m->cfg)) return AV_ERR;
+    int gguf = is_gguf(dir);
+    if (gguf ? av_gguf_weights(dir, &m->weights, &m->cfg) : av_config_load(dir, &m->cfg)) {
+        av_weights_close(&m->weights);
+        return AV_ERR;
+    }
     const av_model_config *c = &m->cfg;
+    int rc = AV_OK;
     if (c->hidden <= 0 || c->num_heads <= 0 || c->num_layers <= 0 || c->intermediate <= 0 || c->head_dim <= 0 ||
         (c->type != AV_MODEL_LLAMA && c->hidden % c->num_heads))
-        return av_fail("%s/config.json: inconsistent sizes (hidden %d, heads %d, layers %d, intermediate %d)",
-                       dir, c->hidden, c->num_heads, c->num_layers, c->intermediate);
-    if (c->type == AV_MODEL_VIT && (c->patch_size <= 0 || c->image_size % c->patch_size))
-        return av_fail("%s/config.json: image_size %d is not a multiple of patch_size %d", dir,
-                       c->image_size, c->patch_size);
+        rc = av_fail("%s/config.json: inconsistent sizes (hidden %d, heads %d, layers %d, intermediate %d)", dir,
+                     c->hidden, c->num_heads, c->num_layers, c->intermediate);
+    else if (c->type == AV_MODEL_VIT && (c->patch_size <= 0 || c->image_size % c->patch_size))
+        rc = av_fail("%s/config.json: image_size %d is not a multiple of patch_size %d", dir, c->image_size,
+                     c->patch_size);
     m->wl = c->type == AV_MODEL_GPT2 ? AV_W_KN : AV_W_NK;
-    if (av_safetensors_weights(dir, &m->weights)) return AV_ERR;
-    m->slots = av_calloc((size_t)c->num_layers, sizeof *m->slots);
-    int rc = m->slots ? AV_OK : AV_ERR;
+    if (!rc && !gguf) rc = av_safetensors_weights(dir, &m->weights);
+    if (!rc && !(m->slots = av_calloc((size_t)c->num_layers, sizeof *m->slots))) rc = AV_ERR;
     av_loader L = {&m->weights, "", dir, m};
     if (c->type == AV_MODEL_LLAMA) {
         rc = rc ? rc : av_load_llm(&L);

@@ -5,7 +5,9 @@
  *
  * Loading (models/model.c, models/load_llm.c): config.json through av_config_load, the
  * weights through an av_weights set (models/tensor.h; a safetensors folder, single file
- * or sharded, F32/F16/BF16). Tensor names may carry the prefixes "bert.", "transformer.",
+ * or sharded, F32/F16/BF16), or a Llama-family .gguf file, config and tensors both from
+ * its Hugging Face view (models/gguf_llama.h, models/weights_gguf.c; quantized tensors
+ * dequantized as they are widened). Tensor names may carry the prefixes "bert.", "transformer.",
  * "vit.", "model." or none; LayerNorm "gamma"/"beta" are accepted for "weight"/"bias";
  * GPT-2's attn.bias / attn.masked_bias buffers are ignored. A missing or misshapen tensor
  * is an AV_ERR naming it. Every tensor is checked at load; nothing is converted yet.
@@ -105,7 +107,8 @@ typedef struct {
     void *d_pack[AV_DOWNLOAD_SLOTS], *h_pack[AV_DOWNLOAD_SLOTS];
 } av_model;
 
-/* Loads dir onto backend be. On error nothing is left allocated. */
+/* Loads dir (a model folder, or a file named .gguf) onto backend be. On error nothing is
+ * left allocated. */
 int av_model_load(const char *dir, const av_backend *be, av_model *m);
 void av_model_free(av_model *m);
 

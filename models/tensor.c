@@ -1,4 +1,5 @@
-/* tensor.c - stored weight tensors and their row-wise conversion to f32 (tensor.h). */
+/* tensor.c - stored weight tensors and their row-wise conversion to f32 (tensor.h): the
+ * float types here, the block-quantized ones through av_dequant (models/dequant.h). */
 #include "models/tensor.h"
 
 #include <stdio.h>
@@ -6,6 +7,7 @@
 #include <string.h>
 #include "base/dtype.h"
 #include "base/util.h"
+#include "models/dequant.h"
 
 typedef struct {
     int type;
@@ -43,7 +45,7 @@ int av_wtype_block(int type, int64_t *elems, size_t *bytes) {
     return AV_OK;
 }
 
-int av_wtype_readable(int type) { return type == AV_WT_F32 || type == AV_WT_F16 || type == AV_WT_BF16; }
+int av_wtype_readable(int type) { return info(type) && av_ggml_can_dequant(type); }
 
 int64_t av_tensor_numel(const av_tensor *t) {
     int64_t n = 1;
@@ -125,9 +127,20 @@ int av_tensor_rows_f32(const av_tensor *t, int64_t row0, int64_t nrows, float *o
             out[i] = av_bf16_to_f32(h);
         }
         return AV_OK;
-    default:
-        return av_fail("%s: tensor '%s' has type %s, which is not readable in this build", t->file, t->name,
-                       av_wtype_name(t->type));
+    default: {
+        /* the block-quantized types: rows are whole blocks, so a row range is a byte range */
+        const type_info *ti = info(t->type);
+        if (!ti || !av_ggml_can_dequant(t->type))
+            return av_fail("%s: tensor '%s' has type %s, which is not readable in this build", t->file, t->name,
+                           av_wtype_name(t->type));
+        const size_t row_bytes = (size_t)(cols / ti->elems) * ti->bytes;
+        if (av_dequant(t->type, p + (size_t)row0 * row_bytes, n, out)) {
+            char why[512];
+            snprintf(why, sizeof why, "%s", av_last_error());
+            return av_fail("%s: tensor '%s': %s", t->file, t->name, why);
+        }
+        return AV_OK;
+    }
     }
 }
 

@@ -16,7 +16,7 @@
  * never exist at once.
  *
  * Conversion (av_tensor_rows_f32) reads F32/F16/BF16 itself; the quantized types go
- * through av_dequant, in builds that have it. */
+ * through av_dequant (models/dequant.h), bit-identical to gguf-py's dequantization. */
 #ifndef AV_MODELS_TENSOR_H
 #define AV_MODELS_TENSOR_H
 #include <stddef.h>

@@ -16,6 +16,8 @@ int av_weight_global(av_model *m, const av_tensor *t, const float **out);
 int av_weight_upload(av_model *m, const float *host, int64_t n, const float **out);
 /* After every layer's slots are recorded: placement, uploads, the layer scratch. */
 int av_weights_place(av_model *m);
+/* Opens a Llama-family GGUF file as the weight set and its config (models/weights_gguf.c). */
+int av_gguf_weights(const char *path, av_weights *w, av_model_config *cfg);
 /* Frees what the model holds for its weights (backend buffers, slots, the weight set). */
 void av_weights_free(av_model *m);
 #endif

@@ -33,7 +33,7 @@ static void test_faults(void) {
         {"llm-missing-tensor", "tensor 'model.layers.0.mlp.up_proj.weight' is missing"},
         {"llm-shape-mismatch", "has shape [8, 8], expected [4, 8]"},
         {"llm-kv-heads", "2 attention heads do not divide into 3 key/value heads"},
-        {"llm-rope-type", "rope_type \"yarn\" is not supported (attnviz computes default, linear, dynamic, llama3)"},
+        {"llm-rope-type", "rope_type \"yarn\" is not supported (attnviz computes default, linear, dynamic, llama3, freq_factors)"},
         {"config-unknown-model-type", "(attnviz reads bert, gpt2, vit, llama, mistral, qwen2, qwen3)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {

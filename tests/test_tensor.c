@@ -1,6 +1,6 @@
 /* test_tensor.c - stored weight tensors (models/tensor.h): GGML block sizes, byte-count
- * checks naming the tensor, row-wise conversion of F32/F16/BF16 from unaligned bytes,
- * quantized types refused by name where this build cannot read them, and the weight set
+ * checks naming the tensor, row-wise conversion of F32/F16/BF16 from unaligned bytes and
+ * of a quantized type through av_dequant (a row range is a byte range), and the weight set
  * (sorted lookup, duplicates refused) including the safetensors reader's view of a
  * fixture checkpoint. */
 #include <stdlib.h>
@@ -46,10 +46,21 @@ static void test_check(void) {
     CHECK(strstr(av_last_error(), "not a multiple") != NULL);
     t.shape[1] = 64;
     CHECK(av_tensor_rows(&t) == 2 && av_tensor_cols(&t) == 64 && av_tensor_numel(&t) == 128);
+    /* Q4_0 rows through av_dequant: block b of row r holds scale 0.5 * (2r + b + 1) and
+     * nibbles (i % 16), so value i of the block is scale * (i % 16 - 8) */
+    for (int blk = 0; blk < 4; blk++) {
+        uint16_t d = av_f32_to_f16(0.5f * (float)(blk + 1));
+        memcpy(bytes + 18 * blk, &d, 2);
+        for (int i = 0; i < 16; i++) bytes[18 * blk + 2 + i] = (uint8_t)((i % 16) | ((i % 16) << 4));
+    }
     float out[128];
-    CHECK(av_tensor_rows_f32(&t, 0, 1, out) == AV_ERR); /* no dequantizer in this build */
-    CHECK(strstr(av_last_error(), "tensor 'w' has type Q4_0") != NULL);
-    CHECK(!av_wtype_readable(AV_WT_Q4_0) && av_wtype_readable(AV_WT_BF16));
+    CHECK(av_tensor_rows_f32(&t, 1, 1, out) == AV_OK);
+    for (int i = 0; i < 64; i++) {
+        int blk = 2 + i / 32, q = i % 32 % 16;
+        CHECK_MSG(out[i] == 0.5f * (float)(blk + 1) * (float)(q - 8), "value %d: %g", i, out[i]);
+    }
+    CHECK(av_wtype_readable(AV_WT_Q4_0) && av_wtype_readable(AV_WT_Q6_K) && av_wtype_readable(AV_WT_BF16));
+    CHECK(!av_wtype_readable(9));
     av_tensor v = {.name = "b", .file = "f", .type = AV_WT_F32, .ndim = 1, .shape = {3}, .data = bytes, .nbytes = 12};
     CHECK(av_tensor_check(&v) == AV_OK && av_tensor_rows(&v) == 1 && av_tensor_cols(&v) == 3);
 }

@@ -11,11 +11,16 @@
  *   llama3    Llama 3.1's band-wise rule: wavelengths beyond original_max / low_freq_factor
  *             are divided by factor, those under original_max / high_freq_factor kept,
  *             the band between interpolated (_compute_llama3_parameters).
+ *   freq_factors  llama.cpp's form of the same (a GGUF's rope_freqs.weight): inv_freq[i]
+ *             divided by that tensor's element i, which the model loader applies after
+ *             av_rope_inv_freq has filled the default frequencies.
  * None of these scales cos/sin (transformers' attention_scaling is 1 for them). */
 #ifndef AV_KERNELS_ROPE_ROPE_H
 #define AV_KERNELS_ROPE_ROPE_H
 
-typedef enum { AV_ROPE_DEFAULT = 0, AV_ROPE_LINEAR = 1, AV_ROPE_DYNAMIC = 2, AV_ROPE_LLAMA3 = 3 } av_rope_type;
+typedef enum {
+    AV_ROPE_DEFAULT = 0, AV_ROPE_LINEAR = 1, AV_ROPE_DYNAMIC = 2, AV_ROPE_LLAMA3 = 3, AV_ROPE_FREQ_FACTORS = 4
+} av_rope_type;
 
 typedef struct {
     av_rope_type type;

@@ -9,6 +9,7 @@ const char *av_rope_type_name(av_rope_type t) {
     case AV_ROPE_LINEAR: return "linear";
     case AV_ROPE_DYNAMIC: return "dynamic";
     case AV_ROPE_LLAMA3: return "llama3";
+    case AV_ROPE_FREQ_FACTORS: return "freq_factors";
     default: return "default";
     }
 }

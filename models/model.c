@@ -195,8 +195,8 @@ int av_model_load(const char *dir, const av_backend *be, av_model *m) {
     int rc = AV_OK;
     if (c->hidden <= 0 || c->num_heads <= 0 || c->num_layers <= 0 || c->intermediate <= 0 || c->head_dim <= 0 ||
         (c->type != AV_MODEL_LLAMA && c->hidden % c->num_heads))
-        rc = av_fail("%s/config.json: inconsistent sizes (hidden %d, heads %d, layers %d, intermediate %d)", dir,
-                     c->hidden, c->num_heads, c->num_layers, c->intermediate);
+        rc = av_fail("%s%s: inconsistent sizes (hidden %d, heads %d, layers %d, intermediate %d)", dir,
+                     gguf ? "" : "/config.json", c->hidden, c->num_heads, c->num_layers, c->intermediate);
     else if (c->type == AV_MODEL_VIT && (c->patch_size <= 0 || c->image_size % c->patch_size))
         rc = av_fail("%s/config.json: image_size %d is not a multiple of patch_size %d", dir, c->image_size,
                      c->patch_size);

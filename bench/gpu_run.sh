@@ -219,8 +219,9 @@ one_stage() {
     } > "$md"
     ;;
   test)
+    # tests/gpu_*.c, and test_backend_ops (every op on every backend: ctest's gpu_backend_ops)
     # shellcheck disable=SC2046
-    build_targets $(names_of "$root/tests/gpu_*.c" "") || { echo "build failed" > "$line"; return 1; }
+    build_targets $(names_of "$root/tests/gpu_*.c" "") test_backend_ops || { echo "build failed" > "$line"; return 1; }
     local log="$logs/ctest.log"
     ctest --test-dir "$build" -L gpu --output-on-failure -V > "$log" 2>&1 || status=1
     # On a GPU machine a skipped gpu test means the device was not usable: a failure here.

@@ -66,7 +66,7 @@ int av_cli_project_job(av_run *r, const av_project_opts *o, int quiet, int nargs
     }
     /* interrupted (Ctrl-C, kill): finished heads are atomic files, so the process may end
      * at once; the line says what is kept and how to go on */
-    char line[4608];
+    char line[8192]; /* dir (4096) + the resume command (2048) + the words */
     snprintf(line, sizeof line,
              "%sattnviz project: interrupted; finished heads are kept in %s/proj/.partial-%s-%dd; `%s` resumes\n",
              isatty(2) && !quiet ? "\n" : "", r->dir, av_proj_method_name(o->method), o->dim, cmd);

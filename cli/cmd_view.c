@@ -6,6 +6,7 @@
 #include "base/util.h"
 #include "cli/cli.h"
 #include "cli/console.h"
+#include "kernels/backend/device.h"
 #include "viewer/window.h"
 
 static void usage(FILE *f) {
@@ -25,7 +26,8 @@ static void usage(FILE *f) {
                "  --iters N           t-SNE iterations (default 1000) or UMAP epochs (default auto)\n"
                "  --neighbors K       UMAP neighbours (default 15)\n"
                "  --seed S            random seed\n"
-               "  --metric cosine|euclidean, --no-translate, --scale   as for `attnviz project`\n");
+               "  --metric cosine|euclidean, --no-translate, --scale   as for `attnviz project`\n"
+               "  --device auto|cpu|cuda   where the projection runs (auto: the GPU when there is one)\n");
 }
 
 int av_cli_view_job(const char *run_dir) {
@@ -41,7 +43,7 @@ int av_cmd_view(int argc, char **argv) {
         AV_SESSION_LONGOPTS,
         {"size", required_argument, 0, 's'}, {"script", required_argument, 0, 'X'},
         {"live", no_argument, 0, AV_OPT_LIVE}, AV_PROJECT_PARAM_LONGOPTS,
-        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"device", required_argument, 0, AV_OPT_DEVICE}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     av_session_opts o;
     av_session_defaults(&o);
     /* the live projection's parameters, as `attnviz project` takes them */
@@ -50,7 +52,7 @@ int av_cmd_view(int argc, char **argv) {
     av_live_opts live;
     memset(&live, 0, sizeof live);
     int is_live = 0;
-    const char *script = NULL;
+    const char *script = NULL, *device = "auto";
     int W = 0, H = 0;  /* the window's default, fitted to the screen */
     int c;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -69,6 +71,7 @@ int av_cmd_view(int argc, char **argv) {
             break;
         }
         case AV_OPT_LIVE: is_live = 1; break;
+        case AV_OPT_DEVICE: device = optarg; live_proj.given = 1; break;
         case 'h': usage(stdout); return 0;
         default: return av_cli_usage("view", "unknown option");
         }
@@ -90,6 +93,7 @@ int av_cmd_view(int argc, char **argv) {
     av_cli_project_apply_iters(&live_proj);
     live.proj = *lp;
     if (sscanf(o.head, "%d:%d", &live.layer, &live.head) != 2) return av_cli_usage("view", "--head wants L:H");
+    if (av_device_choose(device, &live.proj.device, NULL, 0) != AV_OK) return av_cli_fail("view", "%s", av_last_error());
     /* saving the finished projection into the run says what `attnviz project` says */
     av_console con;
     av_console_init(&con, "project", 0);

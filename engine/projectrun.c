@@ -16,10 +16,6 @@
 #include "kernels/tsne/tsne.h"
 #include "base/util.h"
 
-#ifdef AV_HAVE_CUDA
-#include "kernels/project_cuda.h"
-#endif
-
 const char *av_proj_method_name(av_proj_method m) {
     return m == AV_PROJ_TSNE ? "tsne" : m == AV_PROJ_UMAP ? "umap" : "pca";
 }
@@ -74,6 +70,12 @@ int av_parse_heads(const char *spec, int layers, int heads, int **pairs, int *co
     return AV_OK;
 }
 
+int av_project_backend_of(const av_project_opts *o, av_project_backend *out, char *note, size_t note_len) {
+    if (!o->backend) return av_project_backend_for(o->device, out, note, note_len);
+    av_project_backend_complete(o->backend, out, note, note_len);
+    return AV_OK;
+}
+
 static const char *metric_name(av_metric m) { return m == AV_METRIC_COSINE ? "cosine" : "euclidean"; }
 static const char *knn_name(av_knn_method m) { return m == AV_KNN_EXACT ? "exact" : m == AV_KNN_APPROX ? "approx" : "auto"; }
 static const char *tsne_method_name(av_tsne_method m) { return m == AV_TSNE_BH ? "bh" : m == AV_TSNE_FFT ? "fft" : "auto"; }
@@ -115,6 +117,7 @@ typedef struct {
     const av_project_opts *o;
     char pdir[4096];
     av_progress prog;
+    av_project_backend be;  /* the device's projections (kernels/project.h), completed from the CPU's */
     int64_t units_per_head;
     const char *name;       /* "<method>-<dim>d" */
     int heads_done, heads_todo;
@@ -209,13 +212,14 @@ static void close_prev(job *j) {
     j->prev_meta = NULL;
 }
 
-typedef struct { job *j; int64_t reported; } iter_ctx;
+/* Progress of one head, or of a batch of `heads` heads moving together. */
+typedef struct { job *j; int64_t reported; int heads; } iter_ctx;
 
 static void on_iter(void *user, int iter, const float *Y, int64_t n, double kl) {
     (void)Y; (void)n; (void)kl;
     iter_ctx *c = user;
 #pragma omp critical(av_project_progress)
-    av_progress_add(&c->j->prog, iter - c->reported);
+    av_progress_add(&c->j->prog, (iter - c->reported) * c->heads);
     c->reported = iter;
 }
 
@@ -263,11 +267,9 @@ static int head_meta(const job *j, int l, int h, float *X, const float *Y, int64
     if (o->method == AV_PROJ_TSNE) {
         cJSON_AddNumberToObject(meta, "kl", kl);
         cJSON_AddStringToObject(meta, "kl_kind", av_tsne_kl_is_exact(n) ? "exact" : "barnes-hut estimate");
-        int cpu = 1; /* the GPU t-SNE (kernels/tsne/tsne_bh.cu) has its own repulsion */
-#ifdef AV_HAVE_CUDA
-        cpu = o->device != AV_DEVICE_CUDA;
-#endif
-        if (cpu) cJSON_AddStringToObject(meta, "repulsion", av_tsne_uses_fft(n, dim, o->tsne.method) ? "fft" : "barnes-hut");
+        /* the GPU t-SNE (kernels/tsne/tsne_bh.cu) has its own repulsion */
+        if (j->be.tsne == av_project_backend_cpu()->tsne)
+            cJSON_AddStringToObject(meta, "repulsion", av_tsne_uses_fft(n, dim, o->tsne.method) ? "fft" : "barnes-hut");
     }
     if (o->quality) {
         av_metric m = o->method == AV_PROJ_UMAP ? o->umap.metric : o->tsne.metric;
@@ -292,7 +294,52 @@ static int head_meta(const job *j, int l, int h, float *X, const float *Y, int64
     return AV_OK;
 }
 
-/* Projects one head and stores it in the partial folder. */
+/* Reads head (l, h) into X [2T, d] and normalises it (*c: its scale). */
+static int load_head(job *j, int l, int h, float *X, float *c) {
+    const av_run *r = j->r;
+    int64_t T = r->num_tokens;
+    int d = r->head_dim;
+    if (av_run_head_q(r, l, h, X) != AV_OK || av_run_head_k(r, l, h, X + T * d) != AV_OK) return AV_ERR;
+    *c = 1;
+    av_normalize_qk(X, T, d, j->o->translate, j->o->scale, c);
+    return AV_OK;
+}
+
+/* Keeps a projected head in the partial folder (its .json, then its .npy) and counts it
+ * done; reported: the iterations its progress already showed. */
+static int store_head(job *j, int l, int h, float *X, const float *Y, float c, double secs, double kl, int64_t reported) {
+    int64_t n = 2 * j->r->num_tokens;
+    int dim = j->o->dim;
+    cJSON *meta = NULL;
+    int rc = head_meta(j, l, h, X, Y, n, j->r->head_dim, c, secs, kl, &meta);
+    char path[4200];
+    if (rc == AV_OK) {
+        head_path(j, l, h, "json", path, sizeof path);
+        rc = av_json_write(path, meta);
+    }
+    cJSON_Delete(meta);
+    if (rc != AV_OK) return rc;
+    head_path(j, l, h, "npy", path, sizeof path);
+    int64_t shape[2] = {n, dim};
+    if ((rc = av_npy_write(path, AV_DT_F32, 2, shape, Y)) != AV_OK) return rc;
+#pragma omp critical(av_project_progress)
+    {
+        j->heads_done++;
+        av_progress_add(&j->prog, j->units_per_head - reported);
+        if (isnan(kl)) av_log(j->o->ctx, AV_LOG_DETAIL, "head %d:%d done in %.1fs", l, h, secs);
+        else av_log(j->o->ctx, AV_LOG_DETAIL, "head %d:%d done in %.1fs, KL %.4f", l, h, secs, kl);
+    }
+    return AV_OK;
+}
+
+/* A projection's failure, named by run folder and head. */
+static int head_failed(job *j, const char *heads) {
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", av_last_error());
+    return av_fail("%s: head%s %s: %s", j->r->dir, strchr(heads, ',') ? "s" : "", heads, msg);
+}
+
+/* Projects one head on the job's backend and stores it in the partial folder. */
 static int project_head(job *j, int l, int h) {
     const av_run *r = j->r;
     const av_project_opts *o = j->o;
@@ -300,79 +347,85 @@ static int project_head(job *j, int l, int h) {
     int d = r->head_dim, dim = o->dim;
     float *X = av_malloc((size_t)n * d * sizeof *X);
     float *Y = av_malloc((size_t)n * dim * sizeof *Y);
-    cJSON *meta = NULL;
+    float c;
     int rc = AV_ERR_NOMEM;
-    if (!X || !Y) goto done;
-    if ((rc = av_run_head_q(r, l, h, X)) != AV_OK || (rc = av_run_head_k(r, l, h, X + T * d)) != AV_OK) goto done;
+    if (!X || !Y || (rc = load_head(j, l, h, X, &c)) != AV_OK) goto done;
 #pragma omp critical(av_project_progress)
     snprintf(j->prog.label, sizeof j->prog.label, "%s head %d:%d (%d/%d done)", j->name, l, h,
              j->heads_done, j->heads_todo);
-    float c = 1;
-    av_normalize_qk(X, T, d, o->translate, o->scale, &c);
     double t0 = av_now(), kl = NAN;
-    iter_ctx ctx = {j, 0};
-    /* the GPU versions (kernels/project_cuda.h) take the same arguments; a
-     * --device cuda run uses them for t-SNE, UMAP and PCA */
-    int gpu = 0;
-#ifdef AV_HAVE_CUDA
-    gpu = o->device == AV_DEVICE_CUDA;
-#endif
+    iter_ctx ctx = {j, 0, 1};
     if (o->method == AV_PROJ_TSNE) {
         av_tsne_params p = o->tsne;
         p.dim = dim;
         p.on_iter = on_iter;
         p.user = &ctx;
         p.every = 10;
-#ifdef AV_HAVE_CUDA
-        if (gpu) rc = av_tsne_cuda(X, n, d, &p, Y, &kl);
-        else
-#endif
-            rc = av_tsne(X, n, d, &p, Y, &kl);
+        rc = j->be.tsne(X, n, d, &p, Y, &kl);
     } else if (o->method == AV_PROJ_UMAP) {
         av_umap_params p = o->umap;
         p.dim = dim;
-#ifdef AV_HAVE_CUDA
-        if (gpu) rc = av_umap_cuda(X, n, d, &p, Y);
-        else
-#endif
-            rc = av_umap(X, n, d, &p, Y);
+        rc = j->be.umap(X, n, d, &p, Y);
     } else if (n < 2) {
         rc = av_fail("PCA: head %d:%d has fewer than 2 points", l, h);
     } else {
-#ifdef AV_HAVE_CUDA
-        if (gpu) rc = av_pca_cuda(X, n, d, dim, Y, NULL);
-        else
-#endif
-            rc = av_pca(X, n, d, dim, Y, NULL);
+        rc = j->be.pca(X, n, d, dim, Y, NULL);
     }
-    (void)gpu;
     if (rc != AV_OK) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", av_last_error());
-        rc = av_fail("%s: head %d:%d: %s", r->dir, l, h, msg);
+        char name[32];
+        snprintf(name, sizeof name, "%d:%d", l, h);
+        rc = head_failed(j, name);
+        goto done;
+    }
+    rc = store_head(j, l, h, X, Y, c, av_now() - t0, kl, ctx.reported);
+done:
+    free(X);
+    free(Y);
+    return rc;
+}
+
+/* t-SNE of `count` heads at once through the backend's batch (pairs todo[2i], todo[2i+1]):
+ * each head comes out as project_head would make it; their seconds are the batch's. */
+static int project_batch(job *j, const int *todo, int count) {
+    const av_run *r = j->r;
+    const av_project_opts *o = j->o;
+    int64_t n = 2 * r->num_tokens;
+    int d = r->head_dim, dim = o->dim;
+    float **X = av_calloc((size_t)count, sizeof *X), **Y = av_calloc((size_t)count, sizeof *Y);
+    float *scale = av_malloc((size_t)count * sizeof *scale);
+    double *kl = av_malloc((size_t)count * sizeof *kl);
+    char names[512] = "";
+    int rc = AV_ERR_NOMEM;
+    if (!X || !Y || !scale || !kl) goto done;
+    for (int i = 0; i < count; i++) {
+        int l = todo[2 * i], h = todo[2 * i + 1];
+        size_t len = strlen(names);
+        snprintf(names + len, sizeof names - len, "%s%d:%d", i ? "," : "", l, h);
+        X[i] = av_malloc((size_t)n * d * sizeof **X);
+        Y[i] = av_malloc((size_t)n * dim * sizeof **Y);
+        if (!X[i] || !Y[i]) { rc = AV_ERR_NOMEM; goto done; }
+        if ((rc = load_head(j, l, h, X[i], &scale[i])) != AV_OK) goto done;
+    }
+    snprintf(j->prog.label, sizeof j->prog.label, "%s %d heads from %d:%d (%d/%d done)", j->name, count, todo[0],
+             todo[1], j->heads_done, j->heads_todo);
+    iter_ctx ctx = {j, 0, count};
+    av_tsne_params p = o->tsne;
+    p.dim = dim;
+    p.on_iter = on_iter;
+    p.user = &ctx;
+    p.every = 10;
+    double t0 = av_now();
+    if (j->be.tsne_batch((const float *const *)X, count, n, d, &p, Y, kl) != AV_OK) {
+        rc = head_failed(j, names);
         goto done;
     }
     double secs = av_now() - t0;
-    if ((rc = head_meta(j, l, h, X, Y, n, d, c, secs, kl, &meta)) != AV_OK) goto done;
-    char path[4200];
-    head_path(j, l, h, "json", path, sizeof path);
-    if ((rc = av_json_write(path, meta)) != AV_OK) goto done;
-    head_path(j, l, h, "npy", path, sizeof path);
-    int64_t shape[2] = {n, dim};
-    rc = av_npy_write(path, AV_DT_F32, 2, shape, Y);
-    if (rc == AV_OK) {
-#pragma omp critical(av_project_progress)
-        {
-            j->heads_done++;
-            av_progress_add(&j->prog, j->units_per_head - ctx.reported);
-            if (isnan(kl)) av_log(o->ctx, AV_LOG_DETAIL, "head %d:%d done in %.1fs", l, h, secs);
-            else av_log(o->ctx, AV_LOG_DETAIL, "head %d:%d done in %.1fs, KL %.4f", l, h, secs, kl);
-        }
-    }
+    rc = AV_OK;
+    for (int i = 0; i < count && rc == AV_OK; i++)
+        rc = store_head(j, todo[2 * i], todo[2 * i + 1], X[i], Y[i], scale[i], secs, kl[i], ctx.reported);
 done:
-    cJSON_Delete(meta);
-    free(X);
-    free(Y);
+    for (int i = 0; X && Y && i < count; i++) { free(X[i]); free(Y[i]); }
+    free(X); free(Y); free(scale); free(kl);
     return rc;
 }
 
@@ -531,7 +584,12 @@ int av_project_run(av_run *r, const av_project_opts *o) {
     memset(&j, 0, sizeof j);
     j.r = r;
     j.o = o;
-    if (check_finite(r, sel, nsel) != AV_OK || prepare_partials(&j, name) != AV_OK) { free(sel); return AV_ERR; }
+    char note[160];
+    if (av_project_backend_of(o, &j.be, note, sizeof note) != AV_OK || check_finite(r, sel, nsel) != AV_OK ||
+        prepare_partials(&j, name) != AV_OK) {
+        free(sel);
+        return AV_ERR;
+    }
     open_prev(&j, name);
     int ntodo = 0, skipped = 0;
     for (int s = 0; s < nsel; s++) {
@@ -553,8 +611,13 @@ int av_project_run(av_run *r, const av_project_opts *o) {
     }
     int *todo = sel;
     int64_t n = 2 * r->num_tokens;
+    /* the method's function as the table has it: the CPU's own, or another device's */
+    const av_project_backend *cpu = av_project_backend_cpu();
+    int on_cpu = o->method == AV_PROJ_TSNE ? j.be.tsne == cpu->tsne
+               : o->method == AV_PROJ_UMAP ? j.be.umap == cpu->umap : j.be.pca == cpu->pca;
+    if (note[0]) av_log(o->ctx, AV_LOG_INFO, "%s", note);
     av_log(o->ctx, AV_LOG_INFO, "%s of %d head%s, %lld points each, on the %s", name, nsel,
-           nsel == 1 ? "" : "s", (long long)n, o->device == AV_DEVICE_CUDA ? "GPU" : "CPU");
+           nsel == 1 ? "" : "s", (long long)n, on_cpu ? "CPU" : "GPU");
     if (o->method == AV_PROJ_TSNE && av_tsne_effective_perplexity(n, o->tsne.perplexity) != o->tsne.perplexity)
         av_log(o->ctx, AV_LOG_WARN, "perplexity %g is too large for %lld points; using %.4g", o->tsne.perplexity,
                (long long)n, av_tsne_effective_perplexity(n, o->tsne.perplexity));
@@ -569,12 +632,19 @@ int av_project_run(av_run *r, const av_project_opts *o) {
     j.heads_todo = ntodo;
     int failed = 0;
     char err[1024] = "";
-    /* on the GPU one head at a time: each call fills the device itself */
-    int side_by_side = n <= o->parallel_heads_max_points && o->device != AV_DEVICE_CUDA;
-    /* small heads: one head per thread (the inner OpenMP regions then run on one
-     * thread); large heads: one at a time, all threads inside */
+    /* a device with a batch of heads takes them batch_heads at a time (t-SNE) */
+    int batch = o->method == AV_PROJ_TSNE && j.be.tsne_batch && j.be.batch_heads > 1 && ntodo > 1 ? j.be.batch_heads : 0;
+    for (int t = 0; batch && t < ntodo && !failed; t += batch)
+        if (project_batch(&j, todo + 2 * t, ntodo - t < batch ? ntodo - t : batch) != AV_OK) {
+            failed = 1;
+            snprintf(err, sizeof err, "%s", av_last_error());
+        }
+    /* Otherwise one call per head. On the CPU, small heads go side by side, one per
+     * thread (the inner OpenMP regions then run on one thread), and large ones one at a
+     * time with all threads inside; another device's call fills that device itself. */
+    int side_by_side = n <= o->parallel_heads_max_points && on_cpu;
 #pragma omp parallel for schedule(dynamic, 1) if (side_by_side)
-    for (int t = 0; t < ntodo; t++) {
+    for (int t = 0; t < (batch ? 0 : ntodo); t++) {
         int stop;
 #pragma omp atomic read
         stop = failed;
@@ -588,10 +658,10 @@ int av_project_run(av_run *r, const av_project_opts *o) {
         }
     }
     free(todo);
-    char note[96];
-    snprintf(note, sizeof note, "%d head%s", ntodo, ntodo == 1 ? "" : "s");
+    char heads_note[96];
+    snprintf(heads_note, sizeof heads_note, "%d head%s", ntodo, ntodo == 1 ? "" : "s");
     snprintf(j.prog.label, sizeof j.prog.label, "%s", label);
-    av_progress_end(&j.prog, o->method == AV_PROJ_TSNE ? note : NULL);
+    av_progress_end(&j.prog, o->method == AV_PROJ_TSNE ? heads_note : NULL);
     if (failed) { close_prev(&j); return av_fail("%s", err); }
     int done = 0;
     if (finish(&j, name, &done) != AV_OK) return AV_ERR;
@@ -612,7 +682,8 @@ int av_project_save_head(av_run *r, const av_project_opts *o, int l, int h, floa
     j.r = r;
     j.o = o;
     j.name = name;
-    if (prepare_partials(&j, name) != AV_OK) return AV_ERR;
+    /* the device the head was projected on, for what its record says of the method */
+    if (av_project_backend_of(o, &j.be, NULL, 0) != AV_OK || prepare_partials(&j, name) != AV_OK) return AV_ERR;
     int64_t n = 2 * r->num_tokens;
     cJSON *meta = NULL;
     int rc = head_meta(&j, l, h, X, Y, n, r->head_dim, scale, seconds, kl, &meta);

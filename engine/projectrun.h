@@ -43,6 +43,9 @@ typedef struct {
      * more than it saves), so side by side is then the only way to use the cores. */
     int64_t parallel_heads_max_points;
     av_device device;        /* as chosen by --device; said in the opening line */
+    /* the projections to run (kernels/project.h), completed from the CPU's where they
+     * lack a slot; NULL: the device's table */
+    const av_project_backend *backend;
     const av_context *ctx;   /* log and progress; NULL = silent */
 } av_project_opts;
 
@@ -53,6 +56,11 @@ const char *av_proj_method_name(av_proj_method m);
  * array of pairs (caller frees; NULL and count 0 for "all"). A head outside the model
  * or a malformed item is an error naming it. */
 int av_parse_heads(const char *spec, int layers, int heads, int **pairs, int *count);
+
+/* The projection table a job with these options uses: o->backend or the device's,
+ * every slot it lacks taken from the CPU's; note says which ("" when none). AV_ERR when
+ * the device has no table (CUDA absent). */
+int av_project_backend_of(const av_project_opts *o, av_project_backend *out, char *note, size_t note_len);
 
 /* Runs the projection, reporting to o->ctx. Bad data (non-finite q/k values in a
  * selected head, unreadable arrays) is found before anything is printed or written:

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "base/util.h"
+#include "kernels/ops.h"
 
 /* Item boundaries: tokens of one item are contiguous and items appear in order. */
 typedef struct { int64_t count; int64_t *start; int max_len; } items_t;
@@ -196,7 +197,6 @@ static int head_stats(const av_run *r, const items_t *it, const int32_t *row, co
     free(mean_q);
     free(mean_k);
 
-    double inv = 1.0 / sqrt((double)d);
     double first = 0, self = 0, prev = 0, dist = 0, ent = 0, corr = 0, pdist = 0;
     int64_t nprev = 0, ncorr = 0, npatch = 0;
     for (int64_t item = 0; item < it->count; item++) {
@@ -205,24 +205,18 @@ static int head_stats(const av_run *r, const items_t *it, const int32_t *row, co
         const float *q = s->q + s0 * d, *k = s->k + s0 * d, *kt = s->kt + s0 * d;
         for (int i = 0; i < n; i++) {
             int m = causal ? i + 1 : n;   /* keys 0 .. m-1 */
-            double *p = s->P, mx = -INFINITY;
+            double *p = s->P;
+            av_attention_probs_row(p, s->dots, q + i * d, k, m, d);
             for (int j = 0; j < m; j++) {
-                double dot = 0, dd = 0;
+                double dd = 0;
                 for (int c = 0; c < d; c++) {
-                    dot += (double)q[i * d + c] * k[j * d + c];
                     double t = (double)q[i * d + c] - kt[j * d + c];
                     dd += t * t;
                 }
-                s->dots[j] = dot;
                 s->dist[j] = sqrt(dd);
-                p[j] = dot * inv;
-                if (p[j] > mx) mx = p[j];
             }
-            double z = 0;
-            for (int j = 0; j < m; j++) { p[j] = exp(p[j] - mx); z += p[j]; }
             double h = 0, ad = 0;
             for (int j = 0; j < m; j++) {
-                p[j] /= z;
                 if (p[j] > 0) h -= p[j] * log(p[j]);
                 ad += p[j] * abs(i - j);
             }

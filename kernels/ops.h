@@ -4,8 +4,8 @@
  * sgemm) that is the reference, and a CUDA implementation with the same arguments on
  * device pointers (kernels/<op>/<op>.cu, declared in kernels/backend/ops_cuda.h). The model forward
  * passes (models/) are written once against the av_backend table below, so the same code
- * drives both. tests/gpu_ops.c runs every op on random inputs on both backends and
- * compares by relative L2 error.
+ * drives both. tests/test_backend_ops.c runs every op on random inputs on every backend:
+ * the CPU against the op's definition in double, the others against the CPU.
  *
  * Layouts: activations are row-major [rows, C] f32. A linear weight is either
  * AV_W_NK ([out, in], torch nn.Linear: BERT, ViT, the LLMs) or AV_W_KN ([in, out], GPT-2
@@ -54,11 +54,16 @@ void av_head_rmsnorm_cpu(float *x, int ld, int64_t rows, int H, int d, const flo
  * of rows of stride ld, values i and i + d/2 turn by pos[r] * inv_freq[i] (inv_freq [d/2],
  * kernels/rope/rope.h). q and k heads are adjacent in a fused qkv row: one call turns both. */
 void av_rope_cpu(float *x, int ld, int64_t rows, int H, int d, const int32_t *pos, const float *inv_freq);
-/* SwiGLU: out[r, i] = silu(gu[r, i]) * gu[r, I + i]; gu [rows, 2I] holds gate | up. */
-void av_swiglu_cpu(float *out, const float *gu, int64_t rows, int I);
-/* One item, one head: probs[i, j] = softmax_j(q_i . k_j / sqrt(d)), q and k [n, d]
- * rows; causal zeroes j > i. What the viewer and stats recompute from stored q/k. */
-void av_attention_probs_cpu(float *probs, const float *q, const float *k, int n, int d, int causal);
+/* SwiGLU: out[r, i] = silu(gu[r, i]) * gu[r, inter + i]; gu [rows, 2 inter] holds gate | up. */
+void av_swiglu_cpu(float *out, const float *gu, int64_t rows, int inter);
+/* The attention probabilities the viewer and the statistics recompute from stored q/k,
+ * in double. One query row: p[j] = softmax_j(q . k_j / sqrt(d)) over the keys j < m
+ * (k [m, d] rows; a causal row i passes m = i + 1); dots[j] (NULL: not wanted) gets the
+ * raw q . k_j. */
+void av_attention_probs_row(double *p, double *dots, const float *q, const float *k, int m, int d);
+/* One item, one head: probs [n, n] f32, row i from av_attention_probs_row of q_i
+ * (q and k [n, d] rows); causal zeroes j > i. AV_OK, or AV_ERR when out of memory. */
+int av_attention_probs_cpu(float *probs, const float *q, const float *k, int n, int d, int causal);
 
 /* ---- backend table ------------------------------------------------------------------ */
 /* Memory handed to the ops of a backend lives where that backend computes (host memory
@@ -85,7 +90,7 @@ typedef struct av_backend {
     int (*rmsnorm)(float *out, const float *in, const float *w, int64_t rows, int C, float eps);
     int (*head_rmsnorm)(float *x, int ld, int64_t rows, int H, int d, const float *w, float eps);
     int (*rope)(float *x, int ld, int64_t rows, int H, int d, const int32_t *pos, const float *inv_freq);
-    int (*swiglu)(float *out, const float *gu, int64_t rows, int I);
+    int (*swiglu)(float *out, const float *gu, int64_t rows, int inter);
     /* q/k of one layer into the run folder's per-head layout with the norms (semantics:
      * kernels/pack/pack.h); lengths is backend memory, n_out = av_pack_count of the lengths. */
     int (*pack_heads)(void *q_out, void *k_out, float *vnorm_out, double *sums, av_dtype dtype,

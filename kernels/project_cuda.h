@@ -28,9 +28,13 @@ int av_knn_cuda(const float *X, int64_t n, int d, int k, av_metric metric,
 
 int av_tsne_cuda(const float *X, int64_t n, int d, const av_tsne_params *p, float *Y, double *kl_out);
 
-/* Several heads at once, one CUDA stream each, so heads too small to fill the GPU run
- * side by side. X[h] [n, d] -> Y[h] [n, p->dim]; kl_out [heads] may be NULL. The
- * on_iter callback is not called (it would serialise the streams). */
+/* Several heads at once, one CUDA stream each, AV_TSNE_CUDA_BATCH_STREAMS side by side
+ * (more run in groups of that many), so heads too small to fill the GPU run together;
+ * each head takes the steps av_tsne_cuda would take for it alone. X[h] [n, d] -> Y[h]
+ * [n, p->dim]; kl_out [heads] may be NULL. p->on_iter reports progress only (Y NULL, kl
+ * NaN, iter the iterations the heads have completed on average): the host learns of
+ * them from events it polls between iterations, so the streams never wait for it. */
+#define AV_TSNE_CUDA_BATCH_STREAMS 8
 int av_tsne_cuda_batch(const float *const *X, int heads, int64_t n, int d, const av_tsne_params *p,
                        float *const *Y, double *kl_out);
 

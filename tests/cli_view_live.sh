@@ -85,9 +85,13 @@ grep -q '"method":"tsne"' "$T/d.json" || bad "saved view state: $(cat "$T/d.json
 
 # UMAP live, 3-D
 printf 'live-wait done 300000\nstate %s\nquit\n' "$T/u.json" >"$T/s3.txt"
-timeout 600 "$AV" view "$R" --live --method umap --dim 3 --head 0:1 --iters 60 --size 600x450 --script "$T/s3.txt" \
-  >/dev/null 2>"$T/u.err" || bad "umap live: $(cat "$T/u.err")"
+timeout 600 "$AV" view "$R" --live --method umap --dim 3 --head 0:1 --iters 60 --size 600x450 --device cpu \
+  --script "$T/s3.txt" >/dev/null 2>"$T/u.err" || bad "umap live: $(cat "$T/u.err")"
 grep -q '"method":"umap","dim":3,"iteration":60,"total":60' "$T/u.json" && grep -q '"done":true' "$T/u.json" || bad "umap state: $(cat "$T/u.json")"
+# --device cpu: the live state names the projections' backend; an unknown device is refused
+grep -q '"backend":"cpu"' "$T/u.json" || bad "umap state without its backend: $(cat "$T/u.json")"
+"$AV" view "$R" --live --method umap --head 0:1 --device tpu 2>"$T/e6" >/dev/null
+[ $? -ne 0 ] && [ "$(wc -l <"$T/e6")" -eq 1 ] && grep -q "unknown device 'tpu'" "$T/e6" || bad "bad device: $(cat "$T/e6")"
 # quitting mid-run: the worker is joined, exit 0 (leak-free under the sanitizer build)
 printf 'live-wait 1\nquit\n' >"$T/s4.txt"
 timeout 600 "$AV" view "$R" --live --method umap --head 0:2 --iters 200 --size 400x300 --script "$T/s4.txt" \

@@ -1,4 +1,4 @@
-/* gpu_skip.h - the common opening of the GPU tests (gpu_ops, gpu_forward, gpu_knn,
+/* gpu_skip.h - the common opening of the GPU tests (gpu_cuda_backend, gpu_forward, gpu_knn,
  * gpu_tsne, gpu_umap, gpu_pca): SKIP (exit 77, one line) in a build without CUDA or on a
  * machine without a usable device; else it names the device. */
 #ifndef AV_TESTS_GPU_SKIP_H

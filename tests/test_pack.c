@@ -1,6 +1,6 @@
 /* test_pack.c - the CPU q/k packer (kernels/pack/pack.h) against values worked out by hand:
  * layout [H, n, d] with padding removed, f16 rounding, norms added to the caller's sums,
- * and the refusals. The CUDA packer is held to this one in tests/gpu_ops.c. */
+ * and the refusals. The CUDA packer is held to this one in tests/test_backend_ops.c. */
 #include <math.h>
 #include <string.h>
 

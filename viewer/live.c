@@ -6,6 +6,7 @@
 #include <string.h>
 #include "base/util.h"
 #include "engine/normalize.h"
+#include "kernels/umap/umap.h"
 
 /* Called by av_tsne / av_umap on the worker thread with the current embedding. */
 static void publish(av_live *lv, int iter, const float *Y, double kl) {
@@ -32,14 +33,14 @@ static void *worker(void *arg) {
             p.on_iter = on_tsne;
             p.user = lv;
             p.every = 1;
-            rc = av_tsne(lv->X, lv->n, lv->d, &p, Y, &kl);
+            rc = lv->be.tsne(lv->X, lv->n, lv->d, &p, Y, &kl);
         } else {
             av_umap_params p = lv->opts.umap;
             p.dim = lv->opts.dim;
             p.on_epoch = on_umap;
             p.user = lv;
             p.every = 1;
-            rc = av_umap(lv->X, lv->n, lv->d, &p, Y);
+            rc = lv->be.umap(lv->X, lv->n, lv->d, &p, Y);
         }
     }
     pthread_mutex_lock(&lv->mu);
@@ -72,13 +73,20 @@ int av_live_start(av_live *lv, const av_run *r, const av_project_opts *o, int la
                        r->num_heads);
     lv->opts = *o;
     lv->opts.heads = NULL;
+    if (av_project_backend_of(o, &lv->be, lv->note, sizeof lv->note) != AV_OK) {
+        memset(lv, 0, sizeof *lv);
+        return AV_ERR;
+    }
+    const av_project_backend *cpu = av_project_backend_cpu();
+    int on_cpu = o->method == AV_PROJ_TSNE ? lv->be.tsne == cpu->tsne : lv->be.umap == cpu->umap;
+    lv->backend = on_cpu ? cpu->name : lv->be.name;
     lv->layer = layer;
     lv->head = head;
     int64_t T = r->num_tokens;
     lv->n = 2 * T;
     lv->d = r->head_dim;
     lv->kl = NAN;
-    lv->total = o->method == AV_PROJ_TSNE ? o->tsne.iters : o->umap.epochs > 0 ? o->umap.epochs : lv->n <= 10000 ? 500 : 200;
+    lv->total = o->method == AV_PROJ_TSNE ? o->tsne.iters : av_umap_epochs(lv->n, o->umap.epochs);
     if (T < 2) return av_fail("%s: the run has %lld tokens; a projection needs at least 2", r->dir, (long long)T);
     lv->X = av_malloc((size_t)lv->n * lv->d * sizeof *lv->X);
     lv->shared = av_malloc((size_t)lv->n * o->dim * sizeof *lv->shared);
@@ -111,7 +119,7 @@ fail:
 /* With a GPU projection this copy is where CUDA-OpenGL sharing would go: register the
  * viewer's position buffer once (cudaGraphicsGLRegisterBuffer), and have the worker
  * write Y straight into it between cudaGraphicsMapResources/Unmap, so only the sequence
- * number crosses threads. Here (CPU projection) the copy is cheap next to an iteration. */
+ * number crosses threads. As it is, the copy is cheap next to an iteration. */
 int av_live_poll(av_live *lv, int64_t *seen, float *Y, int *iter, double *kl, double *rate, int *done) {
     int fresh = 0;
     pthread_mutex_lock(&lv->mu);

@@ -7,10 +7,11 @@
  * copies the newest Y out under the same mutex only when the sequence moved, so the
  * worker never waits on drawing and the viewer never sees a half-written frame.
  *
- * GPU path (not built here): with a CUDA projection the cloud lives on the device, and
- * the copy in on_progress would become a cudaGraphicsGLRegisterBuffer mapping of the
- * viewer's position buffer (see av_live_poll's comment); the mutex/sequence protocol
- * stays the same.
+ * The projection runs on the device opts.device names, through that device's projection
+ * table (kernels/project.h): on the GPU every published iteration is downloaded to the
+ * host first. Sharing the viewer's position buffer with CUDA
+ * (cudaGraphicsGLRegisterBuffer) would save that copy (see av_live_poll's comment); the
+ * mutex/sequence protocol would stay the same.
  *
  * av_live owns its thread, its copy of the normalised cloud X and both Y buffers;
  * av_live_free joins the thread (waiting for the projection to finish: t-SNE and UMAP
@@ -23,7 +24,10 @@
 #include "engine/projectrun.h"
 
 typedef struct av_live {
-    av_project_opts opts;    /* method, dim and parameters (heads unused) */
+    av_project_opts opts;    /* method, dim, device and parameters (heads unused) */
+    av_project_backend be;   /* the projections opts picks (av_project_backend_of) */
+    const char *backend;     /* the name of the one running the method ("cpu", "cuda") */
+    char note[160];          /* "" or which of the device's projections the CPU stands in for */
     int layer, head;
     int64_t n;               /* points: 2T */
     int d;

@@ -10,6 +10,7 @@
 #include "models/tokenizer.h"
 #include "base/dtype.h"
 #include "base/util.h"
+#include "kernels/ops.h"
 
 static const char *color_names[AV_COLOR_COUNT] = {
     "qk", "position", "mod5", "punct", "norm", "toklen", "itemlen", "freq", "row", "col", "label",
@@ -810,27 +811,10 @@ int av_vdata_attention(const av_vdata *vd, int l, int h, int64_t item, int hide_
     if (!q || !k || !A) { free(q); free(k); free(A); return AV_ERR; }
     load_rows(&vd->run.q, base, n, d, q);
     load_rows(&vd->run.k, kbase, n, d, k);
-    double inv = 1.0 / sqrt((double)d);
-    for (int64_t i = 0; i < n; i++) {
-        float *row = A + i * n;
-        double mx = -INFINITY;
-        for (int64_t j = 0; j < n; j++) {
-            if (vd->is_decoder && j > i) { row[j] = -INFINITY; continue; }
-            double s = 0;
-            for (int c = 0; c < d; c++) s += (double)q[i * d + c] * k[j * d + c];
-            row[j] = (float)(s * inv);
-            if (row[j] > mx) mx = row[j];
-        }
-        double sum = 0;
-        for (int64_t j = 0; j < n; j++) {
-            double e = isinf(row[j]) ? 0.0 : exp(row[j] - mx);
-            row[j] = (float)e;
-            sum += e;
-        }
-        for (int64_t j = 0; j < n; j++) row[j] = (float)(row[j] / sum);
-    }
+    int rc = av_attention_probs_cpu(A, q, k, (int)n, d, vd->is_decoder);
     free(q);
     free(k);
+    if (rc != AV_OK) { free(A); return rc; }
     if (hide_special || (vnorm_weight && vd->has_vnorm)) {
         for (int64_t j = 0; j < n; j++) {
             int64_t t = t0 + j;

@@ -127,8 +127,8 @@ static void live_poll(win_state *w) {
     if (w->live_done < 0)
         snprintf(w->v->note, sizeof w->v->note, "%s", lv->err);
     else
-        snprintf(w->v->status, sizeof w->v->status, "live %s %d-D of head %d:%d  %s %d/%d%s  %.0f it/s%s", m, lv->opts.dim,
-                 lv->layer, lv->head, lv->opts.method == AV_PROJ_TSNE ? "iteration" : "epoch", w->live_iter, lv->total,
+        snprintf(w->v->status, sizeof w->v->status, "live %s %d-D of head %d:%d on the %s  %s %d/%d%s  %.0f it/s%s", m,
+                 lv->opts.dim, lv->layer, lv->head, strcmp(lv->backend, "cpu") ? "GPU" : "CPU", lv->opts.method == AV_PROJ_TSNE ? "iteration" : "epoch", w->live_iter, lv->total,
                  kl, w->live_rate,
                  w->live_saved ? "  - saved to proj/" : w->live_done ? "  - done: s saves it to proj/" : "");
 }
@@ -165,6 +165,7 @@ static void live_state(win_state *w, cJSON *s) {
     cJSON *a = cJSON_AddArrayToObject(o, "point0");
     for (int k = 0; k < dim; k++) cJSON_AddItemToArray(a, cJSON_CreateNumber(isfinite(p0[k]) ? p0[k] : 0));
     cJSON_AddNumberToObject(o, "extent", ext);
+    cJSON_AddStringToObject(o, "backend", lv->backend);   /* the projections it runs on ("cpu", "cuda") */
 }
 
 static void frame(win_state *w) {
@@ -406,6 +407,7 @@ int av_window_run_live(const av_session_opts *o, int width, int height, const ch
         else if ((rc = av_live_start(&lv, &vd.run, &live->proj, live->layer, live->head)) == AV_OK) {
             w.lv = &lv;
             w.live_kl = NAN;
+            if (lv.note[0]) snprintf(v.note, sizeof v.note, "%s", lv.note);
         }
     }
     if (rc == AV_OK) {

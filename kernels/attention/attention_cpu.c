@@ -15,6 +15,7 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include "base/util.h"
 
 enum { QB = 32, KB = 256 };
 /* Query tiles start at multiples of QB and key tiles at multiples of KB: with KB a
@@ -92,32 +93,37 @@ void av_attention_cpu(float *out, const float *q, const float *k, const float *v
     openblas_set_num_threads(saved);
 }
 
-/* Dot product with eight independent partial sums: without -ffast-math the compiler may
- * not reorder a single running sum. */
-static inline float dot(const float *a, const float *b, int d) {
-    float s[8] = {0};
-    int i = 0;
-    for (; i + 8 <= d; i += 8)
-        for (int j = 0; j < 8; j++) s[j] += a[i + j] * b[i + j];
-    float r = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-    for (; i < d; i++) r += a[i] * b[i];
-    return r;
+void av_attention_probs_row(double *p, double *dots, const float *q, const float *k, int m, int d) {
+    const double inv = 1.0 / sqrt((double)d);
+    double mx = -INFINITY;
+    for (int j = 0; j < m; j++) {
+        double dot = 0;
+        for (int c = 0; c < d; c++) dot += (double)q[c] * k[(int64_t)j * d + c];
+        if (dots) dots[j] = dot;
+        p[j] = dot * inv;
+        if (p[j] > mx) mx = p[j];
+    }
+    double z = 0;
+    for (int j = 0; j < m; j++) { p[j] = exp(p[j] - mx); z += p[j]; }
+    for (int j = 0; j < m; j++) p[j] /= z;
 }
 
-void av_attention_probs_cpu(float *probs, const float *q, const float *k, int n, int d, int causal) {
-    const float scale = 1.0f / sqrtf((float)d);
-#pragma omp parallel for schedule(static)
-    for (int i = 0; i < n; i++) {
-        float *p = probs + (int64_t)i * n;
-        int m = causal ? i + 1 : n;
-        float mx = -INFINITY;
-        for (int j = 0; j < m; j++) {
-            p[j] = dot(q + (int64_t)i * d, k + (int64_t)j * d, d) * scale;
-            if (p[j] > mx) mx = p[j];
+int av_attention_probs_cpu(float *probs, const float *q, const float *k, int n, int d, int causal) {
+    int failed = 0;
+#pragma omp parallel reduction(| : failed)
+    {
+        double *row = malloc((size_t)(n > 0 ? n : 1) * sizeof *row);
+        failed = !row;
+#pragma omp for schedule(static)
+        for (int i = 0; i < n; i++) {
+            if (!row) continue;
+            float *p = probs + (int64_t)i * n;
+            int m = causal ? i + 1 : n;
+            av_attention_probs_row(row, NULL, q + (int64_t)i * d, k, m, d);
+            for (int j = 0; j < m; j++) p[j] = (float)row[j];
+            for (int j = m; j < n; j++) p[j] = 0;
         }
-        float sum = 0;
-        for (int j = 0; j < m; j++) sum += (p[j] = expf(p[j] - mx));
-        for (int j = 0; j < m; j++) p[j] /= sum;
-        for (int j = m; j < n; j++) p[j] = 0;
+        free(row);
     }
+    return failed ? av_fail("attention probabilities: out of memory") : AV_OK;
 }

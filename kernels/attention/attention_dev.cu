@@ -4,42 +4,15 @@
 // Shapes: BERT-base (32 x 128 tokens, 12 heads of 64, padding: lengths 1..128) and
 // GPT-2 (the same, causal). q, k, v in one fused [rows, 3C] buffer, as the models have.
 //   1: one thread per query, three passes over the keys straight from global memory
-//      (max, sum, weighted V): what the CPU reference does, on a thread.
+//      (max, sum, weighted V): what the CPU twin (av_attention_cpu) does, on a thread.
 //   2: online softmax, one block per (item, head, 4 * QPW queries); 32-key K/V tiles in
 //      shared memory; a warp scores 32 keys at once (a lane per key) and accumulates
 //      output dimensions per lane. Swept over QPW (queries per warp) = 1, 2, 4, 8.
 // Figure of merit: time per call, and "effective" GFLOP/s counting 4 T^2 d per head
 // (padding and causal skipping make less work than that, so it is a lower bound).
 #include "kernels/backend/dev_common.cuh"
-
-static void attention_cpu(float *out, const float *q, const float *k, const float *v, int ld, int B, int T,
-                          int H, int d, const int32_t *lengths, int causal) {
-    float *p = (float *)malloc(T * sizeof(float));
-    const float scale = 1.0f / sqrtf((float)d);
-    for (int b = 0; b < B; b++)
-        for (int h = 0; h < H; h++)
-            for (int i = 0; i < T; i++) {
-                float *o = out + ((int64_t)b * T + i) * H * d + h * d;
-                if (i >= lengths[b]) { for (int c = 0; c < d; c++) o[c] = 0; continue; }
-                int kend = causal ? i + 1 : lengths[b];
-                float m = -INFINITY;
-                const float *qi = q + ((int64_t)b * T + i) * ld + h * d;
-                for (int j = 0; j < kend; j++) {
-                    const float *kj = k + ((int64_t)b * T + j) * ld + h * d;
-                    float s = 0;
-                    for (int c = 0; c < d; c++) s += qi[c] * kj[c];
-                    p[j] = s * scale;
-                    m = fmaxf(m, p[j]);
-                }
-                double sum = 0;
-                for (int j = 0; j < kend; j++) { p[j] = expf(p[j] - m); sum += p[j]; }
-                for (int c = 0; c < d; c++) {
-                    double acc = 0;
-                    for (int j = 0; j < kend; j++) acc += p[j] * v[((int64_t)b * T + j) * ld + h * d + c];
-                    o[c] = (float)(acc / sum);
-                }
-            }
-    free(p);
+extern "C" {
+#include "kernels/ops.h"   // the reference: the CPU twin, av_attention_cpu
 }
 
 __global__ void attn1(float *out, const float *q, const float *k, const float *v, int ld, int B, int T, int H,
@@ -176,7 +149,7 @@ int main(int argc, char **argv) {
     for (int causal = 0; causal <= 1; causal++) {
         const int32_t *lens = causal ? len_full : len_pad;
         cudaCheck(cudaMemcpy(dlen, lens, B * sizeof(int32_t), cudaMemcpyHostToDevice));
-        attention_cpu(ref, qkv, qkv + C, qkv + 2 * C, ld, B, T, H, d, lens, causal);
+        av_attention_cpu(ref, qkv, qkv + C, qkv + 2 * C, ld, B, T, H, d, lens, causal);
         printf("B %d T %d H %d d %d, %s\n", B, T, H, d, causal ? "causal (GPT-2)" : "padded (BERT)");
         const double flops = 4.0 * B * H * T * T * d;
         if (!only || only == 1) {

@@ -85,11 +85,33 @@ static int cpu_memzero(void *p, size_t bytes) {
  * is the host's, its GEMM adds the bias as cheaply as a fused pass would, and weights are
  * widened straight from the mapped file. */
 static const av_backend cpu_backend = {
-    .name = "cpu", .alloc = cpu_alloc, .free = cpu_free, .upload = cpu_copy,
-    .download = cpu_copy, .sync = cpu_sync, .embed = cpu_embed, .patchify = cpu_patchify,
-    .layernorm = cpu_layernorm, .matmul = cpu_matmul, .gelu = cpu_gelu, .add = cpu_add,
-    .attention = cpu_attention, .rmsnorm = cpu_rmsnorm, .head_rmsnorm = cpu_head_rmsnorm, .rope = cpu_rope,
-    .swiglu = cpu_swiglu, .pack_heads = cpu_pack_heads, .memzero = cpu_memzero,
+    /* .name           = */ "cpu",
+    /* .alloc          = */ cpu_alloc,
+    /* .free           = */ cpu_free,
+    /* .upload         = */ cpu_copy,
+    /* .download       = */ cpu_copy,
+    /* .sync           = */ cpu_sync,
+    /* .embed          = */ cpu_embed,
+    /* .patchify       = */ cpu_patchify,
+    /* .layernorm      = */ cpu_layernorm,
+    /* .matmul         = */ cpu_matmul,
+    /* .gelu           = */ cpu_gelu,
+    /* .add            = */ cpu_add,
+    /* .attention      = */ cpu_attention,
+    /* .rmsnorm        = */ cpu_rmsnorm,
+    /* .head_rmsnorm   = */ cpu_head_rmsnorm,
+    /* .rope           = */ cpu_rope,
+    /* .swiglu         = */ cpu_swiglu,
+    /* .pack_heads     = */ cpu_pack_heads,
+    /* .memzero        = */ cpu_memzero,
+    /* optional slots */
+    /* .bias_gelu      = */ NULL,
+    /* .host_alloc     = */ NULL,
+    /* .host_free      = */ NULL,
+    /* .download_async = */ NULL,
+    /* .download_wait  = */ NULL,
+    /* .mem_info       = */ NULL,
+    /* .half_to_f32    = */ NULL,
 };
 
 const av_backend *av_backend_cpu(void) { return &cpu_backend; }

@@ -188,12 +188,33 @@ static int dev_mem_info(size_t *free_bytes, size_t *total_bytes) {
 
 // ---- the table ----------------------------------------------------------------------
 static const av_backend cuda_backend = {
-    "cuda", dev_alloc, dev_free, dev_upload, dev_download, dev_sync,
-    av_cuda_embed, av_cuda_patchify, av_cuda_layernorm, av_cuda_matmul,
-    av_cuda_gelu, av_cuda_add, av_cuda_attention, av_cuda_rmsnorm, av_cuda_head_rmsnorm,
-    av_cuda_rope, av_cuda_swiglu, av_pack_heads_cuda, dev_memzero,
-    av_cuda_bias_gelu, av_cuda_host_alloc, av_cuda_host_free, av_cuda_download_async,
-    av_cuda_download_wait, dev_mem_info, av_cuda_half_to_f32,
+    /* .name           = */ "cuda",
+    /* .alloc          = */ dev_alloc,
+    /* .free           = */ dev_free,
+    /* .upload         = */ dev_upload,
+    /* .download       = */ dev_download,
+    /* .sync           = */ dev_sync,
+    /* .embed          = */ av_cuda_embed,
+    /* .patchify       = */ av_cuda_patchify,
+    /* .layernorm      = */ av_cuda_layernorm,
+    /* .matmul         = */ av_cuda_matmul,
+    /* .gelu           = */ av_cuda_gelu,
+    /* .add            = */ av_cuda_add,
+    /* .attention      = */ av_cuda_attention,
+    /* .rmsnorm        = */ av_cuda_rmsnorm,
+    /* .head_rmsnorm   = */ av_cuda_head_rmsnorm,
+    /* .rope           = */ av_cuda_rope,
+    /* .swiglu         = */ av_cuda_swiglu,
+    /* .pack_heads     = */ av_pack_heads_cuda,
+    /* .memzero        = */ dev_memzero,
+    // optional slots, all filled here
+    /* .bias_gelu      = */ av_cuda_bias_gelu,
+    /* .host_alloc     = */ av_cuda_host_alloc,
+    /* .host_free      = */ av_cuda_host_free,
+    /* .download_async = */ av_cuda_download_async,
+    /* .download_wait  = */ av_cuda_download_wait,
+    /* .mem_info       = */ dev_mem_info,
+    /* .half_to_f32    = */ av_cuda_half_to_f32,
 };
 
 extern "C" const av_backend *av_backend_cuda(void) {

@@ -1,7 +1,9 @@
-// common.cuh - shared by the kernels/<op>/<op>_dev.cu experiments (llm.c dev/cuda style): each
-// program holds a CPU reference and numbered kernel variants of one op, checks every
-// variant against the reference, then times it over block sizes. They are standalone
-// programs (cudart + cuBLAS only, not the engine), so unlike library code they may exit.
+// dev_common.cuh - shared by the kernels/<op>/<op>_dev.cu experiments (llm.c dev/cuda
+// style): each program holds numbered kernel variants of one op, checks every variant
+// against the CPU reference (the op's CPU twin from the kernels library where there is
+// one, so the reference exists once), then times it over block sizes. They are programs
+// of their own (cudart, cuBLAS and the kernels library, not the engine), so unlike
+// library code they may exit.
 // Built by CMake as dev_<name> when nvcc is present; bench/gpu_run.sh runs them all.
 #ifndef AV_KERNELS_DEV_COMMON_CUH
 #define AV_KERNELS_DEV_COMMON_CUH

@@ -39,7 +39,7 @@ int av_cuda_attention(float *out, const float *q, const float *k, const float *v
 int av_cuda_rmsnorm(float *out, const float *in, const float *w, int64_t rows, int C, float eps);
 int av_cuda_head_rmsnorm(float *x, int ld, int64_t rows, int H, int d, const float *w, float eps);
 int av_cuda_rope(float *x, int ld, int64_t rows, int H, int d, const int32_t *pos, const float *inv_freq);
-int av_cuda_swiglu(float *out, const float *gu, int64_t rows, int I);
+int av_cuda_swiglu(float *out, const float *gu, int64_t rows, int inter);
 /* The backend table's half_to_f32: 16-bit stored weights widened on the device. */
 int av_cuda_half_to_f32(float *out, const uint16_t *in, int64_t n, av_half kind);
 

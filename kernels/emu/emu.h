@@ -6,7 +6,7 @@
 // __syncthreads or a read of shared memory before it is written shows up as a wrong (or
 // varying) result; dynamic shared memory starts as NaNs for the same reason.
 // What it cannot show: speed, memory coalescing, bank conflicts, launch limits, and
-// anything about cuBLAS. Used by emu_kernels.cpp and emu_projections.cpp
+// anything about cuBLAS. Used by the case files kernels/<op>/<op>_emu.cpp
 // (kernels/emu/run.sh; what is covered: COVERAGE.md). Since blocks run in turn,
 // a kernel whose threads wait on other blocks (the t-SNE tree's summarise and sort)
 // must be launched here as a single block; the atomics are the compiler's __atomic

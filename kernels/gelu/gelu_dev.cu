@@ -8,6 +8,9 @@
 //   3: fused, grid-stride loop with the grid capped at 65535 blocks
 //   4: fused, float4 (N % 4 == 0), one thread per 4 elements
 #include "kernels/backend/dev_common.cuh"
+extern "C" {
+#include "kernels/ops.h"   // the reference: the CPU twin, av_gelu_cpu
+}
 
 __device__ __forceinline__ float gelu(float x, int tanh_form) {
     if (tanh_form) return 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
@@ -57,11 +60,8 @@ int main(int argc, char **argv) {
     float *dx = to_device(x, n), *dbias = to_device(bias, N), *dwork;
     cudaCheck(cudaMalloc(&dwork, n * sizeof(float)));
     for (int tf = 0; tf <= 1; tf++) {
-        for (int64_t i = 0; i < n; i++) {
-            double v = (double)x[i] + bias[i % N];
-            ref[i] = (float)(tf ? 0.5 * v * (1 + tanh(0.7978845608028654 * (v + 0.044715 * v * v * v)))
-                                : 0.5 * v * (1 + erf(v / sqrt(2.0))));
-        }
+        for (int64_t i = 0; i < n; i++) ref[i] = x[i] + bias[i % N];
+        av_gelu_cpu(ref, n, tf ? AV_GELU_TANH : AV_GELU_ERF);
         printf("%lld x %d, %s form\n", (long long)rows, N, tf ? "tanh" : "erf");
         for (int v = 1; v <= 4; v++) {
             if (only && v != only) continue;

@@ -7,17 +7,8 @@
 //   4: one warp per row, the row held in registers (float4, C <= 1024): one read of global
 // Memory-bound: the figure of merit is GB/s of (read x + write y).
 #include "kernels/backend/dev_common.cuh"
-
-static void layernorm_cpu(float *out, const float *in, const float *g, const float *b, int rows, int C, float eps) {
-    for (int r = 0; r < rows; r++) {
-        const float *x = in + (int64_t)r * C;
-        double m = 0, v = 0;
-        for (int i = 0; i < C; i++) m += x[i];
-        m /= C;
-        for (int i = 0; i < C; i++) v += (x[i] - m) * (x[i] - m);
-        double rs = 1.0 / sqrt(v / C + eps);
-        for (int i = 0; i < C; i++) out[(int64_t)r * C + i] = (float)((x[i] - m) * rs * g[i] + b[i]);
-    }
+extern "C" {
+#include "kernels/ops.h"   // the reference: the CPU twin, av_layernorm_cpu
 }
 
 __global__ void ln1(float *out, const float *in, const float *g, const float *b, int rows, int C, float eps) {
@@ -116,7 +107,7 @@ int main(int argc, char **argv) {
         int64_t n = (int64_t)rows * C;
         float *x = make_random(n, -2, 3, 1), *g = make_random(C, 0.5f, 1.5f, 2), *b = make_random(C, -1, 1, 3);
         float *ref = (float *)malloc(n * sizeof(float));
-        layernorm_cpu(ref, x, g, b, rows, C, 1e-12f);
+        av_layernorm_cpu(ref, x, g, b, rows, C, 1e-12f);
         float *dx = to_device(x, n), *dg = to_device(g, C), *db = to_device(b, C), *dy;
         cudaCheck(cudaMalloc(&dy, n * sizeof(float)));
         printf("rows %d, C %d\n", rows, C);

@@ -1,4 +1,5 @@
-/* tsne.c - Barnes-Hut t-SNE (van der Maaten 2014) in 2-D and 3-D, on the CPU.
+/* tsne_cpu.c - Barnes-Hut t-SNE (van der Maaten 2014) in 2-D and 3-D, on the CPU; the
+ * schedule, checks, start and iteration loop it shares with the GPU are in tsne_driver.c.
  *
  * Pipeline: kNN (FAISS, k = min(n-1, 3 perplexity)) -> per-point Gaussian bandwidth by
  * bisection to the wanted perplexity -> symmetric sparse P (CSR, sums to 1) -> PCA
@@ -13,12 +14,10 @@
  * Everything that runs in parallel writes per point and sums in a fixed order, so a
  * seed gives the same embedding whatever the thread count. */
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "kernels/knn/knn.h"
 #include "kernels/project.h"
-#include "base/rng.h"
 #include "kernels/tsne/tsne.h"
 #include "kernels/tsne/tsne_fft.h"
 #include "kernels/tsne/tsne_tree.h"
@@ -28,31 +27,6 @@
  * OpenMP team for each of its loops costs more than it saves (badly so when the cores
  * are shared): small clouds run on one thread. */
 #define AV_TSNE_PARALLEL_MIN 2048
-
-void av_tsne_defaults(av_tsne_params *p) {
-    memset(p, 0, sizeof *p);
-    p->dim = 2;
-    p->perplexity = 30;
-    p->iters = 1000;
-    p->theta = 0.5;
-    p->early_exag = 12;
-    p->early_iters = 250;
-    p->learning_rate = 0;
-    p->seed = 42;
-    p->metric = AV_METRIC_COSINE; /* measured: docs/projections.md, "Metric" */
-    p->knn_method = AV_KNN_AUTO;
-}
-
-double av_tsne_effective_perplexity(int64_t n, double perplexity) {
-    return 3.0 * perplexity > (double)(n - 1) ? (double)(n - 1) / 3.0 : perplexity;
-}
-
-int av_tsne_kl_is_exact(int64_t n) { return n <= AV_TSNE_KL_EXACT_MAX; }
-
-int av_tsne_uses_fft(int64_t n, int dim, av_tsne_method method) {
-    if (dim != 2) return 0;
-    return method == AV_TSNE_FFT || (method == AV_TSNE_AUTO && n >= AV_TSNE_FFT_AUTO_N);
-}
 
 /* Conditional p_{j|i} of one row of k neighbour distances, by bisection on the
  * precision beta until the entropy is log(perplexity). Distances are shifted by their
@@ -253,24 +227,6 @@ int av_tsne_kl(const av_tsne_P *P, const float *Yf, int64_t n, int dim, int exac
     return rc;
 }
 
-/* The start both t-SNEs share (the GPU one calls this too, so a seed means the same
- * start on both): init [n, dim] scaled so its first axis has std 1e-4 (ignored when
- * !pca_ok), plus N(0, 1e-6) jitter from the seed, row-major into Y. */
-void av_tsne_start_from_pca(const float *init, int pca_ok, int64_t n, int dim, uint64_t seed, double *Y) {
-    double scale = 0;
-    if (pca_ok) {
-        double m = 0, v = 0;
-        for (int64_t i = 0; i < n; i++) m += init[i * dim];
-        m /= (double)n;
-        for (int64_t i = 0; i < n; i++) v += (init[i * dim] - m) * (init[i * dim] - m);
-        double sd = sqrt(v / (double)n);
-        if (sd > 0 && isfinite(sd)) scale = 1e-4 / sd;
-    }
-    uint64_t s = seed;
-    for (int64_t a = 0; a < n * dim; a++)
-        Y[a] = (scale > 0 ? init[a] * scale : 0) + 1e-6 * av_rng_normal(&s);
-}
-
 /* PCA initialisation, scaled so the first axis has std 1e-4, plus seeded jitter. A
  * cloud with no variance (all points equal) starts from the jitter alone. */
 static int initialise(const float *X, int64_t n, int d, int dim, uint64_t seed, double *Y) {
@@ -283,68 +239,89 @@ static int initialise(const float *X, int64_t n, int d, int dim, uint64_t seed, 
     return AV_OK;
 }
 
+/* The CPU's side of the iteration loop (av_tsne_iterate): positions, gradient, update
+ * and optimiser state in double. */
+typedef struct {
+    const av_tsne_P *P;
+    int64_t n;
+    int dim;
+    double theta, lr;
+    double *Y, *G, *U, *gains, *sq;
+    int64_t *order;
+    av_tree tree;
+    av_tsne_fft *fft;    /* NULL: Barnes-Hut */
+    double kl;           /* measured by the last step that wanted it */
+} cpu_run;
+
+static int cpu_step(void *state, const av_tsne_phase *s, int want_kl) {
+    cpu_run *c = state;
+    int64_t n = c->n;
+    int dim = c->dim;
+    size_t nd = (size_t)n * dim;
+    double Z, klp = 0;
+    if (gradient(c->P, c->Y, n, dim, c->theta, s->exag, &c->tree, c->fft, c->order, c->sq, c->G, &Z,
+                 want_kl ? &klp : NULL) != AV_OK)
+        return AV_ERR;
+    double *Y = c->Y, *U = c->U, *gains = c->gains, mom = s->momentum, lr = c->lr;
+    const double *G = c->G;
+#pragma omp parallel for schedule(static) if (n >= AV_TSNE_PARALLEL_MIN)
+    for (size_t a = 0; a < nd; a++) {
+        double g = G[a];
+        gains[a] = U[a] * g < 0 ? gains[a] + 0.2 : gains[a] * 0.8;
+        if (gains[a] < 0.01) gains[a] = 0.01;
+        U[a] = mom * U[a] - lr * gains[a] * g;
+        Y[a] += U[a];
+    }
+    double mean[3] = {0, 0, 0};
+    for (int64_t i = 0; i < n; i++)
+        for (int a = 0; a < dim; a++) mean[a] += Y[i * dim + a];
+    for (int a = 0; a < dim; a++) mean[a] /= (double)n;
+    for (int64_t i = 0; i < n; i++)
+        for (int a = 0; a < dim; a++) Y[i * dim + a] -= mean[a];
+    /* BH estimate at the step's starting point, against the unexaggerated P */
+    if (want_kl) c->kl = klp + log(Z);
+    return AV_OK;
+}
+
+static int cpu_report(void *state, float *Yout, double *kl) {
+    cpu_run *c = state;
+    for (size_t a = 0; a < (size_t)c->n * c->dim; a++) Yout[a] = (float)c->Y[a];
+    *kl = c->kl;
+    return AV_OK;
+}
+
 int av_tsne(const float *X, int64_t n, int d, const av_tsne_params *p, float *Yout, double *kl_out) {
-    if (n < 4) return av_fail("t-SNE: needs at least 4 points, got %lld", (long long)n);
-    if (p->dim != 2 && p->dim != 3) return av_fail("t-SNE: dim must be 2 or 3, got %d", p->dim);
-    if (!(p->perplexity > 0)) return av_fail("t-SNE: perplexity must be positive, got %g", p->perplexity);
-    if (p->iters < 1 || p->early_iters < 0) return av_fail("t-SNE: iterations must be positive");
-    if (!(p->theta >= 0)) return av_fail("t-SNE: theta must be >= 0, got %g", p->theta);
-    if (n > INT32_MAX / 2) return av_fail("t-SNE: %lld points is more than this build handles", (long long)n);
-    if (p->method == AV_TSNE_FFT && p->dim != 2) return av_fail("t-SNE: the FFT method is 2-D only (use Barnes-Hut in 3-D)");
-    int use_fft = av_tsne_uses_fft(n, p->dim, p->method);
-    double perp = av_tsne_effective_perplexity(n, p->perplexity);
+    if (av_tsne_check(n, p, INT32_MAX / 2, "t-SNE") != AV_OK) return AV_ERR;
     int dim = p->dim;
     av_tsne_P P;
-    if (av_tsne_affinities(X, n, d, perp, p->metric, p->knn_method, p->seed, &P) != AV_OK) return AV_ERR;
+    if (av_tsne_affinities(X, n, d, av_tsne_effective_perplexity(n, p->perplexity), p->metric, p->knn_method,
+                           p->seed, &P) != AV_OK)
+        return AV_ERR;
     size_t nd = (size_t)n * dim;
-    double *Y = av_malloc(nd * sizeof *Y), *G = av_malloc(nd * sizeof *G);
-    double *U = av_calloc(nd, sizeof *U), *gains = av_malloc(nd * sizeof *gains);
-    double *sq = av_malloc((size_t)n * sizeof *sq);
-    int64_t *order = av_malloc((size_t)n * sizeof *order);
-    av_tree tree = {0};
     av_tsne_fft fft = {0};
+    cpu_run c = {.P = &P, .n = n, .dim = dim, .theta = p->theta, .lr = av_tsne_learning_rate(n, p),
+                 .fft = av_tsne_uses_fft(n, dim, p->method) ? &fft : NULL};
+    c.Y = av_malloc(nd * sizeof *c.Y);
+    c.G = av_malloc(nd * sizeof *c.G);
+    c.U = av_calloc(nd, sizeof *c.U);
+    c.gains = av_malloc(nd * sizeof *c.gains);
+    c.sq = av_malloc((size_t)n * sizeof *c.sq);
+    c.order = av_malloc((size_t)n * sizeof *c.order);
+    static const av_tsne_engine cpu_engine = {cpu_step, cpu_report};
     int rc = AV_ERR_NOMEM;
-    if (!Y || !G || !U || !gains || !sq || !order) goto done;
-    if ((rc = initialise(X, n, d, dim, p->seed, Y)) != AV_OK) goto done;
-    for (size_t a = 0; a < nd; a++) gains[a] = 1;
-    double lr = p->learning_rate > 0 ? p->learning_rate : fmax((double)n / p->early_exag, 200.0);
-    for (int it = 0; it < p->iters; it++) {
-        int early = it < p->early_iters;
-        double exag = early ? p->early_exag : 1.0, mom = early ? 0.5 : 0.8;
-        int report = p->on_iter && p->every > 0 && (it + 1) % p->every == 0;
-        double Z, klp = 0;
-        if ((rc = gradient(&P, Y, n, dim, p->theta, exag, &tree, use_fft ? &fft : NULL, order, sq, G, &Z,
-                            report ? &klp : NULL)) != AV_OK) goto done;
-        double mean[3] = {0, 0, 0};
-#pragma omp parallel for schedule(static) if (n >= AV_TSNE_PARALLEL_MIN)
-        for (size_t a = 0; a < nd; a++) {
-            double g = G[a];
-            gains[a] = U[a] * g < 0 ? gains[a] + 0.2 : gains[a] * 0.8;
-            if (gains[a] < 0.01) gains[a] = 0.01;
-            U[a] = mom * U[a] - lr * gains[a] * g;
-            Y[a] += U[a];
-        }
-        for (int64_t i = 0; i < n; i++)
-            for (int a = 0; a < dim; a++) mean[a] += Y[i * dim + a];
-        for (int a = 0; a < dim; a++) mean[a] /= (double)n;
-        for (int64_t i = 0; i < n; i++)
-            for (int a = 0; a < dim; a++) Y[i * dim + a] -= mean[a];
-        if (report) {
-            for (size_t a = 0; a < nd; a++) Yout[a] = (float)Y[a];
-            /* BH estimate at the step's starting point, against the unexaggerated P */
-            p->on_iter(p->user, it + 1, Yout, n, klp + log(Z));
-        }
-    }
-    for (size_t a = 0; a < nd; a++) Yout[a] = (float)Y[a];
-    rc = AV_OK;
+    if (!c.Y || !c.G || !c.U || !c.gains || !c.sq || !c.order) goto done;
+    if ((rc = initialise(X, n, d, dim, p->seed, c.Y)) != AV_OK) goto done;
+    for (size_t a = 0; a < nd; a++) c.gains[a] = 1;
+    if ((rc = av_tsne_iterate(p, n, &cpu_engine, &c, Yout)) != AV_OK) goto done;
+    for (size_t a = 0; a < nd; a++) Yout[a] = (float)c.Y[a];
     if (kl_out) {
-        av_tree_free(&tree);
+        av_tree_free(&c.tree);
         rc = av_tsne_kl(&P, Yout, n, dim, av_tsne_kl_is_exact(n), kl_out);
     }
 done:
-    av_tree_free(&tree);
+    av_tree_free(&c.tree);
     av_tsne_fft_free(&fft);
     av_tsne_P_free(&P);
-    free(Y); free(G); free(U); free(gains); free(sq); free(order);
+    free(c.Y); free(c.G); free(c.U); free(c.gains); free(c.sq); free(c.order);
     return rc;
 }

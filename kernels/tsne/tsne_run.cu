@@ -1,35 +1,26 @@
 // tsne_run.cu - av_tsne_cuda and av_tsne_cuda_batch (project_cuda.h): av_tsne's
 // pipeline with every stage on the GPU but the tiny ones. Per head: upload X, P on the
 // device (tsne_affinities.cu), PCA on the device for the initialisation, which is then
-// scaled and jittered on the host exactly as kernels/tsne/tsne_cpu.c does (same seeded stream, so
-// the GPU starts from the CPU's starting point), then the iterations (tsne_bh.cu), all
+// scaled and jittered on the host by the driver both devices share
+// (kernels/tsne/tsne_driver.c: same seeded stream, so the GPU starts from the CPU's
+// starting point), then the iterations (tsne_bh.cu) on the driver's schedule, all
 // enqueued on the head's own stream without waiting (replayed as a CUDA graph of one
 // iteration per phase): the host meets the device again only for on_iter reports and
-// at the end (tree overflow check, final KL, download).
-// The batch enqueues iteration `it` of every head in turn, one stream each, so small
-// heads fill the GPU together.
+// at the end (tree overflow check, final KL, download). A lone head runs the driver's
+// loop (av_tsne_iterate); the batch enqueues iteration `it` of every head in turn, one
+// stream each, so small heads fill the GPU together.
 #include "kernels/tsne/tsne_internal.cuh"
 
 extern "C" {
-#include "base/rng.h"
 #include "kernels/tsne/tsne.h"
 }
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define BATCH_STREAMS 8
-
-static int check_params(int64_t n, const av_tsne_params *p) {
-    if (n < 4) return av_fail("t-SNE: needs at least 4 points, got %lld", (long long)n);
-    if (p->dim != 2 && p->dim != 3) return av_fail("t-SNE: dim must be 2 or 3, got %d", p->dim);
-    if (!(p->perplexity > 0)) return av_fail("t-SNE: perplexity must be positive, got %g", p->perplexity);
-    if (p->iters < 1 || p->early_iters < 0) return av_fail("t-SNE: iterations must be positive");
-    if (!(p->theta >= 0)) return av_fail("t-SNE: theta must be >= 0, got %g", p->theta);
-    if (n > INT32_MAX / 16) return av_fail("t-SNE on the GPU: %lld points is more than this build handles", (long long)n);
-    return AV_OK;
-}
+#define BATCH_STREAMS AV_TSNE_CUDA_BATCH_STREAMS
+// Reports a batch may have in flight before the host waits for the oldest
+#define REPORT_RING 4
 
 // The CPU's start (av_tsne_start_from_pca) from the GPU's PCA, returned structure-of-arrays.
 static int initial_positions(av_proj_ctx *c, const float *dX, int64_t n, int d, int dim, uint64_t seed, float *Ysoa) {
@@ -90,24 +81,25 @@ static int head_setup(head *h, const float *X, int64_t n, int d, const av_tsne_p
     if (rc == AV_OK && cudaStreamSynchronize(h->c.s) != cudaSuccess)
         rc = av_fail("CUDA: t-SNE setup failed: %s", cudaGetErrorString(cudaGetLastError()));
     free(Y);
-    h->lr = p->learning_rate > 0 ? p->learning_rate : fmax((double)n / p->early_exag, 200.0);
+    h->lr = av_tsne_learning_rate(n, p);
     return rc;
 }
 
-static int enqueue_step(head *h, const av_tsne_params *p, int early, int want_kl) {
-    float exag = (float)(early ? p->early_exag : 1.0), mom = early ? 0.5f : 0.8f;
+static int enqueue_step(head *h, const av_tsne_params *p, const av_tsne_phase *s, int want_kl) {
+    float exag = (float)s->exag;
     if (tsne_gpu_gradient(&h->g, p->theta, exag, want_kl) != AV_OK) return AV_ERR;
-    return tsne_gpu_update(&h->g, exag, mom, (float)h->lr);
+    return tsne_gpu_update(&h->g, exag, (float)s->momentum, (float)h->lr);
 }
 
 // One iteration is the same nine launches every time within a phase: captured once
 // into a CUDA graph per phase and replayed, which saves the launch overhead that
 // dominates small heads. Iterations that report the KL launch directly.
-static void capture(head *h, const av_tsne_params *p, int phase) {
+static void capture(head *h, const av_tsne_params *p, const av_tsne_phase *s) {
+    int phase = s->early ? 0 : 1;
     cudaGraph_t gr = NULL;
     h->graph_failed[phase] = 1;
     if (cudaStreamBeginCapture(h->c.s, cudaStreamCaptureModeThreadLocal) != cudaSuccess) { cudaGetLastError(); return; }
-    int rc = enqueue_step(h, p, phase == 0, 0);
+    int rc = enqueue_step(h, p, s, 0);
     cudaError_t e = cudaStreamEndCapture(h->c.s, &gr);
     if (rc == AV_OK && e == cudaSuccess && gr && cudaGraphInstantiate(&h->graph[phase], gr, 0) == cudaSuccess)
         h->graph_failed[phase] = 0;
@@ -118,15 +110,15 @@ static void capture(head *h, const av_tsne_params *p, int phase) {
     av_clear_error(); // the direct launches report any real fault
 }
 
-static int head_step(head *h, const av_tsne_params *p, int it, int want_kl) {
-    int early = it < p->early_iters, phase = early ? 0 : 1;
-    if (want_kl) return enqueue_step(h, p, early, 1);
-    if (!h->graph[phase] && !h->graph_failed[phase]) capture(h, p, phase);
+static int head_step(head *h, const av_tsne_params *p, const av_tsne_phase *s, int want_kl) {
+    int phase = s->early ? 0 : 1;
+    if (want_kl) return enqueue_step(h, p, s, 1);
+    if (!h->graph[phase] && !h->graph_failed[phase]) capture(h, p, s);
     if (h->graph[phase]) {
         cudaCheck(cudaGraphLaunch(h->graph[phase], h->c.s));
         return AV_OK;
     }
-    return enqueue_step(h, p, early, 0);
+    return enqueue_step(h, p, s, 0);
 }
 
 // Row-major host copy of the positions; the state comes along when st is given.
@@ -168,43 +160,140 @@ static int head_finish(head *h, float *Y, double *kl_out) {
     return AV_OK;
 }
 
+// av_tsne_iterate's view of one head (the driver the CPU runs too, tsne_driver.c).
+struct single_run {
+    head *h;
+    const av_tsne_params *p;
+};
+static int single_step(void *state, const av_tsne_phase *s, int want_kl) {
+    single_run *r = (single_run *)state;
+    return head_step(r->h, r->p, s, want_kl);
+}
+static int single_report(void *state, float *Y, double *kl) {
+    head *h = ((single_run *)state)->h;
+    tsne_state st;
+    if (head_download(h, Y, &st) != AV_OK) return AV_ERR;
+    // an overflow spoils the layout from then on: stop at the first report
+    if (st.err) return av_fail("t-SNE on the GPU: the tree ran out of cells (too many near-duplicate points)");
+    *kl = st.klp + log(st.Z > 0 ? st.Z : 1e-300);
+    return AV_OK;
+}
+
 extern "C" int av_tsne_cuda(const float *X, int64_t n, int d, const av_tsne_params *p, float *Y, double *kl_out) {
-    if (check_params(n, p) != AV_OK) return AV_ERR;
+    if (av_tsne_check(n, p, INT32_MAX / 16, "t-SNE on the GPU") != AV_OK) return AV_ERR;
     head *h = (head *)av_calloc(1, sizeof *h);
     if (!h) return AV_ERR_NOMEM;
+    static const av_tsne_engine gpu_engine = {single_step, single_report};
+    single_run run = {h, p};
     int rc = head_setup(h, X, n, d, p, 1);
-    for (int it = 0; rc == AV_OK && it < p->iters; it++) {
-        int report = p->on_iter && p->every > 0 && (it + 1) % p->every == 0;
-        rc = head_step(h, p, it, report);
-        if (rc == AV_OK && report) {
-            tsne_state st;
-            rc = head_download(h, Y, &st);
-            // an overflow spoils the layout from then on: stop at the first report
-            if (rc == AV_OK && st.err) rc = av_fail("t-SNE on the GPU: the tree ran out of cells (too many near-duplicate points)");
-            if (rc == AV_OK) p->on_iter(p->user, it + 1, Y, n, st.klp + log(st.Z > 0 ? st.Z : 1e-300));
-        }
-    }
+    if (rc == AV_OK) rc = av_tsne_iterate(p, n, &gpu_engine, &run, Y);
     if (rc == AV_OK) rc = head_finish(h, Y, kl_out);
     head_end(h);
     free(h);
     return rc;
 }
 
+// A batch's progress, learnt without stopping the streams: at every report iteration an
+// event is recorded on each head's stream; between iterations the host asks whether the
+// oldest report's events have passed (cudaEventQuery does not wait) and hands on_iter
+// the iterations completed on average over the whole call. Only with REPORT_RING
+// reports pending does it wait for the oldest one, which a host that far ahead would
+// soon do anyway (the launch queue is finite).
+struct batch_progress {
+    const av_tsne_params *p;
+    int64_t n;
+    int heads;                 // of the whole call
+    int64_t before;            // head-iterations of the groups already finished
+    int g;                     // heads in the running group
+    cudaEvent_t ev[REPORT_RING][BATCH_STREAMS];
+    int iter[REPORT_RING];
+    int first, pending, reported;
+};
+
+static int progress_begin(batch_progress *pr, const av_tsne_params *p, int64_t n, int heads) {
+    memset(pr, 0, sizeof *pr);
+    pr->p = p;
+    pr->n = n;
+    pr->heads = heads;
+    if (!p->on_iter || p->every <= 0) return AV_OK;
+    for (int r = 0; r < REPORT_RING; r++)
+        for (int h = 0; h < BATCH_STREAMS; h++)
+            cudaCheck(cudaEventCreateWithFlags(&pr->ev[r][h], cudaEventDisableTiming));
+    return AV_OK;
+}
+
+static void progress_end(batch_progress *pr) {
+    for (int r = 0; r < REPORT_RING; r++)
+        for (int h = 0; h < BATCH_STREAMS; h++)
+            if (pr->ev[r][h]) cudaEventDestroy(pr->ev[r][h]);
+}
+
+static void progress_tell(batch_progress *pr, int64_t done) {
+    int avg = (int)(done / pr->heads);
+    if (avg > pr->reported) {
+        pr->reported = avg;
+        pr->p->on_iter(pr->p->user, avg, NULL, pr->n, NAN);
+    }
+}
+
+// Reports the pending reports whose events have all passed, oldest first; wait: also
+// those still running (blocks until they pass).
+static int progress_poll(batch_progress *pr, int wait) {
+    while (pr->pending) {
+        cudaEvent_t *ev = pr->ev[pr->first];
+        for (int h = 0; h < pr->g; h++) {
+            cudaError_t e = wait ? cudaEventSynchronize(ev[h]) : cudaEventQuery(ev[h]);
+            if (e == cudaErrorNotReady) {
+                cudaGetLastError();   // not an error: keep it from the next launch check
+                return AV_OK;
+            }
+            if (e != cudaSuccess) return av_fail("CUDA: t-SNE batch failed on the device: %s", cudaGetErrorString(e));
+        }
+        progress_tell(pr, pr->before + (int64_t)pr->g * pr->iter[pr->first]);
+        pr->first = (pr->first + 1) % REPORT_RING;
+        pr->pending--;
+    }
+    return AV_OK;
+}
+
+// After the group's iteration it has been enqueued on every head's stream.
+static int progress_step(batch_progress *pr, head *hs, int it) {
+    const av_tsne_params *p = pr->p;
+    if (!p->on_iter || p->every <= 0) return AV_OK;
+    if ((it + 1) % p->every == 0) {
+        if (pr->pending == REPORT_RING && progress_poll(pr, 1) != AV_OK) return AV_ERR;
+        int slot = (pr->first + pr->pending) % REPORT_RING;
+        for (int h = 0; h < pr->g; h++) cudaCheck(cudaEventRecord(pr->ev[slot][h], hs[h].c.s));
+        pr->iter[slot] = it + 1;
+        pr->pending++;
+    }
+    return progress_poll(pr, 0);
+}
+
 extern "C" int av_tsne_cuda_batch(const float *const *X, int heads, int64_t n, int d, const av_tsne_params *p,
                                   float *const *Y, double *kl_out) {
     if (heads < 1) return av_fail("t-SNE batch: no heads");
-    if (check_params(n, p) != AV_OK) return AV_ERR;
+    if (av_tsne_check(n, p, INT32_MAX / 16, "t-SNE on the GPU") != AV_OK) return AV_ERR;
     head *hs = (head *)av_calloc(BATCH_STREAMS, sizeof *hs);
     if (!hs) return AV_ERR_NOMEM;
-    int rc = AV_OK;
+    batch_progress pr;
+    int rc = progress_begin(&pr, p, n, heads);
     for (int h0 = 0; rc == AV_OK && h0 < heads; h0 += BATCH_STREAMS) {
         int g = heads - h0 < BATCH_STREAMS ? heads - h0 : BATCH_STREAMS;
+        pr.g = g;
         for (int h = 0; rc == AV_OK && h < g; h++) rc = head_setup(&hs[h], X[h0 + h], n, d, p, g);
-        for (int it = 0; rc == AV_OK && it < p->iters; it++)
-            for (int h = 0; rc == AV_OK && h < g; h++) rc = head_step(&hs[h], p, it, 0);
+        // iteration it of every head in turn: the streams run side by side
+        for (int it = 0; rc == AV_OK && it < p->iters; it++) {
+            av_tsne_phase s = av_tsne_schedule(p, it);
+            for (int h = 0; rc == AV_OK && h < g; h++) rc = head_step(&hs[h], p, &s, 0);
+            if (rc == AV_OK) rc = progress_step(&pr, hs, it);
+        }
+        if (rc == AV_OK) rc = progress_poll(&pr, 1);
         for (int h = 0; rc == AV_OK && h < g; h++) rc = head_finish(&hs[h], Y[h0 + h], kl_out ? &kl_out[h0 + h] : NULL);
         for (int h = 0; h < g; h++) head_end(&hs[h]);
+        pr.before += (int64_t)g * p->iters;
     }
+    progress_end(&pr);
     free(hs);
     return rc;
 }

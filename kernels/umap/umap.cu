@@ -17,6 +17,7 @@
 #include "kernels/backend/project_internal.cuh"
 
 extern "C" {
+#include "base/rng.h"
 #include "kernels/umap/umap.h"
 }
 #include <math.h>
@@ -89,12 +90,6 @@ struct fuzzy_union {
     __host__ __device__ float operator()(float a, float b) const { return a + b - a * b; }
 };
 
-__device__ __forceinline__ uint64_t splitmix(uint64_t *s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
 __device__ __forceinline__ float clip4(float x) { return x > 4.0f ? 4.0f : (x < -4.0f ? -4.0f : x); }
 
 // One edge: the CPU's sgd_epoch body (kernels/umap/umap_embed.c) with the updates made in
@@ -123,7 +118,7 @@ __global__ void sgd_kernel(float *Y, int64_t n, int64_t m, const int *head, cons
     int nneg = isinf(eps_neg[i]) ? 0 : (int)((epoch - next_neg[i]) / eps_neg[i]);
     uint64_t rng = seed * 0x9E3779B97F4A7C15ull + (uint64_t)i * 0xD1B54A32D192ED03ull + (uint64_t)epoch;
     for (int s = 0; s < nneg; s++) {
-        int64_t kk = (int64_t)(splitmix(&rng) % (uint64_t)n);
+        int64_t kk = (int64_t)(av_rng_next(&rng) % (uint64_t)n);
         if (kk == head[i]) continue;
         const float *q = Y + kk * DIM;
         d2 = 0.0f;
@@ -140,18 +135,11 @@ __global__ void sgd_kernel(float *Y, int64_t n, int64_t m, const int *head, cons
     rc = av_fail("CUDA: %s: %s", #call, cudaGetErrorString(e_)); goto done; } } while (0)
 
 extern "C" int av_umap_cuda(const float *X, int64_t n, int d, const av_umap_params *p, float *Y) {
-    if (n < 4) return av_fail("umap: need at least 4 points (got %lld)", (long long)n);
-    if (p->dim != 2 && p->dim != 3) return av_fail("umap: dim must be 2 or 3 (got %d)", p->dim);
-    if (!(p->negative_sample_rate >= 0) || !(p->learning_rate > 0))
-        return av_fail("umap: negative_sample_rate must be >= 0 and learning_rate > 0");
-    for (int64_t i = 0; i < n * d; i++)
-        if (!isfinite(X[i])) return av_fail("umap: input row %lld is not finite", (long long)(i / d));
-    int k = p->n_neighbors - 1;
-    if (k > n - 1) k = (int)(n - 1);
-    if (k < 1) return av_fail("umap: n_neighbors must be at least 2 (got %d)", p->n_neighbors);
+    int k;
+    if (av_umap_check(X, n, d, p, &k) != AV_OK) return AV_ERR;
     if (n >= INT32_MAX || 2 * n * k >= INT32_MAX) return av_fail("umap on the GPU: %lld points is more than this build handles", (long long)n);
     const int dim = p->dim;
-    const int epochs = p->epochs > 0 ? p->epochs : (n > 10000 ? 200 : 500);
+    const int epochs = av_umap_epochs(n, p->epochs);
     const int64_t m2 = 2 * n * k;
     double a, b;
     if (av_umap_find_ab(p->spread, p->min_dist, &a, &b) != AV_OK) return AV_ERR;
@@ -168,7 +156,7 @@ extern "C" int av_umap_cuda(const float *X, int64_t n, int d, const av_umap_para
     double *h_eps = NULL;
     int *h_head = NULL, *h_tail = NULL;
     int64_t nnz = 0, mkeep = 0;
-    float wmax = 0.0f, cut;
+    float wmax = 0.0f;
     if (av_proj_new(&c, &dX, (size_t)n * d) != AV_OK || av_proj_new(&c, &idx, (size_t)n * k) != AV_OK ||
         av_proj_new(&c, &dist, (size_t)n * k) != AV_OK || av_proj_new(&c, &key, (size_t)m2) != AV_OK ||
         av_proj_new(&c, &val, (size_t)m2) != AV_OK || av_proj_new(&c, &ukey, (size_t)m2) != AV_OK ||
@@ -223,29 +211,19 @@ extern "C" int av_umap_cuda(const float *X, int64_t n, int d, const av_umap_para
         free(hk);
         free(hv);
     }
-    // prune as the CPU does: edges too weak to be sampled once in the run
-    for (int64_t e = 0; e < g.nnz; e++) if (g.val[e] > wmax) wmax = g.val[e];
-    cut = wmax / (float)(epochs > 10 ? epochs : (n > 10000 ? 200 : 500));
-    for (int64_t i = 0; i < n; i++) {
-        int64_t s = g.rowptr[i];
-        g.rowptr[i] = mkeep;
-        for (int64_t e = s; e < g.rowptr[i + 1]; e++)
-            if (g.val[e] >= cut) { g.col[mkeep] = g.col[e]; g.val[mkeep] = g.val[e]; mkeep++; }
-    }
-    g.rowptr[n] = mkeep;
-    g.nnz = mkeep;
+    wmax = av_umap_prune(&g, epochs);   // as the CPU prunes
+    mkeep = g.nnz;
     if (av_umap_spectral_init(&g, X, d, dim, p->seed, Y) != AV_OK) goto done;
     av_umap_finish_init(Y, n, dim, p->seed);
     h_head = (int *)av_malloc((size_t)(mkeep ? mkeep : 1) * sizeof(int));
     h_tail = (int *)av_malloc((size_t)(mkeep ? mkeep : 1) * sizeof(int));
     h_eps = (double *)av_malloc((size_t)(mkeep ? mkeep : 1) * 2 * sizeof(double));
     if (!h_head || !h_tail || !h_eps) { rc = AV_ERR_NOMEM; goto done; }
+    av_umap_edge_rates(&g, wmax, p->negative_sample_rate, h_eps, h_eps + mkeep);
     for (int64_t i = 0, e = 0; i < n; i++)
         for (; e < g.rowptr[i + 1]; e++) {
             h_head[e] = (int)i;
             h_tail[e] = (int)g.col[e];
-            h_eps[e] = (double)wmax / (double)g.val[e];
-            h_eps[mkeep + e] = p->negative_sample_rate > 0 ? h_eps[e] / p->negative_sample_rate : INFINITY;
         }
     if (av_proj_new(&c, &ehead, (size_t)mkeep) != AV_OK || av_proj_new(&c, &etail, (size_t)mkeep) != AV_OK ||
         av_proj_new(&c, &eps, (size_t)mkeep) != AV_OK || av_proj_new(&c, &enext, (size_t)mkeep) != AV_OK ||
@@ -259,7 +237,7 @@ extern "C" int av_umap_cuda(const float *X, int64_t n, int d, const av_umap_para
     cudaGo(cudaMemcpyAsync(enext_neg, h_eps + mkeep, (size_t)mkeep * sizeof(double), cudaMemcpyHostToDevice, c.s));
     cudaGo(cudaMemcpyAsync(dY, Y, (size_t)n * dim * sizeof(float), cudaMemcpyHostToDevice, c.s));
     for (int ep = 0; ep < epochs; ep++) {
-        float alpha = (float)(p->learning_rate * (1.0 - (double)ep / epochs));
+        float alpha = av_umap_alpha(p, ep, epochs);
         if (dim == 2)
             sgd_kernel<2><<<av_grid(mkeep, 256), 256, 0, c.s>>>(dY, n, mkeep, ehead, etail, eps, enext, eneg, enext_neg,
                                                                  (float)a, (float)b, alpha, ep, p->seed);

@@ -47,16 +47,26 @@ int av_umap_spectral_init(const av_umap_graph *g, const float *X, int d, int dim
  * noise added (its own stream of seed), then every coordinate mapped onto [0, 10]. */
 void av_umap_finish_init(float *Y, int64_t n, int dim, uint64_t seed);
 
-/* The random streams of UMAP: splitmix64 (Steele et al.), one state per stream, so a
- * stream seeded from (seed, stream id) gives the same numbers whatever thread runs it. */
-static inline uint64_t av_umap_rand(uint64_t *s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
+/* ---- what the CPU and GPU versions share (umap_driver.c) ---------------------------- */
+/* The epochs a run of n points makes: `epochs`, or umap-learn's auto (500 up to 10000
+ * points, 200 above) when it is <= 0. */
+int av_umap_epochs(int64_t n, int epochs);
+/* The checks both devices make before the neighbour search (points, dim, rates, finite
+ * X); *k gets the neighbours to search: n_neighbors - 1 (umap-learn counts the point
+ * itself), at most n - 1. */
+int av_umap_check(const float *X, int64_t n, int d, const av_umap_params *p, int *k);
+/* Drops, in place, the edges too weak to be sampled even once in `epochs` epochs (as
+ * umap-learn does before the spectral layout, so the pruned graph drives both init and
+ * SGD); returns the largest weight. */
+float av_umap_prune(av_umap_graph *g, int epochs);
+/* umap-learn's epochs_per_sample schedule of the nnz edges of g: an edge of weight w is
+ * sampled every eps = wmax / w epochs, its negatives every eps / negative_sample_rate
+ * (never when the rate is 0). */
+void av_umap_edge_rates(const av_umap_graph *g, float wmax, int negative_sample_rate, double *eps, double *eps_neg);
+/* SGD's learning rate in epoch ep of `epochs`: decays linearly to 0. */
+static inline float av_umap_alpha(const av_umap_params *p, int ep, int epochs) {
+    return (float)(p->learning_rate * (1.0 - (double)ep / epochs));
 }
-/* Uniform in [0, 1). */
-static inline double av_umap_uniform(uint64_t *s) { return (double)(av_umap_rand(s) >> 11) * 0x1.0p-53; }
 
 /* Everything after the neighbour search: graph, pruning, init, SGD. knn->dist must hold
  * metric distances (not squared). Y [n, p->dim]. */

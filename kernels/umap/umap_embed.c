@@ -14,26 +14,12 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include "base/rng.h"
 #include "base/util.h"
 
 #define SGD_CHUNKS 256
 #define GRAD_CLIP 4.0f
 #define SGD_SYNC 10
-
-void av_umap_defaults(av_umap_params *p) {
-    memset(p, 0, sizeof *p);
-    p->dim = 2;
-    p->n_neighbors = 15;
-    p->min_dist = 0.1;
-    p->spread = 1.0;
-    p->epochs = 0;
-    p->negative_sample_rate = 5;
-    p->learning_rate = 1.0;
-    p->seed = 42;
-    p->metric = AV_METRIC_EUCLIDEAN;
-    p->knn_method = AV_KNN_AUTO;
-    p->every = 10;
-}
 
 static inline float clip4(float x) { return x > GRAD_CLIP ? GRAD_CLIP : (x < -GRAD_CLIP ? -GRAD_CLIP : x); }
 
@@ -69,7 +55,7 @@ static void sgd_chunks(float *Y, int64_t n, int dim, const edge_set *E, float fa
             for (int s = 0; s < nneg; s++) {
                 /* Lemire's multiply-shift instead of %: a 64-bit division per sample
                  * was a visible share of the epoch */
-                int64_t k = (int64_t)(((av_umap_rand(&rng) >> 32) * (uint64_t)n) >> 32);
+                int64_t k = (int64_t)(((av_rng_next(&rng) >> 32) * (uint64_t)n) >> 32);
                 if (k == E->head[i]) continue;
                 oth = Y + k * dim;
                 d2 = 0.0f;
@@ -97,7 +83,7 @@ static void sgd(float *Y, int64_t n, int dim, const edge_set *E, double a, doubl
         int nt = omp_get_num_threads(), t = omp_get_thread_num();
         int c0 = SGD_CHUNKS * t / nt, c1 = SGD_CHUNKS * (t + 1) / nt;
         for (int ep = 0; ep < epochs; ep++) {
-            float alpha = (float)(p->learning_rate * (1.0 - (double)ep / epochs));
+            float alpha = av_umap_alpha(p, ep, epochs);
             sgd_chunks(Y, n, dim, E, fa, fb, alpha, ep, p->seed, c0, c1);
             int view = p->on_epoch && p->every > 0 && (ep + 1) % p->every == 0;
             if (nt > 1 && (view || (ep + 1) % SGD_SYNC == 0)) {
@@ -120,27 +106,14 @@ int av_umap_from_knn(const float *X, int64_t n, int d, const av_knn *knn,
     if (!(p->negative_sample_rate >= 0) || !(p->learning_rate > 0))
         return av_fail("umap: negative_sample_rate must be >= 0 and learning_rate > 0");
     int dim = p->dim;
-    int epochs = p->epochs > 0 ? p->epochs : (n > 10000 ? 200 : 500);
+    int epochs = av_umap_epochs(n, p->epochs);
     double a, b;
     if (av_umap_find_ab(p->spread, p->min_dist, &a, &b) != AV_OK) return AV_ERR;
 
     av_umap_graph g;
     if (av_umap_fuzzy_graph(knn->idx, knn->dist, n, knn->k, 1.0, &g, NULL, NULL) != AV_OK) return AV_ERR;
-
-    /* umap-learn drops edges too weak to be sampled even once in the run, before the
-     * spectral layout, so the pruned graph drives both init and SGD */
-    float wmax = 0.0f;
-    for (int64_t e = 0; e < g.nnz; e++) if (g.val[e] > wmax) wmax = g.val[e];
-    float cut = wmax / (float)(epochs > 10 ? epochs : (n > 10000 ? 200 : 500));
-    int64_t m = 0;
-    for (int64_t i = 0; i < n; i++) {
-        int64_t start = g.rowptr[i];
-        g.rowptr[i] = m;
-        for (int64_t e = start; e < g.rowptr[i + 1]; e++)
-            if (g.val[e] >= cut) { g.col[m] = g.col[e]; g.val[m] = g.val[e]; m++; }
-    }
-    g.rowptr[n] = m;
-    g.nnz = m;
+    float wmax = av_umap_prune(&g, epochs);
+    int64_t m = g.nnz;
 
     edge_set E = {m, NULL, NULL, NULL, NULL, NULL, NULL};
     E.head = av_malloc((size_t)m * sizeof(int64_t));
@@ -156,14 +129,12 @@ int av_umap_from_knn(const float *X, int64_t n, int d, const av_knn *knn,
 
     av_umap_finish_init(Y, n, dim, p->seed);
 
-    /* epochs_per_sample: an edge of weight w is sampled every wmax / w epochs */
+    av_umap_edge_rates(&g, wmax, p->negative_sample_rate, E.eps, E.eps_neg);
     for (int64_t i = 0, e = 0; i < n; i++)
         for (; e < g.rowptr[i + 1]; e++) {
             E.head[e] = i;
             E.tail[e] = g.col[e];
-            E.eps[e] = (double)wmax / (double)g.val[e];
             E.next[e] = E.eps[e];
-            E.eps_neg[e] = p->negative_sample_rate > 0 ? E.eps[e] / p->negative_sample_rate : INFINITY;
             E.next_neg[e] = E.eps_neg[e];
         }
     sgd(Y, n, dim, &E, a, b, epochs, p);

@@ -21,6 +21,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "base/rng.h"
 #include "base/util.h"
 
 #define LANCZOS_BASIS 48
@@ -75,7 +76,7 @@ static double orthonormalise(double *w, const double *u, const double *V, int m,
 }
 
 static void random_unit(double *w, int64_t n, uint64_t *rng) {
-    for (int64_t i = 0; i < n; i++) w[i] = av_umap_uniform(rng) - 0.5;
+    for (int64_t i = 0; i < n; i++) w[i] = av_rng_uniform(rng) - 0.5;
 }
 
 /* Top `dim` eigenvectors of M orthogonal to u, into out [n, dim] (row-major, unit
@@ -278,7 +279,7 @@ int av_umap_spectral_init(const av_umap_graph *g, const float *X, int d, int dim
         } else {
             for (int64_t i = 0; i < nv; i++)
                 for (int r = 0; r < dim; r++)
-                    Y[verts[i] * dim + r] = (float)((av_umap_uniform(&rng) * 2 - 1) * range + centre[c * dim + r]);
+                    Y[verts[i] * dim + r] = (float)((av_rng_uniform(&rng) * 2 - 1) * range + centre[c * dim + r]);
         }
     }
     rc = AV_OK;
@@ -293,9 +294,7 @@ void av_umap_finish_init(float *Y, int64_t n, int dim, uint64_t seed) {
     float expand = mx > 0 ? 10.0f / mx : 1.0f;
     uint64_t nrng = seed ^ 0xA0761D6478BD642Full;
     for (int64_t i = 0; i < n * dim; i++) {
-        double u1 = av_umap_uniform(&nrng), u2 = av_umap_uniform(&nrng);
-        double z = sqrt(-2.0 * log(1.0 - u1)) * cos(6.283185307179586 * u2);
-        Y[i] = Y[i] * expand + (float)(1e-4 * z);
+        Y[i] = Y[i] * expand + (float)(1e-4 * av_rng_normal(&nrng));
     }
     for (int r = 0; r < dim; r++) {
         float lo = INFINITY, hi = -INFINITY;

@@ -125,7 +125,7 @@ void av_cli_project_apply_iters(av_cli_project *p);
     "  --token T           select token T (its position in --item I, else a global token index)\n" \
     "  --search TEXT       highlight every token equal to TEXT (case-insensitive; ## and the GPT-2 space mark ignored)\n" \
     "  --theme light|dark  colours\n" \
-    "  --hide-special      sentence/image views: hide [CLS]/[SEP] (BERT), first token (GPT-2), class token (ViT)\n" \
+    "  --hide-special      sentence/image views: hide [CLS]/[SEP] (BERT), first token (GPT-2, LLMs), class token (ViT)\n" \
     "  --value-norm        weight attention by the keys' value norms |v| (v_norm.npy of the run)\n" \
     "  --arrows            image view: each patch's strongest target as an arrow\n" \
     "  --hide-queries, --hide-keys, --size-by-norm   point display options\n" \

@@ -126,8 +126,9 @@ int64_t av_vdata_search(const av_vdata *vd, const char *text, uint8_t *flags, ui
 const cJSON *av_vdata_head_stats(const av_vdata *vd, int l, int h);
 
 /* Attention of item for head (l, h): A [n, n] row-major, row i = query token i,
- * softmax over keys of q.k/sqrt(d), causal (j <= i) for GPT-2. n = item length.
- * hide_special drops [CLS]/[SEP] (BERT), the first token (GPT-2) or the class token
+ * softmax over keys of q.k/sqrt(d) (k: the key head of h's group), causal (j <= i) for
+ * GPT-2 and the LLMs. n = item length. hide_special drops [CLS]/[SEP] (BERT), the first
+ * token (GPT-2, the LLMs: their attention sink) or the class token
  * (ViT) from the keys and renormalises each row; vnorm_weight multiplies by |v_j| and
  * renormalises. Caller frees *A. */
 int av_vdata_attention(const av_vdata *vd, int l, int h, int64_t item, int hide_special,

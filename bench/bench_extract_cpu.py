@@ -9,12 +9,13 @@
                       tokenized by the `tokenizers` library, sorted by length, batches of BATCH,
                       eager attention, every layer's q and k (and |v|) per head copied into
                       [L, H, T, d] float16 arrays through forward hooks. Prints one JSON line
-                      with tokens and seconds (forward + copying only, as attnviz's progress
-                      line counts, model loading and tokenizing excluded).
+                      with tokens, seconds and cpu_seconds (forward + copying only, as
+                      attnviz's progress line counts, model loading and tokenizing excluded).
 Thread count: torch.set_num_threads($OMP_NUM_THREADS).
 """
 import json
 import os
+import resource
 import sys
 import time
 
@@ -90,6 +91,7 @@ def run_torch(model_dir, data, n, batch):
             hooks.append(a.value.register_forward_hook(
                 lambda m, i, o, cap=cap, l=l: store(l, cap["q"], cap["k"], o)))
     t0 = time.perf_counter()
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
     with torch.inference_mode():
         for s in range(0, len(order), batch):
             items = order[s:s + batch]
@@ -102,7 +104,9 @@ def run_torch(model_dir, data, n, batch):
             state["items"] = items
             model(input_ids=ids, attention_mask=mask)
     dt = time.perf_counter() - t0
-    print(json.dumps({"tokens": int(T), "seconds": dt, "items": len(enc)}))
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    print(json.dumps({"tokens": int(T), "seconds": dt, "cpu_seconds": cpu, "items": len(enc)}))
 
 
 if __name__ == "__main__":

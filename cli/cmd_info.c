@@ -52,7 +52,10 @@ static int is_buffer(const av_model_config *c, const av_st_tensor *t) {
     return 0;
 }
 
-static const char *act_name(av_gelu_kind k) { return k == AV_GELU_ERF ? "gelu (erf)" : "gelu (tanh approximation)"; }
+static const char *act_name(const av_model_config *c) {
+    if (c->type == AV_MODEL_LLAMA) return "silu (SwiGLU)";
+    return c->act == AV_GELU_ERF ? "gelu (erf)" : "gelu (tanh approximation)";
+}
 
 static const char *base_name(const char *p) {
     const char *s = strrchr(p, '/');
@@ -64,6 +67,7 @@ static int info_model(const char *dir, int json) {
     if (av_config_load(dir, &c) != AV_OK) return av_cli_fail_last();
     av_safetensors st;
     if (av_safetensors_open(dir, &st) != AV_OK) return av_cli_fail_last();
+
     int64_t params = 0, buffers = 0;
     int64_t per_dtype[AV_ST_F8_E5M2 + 1] = {0};
     for (int i = 0; i < st.count; i++) {
@@ -96,7 +100,12 @@ static int info_model(const char *dir, int json) {
         cJSON_AddNumberToObject(o, "intermediate", c.intermediate);
         cJSON_AddNumberToObject(o, "vocab_size", c.vocab_size);
         cJSON_AddNumberToObject(o, "max_positions", c.max_positions);
-        cJSON_AddStringToObject(o, "activation", c.act == AV_GELU_ERF ? "gelu" : "gelu_tanh");
+        cJSON_AddStringToObject(o, "activation", c.type == AV_MODEL_LLAMA ? "silu" : c.act == AV_GELU_ERF ? "gelu" : "gelu_tanh");
+        if (c.type == AV_MODEL_LLAMA) {
+            cJSON_AddNumberToObject(o, "num_kv_heads", c.num_kv_heads);
+            cJSON_AddStringToObject(o, "rope_type", av_rope_type_name(c.rope.type));
+            cJSON_AddNumberToObject(o, "rope_theta", c.rope.theta);
+        }
         if (c.type == AV_MODEL_VIT) {
             cJSON_AddNumberToObject(o, "image_size", c.image_size);
             cJSON_AddNumberToObject(o, "patch_size", c.patch_size);
@@ -118,11 +127,15 @@ static int info_model(const char *dir, int json) {
         printf("model          %s\n", dir);
         printf("type           %s\n", c.model_type);
         printf("layers         %d\n", c.num_layers);
-        printf("heads          %d\n", c.num_heads);
+        if (c.type == AV_MODEL_LLAMA && c.num_kv_heads != c.num_heads)
+            printf("heads          %d (%d key/value heads)\n", c.num_heads, c.num_kv_heads);
+        else
+            printf("heads          %d\n", c.num_heads);
         printf("head dim       %d\n", c.head_dim);
         printf("hidden         %d\n", c.hidden);
         printf("intermediate   %d\n", c.intermediate);
-        printf("activation     %s\n", act_name(c.act));
+        printf("activation     %s\n", act_name(&c));
+        if (c.type == AV_MODEL_LLAMA) printf("rope           %s, theta %g\n", av_rope_type_name(c.rope.type), c.rope.theta);
         if (c.type == AV_MODEL_VIT) {
             printf("image          %d x %d px, patches %d x %d px, %d tokens per image\n", c.image_size,
                    c.image_size, c.patch_size, c.patch_size, c.max_positions);
@@ -201,6 +214,8 @@ static int info_run(const char *dir, int json) {
     const cJSON *dt = cJSON_GetObjectItemCaseSensitive(r.manifest, "dtype");
     const char *model_dir = cJSON_IsString(md) ? md->valuestring : "?";
     const char *dtype = cJSON_IsString(dt) ? dt->valuestring : av_dtype_name(r.q.dtype);
+    const cJSON *qr = cJSON_GetObjectItemCaseSensitive(r.manifest, "qk_rope");
+    const char *qk_rope = cJSON_IsString(qr) ? qr->valuestring : NULL;
     char path[4096];
     int has_stats = av_file_exists(av_run_path(&r, path, sizeof path, "stats.json"));
     char **proj = NULL;
@@ -214,6 +229,8 @@ static int info_run(const char *dir, int json) {
         cJSON_AddStringToObject(o, "model_dir", model_dir);
         cJSON_AddNumberToObject(o, "num_layers", r.num_layers);
         cJSON_AddNumberToObject(o, "num_heads", r.num_heads);
+        cJSON_AddNumberToObject(o, "num_kv_heads", r.num_kv_heads);
+        if (qk_rope) cJSON_AddStringToObject(o, "qk_rope", qk_rope);
         cJSON_AddNumberToObject(o, "head_dim", r.head_dim);
         cJSON_AddNumberToObject(o, "num_items", (double)r.num_items);
         cJSON_AddNumberToObject(o, "num_tokens", (double)r.num_tokens);
@@ -233,8 +250,13 @@ static int info_run(const char *dir, int json) {
         printf("run            %s\n", dir);
         printf("model          %s (%s)\n", model_dir, r.model_type);
         printf("layers         %d\n", r.num_layers);
-        printf("heads          %d\n", r.num_heads);
+        if (r.num_kv_heads != r.num_heads)
+            printf("heads          %d (%d key heads, shared by groups of %d)\n", r.num_heads, r.num_kv_heads,
+                   r.num_heads / r.num_kv_heads);
+        else
+            printf("heads          %d\n", r.num_heads);
         printf("head dim       %d\n", r.head_dim);
+        if (qk_rope) printf("q/k            %s RoPE\n", strcmp(qk_rope, "pre") ? "after" : "before");
         printf("items          %lld\n", (long long)r.num_items);
         printf("tokens         %lld\n", (long long)r.num_tokens);
         printf("dtype          %s\n", dtype);

@@ -34,6 +34,11 @@ int av_cli_extract_option(const char *cmd, int code, const char *arg, av_cli_ext
         else if (!strcmp(arg, "f32")) o->dtype = AV_DT_F32;
         else return av_cli_usage(cmd, "--dtype expects f16 or f32, got '%s'", arg);
         return 0;
+    case AV_OPT_QK:
+        if (!strcmp(arg, "post-rope")) o->qk_rope = AV_QK_POST_ROPE;
+        else if (!strcmp(arg, "pre-rope")) o->qk_rope = AV_QK_PRE_ROPE;
+        else return av_cli_usage(cmd, "--qk expects post-rope or pre-rope, got '%s'", arg);
+        return 0;
     case AV_OPT_BATCH:
         if (!strcmp(arg, "auto")) o->batch = 0;
         else if (av_cli_int(cmd, "--batch", arg, 1, 65535, &v)) return 2;

@@ -17,7 +17,7 @@
 enum {
     /* extract (AV_EXTRACT_LONGOPTS); `project` takes --device, --force and --quiet too */
     AV_OPT_DEVICE = 1000, AV_OPT_MAX_ITEMS, AV_OPT_MAX_TOKENS, AV_OPT_DTYPE, AV_OPT_BATCH, AV_OPT_FORCE,
-    AV_OPT_SAMPLE_SEED, AV_OPT_QUIET, AV_OPT_MAX_MEMORY, AV_OPT_GEMM,
+    AV_OPT_SAMPLE_SEED, AV_OPT_QUIET, AV_OPT_MAX_MEMORY, AV_OPT_GEMM, AV_OPT_QK,
     /* project (AV_PROJECT_LONGOPTS, AV_PROJECT_PARAM_LONGOPTS) */
     AV_OPT_PROJ_METHOD, AV_OPT_PROJ_DIM, AV_OPT_HEADS, AV_OPT_TSNE_METHOD, AV_OPT_KNN, AV_OPT_QUALITY,
     AV_OPT_PERPLEXITY, AV_OPT_ITERS, AV_OPT_NEIGHBORS, AV_OPT_SEED, AV_OPT_METRIC, AV_OPT_NO_TRANSLATE,
@@ -42,7 +42,8 @@ enum {
     {"sample-seed", required_argument, NULL, AV_OPT_SAMPLE_SEED}, \
     {"quiet", no_argument, NULL, AV_OPT_QUIET}, \
     {"max-memory", required_argument, NULL, AV_OPT_MAX_MEMORY}, \
-    {"gemm", required_argument, NULL, AV_OPT_GEMM}
+    {"gemm", required_argument, NULL, AV_OPT_GEMM}, \
+    {"qk", required_argument, NULL, AV_OPT_QK}
 #define AV_EXTRACT_OPTIONS_HELP \
     "  --device auto|cpu|cuda  where the model runs (auto: CUDA when a GPU is usable)\n" \
     "  --max-items N         use N items of DATA (the first N, or a sample with --sample-seed)\n" \
@@ -52,6 +53,8 @@ enum {
     "  --gemm f32|tf32|bf16|f16  what the GPU's matrix products multiply in (default f32, the\n" \
     "                        reference): tf32, bf16 and f16 use the tensor cores (bf16/f16 keep\n" \
     "                        16-bit copies of the weights; relative error ~1e-3..1e-2); CUDA only\n" \
+    "  --qk post-rope|pre-rope  models with rotary embeddings (Llama family): store q and k\n" \
+    "                        after RoPE (default: what the attention is computed from) or before\n" \
     "  --batch N|auto        items per forward batch (auto, the default: 32 on the CPU, on a GPU\n" \
     "                        16384 tokens' worth; longest items first, so batches pad little)\n" \
     "  --max-memory SIZE     device memory the model may hold, weights included (e.g. 8G); the\n" \
@@ -126,7 +129,7 @@ void av_cli_project_apply_iters(av_cli_project *p);
     "  --token T           select token T (its position in --item I, else a global token index)\n" \
     "  --search TEXT       highlight every token equal to TEXT (case-insensitive; ## and the GPT-2 space mark ignored)\n" \
     "  --theme light|dark  colours\n" \
-    "  --hide-special      sentence/image views: hide [CLS]/[SEP] (BERT), first token (GPT-2), class token (ViT)\n" \
+    "  --hide-special      sentence/image views: hide [CLS]/[SEP] (BERT), first token (GPT-2, LLMs), class token (ViT)\n" \
     "  --value-norm        weight attention by the keys' value norms |v| (v_norm.npy of the run)\n" \
     "  --arrows            image view: each patch's strongest target as an arrow\n" \
     "  --hide-queries, --hide-keys, --size-by-norm   point display options\n" \

@@ -1,6 +1,7 @@
 /* categories.c - token flags and token frequency counting (see categories.h). */
 #include "datasets/categories.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -10,7 +11,12 @@ int av_tok_scheme_for_model(const char *model_type, av_tok_scheme *out) {
     if (!strcmp(model_type, "bert")) *out = AV_TOKSCHEME_WORDPIECE;
     else if (!strcmp(model_type, "gpt2")) *out = AV_TOKSCHEME_BYTE_BPE;
     else if (!strcmp(model_type, "vit")) *out = AV_TOKSCHEME_PATCH;
-    else return av_fail("unknown model type '%s' (bert, gpt2 or vit)", model_type);
+    /* the Llama family: byte-level BPE (Llama 3, Qwen, SmolLM) or SentencePiece pieces
+     * (Llama 2, Mistral), which token_bytes tells apart token by token */
+    else if (!strcmp(model_type, "llama") || !strcmp(model_type, "mistral") || !strcmp(model_type, "qwen2") ||
+             !strcmp(model_type, "qwen3"))
+        *out = AV_TOKSCHEME_BYTE_BPE;
+    else return av_fail("unknown model type '%s' (bert, gpt2, vit, llama, mistral, qwen2 or qwen3)", model_type);
     return AV_OK;
 }
 
@@ -19,6 +25,10 @@ static int is_special(const char *t) {
                                         "<s>", "</s>", "<pad>", "<unk>", "<mask>", "<cls>"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (!strcmp(t, names[i])) return 1;
+    /* the control tokens of the LLMs' chat templates: <|im_start|>, <|begin_of_text|>,
+     * <|eot_id|>, <|fim_prefix|>... */
+    size_t n = strlen(t);
+    if (n > 4 && !strncmp(t, "<|", 2) && !strcmp(t + n - 2, "|>")) return 1;
     /* BERT's reserved "[unused0]".."[unused993]" */
     if (strncmp(t, "[unused", 7) || !t[7]) return 0;
     size_t i = 7;
@@ -108,6 +118,29 @@ static text_class classify(const char *str, size_t n) {
     return c;
 }
 
+/* The bytes a BPE token stands for, in out (at most cap - 1 and a NUL): a byte-fallback
+ * token <0xNN> (SentencePiece) is its byte; else the byte-level spelling decoded; failing
+ * that (a SentencePiece piece, whose "\u2581" word marker is no byte's image), the piece
+ * with the marker read as a space. Returns the byte count. */
+static int token_bytes(const char *token, char *out, int cap) {
+    unsigned x;
+    char tail;
+    if (strlen(token) == 6 && sscanf(token, "<0x%2X%c", &x, &tail) == 2 && tail == '>' && cap > 1) {
+        out[0] = (char)x;
+        out[1] = 0;
+        return 1;
+    }
+    int n = av_byte_bpe_decode(token, out, cap);
+    if (n >= 0) return n;
+    n = 0;
+    for (const char *p = token; *p && n < cap - 1;) {
+        if (!strncmp(p, "\xe2\x96\x81", 3)) { out[n++] = ' '; p += 3; }
+        else out[n++] = *p++;
+    }
+    out[n] = 0;
+    return n;
+}
+
 uint32_t av_token_flags(const char *token, const char *prev, av_tok_scheme scheme) {
     if (!token) return 0;
     if (is_special(token)) return AV_TOK_SPECIAL;
@@ -120,13 +153,11 @@ uint32_t av_token_flags(const char *token, const char *prev, av_tok_scheme schem
         c = classify(body, strlen(body));
     } else {
         char bytes[1024];
-        int n = av_byte_bpe_decode(token, bytes, sizeof bytes);
-        if (n < 0) { snprintf(bytes, sizeof bytes, "%s", token); n = (int)strlen(bytes); }
+        int n = token_bytes(token, bytes, sizeof bytes);
         c = classify(bytes, (size_t)n);
         if (c.starts_in_word && prev && !is_special(prev)) {
             char pb[1024];
-            int pn = av_byte_bpe_decode(prev, pb, sizeof pb);
-            if (pn < 0) { snprintf(pb, sizeof pb, "%s", prev); pn = (int)strlen(pb); }
+            int pn = token_bytes(prev, pb, sizeof pb);
             if (classify(pb, (size_t)pn).ends_in_word) f |= AV_TOK_CONTINUATION;
         }
         /* The leading space marks a new word; punctuation and digits are judged

@@ -4,15 +4,18 @@
  *
  * Flags come from the token's text as the tokenizer spells it (tokens.jsonl "text"):
  *   WordPiece ("bert"): "##x" continues the previous word.
- *   Byte-level BPE ("gpt2"): the spelling maps bytes to code points (space = "Ġ",
- *     newline = "Ċ"); it is mapped back to bytes first. A token continues the previous
+ *   BPE ("gpt2", and the Llama family: llama, mistral, qwen2, qwen3): a byte-level
+ *     spelling maps bytes to code points (space = "Ġ", newline = "Ċ"); it is mapped back
+ *     to bytes first. A SentencePiece piece (Llama 2, Mistral: "▁the", "<0x0A>") has
+ *     its "▁" read as a space and a byte-fallback token as its byte. A token continues the previous
  *     word when it starts inside a word (a letter, digit or mark, or the middle of a
  *     UTF-8 character) and the previous token of the item ends inside one: "Ġhel"+"lo"
  *     and "Ġ199"+"0" continue, "Ġworld", "(" + "hello", the first token and anything
  *     after a special or white-space token do not.
  *   Patches ("vit"): only the special class token is recognised.
  * Special: [CLS] [SEP] [PAD] [MASK] [UNK] [unusedN] <|endoftext|> <s> </s> <pad> <unk>
- *   <mask> <cls>. Punctuation follows BERT's rule: every character is in a Unicode P*
+ *   <mask> <cls>, and every <|name|> (the LLMs' control tokens: <|im_start|>,
+ *   <|begin_of_text|>, <|eot_id|>...). Punctuation follows BERT's rule: every character is in a Unicode P*
  *   category or is ASCII punctuation/symbol (so "$" and "+" count, "£" does not).
  *   Digit: every character is a decimal digit (Nd). The "##" or leading-space marker
  *   is ignored for punctuation and digit.
@@ -33,7 +36,8 @@ enum {
 
 typedef enum { AV_TOKSCHEME_WORDPIECE = 0, AV_TOKSCHEME_BYTE_BPE, AV_TOKSCHEME_PATCH } av_tok_scheme;
 
-/* "bert" -> WordPiece, "gpt2" -> byte-level BPE, "vit" -> patches; AV_ERR otherwise. */
+/* "bert" -> WordPiece, "gpt2", "llama", "mistral", "qwen2", "qwen3" -> BPE, "vit" ->
+ * patches; AV_ERR otherwise (the message lists them). */
 int av_tok_scheme_for_model(const char *model_type, av_tok_scheme *out);
 
 /* Flags of one token; prev is the previous token of the same item, NULL for the first. */

@@ -40,9 +40,15 @@ static int load_model(av_extract_job *j) {
                        av_gemm_name(j->o.gemm), be->name);
     }
     if (av_model_load(j->model_dir, j->be, &j->model)) return AV_ERR;
+    av_model_set_qk_rope(&j->model, j->o.qk_rope);
     j->cfg = &j->model.cfg;
     const av_model_config *c = j->cfg;
-    if (c->type != AV_MODEL_VIT && av_tokenizer_load(j->model_dir, c->model_type, &j->tok)) return AV_ERR;
+    /* a GGUF file carries its tokenizer (tokenizer.ggml.*); a folder has its files */
+    size_t n = strlen(j->model_dir);
+    int gguf = !av_is_dir(j->model_dir) && n > 5 && !strcmp(j->model_dir + n - 5, ".gguf");
+    if (c->type != AV_MODEL_VIT && (gguf ? av_tokenizer_load_gguf(j->model_dir, &j->tok)
+                                          : av_tokenizer_load(j->model_dir, c->model_type, &j->tok)))
+        return AV_ERR;
     if (c->type == AV_MODEL_BERT && (av_tokenizer_cls(j->tok) < 0 || av_tokenizer_sep(j->tok) < 0))
         return av_fail("%s: the vocabulary has no [CLS] or [SEP] token", j->model_dir);
     return AV_OK;

@@ -6,9 +6,11 @@
  * truncated and counted) or count the ViT patches, apply --max-tokens (whole items) and
  * plan the run order; open or resume "<RUN>.partial/"; run the model in batches (text
  * items sorted by length so batches carry little padding) and stream every layer's
- * per-head q, k and |v| into memory-mapped q.npy / k.npy [L, H, T, d] and v_norm.npy
- * [L, H, T] at computed offsets, so the run may be far larger than RAM; finish: flush,
- * write the manifest last and rename the folder to RUN.
+ * per-head q, k and |v| into memory-mapped q.npy [L, H, T, d], k.npy [L, Hkv, T, d] (Hkv
+ * key heads: fewer than H with grouped-query attention) and v_norm.npy [L, H, T] at
+ * computed offsets, so the run may be far larger than RAM (for RoPE models q and k after
+ * RoPE unless qk_rope asks for before: docs/run-folder.md); finish: flush, write the
+ * manifest last and rename the folder to RUN.
  *
  * Atomicity and resume: every 30 s, and when the caller's stop flag is set (the CLI sets
  * it on SIGINT, SIGTERM and SIGHUP: the run stops after the current batch), the arrays
@@ -29,6 +31,7 @@
 #include "engine/context.h"
 #include "kernels/backend/device.h"
 #include "kernels/ops.h"
+#include "models/model.h"
 
 typedef struct {
     av_device device;       /* where the model runs (the CLI resolves --device with av_device_choose) */
@@ -43,6 +46,7 @@ typedef struct {
     uint64_t sample_seed;   /* with max_items: random subset (0 = the first max_items) */
     av_gemm_precision gemm; /* the matrix products' precision on a GPU (AV_GEMM_F32, the default,
                                is the only one of the CPU): kernels/ops.h */
+    av_qk_rope qk_rope;     /* RoPE models: q/k after (default) or before RoPE */
     const av_context *ctx;  /* stop flag, log and progress; NULL = silent, never stopped */
 } av_extract_opts;
 

@@ -38,11 +38,13 @@ static int64_t count_f16_inf(const uint16_t *x, int64_t n) {
 /* One layer of one batch, packed by the forward pass (already in the stored dtype, item
  * by item in batch order): each item's run of tokens goes to its place in the arrays.
  * Items are contiguous in the packed block but not in the arrays (batches are sorted by
- * length, the arrays keep the dataset's order), hence one copy per item and head. */
+ * length, the arrays keep the dataset's order), hence one copy per item and head. Query
+ * heads h < H carry q and |v|; key heads h < Hkv (all of them without grouped-query
+ * attention) carry k. */
 static int sink(void *user, const av_layer_out *o) {
     av_extract_job *j = user;
     double t0 = av_now();
-    const int H = o->H, d = o->d, l = o->layer;
+    const int H = o->H, Hkv = o->Hkv, d = o->d, l = o->layer;
     const int64_t n = j->n_tokens;
     const size_t es = av_dtype_size(j->o.dtype);
     int64_t over = 0;
@@ -52,12 +54,13 @@ static int sink(void *user, const av_layer_out *o) {
     for (int h = 0; h < H; h++) {
         for (int b = 0; b < o->B; b++) {
             int64_t it = j->batch_items[b], len = j->len[it];
-            int64_t dst = ((int64_t)l * H + h) * n + j->off[it]; /* token row in [L, H, T, .] */
-            int64_t src = (int64_t)h * o->n + j->first[b];       /* token row in [H, n, .] */
+            int64_t dst = ((int64_t)l * H + h) * n + j->off[it];    /* token row in [L, H, T, .] */
+            int64_t kdst = ((int64_t)l * Hkv + h) * n + j->off[it]; /* token row in [L, Hkv, T, .] */
+            int64_t src = (int64_t)h * o->n + j->first[b];          /* token row in [H, n, .] */
             const uint8_t *qs = (const uint8_t *)o->qp + (size_t)(src * d) * es;
             const uint8_t *ks = (const uint8_t *)o->kp + (size_t)(src * d) * es;
             memcpy(j->q.map + j->q.hdr + (size_t)(dst * d) * es, qs, (size_t)(len * d) * es);
-            memcpy(j->k.map + j->k.hdr + (size_t)(dst * d) * es, ks, (size_t)(len * d) * es);
+            if (h < Hkv) memcpy(j->k.map + j->k.hdr + (size_t)(kdst * d) * es, ks, (size_t)(len * d) * es);
             const float *vs = o->vnp + src;
             uint8_t *vd = j->vn.map + j->vn.hdr + (size_t)dst * es;
             if (j->o.dtype == AV_DT_F32) memcpy(vd, vs, (size_t)len * sizeof(float));
@@ -67,8 +70,8 @@ static int sink(void *user, const av_layer_out *o) {
                     memcpy(vd + 2 * t, &v16, 2);
                     over += (v16 & 0x7fff) == 0x7c00;
                 }
-                over += count_f16_inf((const uint16_t *)(const void *)qs, len * d) +
-                        count_f16_inf((const uint16_t *)(const void *)ks, len * d);
+                over += count_f16_inf((const uint16_t *)(const void *)qs, len * d);
+                if (h < Hkv) over += count_f16_inf((const uint16_t *)(const void *)ks, len * d);
             }
         }
         j->qsum[(int64_t)l * H + h] += o->sums[h];

@@ -129,7 +129,7 @@ int av_extract_plan_memory(av_extract_job *j) {
     const av_extract_opts *o = &j->o;
     const int T = j->longest;
     const av_backend *be = j->model.be;
-    int64_t per, fixed, weights = j->model.weight_count * (int64_t)sizeof(float);
+    int64_t per, fixed, weights = j->model.weight_bytes;
     av_model_memory(&j->model, &per, &fixed);
     j->max_rows = INT64_MAX;
     if (o->max_memory > 0) {

@@ -46,7 +46,7 @@ struct av_extract_job {
     char tmp[4200];           /* RUN.partial */
     int tmp_made;             /* this job made or took over tmp: removed on failure unless keep_partial */
     av_extract_array q, k, vn;
-    double *qsum, *ksum, *vsum;  /* [L*H] sums of |q|, |k|, |v| */
+    double *qsum, *ksum, *vsum;  /* [L*H] sums of |q|, |k|, |v| (per query head: its key head's |k|, |v|) */
     int64_t f16_overflow;     /* values beyond the f16 range (stored as +-inf) */
     /* the batch being run: item index (into kept items) of each batch row, and the
      * first packed token of each (B + 1 entries) */

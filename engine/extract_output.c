@@ -257,8 +257,11 @@ static int write_manifest(av_extract_job *j) {
                                c->num_heads, c->head_dim, j->n_items, j->n_tokens, j->o.dtype);
     if (!m) return av_fail("manifest: out of memory");
     int64_t qs[4] = {c->num_layers, c->num_heads, j->n_tokens, c->head_dim};
+    int64_t ks[4] = {c->num_layers, c->num_kv_heads, j->n_tokens, c->head_dim};
+    cJSON_AddNumberToObject(m, "num_kv_heads", c->num_kv_heads);
+    if (c->type == AV_MODEL_LLAMA) cJSON_AddStringToObject(m, "qk_rope", j->o.qk_rope == AV_QK_PRE_ROPE ? "pre" : "post");
     av_manifest_set_array(m, "q", "q.npy", j->o.dtype, 4, qs);
-    av_manifest_set_array(m, "k", "k.npy", j->o.dtype, 4, qs);
+    av_manifest_set_array(m, "k", "k.npy", j->o.dtype, 4, ks);
     av_manifest_set_array(m, "v_norm", "v_norm.npy", j->o.dtype, 3, qs);
     av_manifest_set_array(m, "token_item", "token_item.npy", AV_DT_I32, 1, &j->n_tokens);
     av_manifest_set_array(m, "token_pos", "token_pos.npy", AV_DT_I32, 1, &j->n_tokens);
@@ -378,8 +381,9 @@ int av_extract_open_partial(av_extract_job *j) {
     }
     j->tmp_made = 1;
     int64_t shape[4] = {c->num_layers, c->num_heads, j->n_tokens, c->head_dim};
+    int64_t kshape[4] = {c->num_layers, c->num_kv_heads, j->n_tokens, c->head_dim};
     av_dtype dt = j->o.dtype;
-    if (out_open(&j->q, j->tmp, "q.npy", dt, 4, shape, resume) || out_open(&j->k, j->tmp, "k.npy", dt, 4, shape, resume) ||
+    if (out_open(&j->q, j->tmp, "q.npy", dt, 4, shape, resume) || out_open(&j->k, j->tmp, "k.npy", dt, 4, kshape, resume) ||
         out_open(&j->vn, j->tmp, "v_norm.npy", dt, 3, shape, resume) || write_token_files(j)) {
         if (resume) {
             char msg[1024];

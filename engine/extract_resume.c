@@ -32,6 +32,7 @@ cJSON *av_resume_params(const char *model_dir, const char *data, const av_extrac
     /* q/k from another GEMM precision would mix in: only f32 runs (and checkpoints made
      * before the option existed, which were f32) leave the key out */
     if (o->gemm != AV_GEMM_F32) cJSON_AddStringToObject(p, "gemm", av_gemm_name(o->gemm));
+    cJSON_AddStringToObject(p, "qk_rope", o->qk_rope == AV_QK_PRE_ROPE ? "pre" : "post");
     cJSON_AddNumberToObject(p, "items", (double)items);
     cJSON_AddNumberToObject(p, "tokens", (double)tokens);
     cJSON_AddNumberToObject(p, "layers", layers);

@@ -170,8 +170,17 @@ int av_run_open(const char *dir, av_run *r) {
     snprintf(r->model_type, sizeof r->model_type, "%s", mt);
     r->num_layers = (int)L; r->num_heads = (int)H; r->head_dim = (int)d;
     r->num_items = I; r->num_tokens = T;
-    int64_t qshape[4] = {L, H, T, d};
-    if (open_array(r, mpath, "q", &r->q, 4, qshape, 0) || open_array(r, mpath, "k", &r->k, 4, qshape, 0) ||
+    int64_t Hkv = H;
+    if (cJSON_GetObjectItemCaseSensitive(r->manifest, "num_kv_heads") &&
+        av_json_int(r->manifest, "num_kv_heads", mpath, &Hkv) != AV_OK)
+        goto fail;
+    if (Hkv <= 0 || H % Hkv) {
+        av_fail("%s: num_kv_heads %lld does not divide num_heads %lld", mpath, (long long)Hkv, (long long)H);
+        goto fail;
+    }
+    r->num_kv_heads = (int)Hkv;
+    int64_t qshape[4] = {L, H, T, d}, kshape[4] = {L, Hkv, T, d};
+    if (open_array(r, mpath, "q", &r->q, 4, qshape, 0) || open_array(r, mpath, "k", &r->k, 4, kshape, 0) ||
         open_array(r, mpath, "token_item", &r->token_item, 1, &T, 1) ||
         open_array(r, mpath, "token_pos", &r->token_pos, 1, &T, 1) || check_items(r, mpath))
         goto fail;
@@ -232,12 +241,10 @@ void av_run_close(av_run *r) {
     r->manifest = NULL;
 }
 
-static int head_rows(const av_run *r, const av_npy *a, int layer, int head, float *out) {
-    if (layer < 0 || layer >= r->num_layers || head < 0 || head >= r->num_heads)
-        return av_fail("%s: no head %d:%d (the run has %d layers x %d heads)", r->dir, layer, head,
-                       r->num_layers, r->num_heads);
+/* Head `head` of an array of `heads` heads per layer. */
+static int head_rows(const av_run *r, const av_npy *a, int heads, int layer, int head, float *out) {
     int64_t n = r->num_tokens * r->head_dim;
-    int64_t base = ((int64_t)layer * r->num_heads + head) * n;
+    int64_t base = ((int64_t)layer * heads + head) * n;
     if (a->dtype == AV_DT_F32) {
         memcpy(out, (const float *)a->data + base, (size_t)n * sizeof(float));
     } else {
@@ -247,8 +254,27 @@ static int head_rows(const av_run *r, const av_npy *a, int layer, int head, floa
     return AV_OK;
 }
 
-int av_run_head_q(const av_run *r, int layer, int head, float *out) { return head_rows(r, &r->q, layer, head, out); }
-int av_run_head_k(const av_run *r, int layer, int head, float *out) { return head_rows(r, &r->k, layer, head, out); }
+static int check_head(const av_run *r, int layer, int head) {
+    if (layer < 0 || layer >= r->num_layers || head < 0 || head >= r->num_heads)
+        return av_fail("%s: no head %d:%d (the run has %d layers x %d heads)", r->dir, layer, head,
+                       r->num_layers, r->num_heads);
+    return AV_OK;
+}
+
+int av_run_kv_head(const av_run *r, int h) { return h / (r->num_heads / r->num_kv_heads); }
+
+int av_run_head_q(const av_run *r, int layer, int head, float *out) {
+    return check_head(r, layer, head) ? AV_ERR : head_rows(r, &r->q, r->num_heads, layer, head, out);
+}
+
+int av_run_head_k(const av_run *r, int layer, int head, float *out) {
+    return check_head(r, layer, head) ? AV_ERR : head_rows(r, &r->k, r->num_kv_heads, layer, av_run_kv_head(r, head), out);
+}
+
+int av_model_type_causal(const char *t) {
+    return !strcmp(t, "gpt2") || !strcmp(t, "llama") || !strcmp(t, "mistral") || !strcmp(t, "qwen2") ||
+           !strcmp(t, "qwen3");
+}
 
 int av_run_save_manifest(const av_run *r) { return av_manifest_write(r->dir, r->manifest); }
 

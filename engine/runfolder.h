@@ -4,18 +4,32 @@
  *   manifest.json  {"format": "attnviz-run", "version": 1, "model_type", "model_dir",
  *                   "num_layers", "num_heads", "head_dim", "num_items", "num_tokens",
  *                   "dtype", "arrays": {NAME: {"file", "dtype", "shape"}}, ...}
+ *                  model_type: "bert" | "gpt2" | "vit" | "llama" | "mistral" | "qwen2" |
+ *                  "qwen3" (the last four: decoder LLMs of the Llama family)
+ *                  "num_kv_heads": key heads; fewer than num_heads with grouped-query
+ *                  attention, where query head h attends with key head
+ *                  h / (num_heads / num_kv_heads) (absent: num_heads)
+ *                  "qk_rope": "post" | "pre" for models with rotary position embeddings:
+ *                  q and k stored after RoPE (the default: the vectors whose dot products
+ *                  are the attention logits) or before it (extract --qk pre-rope)
  *                  extract adds: "device", "data", "max_positions", "truncated_items",
  *                  "dropped_items", "f16_overflow" (values stored as +-inf), and per
  *                  [layer][head] the means "vnorm_mean", "qnorm_mean", "knorm_mean" of
- *                  |v|, |q|, |k| over the tokens (from f32, before storage rounding)
- *   q.npy, k.npy   [L, H, T, d] f16|f32      token_item.npy, token_pos.npy [T] i32
+ *                  |v|, |q|, |k| over the tokens (from f32, before storage rounding; for a
+ *                  query head, its key head's |k| and |v|)
+ *   q.npy          [L, H, T, d] f16|f32
+ *   k.npy          [L, Hkv, T, d] f16|f32 (Hkv = num_kv_heads)
+ *   v_norm.npy     [L, H, T] |v| of each token for each query head (its key head's value)
+ *   token_item.npy, token_pos.npy [T] i32
  *   tokens.jsonl   {"text","item","pos"[, "row","col"]} per token; items.jsonl per item.
  *                  "text" is the token as the tokenizer spells it ("Ġthe", "▁the",
  *                  "<0xE6>"); text models also write "label", the text it stands for,
  *                  readable: byte-level and byte-fallback tokens decoded to UTF-8, white
  *                  space shown as ␣ ↵ → (av_token_labels, models/tokenizer.h). Runs
  *                  written before "label" existed have none; readers derive it.
- *   proj/<method>-<dim>d.npy [L, H, 2T, dim] f32 (queries, then keys); stats.json
+ *   proj/<method>-<dim>d.npy [L, H, 2T, dim] f32 (query head h's queries, then its key
+ *                  head's keys); stats.json (per query head)
+ * Everything downstream pairs query head h with its key head through av_run_head_k.
  *
  * Writers put every file in place atomically and the manifest last, so a folder with a
  * manifest is complete. Every command that writes into a run folder (extract replacing
@@ -35,10 +49,12 @@
 typedef struct {
     char dir[4096];
     cJSON *manifest;
-    char model_type[16];   /* "bert" | "gpt2" | "vit" */
+    char model_type[16];   /* "bert" | "gpt2" | "vit" | "llama" | "mistral" | "qwen2" | "qwen3" */
     int num_layers, num_heads, head_dim;
+    int num_kv_heads;      /* manifest "num_kv_heads", num_heads when absent */
     int64_t num_items, num_tokens;
-    av_npy q, k;           /* [L, H, T, d] */
+    av_npy q;              /* [L, H, T, d] */
+    av_npy k;              /* [L, Hkv, T, d] */
     av_npy token_item;     /* [T] i32 */
     av_npy token_pos;      /* [T] i32 */
     dev_t dev;             /* the folder opened: a folder renamed over it is another run */
@@ -63,9 +79,15 @@ int av_run_is_run_folder(const char *dir);
 int av_run_lock(av_run *r);
 void av_run_unlock(av_run *r);
 
-/* One head's vectors as f32 rows [T, d] into out (caller allocates T*d floats). */
+/* One head's vectors as f32 rows [T, d] into out (caller allocates T*d floats): the
+ * queries of query head `head`, and the keys it attends with (those of its key head). */
 int av_run_head_q(const av_run *r, int layer, int head, float *out);
 int av_run_head_k(const av_run *r, int layer, int head, float *out);
+/* The key head of query head h: h / (num_heads / num_kv_heads). */
+int av_run_kv_head(const av_run *r, int h);
+/* 1 for a causal decoder (gpt2 and the Llama family): a token attends to itself and
+ * the tokens before it only. */
+int av_model_type_causal(const char *model_type);
 
 /* Path of a file inside the run folder. */
 char *av_run_path(const av_run *r, char *out, size_t n, const char *name);

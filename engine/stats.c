@@ -291,7 +291,7 @@ int av_stats_compute(const av_run *r, const int *heads, int count, av_head_stats
     av_blas_single_thread();
     if (r->num_tokens < 4)
         return av_fail("%s: %lld tokens; statistics need at least 4", r->dir, (long long)r->num_tokens);
-    int causal = !strcmp(r->model_type, "gpt2");
+    int causal = av_model_type_causal(r->model_type);
     items_t it;
     if (find_items(r, &it) != AV_OK) return AV_ERR;
     int32_t *row = NULL, *col = NULL;

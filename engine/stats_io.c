@@ -70,7 +70,7 @@ cJSON *av_stats_json(const av_run *r, const av_head_stats *s, int count) {
     cJSON_AddNumberToObject(j, "num_layers", r->num_layers);
     cJSON_AddNumberToObject(j, "num_heads", r->num_heads);
     cJSON_AddNumberToObject(j, "num_tokens", (double)r->num_tokens);
-    cJSON_AddBoolToObject(j, "causal", !strcmp(r->model_type, "gpt2"));
+    cJSON_AddBoolToObject(j, "causal", av_model_type_causal(r->model_type));
     cJSON *arr = cJSON_AddArrayToObject(j, "heads");
     for (int i = 0; i < count; i++) {
         const av_head_stats *h = &s[i];

@@ -8,9 +8,11 @@
  * the CPU against the op's definition in double, the others against the CPU.
  *
  * Layouts: activations are row-major [rows, C] f32. A linear weight is either
- * AV_W_NK ([out, in], torch nn.Linear: BERT, ViT) or AV_W_KN ([in, out], GPT-2 Conv1D).
- * Attention reads q, k, v from rows of stride ld (so a fused [rows, 3C] qkv buffer works
- * with ld = 3C and column offsets 0, C, 2C); head h occupies columns [h*d, (h+1)*d).
+ * AV_W_NK ([out, in], torch nn.Linear: BERT, ViT, the LLMs) or AV_W_KN ([in, out], GPT-2
+ * Conv1D). Attention reads q, k, v from rows of stride ld (so a fused [rows, 3C] qkv
+ * buffer works with ld = 3C and column offsets 0, C, 2C; with grouped-query attention the
+ * fused row is q (H heads) | k (Hkv heads) | v (Hkv heads)); head h occupies columns
+ * [h*d, (h+1)*d) of its part, and query head h reads key/value head h / (H / Hkv).
  * Items in a batch are padded to T tokens; lengths[b] <= T are the real ones. */
 #ifndef AV_KERNELS_OPS_H
 #define AV_KERNELS_OPS_H
@@ -20,6 +22,7 @@
 
 typedef enum { AV_W_NK = 0, AV_W_KN = 1 } av_wlayout;
 typedef enum { AV_GELU_ERF = 0, AV_GELU_TANH = 1 } av_gelu_kind;
+typedef enum { AV_HALF_F16 = 0, AV_HALF_BF16 = 1 } av_half;   /* IEEE half, bfloat16 */
 
 /* What a backend's matmul multiplies in. F32 is the reference (the CPU's only one).
  * TF32: f32 data on tensor cores (10-bit mantissas in the products). BF16 / F16: both
@@ -45,11 +48,23 @@ void av_matmul_cpu(float *out, const float *in, const float *w, const float *bia
 void av_gelu_cpu(float *x, int64_t n, av_gelu_kind kind);
 /* out = a + b, elementwise (out may alias a). */
 void av_add_cpu(float *out, const float *a, const float *b, int64_t n);
-/* Multi-head attention. q/k/v: [B*T rows, stride ld]; out: [B*T, H*d] (stride H*d).
- * Scale 1/sqrt(d); keys j >= lengths[b] masked; causal masks j > i. Padded query rows
- * (i >= lengths[b]) are written as zeros. */
+/* Multi-head attention. q/k/v: [B*T rows, stride ld], q with H heads, k and v with Hkv
+ * (H a multiple of Hkv; Hkv = H without grouped-query attention); out: [B*T, H*d]
+ * (stride H*d). Scale 1/sqrt(d); keys j >= lengths[b] masked; causal masks j > i. Padded
+ * query rows (i >= lengths[b]) are written as zeros. Memory O(T), not O(T^2). */
 void av_attention_cpu(float *out, const float *q, const float *k, const float *v, int ld,
-                      int B, int T, int H, int d, const int32_t *lengths, int causal);
+                      int B, int T, int H, int Hkv, int d, const int32_t *lengths, int causal);
+/* RMSNorm (LlamaRMSNorm): out[r] = w * (x[r] / sqrt(mean(x[r]^2) + eps)); out may alias in. */
+void av_rmsnorm_cpu(float *out, const float *in, const float *w, int64_t rows, int C, float eps);
+/* The same in place over each of H heads of d values in rows of stride ld, one weight
+ * w[d] for all heads: Qwen3's q_norm / k_norm before RoPE. */
+void av_head_rmsnorm_cpu(float *x, int ld, int64_t rows, int H, int d, const float *w, float eps);
+/* Rotary position embedding in place, Hugging Face's rotate-half form: in each of H heads
+ * of rows of stride ld, values i and i + d/2 turn by pos[r] * inv_freq[i] (inv_freq [d/2],
+ * kernels/rope/rope.h). q and k heads are adjacent in a fused qkv row: one call turns both. */
+void av_rope_cpu(float *x, int ld, int64_t rows, int H, int d, const int32_t *pos, const float *inv_freq);
+/* SwiGLU: out[r, i] = silu(gu[r, i]) * gu[r, inter + i]; gu [rows, 2 inter] holds gate | up. */
+void av_swiglu_cpu(float *out, const float *gu, int64_t rows, int inter);
 /* The attention probabilities the viewer and the statistics recompute from stored q/k,
  * in double. One query row: p[j] = softmax_j(q . k_j / sqrt(d)) over the keys j < m
  * (k [m, d] rows; a causal row i passes m = i + 1); dots[j] (NULL: not wanted) gets the
@@ -80,12 +95,16 @@ typedef struct av_backend {
     int (*gelu)(float *x, int64_t n, av_gelu_kind kind);
     int (*add)(float *out, const float *a, const float *b, int64_t n);
     int (*attention)(float *out, const float *q, const float *k, const float *v, int ld,
-                     int B, int T, int H, int d, const int32_t *lengths, int causal);
+                     int B, int T, int H, int Hkv, int d, const int32_t *lengths, int causal);
+    int (*rmsnorm)(float *out, const float *in, const float *w, int64_t rows, int C, float eps);
+    int (*head_rmsnorm)(float *x, int ld, int64_t rows, int H, int d, const float *w, float eps);
+    int (*rope)(float *x, int ld, int64_t rows, int H, int d, const int32_t *pos, const float *inv_freq);
+    int (*swiglu)(float *out, const float *gu, int64_t rows, int inter);
     /* q/k of one layer into the run folder's per-head layout with the norms (semantics:
      * kernels/pack/pack.h); lengths is backend memory, n_out = av_pack_count of the lengths. */
     int (*pack_heads)(void *q_out, void *k_out, float *vnorm_out, double *sums, av_dtype dtype,
                       const float *q, const float *k, const float *v, int ld,
-                      int B, int T, int H, int d, const int32_t *lengths, int64_t n_out);
+                      int B, int T, int H, int Hkv, int d, const int32_t *lengths, int64_t n_out);
     int (*memzero)(void *p, size_t bytes);
     /* ---- optional: NULL when the backend has no such thing -------------------------- */
     /* out = gelu(in @ W + bias), the MLP's up-projection, fused as far as the backend can.
@@ -108,6 +127,10 @@ typedef struct av_backend {
     int (*download_wait)(int slot);
     /* Free and total bytes of the backend's memory (NULL: the host's, not planned for). */
     int (*mem_info)(size_t *free_bytes, size_t *total_bytes);
+    /* Weights stored as 16-bit floats, widened on the backend: out[i] = in[i] (n values,
+     * backend memory). NULL where the backend's memory is the host's: the model then
+     * converts straight from the mapped file (models/tensor.h). */
+    int (*half_to_f32)(float *out, const uint16_t *in, int64_t n, av_half kind);
 } av_backend;
 enum { AV_DOWNLOAD_SLOTS = 2 };
 

@@ -151,19 +151,186 @@ static void vit_processor_defaults(av_model_config *c) {
     for (int i = 0; i < 3; i++) c->image_mean[i] = c->image_std[i] = 0.5f; /* IMAGENET_STANDARD_* */
 }
 
+/* A number that may be present, null or absent; *present says which (null = absent). */
+static int opt_number(const cJSON *obj, const char *file, const char *key, double *out, int *present) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    *present = v && !cJSON_IsNull(v);
+    if (!*present) return AV_OK;
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) return av_fail("%s: \"%s\" is not a number", file, key);
+    *out = v->valuedouble;
+    return AV_OK;
+}
+
+/* RoPE as transformers standardizes it (RotaryEmbeddingConfigMixin): the parameters are
+ * "rope_scaling" when it is a non-empty object, else "rope_parameters"; "rope_theta"
+ * inside them wins over the top-level one (default 10000); the type is "rope_type" or
+ * the older "type" (default "default"). */
+static int parse_rope(const cJSON *root, const char *file, av_model_config *c) {
+    av_rope_params *r = &c->rope;
+    memset(r, 0, sizeof *r);
+    r->theta = 10000.0;
+    r->factor = 1.0;
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(root, "rope_scaling");
+    const char *pname = "rope_scaling";
+    if (!p || cJSON_IsNull(p) || (cJSON_IsObject(p) && !p->child)) {
+        p = cJSON_GetObjectItemCaseSensitive(root, "rope_parameters");
+        pname = "rope_parameters";
+    }
+    if (p && cJSON_IsNull(p)) p = NULL;
+    if (p && !cJSON_IsObject(p)) return av_fail("%s: \"%s\" is not an object", file, pname);
+    int have;
+    double th = 0;
+    if (opt_number(root, file, "rope_theta", &th, &have)) return AV_ERR;
+    if (have) r->theta = th;
+    /* a partial rotation (a top-level key or one of the parameters) is not computed */
+    const cJSON *holders[2] = {root, p};
+    for (int i = 0; i < 2; i++) {
+        double pf = 1;
+        if (!holders[i]) continue;
+        if (opt_number(holders[i], file, "partial_rotary_factor", &pf, &have)) return AV_ERR;
+        if (have && pf != 1.0)
+            return av_fail("%s: \"partial_rotary_factor\" is %g; attnviz rotates whole heads (1.0)", file, pf);
+    }
+    if (!p) goto check;
+    if (opt_number(p, file, "rope_theta", &th, &have)) return AV_ERR;
+    if (have) r->theta = th;
+    const cJSON *ty = cJSON_GetObjectItemCaseSensitive(p, "rope_type");
+    if (!ty) ty = cJSON_GetObjectItemCaseSensitive(p, "type");
+    const char *type = "default";
+    if (ty) {
+        if (!cJSON_IsString(ty)) return av_fail("%s: \"%s\".rope_type is not a string", file, pname);
+        type = ty->valuestring;
+    }
+    if (!strcmp(type, "default")) r->type = AV_ROPE_DEFAULT;
+    else if (!strcmp(type, "linear")) r->type = AV_ROPE_LINEAR;
+    else if (!strcmp(type, "dynamic")) r->type = AV_ROPE_DYNAMIC;
+    else if (!strcmp(type, "llama3")) r->type = AV_ROPE_LLAMA3;
+    else if (!strcmp(type, "freq_factors")) r->type = AV_ROPE_FREQ_FACTORS;
+    else {
+        char b[SHOWN];
+        return av_fail("%s: rope_type \"%s\" is not supported (attnviz computes default, linear, dynamic, llama3, "
+                       "freq_factors)", file, shown(type, b));
+    }
+    if (r->type == AV_ROPE_FREQ_FACTORS) {
+        const cJSON *tn = cJSON_GetObjectItemCaseSensitive(p, "tensor");
+        if (!cJSON_IsString(tn) || !tn->valuestring[0] || strlen(tn->valuestring) >= sizeof c->rope_tensor)
+            return av_fail("%s: \"%s\" of type freq_factors names no \"tensor\"", file, pname);
+        snprintf(c->rope_tensor, sizeof c->rope_tensor, "%s", tn->valuestring);
+    } else if (r->type != AV_ROPE_DEFAULT) {
+        if (opt_number(p, file, "factor", &r->factor, &have)) return AV_ERR;
+        if (!have) return av_fail("%s: \"%s\" of type %s has no \"factor\"", file, pname, type);
+        if (!(r->factor >= 1.0 && r->factor <= 1e6)) return av_fail("%s: rope \"factor\" is %g, outside 1..1e6", file, r->factor);
+    }
+    if (r->type == AV_ROPE_LLAMA3) {
+        double om = 0;
+        if (opt_number(p, file, "low_freq_factor", &r->low_freq_factor, &have)) return AV_ERR;
+        if (!have) return av_fail("%s: \"%s\" of type llama3 has no \"low_freq_factor\"", file, pname);
+        if (opt_number(p, file, "high_freq_factor", &r->high_freq_factor, &have)) return AV_ERR;
+        if (!have) return av_fail("%s: \"%s\" of type llama3 has no \"high_freq_factor\"", file, pname);
+        if (!(r->low_freq_factor > 0 && r->high_freq_factor > r->low_freq_factor))
+            return av_fail("%s: llama3 rope needs 0 < low_freq_factor < high_freq_factor (got %g, %g)", file,
+                           r->low_freq_factor, r->high_freq_factor);
+        /* transformers: the top-level key wins, then the one in the parameters, then
+         * max_position_embeddings */
+        r->original_max_positions = c->max_positions;
+        if (opt_number(p, file, "original_max_position_embeddings", &om, &have)) return AV_ERR;
+        if (have) r->original_max_positions = om;
+        if (opt_number(root, file, "original_max_position_embeddings", &om, &have)) return AV_ERR;
+        if (have) r->original_max_positions = om;
+        if (!(r->original_max_positions >= 1))
+            return av_fail("%s: \"original_max_position_embeddings\" is %g", file, r->original_max_positions);
+    }
+check:
+    if (!(r->theta > 1.0 && r->theta < 1e12)) return av_fail("%s: \"rope_theta\" is %g, outside (1, 1e12)", file, r->theta);
+    return AV_OK;
+}
+
+/* The decoder LLMs. Defaults are each config class's own where a key is absent
+ * (LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config in transformers 5), which differ:
+ * Qwen3's head_dim is 128, Mistral's num_key_value_heads 8 and its sliding window 4096. */
+static int parse_llm(const cJSON *root, const char *file, av_model_config *c) {
+    static const char *const k_layers[] = {"num_hidden_layers", NULL};
+    static const char *const k_heads[] = {"num_attention_heads", NULL};
+    static const char *const k_kv[] = {"num_key_value_heads", NULL};
+    static const char *const k_hidden[] = {"hidden_size", NULL};
+    static const char *const k_inter[] = {"intermediate_size", NULL};
+    static const char *const k_pos[] = {"max_position_embeddings", NULL};
+    static const char *const k_vocab[] = {"vocab_size", NULL};
+    static const char *const k_hd[] = {"head_dim", NULL};
+    static const char *const k_eps[] = {"rms_norm_eps", NULL};
+    static const char *const k_win[] = {"sliding_window", NULL};
+    const char *t = c->model_type;
+    int mistral = !strcmp(t, "mistral"), qwen2 = !strcmp(t, "qwen2"), qwen3 = !strcmp(t, "qwen3");
+    if (get_int(root, file, k_layers, 1, MAX_LAYERS, 1, 0, &c->num_layers) ||
+        get_int(root, file, k_heads, 1, MAX_HEADS, 1, 0, &c->num_heads) ||
+        get_int(root, file, k_hidden, 1, MAX_HIDDEN, 1, 0, &c->hidden) ||
+        get_int(root, file, k_inter, 1, MAX_INTERMEDIATE, 1, 0, &c->intermediate) ||
+        get_int(root, file, k_vocab, 1, MAX_VOCAB, 1, 0, &c->vocab_size) ||
+        get_int(root, file, k_pos, 1, MAX_POSITIONS, 1, 0, &c->max_positions))
+        return AV_ERR;
+    const cJSON *kv = cJSON_GetObjectItemCaseSensitive(root, "num_key_value_heads");
+    long kv_def = mistral ? 8 : qwen2 || qwen3 ? 32 : c->num_heads;
+    if (kv && cJSON_IsNull(kv)) c->num_kv_heads = c->num_heads;
+    else if (get_int(root, file, k_kv, 1, MAX_HEADS, 0, kv_def, &c->num_kv_heads)) return AV_ERR;
+    if (c->num_heads % c->num_kv_heads)
+        return av_fail("%s: %d attention heads do not divide into %d key/value heads", file, c->num_heads, c->num_kv_heads);
+    const cJSON *hd = cJSON_GetObjectItemCaseSensitive(root, "head_dim");
+    if (hd && !cJSON_IsNull(hd)) {
+        if (get_int(root, file, k_hd, 2, 1024, 1, 0, &c->head_dim)) return AV_ERR;
+    } else if (qwen3) {
+        c->head_dim = 128;
+    } else {
+        if (c->hidden % c->num_heads)
+            return av_fail("%s: hidden size %d is not divisible by the %d attention heads", file, c->hidden, c->num_heads);
+        c->head_dim = c->hidden / c->num_heads;
+    }
+    if (c->head_dim % 2) return av_fail("%s: head_dim %d is odd; RoPE rotates pairs of values", file, c->head_dim);
+    const char *k;
+    const cJSON *act = find_key(root, (const char *const[]){"hidden_act", NULL}, &k);
+    if (act && (!cJSON_IsString(act) || (strcmp(act->valuestring, "silu") && strcmp(act->valuestring, "swish")))) {
+        char b[SHOWN];
+        return av_fail("%s: \"hidden_act\" is \"%s\"; attnviz computes SwiGLU with silu", file,
+                       cJSON_IsString(act) ? shown(act->valuestring, b) : "?");
+    }
+    int bias = qwen2, wins = 0, use_win = mistral;
+    if (get_float(root, file, k_eps, 0.0, 1.0, 1e-6, &c->layer_norm_eps) ||
+        (!qwen2 && get_bool(root, file, "attention_bias", 0, &bias)) ||
+        (!strcmp(t, "llama") && get_bool(root, file, "mlp_bias", 0, &c->mlp_bias)) ||
+        ((qwen2 || qwen3) && get_bool(root, file, "use_sliding_window", 0, &use_win)))
+        return AV_ERR;
+    c->qkv_bias = bias;
+    c->o_bias = !strcmp(t, "llama") && bias;   /* LlamaAttention's o_proj shares attention_bias */
+    c->qk_norm = qwen3;
+    c->act = AV_GELU_ERF; /* unused: the LLMs' MLP is SwiGLU */
+    c->type_vocab_size = 0;
+    if (parse_rope(root, file, c)) return AV_ERR; /* before the window cut: llama3 defaults to max_positions */
+    /* Sliding-window attention (a key more than the window behind the query is masked)
+     * changes nothing for items no longer than the window: they are cut to it. */
+    const cJSON *win = cJSON_GetObjectItemCaseSensitive(root, "sliding_window");
+    if (use_win && !(win && cJSON_IsNull(win))) {
+        if (get_int(root, file, k_win, 1, MAX_POSITIONS, 0, 4096, &wins)) return AV_ERR;
+        if (wins < c->max_positions) c->max_positions = wins;
+    }
+    return AV_OK;
+}
+
 static int parse_config(const cJSON *root, const char *file, av_model_config *c) {
     if (!cJSON_IsObject(root)) return av_fail("%s: not a JSON object", file);
     const cJSON *mt = cJSON_GetObjectItemCaseSensitive(root, "model_type");
     if (!mt) return av_fail("%s: missing key \"model_type\"", file);
     if (!cJSON_IsString(mt)) return av_fail("%s: \"model_type\" is not a string", file);
-    if (!strcmp(mt->valuestring, "bert")) c->type = AV_MODEL_BERT;
-    else if (!strcmp(mt->valuestring, "gpt2")) c->type = AV_MODEL_GPT2;
-    else if (!strcmp(mt->valuestring, "vit")) c->type = AV_MODEL_VIT;
+    const char *t = mt->valuestring;
+    if (!strcmp(t, "bert")) c->type = AV_MODEL_BERT;
+    else if (!strcmp(t, "gpt2")) c->type = AV_MODEL_GPT2;
+    else if (!strcmp(t, "vit")) c->type = AV_MODEL_VIT;
+    else if (!strcmp(t, "llama") || !strcmp(t, "mistral") || !strcmp(t, "qwen2") || !strcmp(t, "qwen3"))
+        c->type = AV_MODEL_LLAMA;
     else {
         char b[SHOWN];
-        return av_fail("%s: unknown model_type \"%s\" (attnviz reads bert, gpt2, vit)", file, shown(mt->valuestring, b));
+        return av_fail("%s: unknown model_type \"%s\" (attnviz reads " AV_MODEL_TYPES ")", file, shown(t, b));
     }
-    snprintf(c->model_type, sizeof c->model_type, "%s", mt->valuestring);
+    snprintf(c->model_type, sizeof c->model_type, "%s", t);
+    if (c->type == AV_MODEL_LLAMA) return parse_llm(root, file, c);
 
     static const char *const k_layers[] = {"num_hidden_layers", "n_layer", NULL};
     static const char *const k_heads[] = {"num_attention_heads", "n_head", NULL};
@@ -182,6 +349,7 @@ static int parse_config(const cJSON *root, const char *file, av_model_config *c)
     if (c->hidden % c->num_heads)
         return av_fail("%s: hidden size %d is not divisible by the %d attention heads", file, c->hidden, c->num_heads);
     c->head_dim = c->hidden / c->num_heads;
+    c->num_kv_heads = c->num_heads;
     /* GPT-2 writes "n_inner": null for the default 4 x n_embd. */
     const char *k;
     const cJSON *inter = find_key(root, k_inter, &k);
@@ -251,6 +419,11 @@ static cJSON *parse_json(const char *json, size_t len, const char *name) {
     }
     free(text);
     return root;
+}
+
+int av_config_from_json(const cJSON *root, const char *name, av_model_config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    return parse_config(root, name, cfg);
 }
 
 int av_config_parse(const char *json, size_t len, const char *name, av_model_config *cfg) {

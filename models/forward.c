@@ -1,10 +1,14 @@
-/* forward.c - the BERT, GPT-2 and ViT forward passes (see model.h), written once against
- * the av_backend table. The three differ only in how tokens are embedded and where the
- * LayerNorms sit:
+/* forward.c - the BERT, GPT-2, ViT and Llama-family forward passes (see model.h), written
+ * once against the av_backend table. They differ in how tokens are embedded and where
+ * the norms sit:
  *   BERT  (post-LN): x = LN(wte + wpe + tte); per layer x = LN(x + Attn(x)); x = LN(x + MLP(x))
  *   GPT-2 (pre-LN, causal, gelu_new): x = wte + wpe; x += Attn(LN(x)); x += MLP(LN(x)); out LN_f(x)
  *   ViT   (pre-LN): x = [cls; patches @ Wp + bp] + pos; same layers as GPT-2 without the
  *         causal mask; out LN(x).
+ *   LLMs  (pre-RMSNorm, causal): x = wte; per layer qkv = RMSNorm(x) @ Wqkv (+ b), q/k
+ *         heads RMSNorm'd (qwen3), RoPE on q and k at each token's position, grouped-query
+ *         attention, x += att @ Wo; x += down(silu(gate) * up) of RMSNorm(x); out norm(x).
+ * Each layer's weights are widened just before it runs (av_model_stage_layer).
  * Padded rows are computed like real ones (attention masks them as keys and zeroes them as
  * queries), which keeps every op a plain dense call.
  *
@@ -22,9 +26,9 @@
 /* One pack slot for n tokens: q | k | |v| | sums, each part 256-byte aligned (the
  * doubles and the device's vector loads want it). Returns the slot's bytes. */
 static size_t pack_layout(const av_model *m, int64_t n, size_t off[4]) {
-    const int64_t H = m->cfg.num_heads, d = m->cfg.head_dim;
+    const int64_t H = m->cfg.num_heads, Hkv = m->cfg.num_kv_heads, d = m->cfg.head_dim;
     const size_t parts[4] = {(size_t)(H * n * d) * av_dtype_size(m->pack_dtype),
-                             (size_t)(H * n * d) * av_dtype_size(m->pack_dtype), (size_t)(H * n) * sizeof(float),
+                             (size_t)(Hkv * n * d) * av_dtype_size(m->pack_dtype), (size_t)(H * n) * sizeof(float),
                              (size_t)(3 * H) * sizeof(double)};
     size_t at = 0;
     for (int i = 0; i < 4; i++) {
@@ -34,12 +38,25 @@ static size_t pack_layout(const av_model *m, int64_t n, size_t off[4]) {
     return at;
 }
 
+/* Widths (floats per token row) of the workspace buffers x, h, qkv, att, mlp, ebuf. The
+ * LLMs' mlp holds gate | up (2I) and then silu(gate) * up (I). */
+static void widths(const av_model_config *c, int64_t w[6]) {
+    int64_t C = c->hidden, I = c->intermediate, llm = c->type == AV_MODEL_LLAMA;
+    w[0] = w[1] = w[5] = C;
+    w[2] = av_model_qkv_width(c);
+    w[3] = (int64_t)c->num_heads * c->head_dim;
+    w[4] = llm ? 3 * I : I;
+}
+
 void av_model_memory(const av_model *m, int64_t *per_row, int64_t *fixed) {
     const av_model_config *c = &m->cfg;
-    int64_t C = c->hidden, I = c->intermediate;
-    /* x, h, qkv (3C), att, ebuf (7C) and mlp (I); four int32 rows; the CUDA GEMM's 16-bit copies
-     * of its widest input (I) when a 16-bit precision is chosen */
-    int64_t row = (int64_t)sizeof(float) * (7 * C + I) + 4 * (int64_t)sizeof(int32_t) + 2 * (I > 3 * C ? I : 3 * C);
+    int64_t C = c->hidden, I = c->intermediate, w[6], floats = 0;
+    widths(c, w);
+    for (int i = 0; i < 6; i++) floats += w[i];
+    /* the workspace; four int32 rows; the CUDA GEMM's 16-bit copies of its widest input
+     * (I; the LLMs' gate | up output 2I) when a 16-bit precision is chosen */
+    int64_t wide = c->type == AV_MODEL_LLAMA ? 2 * I : I;
+    int64_t row = (int64_t)sizeof(float) * floats + 4 * (int64_t)sizeof(int32_t) + 2 * (wide > w[2] ? wide : w[2]);
     if (m->pack) {
         size_t off[4];
         row += AV_DOWNLOAD_SLOTS * (int64_t)(pack_layout(m, 1024, off) / 1024 + 1);
@@ -51,7 +68,7 @@ void av_model_memory(const av_model *m, int64_t *per_row, int64_t *fixed) {
     *per_row = row;
     /* the 16-bit copy of the largest weight and, on a device, cuBLAS's workspace and the
      * context's own allocations */
-    *fixed = 2 * I * C + (m->be->mem_info ? (int64_t)256 << 20 : 0);
+    *fixed = 2 * wide * C + (m->be->mem_info ? (int64_t)256 << 20 : 0);
 }
 
 /* Grows the backend workspace to hold a batch of `rows` token rows (and B images). */
@@ -60,10 +77,11 @@ static int ensure_workspace(av_model *m, int64_t rows, int64_t img_floats) {
     const av_model_config *c = &m->cfg;
     if (rows > m->ws_rows) {
         float **bufs[] = {&m->x, &m->h, &m->qkv, &m->att, &m->mlp, &m->ebuf};
-        int64_t widths[] = {c->hidden, c->hidden, 3 * (int64_t)c->hidden, c->hidden, c->intermediate, c->hidden};
+        int64_t w[6];
+        widths(c, w);
         for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) {
             if (*bufs[i]) be->free(*bufs[i]);
-            if (!(*bufs[i] = be->alloc((size_t)(rows * widths[i]) * sizeof(float)))) return AV_ERR;
+            if (!(*bufs[i] = be->alloc((size_t)(rows * w[i]) * sizeof(float)))) return AV_ERR;
         }
         int32_t **ibufs[] = {&m->d_ids, &m->d_pos, &m->d_types, &m->d_lengths};
         for (size_t i = 0; i < sizeof ibufs / sizeof *ibufs; i++) {
@@ -72,12 +90,16 @@ static int ensure_workspace(av_model *m, int64_t rows, int64_t img_floats) {
         }
         free(m->host_qkv);
         free(m->host_vnorm);
-        m->host_qkv = m->host_vnorm = NULL;
+        free(m->host_emb);
+        m->host_qkv = m->host_vnorm = m->host_emb = NULL;
         if (!m->pack) { /* the unpacked sink reads host rows */
-            m->host_qkv = av_malloc((size_t)(rows * 3 * c->hidden) * sizeof(float));
+            m->host_qkv = av_malloc((size_t)(rows * w[2]) * sizeof(float));
             m->host_vnorm = av_malloc((size_t)(rows * c->num_heads) * sizeof(float));
             if (!m->host_qkv || !m->host_vnorm) return AV_ERR;
         }
+        if (be != av_backend_cpu() && c->type != AV_MODEL_VIT &&
+            !(m->host_emb = av_malloc((size_t)(rows * c->hidden) * sizeof(float))))
+            return AV_ERR;
         m->ws_rows = rows;
     }
     if (m->pack && rows > m->pack_rows) {
@@ -107,13 +129,14 @@ static int ensure_workspace(av_model *m, int64_t rows, int64_t img_floats) {
 static int pack_layer(av_model *m, const av_batch *b, int slot) {
     const av_backend *be = m->be;
     const av_model_config *c = &m->cfg;
-    int64_t C = c->hidden, n = av_pack_count(b->lengths, b->B, b->T);
+    int64_t A = (int64_t)c->num_heads * c->head_dim, K = (int64_t)c->num_kv_heads * c->head_dim;
+    int64_t n = av_pack_count(b->lengths, b->B, b->T);
     size_t off[4], bytes = pack_layout(m, n, off);
     uint8_t *p = m->d_pack[slot];
     if (be->memzero(p + off[3], (size_t)(3 * c->num_heads) * sizeof(double))) return AV_ERR;
     if (be->pack_heads(p + off[0], p + off[1], (float *)(void *)(p + off[2]), (double *)(void *)(p + off[3]),
-                       m->pack_dtype, m->qkv, m->qkv + C, m->qkv + 2 * C, (int)(3 * C), b->B, b->T, c->num_heads,
-                       c->head_dim, m->d_lengths, n))
+                       m->pack_dtype, m->qkv, m->qkv + A, m->qkv + A + K, (int)av_model_qkv_width(c), b->B, b->T,
+                       c->num_heads, c->num_kv_heads, c->head_dim, m->d_lengths, n))
         return AV_ERR;
     return be->download_async ? be->download_async(m->h_pack[slot], p, bytes, slot) : AV_OK;
 }
@@ -127,32 +150,33 @@ static int deliver_layer(av_model *m, const av_batch *b, int layer, int slot, av
     pack_layout(m, n, off);
     if (be->download_wait && be->download_wait(slot)) return AV_ERR;
     const uint8_t *p = be->download_async ? m->h_pack[slot] : m->d_pack[slot];
-    av_layer_out o = {.layer = layer, .B = b->B, .T = b->T, .H = c->num_heads, .d = c->head_dim,
-                      .lengths = b->lengths, .n = n, .dtype = m->pack_dtype, .qp = p + off[0], .kp = p + off[1],
-                      .vnp = (const float *)(const void *)(p + off[2]), .sums = (const double *)(const void *)(p + off[3])};
+    av_layer_out o = {.layer = layer, .B = b->B, .T = b->T, .H = c->num_heads, .Hkv = c->num_kv_heads,
+                      .d = c->head_dim, .lengths = b->lengths, .n = n, .dtype = m->pack_dtype, .qp = p + off[0],
+                      .kp = p + off[1], .vnp = (const float *)(const void *)(p + off[2]),
+                      .sums = (const double *)(const void *)(p + off[3])};
     return sink(user, &o);
 }
 
 /* Unpacked form: hands one layer's q, k and per-head |v| to the sink as activation rows. */
 static int emit(av_model *m, const av_batch *b, int layer, av_layer_sink sink, void *user) {
     const av_model_config *c = &m->cfg;
-    int64_t rows = (int64_t)b->B * b->T, C = c->hidden;
-    int H = c->num_heads, d = c->head_dim;
+    int64_t rows = (int64_t)b->B * b->T, W = av_model_qkv_width(c);
+    int H = c->num_heads, Hkv = c->num_kv_heads, d = c->head_dim, group = H / Hkv;
     const float *qkv = m->qkv;
     if (m->be != av_backend_cpu()) { /* the CPU backend's buffers already are host memory */
-        if (m->be->download(m->host_qkv, m->qkv, (size_t)(rows * 3 * C) * sizeof(float))) return AV_ERR;
+        if (m->be->download(m->host_qkv, m->qkv, (size_t)(rows * W) * sizeof(float))) return AV_ERR;
         qkv = m->host_qkv;
     }
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < rows; r++)
         for (int h = 0; h < H; h++) {
-            const float *v = qkv + r * 3 * C + 2 * C + h * d;
+            const float *v = qkv + r * W + (int64_t)(H + Hkv + h / group) * d;
             double s = 0;
             for (int i = 0; i < d; i++) s += (double)v[i] * v[i];
             m->host_vnorm[r * H + h] = (float)sqrt(s);
         }
-    av_layer_out o = {.layer = layer, .B = b->B, .T = b->T, .H = H, .d = d, .lengths = b->lengths, .q = qkv,
-                      .k = qkv + C, .ld = (int)(3 * C), .vnorm = m->host_vnorm};
+    av_layer_out o = {.layer = layer, .B = b->B, .T = b->T, .H = H, .Hkv = Hkv, .d = d, .lengths = b->lengths,
+                      .q = qkv, .k = qkv + (int64_t)H * d, .ld = (int)W, .vnorm = m->host_vnorm};
     return sink(user, &o);
 }
 
@@ -173,7 +197,8 @@ static int check_batch(const av_model *m, const av_batch *b) {
     for (int64_t i = 0; i < (int64_t)b->B * b->T; i++) {
         if (b->ids[i] < 0 || b->ids[i] >= c->vocab_size)
             return av_fail("forward: token id %d outside the model's vocabulary of %d", b->ids[i], c->vocab_size);
-        if (b->types && (b->types[i] < 0 || b->types[i] >= (c->type_vocab_size > 0 ? c->type_vocab_size : 1)))
+        if (c->type == AV_MODEL_BERT && b->types &&
+            (b->types[i] < 0 || b->types[i] >= (c->type_vocab_size > 0 ? c->type_vocab_size : 1)))
             return av_fail("forward: token type %d outside the model's %d types", b->types[i], c->type_vocab_size);
     }
     return AV_OK;
@@ -192,7 +217,16 @@ static int mlp_up(av_model *m, const float *in, const av_layer_weights *w, int64
     return be->gelu(m->mlp, rows * I, c->act);
 }
 
-/* Writes the embedded tokens into m->x. */
+/* The token embedding rows of the batch, gathered from the stored table on the host and
+ * placed in dst (backend memory). */
+static int gather(av_model *m, const av_batch *b, float *dst) {
+    int64_t rows = (int64_t)b->B * b->T, C = m->cfg.hidden;
+    if (m->be == av_backend_cpu()) return av_model_gather_embeddings(m, b->ids, rows, dst);
+    if (av_model_gather_embeddings(m, b->ids, rows, m->host_emb)) return AV_ERR;
+    return m->be->upload(dst, m->host_emb, (size_t)(rows * C) * sizeof(float));
+}
+
+/* Writes the embedded tokens into m->x (and every row's position into m->d_pos). */
 static int embed(av_model *m, const av_batch *b, int32_t *pos) {
     const av_backend *be = m->be;
     const av_model_config *c = &m->cfg;
@@ -215,19 +249,96 @@ static int embed(av_model *m, const av_batch *b, int32_t *pos) {
             for (int t = 0; t < b->T; t++) pos[(int64_t)i * b->T + t] = t ? 1 + i * N + (t - 1) : 0;
         TRY(be->upload(m->d_ids, pos, (size_t)rows * sizeof(int32_t)));
         TRY(be->embed(m->x, m->d_ids, m->d_pos, NULL, m->ebuf, m->wpe, NULL, rows, (int)C));
-    } else if (c->type == AV_MODEL_BERT) {
-        TRY(be->upload(m->d_ids, b->ids, (size_t)rows * sizeof(int32_t)));
-        if (b->types) TRY(be->upload(m->d_types, b->types, (size_t)rows * sizeof(int32_t)));
-        else {
-            memset(pos, 0, (size_t)rows * sizeof(int32_t));
-            TRY(be->upload(m->d_types, pos, (size_t)rows * sizeof(int32_t)));
-        }
-        TRY(be->embed(m->h, m->d_ids, m->d_pos, m->d_types, m->wte, m->wpe, m->tte, rows, (int)C));
-        TRY(be->layernorm(m->x, m->h, m->emb_ln_g, m->emb_ln_b, rows, (int)C, c->layer_norm_eps));
+    } else if (c->type == AV_MODEL_LLAMA) {
+        TRY(gather(m, b, m->x));
     } else {
-        TRY(be->upload(m->d_ids, b->ids, (size_t)rows * sizeof(int32_t)));
-        TRY(be->embed(m->x, m->d_ids, m->d_pos, NULL, m->wte, m->wpe, NULL, rows, (int)C));
+        /* ebuf = the batch's token rows; the embed op adds positions (and token types) to
+         * row r of it, addressed by an identity id list */
+        TRY(gather(m, b, m->ebuf));
+        for (int64_t r = 0; r < rows; r++) pos[r] = (int32_t)r;
+        TRY(be->upload(m->d_ids, pos, (size_t)rows * sizeof(int32_t)));
+        if (c->type == AV_MODEL_BERT) {
+            if (b->types) TRY(be->upload(m->d_types, b->types, (size_t)rows * sizeof(int32_t)));
+            else {
+                memset(pos, 0, (size_t)rows * sizeof(int32_t));
+                TRY(be->upload(m->d_types, pos, (size_t)rows * sizeof(int32_t)));
+            }
+            TRY(be->embed(m->h, m->d_ids, m->d_pos, m->d_types, m->ebuf, m->wpe, m->tte, rows, (int)C));
+            TRY(be->layernorm(m->x, m->h, m->emb_ln_g, m->emb_ln_b, rows, (int)C, c->layer_norm_eps));
+        } else {
+            TRY(be->embed(m->x, m->d_ids, m->d_pos, NULL, m->ebuf, m->wpe, NULL, rows, (int)C));
+        }
     }
+done:
+    return rc;
+}
+
+/* Hands this layer's q/k to the sink: packed on the backend (delivered later), or now. */
+static int capture(av_model *m, const av_batch *b, int l, av_layer_sink sink, void *user) {
+    if (!sink) return AV_OK;
+    return m->pack ? pack_layer(m, b, l % AV_DOWNLOAD_SLOTS) : emit(m, b, l, sink, user);
+}
+
+/* One layer of BERT, GPT-2 or ViT. */
+static int encoder_layer(av_model *m, const av_batch *b, int l, av_layer_sink sink, void *user) {
+    const av_backend *be = m->be;
+    const av_model_config *c = &m->cfg;
+    const av_layer_weights *w = &m->lw;
+    int64_t rows = (int64_t)b->B * b->T, C = c->hidden, I = c->intermediate;
+    int pre_ln = c->type != AV_MODEL_BERT, causal = c->type == AV_MODEL_GPT2, rc = AV_OK;
+    if (pre_ln) TRY(be->layernorm(m->h, m->x, w->ln1_g, w->ln1_b, rows, (int)C, c->layer_norm_eps));
+    TRY(be->matmul(m->qkv, pre_ln ? m->h : m->x, w->qkv_w, w->qkv_b, rows, (int)C, (int)(3 * C), m->wl));
+    TRY(capture(m, b, l, sink, user));
+    TRY(be->attention(m->att, m->qkv, m->qkv + C, m->qkv + 2 * C, (int)(3 * C), b->B, b->T, c->num_heads,
+                      c->num_heads, c->head_dim, m->d_lengths, causal));
+    TRY(be->matmul(m->h, m->att, w->o_w, w->o_b, rows, (int)C, (int)C, m->wl));
+    if (pre_ln) {
+        TRY(be->add(m->x, m->x, m->h, rows * C));
+        TRY(be->layernorm(m->h, m->x, w->ln2_g, w->ln2_b, rows, (int)C, c->layer_norm_eps));
+        TRY(mlp_up(m, m->h, w, rows));
+        TRY(be->matmul(m->h, m->mlp, w->proj_w, w->proj_b, rows, (int)I, (int)C, m->wl));
+        TRY(be->add(m->x, m->x, m->h, rows * C));
+    } else {
+        TRY(be->add(m->h, m->h, m->x, rows * C));
+        TRY(be->layernorm(m->x, m->h, w->ln1_g, w->ln1_b, rows, (int)C, c->layer_norm_eps));
+        TRY(mlp_up(m, m->x, w, rows));
+        TRY(be->matmul(m->h, m->mlp, w->proj_w, w->proj_b, rows, (int)I, (int)C, m->wl));
+        TRY(be->add(m->h, m->h, m->x, rows * C));
+        TRY(be->layernorm(m->x, m->h, w->ln2_g, w->ln2_b, rows, (int)C, c->layer_norm_eps));
+    }
+done:
+    return rc;
+}
+
+/* One layer of the Llama family. The q/k the sink gets are taken before or after RoPE
+ * (av_model_set_qk_rope); qwen3's per-head norms come first either way. */
+static int llm_layer(av_model *m, const av_batch *b, int l, av_layer_sink sink, void *user) {
+    const av_backend *be = m->be;
+    const av_model_config *c = &m->cfg;
+    const av_layer_weights *w = &m->lw;
+    const int H = c->num_heads, Hkv = c->num_kv_heads, d = c->head_dim, W = (int)av_model_qkv_width(c);
+    const int64_t rows = (int64_t)b->B * b->T, C = c->hidden, I = c->intermediate, A = (int64_t)H * d;
+    const float eps = c->layer_norm_eps;
+    float *gu = m->mlp, *act = m->mlp + rows * 2 * I;
+    int rc = AV_OK;
+    TRY(be->rmsnorm(m->h, m->x, w->ln1_g, rows, (int)C, eps));
+    TRY(be->matmul(m->qkv, m->h, w->qkv_w, w->qkv_b, rows, (int)C, W, AV_W_NK));
+    if (c->qk_norm) {
+        TRY(be->head_rmsnorm(m->qkv, W, rows, H, d, w->q_norm, eps));
+        TRY(be->head_rmsnorm(m->qkv + A, W, rows, Hkv, d, w->k_norm, eps));
+    }
+    if (m->qk_rope == AV_QK_PRE_ROPE) TRY(capture(m, b, l, sink, user));
+    TRY(be->rope(m->qkv, W, rows, H + Hkv, d, m->d_pos, m->inv_freq)); /* q and k heads are adjacent */
+    if (m->qk_rope == AV_QK_POST_ROPE) TRY(capture(m, b, l, sink, user));
+    TRY(be->attention(m->att, m->qkv, m->qkv + A, m->qkv + A + (int64_t)Hkv * d, W, b->B, b->T, H, Hkv, d,
+                      m->d_lengths, 1));
+    TRY(be->matmul(m->h, m->att, w->o_w, w->o_b, rows, (int)A, (int)C, AV_W_NK));
+    TRY(be->add(m->x, m->x, m->h, rows * C));
+    TRY(be->rmsnorm(m->h, m->x, w->ln2_g, rows, (int)C, eps));
+    TRY(be->matmul(gu, m->h, w->fc_w, w->fc_b, rows, (int)C, (int)(2 * I), AV_W_NK));
+    TRY(be->swiglu(act, gu, rows, (int)I));
+    TRY(be->matmul(m->h, act, w->proj_w, w->proj_b, rows, (int)I, (int)C, AV_W_NK));
+    TRY(be->add(m->x, m->x, m->h, rows * C));
 done:
     return rc;
 }
@@ -236,9 +347,7 @@ int av_model_forward(av_model *m, const av_batch *b, av_layer_sink sink, void *u
     const av_backend *be = m->be;
     const av_model_config *c = &m->cfg;
     if (check_batch(m, b)) return AV_ERR;
-    int64_t rows = (int64_t)b->B * b->T, C = c->hidden, I = c->intermediate;
-    int H = c->num_heads, d = c->head_dim, pre_ln = c->type != AV_MODEL_BERT;
-    int causal = c->type == AV_MODEL_GPT2;
+    int64_t rows = (int64_t)b->B * b->T, C = c->hidden;
     int64_t img = c->type == AV_MODEL_VIT ? 2 * (int64_t)b->B * 3 * c->image_size * c->image_size : 0;
     if (ensure_workspace(m, rows, img)) return AV_ERR;
     int32_t *pos = av_malloc((size_t)rows * sizeof(int32_t));
@@ -247,28 +356,8 @@ int av_model_forward(av_model *m, const av_batch *b, av_layer_sink sink, void *u
     TRY(embed(m, b, pos));
     TRY(be->upload(m->d_lengths, b->lengths, (size_t)b->B * sizeof(int32_t)));
     for (int l = 0; l < c->num_layers; l++) {
-        const av_layer_weights *w = &m->layers[l];
-        if (pre_ln) TRY(be->layernorm(m->h, m->x, w->ln1_g, w->ln1_b, rows, (int)C, c->layer_norm_eps));
-        TRY(be->matmul(m->qkv, pre_ln ? m->h : m->x, w->qkv_w, w->qkv_b, rows, (int)C, (int)(3 * C), m->wl));
-        if (sink && m->pack) TRY(pack_layer(m, b, l % AV_DOWNLOAD_SLOTS));
-        else if (sink) TRY(emit(m, b, l, sink, user));
-        TRY(be->attention(m->att, m->qkv, m->qkv + C, m->qkv + 2 * C, (int)(3 * C), b->B, b->T, H, d,
-                          m->d_lengths, causal));
-        TRY(be->matmul(m->h, m->att, w->o_w, w->o_b, rows, (int)C, (int)C, m->wl));
-        if (pre_ln) {
-            TRY(be->add(m->x, m->x, m->h, rows * C));
-            TRY(be->layernorm(m->h, m->x, w->ln2_g, w->ln2_b, rows, (int)C, c->layer_norm_eps));
-            TRY(mlp_up(m, m->h, w, rows));
-            TRY(be->matmul(m->h, m->mlp, w->proj_w, w->proj_b, rows, (int)I, (int)C, m->wl));
-            TRY(be->add(m->x, m->x, m->h, rows * C));
-        } else {
-            TRY(be->add(m->h, m->h, m->x, rows * C));
-            TRY(be->layernorm(m->x, m->h, w->ln1_g, w->ln1_b, rows, (int)C, c->layer_norm_eps));
-            TRY(mlp_up(m, m->x, w, rows));
-            TRY(be->matmul(m->h, m->mlp, w->proj_w, w->proj_b, rows, (int)I, (int)C, m->wl));
-            TRY(be->add(m->h, m->h, m->x, rows * C));
-            TRY(be->layernorm(m->x, m->h, w->ln2_g, w->ln2_b, rows, (int)C, c->layer_norm_eps));
-        }
+        TRY(av_model_stage_layer(m, l));
+        TRY(c->type == AV_MODEL_LLAMA ? llm_layer(m, b, l, sink, user) : encoder_layer(m, b, l, sink, user));
         /* the previous layer's q/k reach the sink now, while the backend computes this
          * layer (on a GPU everything above was only queued) */
         if (pending >= 0) TRY(deliver_layer(m, b, pending, pending % AV_DOWNLOAD_SLOTS, sink, user));
@@ -276,8 +365,15 @@ int av_model_forward(av_model *m, const av_batch *b, av_layer_sink sink, void *u
     }
     if (pending >= 0) TRY(deliver_layer(m, b, pending, pending % AV_DOWNLOAD_SLOTS, sink, user));
     if (hidden) {
-        if (pre_ln) TRY(be->layernorm(m->h, m->x, m->final_ln_g, m->final_ln_b, rows, (int)C, c->layer_norm_eps));
-        TRY(be->download(hidden, pre_ln ? m->h : m->x, (size_t)(rows * C) * sizeof(float)));
+        const float *out = m->x;
+        if (c->type == AV_MODEL_LLAMA) {
+            TRY(be->rmsnorm(m->h, m->x, m->final_ln_g, rows, (int)C, c->layer_norm_eps));
+            out = m->h;
+        } else if (c->type != AV_MODEL_BERT) {
+            TRY(be->layernorm(m->h, m->x, m->final_ln_g, m->final_ln_b, rows, (int)C, c->layer_norm_eps));
+            out = m->h;
+        }
+        TRY(be->download(hidden, out, (size_t)(rows * C) * sizeof(float)));
     }
     TRY(be->sync());
 done:

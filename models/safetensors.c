@@ -476,3 +476,49 @@ int av_st_to_f32(const av_st_tensor *t, float *out) {
     }
     }
 }
+
+static void release_st(void *owner) {
+    av_safetensors_close(owner);
+    free(owner);
+}
+
+_Static_assert(AV_ST_MAXDIM == AV_TENSOR_MAXDIM, "shapes are copied whole");
+
+int av_safetensors_weights(const char *path, av_weights *w) {
+    memset(w, 0, sizeof *w);
+    av_safetensors *st = av_malloc(sizeof *st);
+    if (!st) return AV_ERR;
+    if (av_safetensors_open(path, st)) {
+        free(st);
+        return AV_ERR;
+    }
+    w->owner = st;
+    w->release = release_st;
+    w->path = st->index_json ? st->index_json : st->files[0];
+    w->tensors = av_calloc((size_t)(st->count ? st->count : 1), sizeof *w->tensors);
+    if (!w->tensors) {
+        av_weights_close(w);
+        return AV_ERR;
+    }
+    for (int i = 0; i < st->count; i++) {
+        const av_st_tensor *s = &st->tensors[i];
+        av_wtype type;
+        if (s->dtype == AV_ST_F32) type = AV_WT_F32;
+        else if (s->dtype == AV_ST_F16) type = AV_WT_F16;
+        else if (s->dtype == AV_ST_BF16) type = AV_WT_BF16;
+        else continue;
+        av_tensor *t = &w->tensors[w->count++];
+        t->name = s->name;
+        t->file = s->file;
+        t->type = type;
+        t->ndim = s->ndim;
+        memcpy(t->shape, s->shape, sizeof s->shape);
+        t->data = s->data;
+        t->nbytes = s->nbytes;
+    }
+    if (av_weights_finish(w)) {
+        av_weights_close(w);
+        return AV_ERR;
+    }
+    return AV_OK;
+}

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "base/util.h"
+#include "models/tensor.h"
 
 /* The dtypes after AV_ST_BOOL were added for the rest of the format's list: they are read
  * as opaque data (no conversion), so a checkpoint holding one still opens. */
@@ -55,6 +56,10 @@ const av_st_tensor *av_safetensors_find(const av_safetensors *st, const char *na
 int av_st_to_f32(const av_st_tensor *t, float *out);
 const char *av_st_dtype_name(av_st_dtype t);   /* "F32", ... */
 size_t av_st_dtype_size(av_st_dtype t);
+/* Opens path like av_safetensors_open and presents its F32/F16/BF16 tensors as an
+ * av_weights (tensor.h) that owns the mappings: what the model loader reads. Tensors of
+ * other dtypes (integer buffers such as BERT's position_ids) are left out of the set. */
+int av_safetensors_weights(const char *path, av_weights *w);
 /* Parses a safetensors image held in memory (for the fuzz target and tests); name is
  * used in messages. The buffer must outlive st. */
 int av_safetensors_parse(const uint8_t *data, size_t size, const char *name, av_safetensors *st);

@@ -84,6 +84,7 @@ expect_bad "extra argument" "expected MODEL_DIR and DATA" -- "$AV" extract "$M/b
 expect_bad "missing -o" "-o RUN is required" -- "$AV" extract "$M/bert-tiny" good.txt
 expect_bad "unknown option" "unknown option" -- "$AV" extract "$M/bert-tiny" good.txt -o run --frobnicate
 expect_bad "bad dtype" "--dtype" -- "$AV" extract "$M/bert-tiny" good.txt -o run --dtype f64
+expect_bad "bad --qk" "--qk expects post-rope or pre-rope" -- "$AV" extract "$M/bert-tiny" good.txt -o run --qk after
 expect_bad "bad batch" "--batch" -- "$AV" extract "$M/bert-tiny" good.txt -o run --batch 0
 expect_bad "bad gemm" "--gemm expects f32, tf32, bf16 or f16" -- "$AV" extract "$M/bert-tiny" good.txt -o run --gemm fp8
 # tensor cores are the GPU's: the CPU refuses a precision it does not have (f32 is fine)
@@ -122,8 +123,15 @@ mk noweights; rm noweights/model.safetensors
 expect_bad "missing model.safetensors" "noweights" -- "$AV" extract noweights good.txt -o run
 mk novocab; rm novocab/vocab.txt novocab/tokenizer.json
 expect_bad "missing vocab.txt" "vocab" -- "$AV" extract novocab good.txt -o run
-mk llama; sed -i 's/"model_type": "bert"/"model_type": "llama"/' llama/config.json
-expect_bad "unknown model_type" "llama" -- "$AV" extract llama good.txt -o run
+mk mamba; sed -i 's/"model_type": "bert"/"model_type": "mamba"/' mamba/config.json
+expect_bad "unknown model_type" 'unknown model_type "mamba" (attnviz reads bert, gpt2, vit, llama, mistral, qwen2, qwen3)' -- \
+  "$AV" extract mamba good.txt -o run
+# the checkpoints whose tensors the loader rejects (tests/fixtures/models/bad/load_cases.txt)
+while IFS=$'\t' read -r name file fault; do
+  case "$name" in '#'*|'') continue ;; esac
+  lit() { printf '%s' "$1" | sed 's/[][.*^$\\]/\\&/g'; }   # a literal inside the grep pattern
+  expect_bad "$name" "bad/$(lit "$name").*$(lit "$file").*$(lit "$fault")" -- "$AV" extract "$M/bad/$name" good.txt -o run
+done < "$M/bad/load_cases.txt"
 # a tensor renamed in the header (same length, so the file stays valid): missing
 mk notensor
 perl -pi -e 's/encoder\.layer\.1\.output\.dense\.bias/encoder.layer.1.output.dense.bxas/' notensor/model.safetensors

@@ -78,15 +78,15 @@ static int pc_sink(void *user, const av_layer_out *o) {
     pack_capture *c = user;
     if (o->layer != c->next_layer) c->order_ok = 0;
     c->next_layer = o->layer + 1;
-    int64_t per = (int64_t)c->H * c->n * c->d, l = o->layer;
+    /* q [H, n, d], then k [Hkv, n, d] in a block sized for H heads (the rest stays 0) */
+    int64_t per = (int64_t)c->H * c->n * c->d, kper = (int64_t)o->Hkv * c->n * c->d, l = o->layer;
     float *qk = c->qk + l * 2 * per, *v = c->v + l * c->H * c->n;
     double *sums = c->sums + l * 3 * c->H;
+    memset(qk + per, 0, sizeof(float) * (size_t)per);
     if (c->packed) {
         if (o->n != c->n || !o->qp || !o->kp || !o->vnp || !o->sums || o->q || o->dtype != c->dtype) c->order_ok = 0;
-        for (int64_t i = 0; i < per; i++) {
-            qk[i] = pc_get(o->qp, o->dtype, i);
-            qk[per + i] = pc_get(o->kp, o->dtype, i);
-        }
+        for (int64_t i = 0; i < per; i++) qk[i] = pc_get(o->qp, o->dtype, i);
+        for (int64_t i = 0; i < kper; i++) qk[per + i] = pc_get(o->kp, o->dtype, i);
         memcpy(v, o->vnp, sizeof(float) * (size_t)(c->H * c->n));
         memcpy(sums, o->sums, sizeof(double) * (size_t)(3 * c->H));
         return AV_OK;
@@ -97,11 +97,9 @@ static int pc_sink(void *user, const av_layer_out *o) {
     memset(sums, 0, sizeof(double) * (size_t)(3 * c->H));
     /* |v| comes as norms only in the unpacked form, so the reference packs q and k and
      * takes |v| from the rows' vnorm */
-    int rc = av_pack_heads_cpu(q, k, NULL, sums, c->dtype, o->q, o->k, NULL, o->ld, o->B, o->T, o->H, o->d, o->lengths);
-    for (int64_t i = 0; rc == AV_OK && i < per; i++) {
-        qk[i] = pc_get(q, c->dtype, i);
-        qk[per + i] = pc_get(k, c->dtype, i);
-    }
+    int rc = av_pack_heads_cpu(q, k, NULL, sums, c->dtype, o->q, o->k, NULL, o->ld, o->B, o->T, o->H, o->Hkv, o->d, o->lengths);
+    for (int64_t i = 0; rc == AV_OK && i < per; i++) qk[i] = pc_get(q, c->dtype, i);
+    for (int64_t i = 0; rc == AV_OK && i < kper; i++) qk[per + i] = pc_get(k, c->dtype, i);
     int64_t at = 0;
     for (int b = 0; b < o->B; b++)
         for (int t = 0; t < o->lengths[b]; t++, at++)

@@ -70,8 +70,12 @@ static void test_async_download(void) {
 static void test_errors(void) {
     float *d = gpu->alloc(1024);
     int32_t one = 1, *dlen = dev(&one, sizeof one);
-    CHECK(gpu->attention(d, d, d, d, 129, 1, 1, 1, 129, dlen, 0) == AV_ERR);
+    CHECK(gpu->attention(d, d, d, d, 129, 1, 1, 1, 1, 129, dlen, 0) == AV_ERR);
     CHECK(strstr(av_last_error(), "head size 129") != NULL);
+    CHECK(gpu->attention(d, d, d, d, 64, 1, 1, 3, 2, 16, dlen, 1) == AV_ERR);
+    CHECK(strstr(av_last_error(), "3 query heads do not divide into 2 key heads") != NULL);
+    CHECK(gpu->rope(d, 64, 1, 1, 15, (int32_t *)d, d) == AV_ERR);
+    CHECK(strstr(av_last_error(), "odd") != NULL);
     CHECK(av_cuda_set_gemm_precision((av_gemm_precision)7) == AV_ERR);
     CHECK(gpu->set_gemm((av_gemm_precision)-1) == AV_ERR);
     CHECK(strstr(av_last_error(), "GEMM precision") != NULL);

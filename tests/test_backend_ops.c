@@ -6,7 +6,8 @@
  *   test_backend_ops perf [OP...]   time each case on each backend (ms per call)
  *
  * Forward ops (embed, patchify, layernorm, matmul, gelu, matmul_gelu, add, attention,
- * pack_heads, and attention_probs, which only the host computes) run through the
+ * rmsnorm, head_rmsnorm, rope, swiglu, pack_heads, half_to_f32, and attention_probs,
+ * which only the host computes) run through the
  * av_backend table of kernels/ops.h, their inputs uploaded into the backend's memory;
  * projections (knn, pca, tsne, umap) through the av_project_backend table of
  * kernels/project.h, host pointers in and out. Inputs come from each case's own seed,
@@ -33,6 +34,7 @@
 #include "kernels/ops.h"
 #include "kernels/pack/pack.h"
 #include "kernels/project.h"
+#include "kernels/rope/rope.h"
 #include "tests/check.h"
 
 /* ---- backends ----------------------------------------------------------------------- */
@@ -78,6 +80,9 @@ struct tcase {
     /* parameters, used as each kind reads them */
     int64_t rows, n;
     int B, T, H, d, C, K, N, S, P, V, k_nn, dim, iters, offset;
+    int Hkv;                  /* key/value heads of attention and pack_heads (0: H) */
+    int ld;                   /* row stride of head_rmsnorm and rope */
+    av_rope_params rope;
     int flag;                 /* bias / token types / in place / causal / with v */
     float shift;              /* added to the first row of a LayerNorm input */
     int32_t lengths[8];
@@ -105,6 +110,10 @@ static int64_t copy_out(float *out, const float *x, int64_t n) {
     return n;
 }
 static int is_cpu(const backend *b) { return !strcmp(b->name, "cpu"); }
+/* key/value heads: fewer than H with grouped-query attention */
+static int kv_heads(const tcase *c) { return c->Hkv ? c->Hkv : c->H; }
+/* the fused q | k | v row: H query heads, then kv_heads key and value heads */
+static int qkv_ld(const tcase *c) { return (c->H + 2 * kv_heads(c)) * c->d; }
 static double rel_l2(const float *got, const double *want, int64_t n) {
     double e = 0, w = 0;
     for (int64_t i = 0; i < n; i++) {
@@ -309,25 +318,27 @@ static void add_ref(const tcase *c, void *const t[MAXT], double *ref) {
 static const op_kind ADD = {"add", 2, add_sizes, add_fill, NULL, add_exec, NULL, add_result, add_count, add_ref,
                             NULL, NULL};
 
-/* ---- attention from a fused [B*T, 3C] qkv buffer, padded items, causal or not ------- */
+/* ---- attention from a fused qkv buffer, padded items, causal or not, grouped-query --- */
 static int64_t att_count(const tcase *c) { return (int64_t)c->B * c->T * c->H * c->d; }
+static int64_t att_in(const tcase *c) { return (int64_t)c->B * c->T * qkv_ld(c); }
 static void att_sizes(const tcase *c, size_t b[MAXT]) {
-    b[0] = (size_t)att_count(c) * 3 * 4; b[1] = (size_t)c->B * 4; b[2] = (size_t)att_count(c) * 4;
+    b[0] = (size_t)att_in(c) * 4; b[1] = (size_t)c->B * 4; b[2] = (size_t)att_count(c) * 4;
 }
 static void att_fill(const tcase *c, void *t[MAXT]) {
-    rand_fill(t[0], att_count(c) * 3, 2);
+    rand_fill(t[0], att_in(c), 2);
     memcpy(t[1], c->lengths, (size_t)c->B * 4);
     nan_fill(t[2], att_count(c));   /* padded rows must be written (as zeros) */
 }
 static int att_exec(const tcase *c, const av_backend *be, void *t[MAXT]) {
-    int C = c->H * c->d;
+    int C = c->H * c->d, Hkv = kv_heads(c);
     const float *qkv = t[0];
-    return be->attention(t[2], qkv, qkv + C, qkv + 2 * C, 3 * C, c->B, c->T, c->H, c->d, t[1], c->flag);
+    return be->attention(t[2], qkv, qkv + C, qkv + C + Hkv * c->d, qkv_ld(c), c->B, c->T, c->H, Hkv, c->d, t[1],
+                         c->flag);
 }
 static int64_t att_result(const tcase *c, void *const t[MAXT], float *out) { return copy_out(out, t[2], att_count(c)); }
 static void att_ref(const tcase *c, void *const t[MAXT], double *ref) {
     const float *qkv = t[0];
-    int C = c->H * c->d, ld = 3 * C, d = c->d, T = c->T;
+    int C = c->H * c->d, ld = qkv_ld(c), d = c->d, T = c->T, Hkv = kv_heads(c), group = c->H / Hkv;
     double *s = malloc((size_t)T * sizeof *s);
     for (int b = 0; b < c->B; b++)
         for (int h = 0; h < c->H; h++)
@@ -339,7 +350,7 @@ static void att_ref(const tcase *c, void *const t[MAXT], double *ref) {
                 double mx = -INFINITY, sum = 0;
                 const float *q = qkv + ((int64_t)b * T + i) * ld + h * d;
                 for (int j = 0; j < m; j++) {
-                    const float *k = qkv + ((int64_t)b * T + j) * ld + C + h * d;
+                    const float *k = qkv + ((int64_t)b * T + j) * ld + C + (h / group) * d;
                     double dot = 0;
                     for (int x = 0; x < d; x++) dot += (double)q[x] * k[x];
                     s[j] = dot / sqrt((double)d);
@@ -347,7 +358,7 @@ static void att_ref(const tcase *c, void *const t[MAXT], double *ref) {
                 }
                 for (int j = 0; j < m; j++) sum += (s[j] = exp(s[j] - mx));
                 for (int j = 0; j < m; j++) {
-                    const float *v = qkv + ((int64_t)b * T + j) * ld + 2 * C + h * d;
+                    const float *v = qkv + ((int64_t)b * T + j) * ld + C + (Hkv + h / group) * d;
                     for (int x = 0; x < d; x++) o[x] += s[j] / sum * v[x];
                 }
             }
@@ -355,6 +366,144 @@ static void att_ref(const tcase *c, void *const t[MAXT], double *ref) {
 }
 static const op_kind ATTENTION = {"attention", 3, att_sizes, att_fill, NULL, att_exec, NULL, att_result, att_count,
                                   att_ref, NULL, NULL};
+
+/* ---- rmsnorm: out[r] = w * x[r] / sqrt(mean(x[r]^2) + eps) (flag: in place) ---------- */
+static int64_t rms_count(const tcase *c) { return c->rows * c->C; }
+static void rms_sizes(const tcase *c, size_t b[MAXT]) {
+    b[0] = b[2] = (size_t)rms_count(c) * 4;
+    b[1] = (size_t)c->C * 4;
+}
+static void rms_fill(const tcase *c, void *t[MAXT]) {
+    rand_fill(t[0], rms_count(c), 3);
+    rand_fill(t[1], c->C, 1);
+    nan_fill(t[2], rms_count(c));
+}
+static int rms_exec(const tcase *c, const av_backend *be, void *t[MAXT]) {
+    return be->rmsnorm(t[c->flag ? 0 : 2], t[0], t[1], c->rows, c->C, 1e-6f);
+}
+static int64_t rms_result(const tcase *c, void *const t[MAXT], float *out) { return copy_out(out, t[c->flag ? 0 : 2], rms_count(c)); }
+static void rms_row(double *o, const float *x, const float *w, int C) {
+    double s = 0;
+    for (int i = 0; i < C; i++) s += (double)x[i] * x[i];
+    for (int i = 0; i < C; i++) o[i] = w[i] * x[i] / sqrt(s / C + 1e-6);
+}
+static void rms_ref(const tcase *c, void *const t[MAXT], double *ref) {
+    for (int64_t r = 0; r < c->rows; r++) rms_row(ref + r * c->C, (const float *)t[0] + r * c->C, t[1], c->C);
+}
+static const op_kind RMSNORM = {"rmsnorm", 3, rms_sizes, rms_fill, NULL, rms_exec, NULL, rms_result, rms_count,
+                                rms_ref, NULL, NULL};
+
+/* ---- head_rmsnorm: in place over H heads of d in rows of stride ld (Qwen3's q/k norm);
+ * the values after the heads must stay as they were -------------------------------------- */
+static int64_t hrms_count(const tcase *c) { return c->rows * c->ld; }
+static void hrms_sizes(const tcase *c, size_t b[MAXT]) {
+    b[0] = (size_t)hrms_count(c) * 4;
+    b[1] = (size_t)c->d * 4;
+}
+static void hrms_fill(const tcase *c, void *t[MAXT]) {
+    rand_fill(t[0], hrms_count(c), 3);
+    rand_fill(t[1], c->d, 1);
+}
+static int hrms_exec(const tcase *c, const av_backend *be, void *t[MAXT]) {
+    return be->head_rmsnorm(t[0], c->ld, c->rows, c->H, c->d, t[1], 1e-6f);
+}
+static int64_t hrms_result(const tcase *c, void *const t[MAXT], float *out) { return copy_out(out, t[0], hrms_count(c)); }
+static void hrms_ref(const tcase *c, void *const t[MAXT], double *ref) {
+    const float *x = t[0];
+    for (int64_t i = 0; i < hrms_count(c); i++) ref[i] = x[i];
+    for (int64_t r = 0; r < c->rows; r++)
+        for (int h = 0; h < c->H; h++)
+            rms_row(ref + r * c->ld + (int64_t)h * c->d, x + r * c->ld + (int64_t)h * c->d, t[1], c->d);
+}
+static const op_kind HEAD_RMSNORM = {"head_rmsnorm", 2, hrms_sizes, hrms_fill, NULL, hrms_exec, NULL, hrms_result,
+                                     hrms_count, hrms_ref, NULL, NULL};
+
+/* ---- rope: rotate-half in place over H heads of rows of stride ld, at per-row positions.
+ * The definition turns by the float32 angle pos * inv_freq[i], as transformers computes
+ * it; cos and sin of that angle in double. --------------------------------------------- */
+enum { RP_X, RP_POS, RP_INV };
+static int64_t rope_count(const tcase *c) { return c->rows * c->ld; }
+static void rope_sizes(const tcase *c, size_t b[MAXT]) {
+    b[RP_X] = (size_t)rope_count(c) * 4;
+    b[RP_POS] = (size_t)c->rows * 4;
+    b[RP_INV] = (size_t)c->d / 2 * 4;
+}
+static void rope_fill(const tcase *c, void *t[MAXT]) {
+    rand_fill(t[RP_X], rope_count(c), 2);
+    int32_t *pos = t[RP_POS];
+    for (int64_t r = 0; r < c->rows; r++) pos[r] = (int32_t)(r * 97 % c->P);   /* positions below P */
+    av_rope_inv_freq(&c->rope, c->d, t[RP_INV]);
+}
+static int rope_exec(const tcase *c, const av_backend *be, void *t[MAXT]) {
+    return be->rope(t[RP_X], c->ld, c->rows, c->H, c->d, t[RP_POS], t[RP_INV]);
+}
+static int64_t rope_result(const tcase *c, void *const t[MAXT], float *out) { return copy_out(out, t[RP_X], rope_count(c)); }
+static void rope_ref(const tcase *c, void *const t[MAXT], double *ref) {
+    const float *x = t[RP_X], *inv = t[RP_INV];
+    const int32_t *pos = t[RP_POS];
+    int half = c->d / 2;
+    for (int64_t i = 0; i < rope_count(c); i++) ref[i] = x[i];
+    for (int64_t r = 0; r < c->rows; r++)
+        for (int h = 0; h < c->H; h++)
+            for (int i = 0; i < half; i++) {
+                int64_t o = r * c->ld + (int64_t)h * c->d + i;
+                double a = (float)pos[r] * inv[i], x1 = x[o], x2 = x[o + half];
+                ref[o] = x1 * cos(a) - x2 * sin(a);
+                ref[o + half] = x2 * cos(a) + x1 * sin(a);
+            }
+}
+static const op_kind ROPE = {"rope", 3, rope_sizes, rope_fill, NULL, rope_exec, NULL, rope_result, rope_count,
+                             rope_ref, NULL, NULL};
+
+/* ---- swiglu: out[r, i] = silu(gate) * up from rows of gate | up ---------------------- */
+static int64_t swiglu_count(const tcase *c) { return c->rows * c->N; }
+static void swiglu_sizes(const tcase *c, size_t b[MAXT]) {
+    b[0] = (size_t)swiglu_count(c) * 2 * 4;
+    b[1] = (size_t)swiglu_count(c) * 4;
+}
+static void swiglu_fill(const tcase *c, void *t[MAXT]) {
+    rand_fill(t[0], 2 * swiglu_count(c), 6);
+    nan_fill(t[1], swiglu_count(c));
+}
+static int swiglu_exec(const tcase *c, const av_backend *be, void *t[MAXT]) { return be->swiglu(t[1], t[0], c->rows, c->N); }
+static int64_t swiglu_result(const tcase *c, void *const t[MAXT], float *out) { return copy_out(out, t[1], swiglu_count(c)); }
+static void swiglu_ref(const tcase *c, void *const t[MAXT], double *ref) {
+    const float *gu = t[0];
+    for (int64_t r = 0; r < c->rows; r++)
+        for (int i = 0; i < c->N; i++) {
+            double g = gu[r * 2 * c->N + i], u = gu[r * 2 * c->N + c->N + i];
+            ref[r * c->N + i] = g / (1 + exp(-g)) * u;
+        }
+}
+static const op_kind SWIGLU = {"swiglu", 2, swiglu_sizes, swiglu_fill, NULL, swiglu_exec, NULL, swiglu_result,
+                               swiglu_count, swiglu_ref, NULL, NULL};
+
+/* ---- half_to_f32: 16-bit stored weights widened on the backend (optional slot; flag:
+ * bf16, else f16). Exact: base/dtype.c's conversion is the definition. ----------------- */
+static int64_t h2f_count(const tcase *c) { return c->n; }
+static void h2f_sizes(const tcase *c, size_t b[MAXT]) { b[0] = (size_t)c->n * 2; b[1] = (size_t)c->n * 4; }
+static void h2f_fill(const tcase *c, void *t[MAXT]) {
+    uint16_t *h = t[0];
+    for (int64_t i = 0; i < c->n; i++) {
+        float x = 50 * frand();
+        h[i] = c->flag ? av_f32_to_bf16(x) : av_f32_to_f16(x);
+    }
+    nan_fill(t[1], c->n);
+}
+static const char *h2f_unsupported(const tcase *c, const backend *b) {
+    (void)c;
+    return b->ops->half_to_f32 ? NULL : "no half_to_f32 (an optional slot: weights are widened from the mapped file)";
+}
+static int h2f_exec(const tcase *c, const av_backend *be, void *t[MAXT]) {
+    return be->half_to_f32(t[1], t[0], c->n, c->flag ? AV_HALF_BF16 : AV_HALF_F16);
+}
+static int64_t h2f_result(const tcase *c, void *const t[MAXT], float *out) { return copy_out(out, t[1], c->n); }
+static void h2f_ref(const tcase *c, void *const t[MAXT], double *ref) {
+    const uint16_t *h = t[0];
+    for (int64_t i = 0; i < c->n; i++) ref[i] = c->flag ? av_bf16_to_f32(h[i]) : av_f16_to_f32(h[i]);
+}
+static const op_kind HALF_TO_F32 = {"half_to_f32", 2, h2f_sizes, h2f_fill, h2f_unsupported, h2f_exec, NULL,
+                                    h2f_result, h2f_count, h2f_ref, NULL, NULL};
 
 /* ---- attention_probs: softmax(q k^T / sqrt d) of one item's stored q/k (host only) --- */
 static int64_t ap_count(const tcase *c) { return c->n * c->n; }
@@ -397,50 +546,52 @@ enum { PK_QKV, PK_LEN, PK_Q, PK_K, PK_VN, PK_SUMS };
 static int64_t pk_tokens(const tcase *c) { return av_pack_count(c->lengths, c->B, c->T); }
 static size_t pk_es(const tcase *c) { return c->dt == AV_DT_F16 ? 2 : 4; }
 static void pk_sizes(const tcase *c, size_t b[MAXT]) {
-    int64_t n = pk_tokens(c), C = (int64_t)c->H * c->d;
-    b[PK_QKV] = (size_t)(c->B * c->T * 3 * C) * 4;
+    int64_t n = pk_tokens(c);
+    b[PK_QKV] = (size_t)((int64_t)c->B * c->T * qkv_ld(c)) * 4;
     b[PK_LEN] = (size_t)c->B * 4;
-    b[PK_Q] = b[PK_K] = (size_t)(c->H * n * c->d) * pk_es(c);
+    b[PK_Q] = (size_t)(c->H * n * c->d) * pk_es(c);
+    b[PK_K] = (size_t)(kv_heads(c) * n * c->d) * pk_es(c);
     b[PK_VN] = (size_t)(c->H * n) * 4;
     b[PK_SUMS] = (size_t)3 * c->H * sizeof(double);
 }
 static void pk_fill(const tcase *c, void *t[MAXT]) {
-    int64_t C = (int64_t)c->H * c->d;
-    rand_fill(t[PK_QKV], c->B * c->T * 3 * C, 2);
+    rand_fill(t[PK_QKV], (int64_t)c->B * c->T * qkv_ld(c), 2);
     memcpy(t[PK_LEN], c->lengths, (size_t)c->B * 4);
     memset(t[PK_Q], 0xEE, (size_t)(c->H * pk_tokens(c) * c->d) * pk_es(c));
-    memset(t[PK_K], 0xEE, (size_t)(c->H * pk_tokens(c) * c->d) * pk_es(c));
+    memset(t[PK_K], 0xEE, (size_t)(kv_heads(c) * pk_tokens(c) * c->d) * pk_es(c));
     nan_fill(t[PK_VN], c->H * pk_tokens(c));
     double *sums = t[PK_SUMS];
     for (int i = 0; i < 3 * c->H; i++) sums[i] = 1.0;   /* sums are added to */
 }
 static int pk_exec(const tcase *c, const av_backend *be, void *t[MAXT]) {
-    int C = c->H * c->d;
+    int C = c->H * c->d, Hkv = kv_heads(c);
     const float *qkv = t[PK_QKV];
     return be->pack_heads(t[PK_Q], t[PK_K], c->flag ? t[PK_VN] : NULL, t[PK_SUMS], c->dt, qkv, qkv + C,
-                          c->flag ? qkv + 2 * C : NULL, 3 * C, c->B, c->T, c->H, c->d, t[PK_LEN], pk_tokens(c));
+                          c->flag ? qkv + C + Hkv * c->d : NULL, qkv_ld(c), c->B, c->T, c->H, Hkv, c->d, t[PK_LEN],
+                          pk_tokens(c));
 }
-/* the packed q then k, as f32 (an f16 converts exactly, so equal values are equal bits) */
-static int64_t pkqk_count(const tcase *c) { return 2 * c->H * pk_tokens(c) * c->d; }
+/* the packed q (H heads) then k (kv_heads), as f32 (an f16 converts exactly, so equal
+ * values are equal bits) */
+static int64_t pkqk_count(const tcase *c) { return (c->H + kv_heads(c)) * pk_tokens(c) * c->d; }
 static int64_t pkqk_result(const tcase *c, void *const t[MAXT], float *out) {
-    int64_t m = c->H * pk_tokens(c) * c->d;
+    int64_t m = c->H * pk_tokens(c) * c->d, mk = kv_heads(c) * pk_tokens(c) * c->d;
     for (int s = 0; s < 2; s++) {
         const void *src = t[s ? PK_K : PK_Q];
-        for (int64_t i = 0; i < m; i++)
+        for (int64_t i = 0; i < (s ? mk : m); i++)
             out[s * m + i] = c->dt == AV_DT_F16 ? av_f16_to_f32(((const uint16_t *)src)[i]) : ((const float *)src)[i];
     }
-    return 2 * m;
+    return m + mk;
 }
 static void pkqk_ref(const tcase *c, void *const t[MAXT], double *ref) {
     const float *qkv = t[PK_QKV];
-    int C = c->H * c->d;
+    int C = c->H * c->d, ld = qkv_ld(c);
     int64_t n = pk_tokens(c), m = c->H * n * c->d, tok = 0;
     for (int b = 0; b < c->B; b++)
         for (int i = 0; i < c->T && i < c->lengths[b]; i++, tok++)
             for (int s = 0; s < 2; s++)
-                for (int h = 0; h < c->H; h++)
+                for (int h = 0; h < (s ? kv_heads(c) : c->H); h++)
                     for (int x = 0; x < c->d; x++) {
-                        float v = qkv[((int64_t)b * c->T + i) * 3 * C + s * C + h * c->d + x];
+                        float v = qkv[((int64_t)b * c->T + i) * ld + s * C + h * c->d + x];
                         ref[s * m + (h * n + tok) * c->d + x] = c->dt == AV_DT_F16 ? av_f16_to_f32(av_f32_to_f16(v)) : v;
                     }
 }
@@ -456,7 +607,7 @@ static int64_t pkn_result(const tcase *c, void *const t[MAXT], float *out) {
 }
 static void pkn_ref(const tcase *c, void *const t[MAXT], double *ref) {
     const float *qkv = t[PK_QKV];
-    int C = c->H * c->d, H = c->H;
+    int C = c->H * c->d, H = c->H, Hkv = kv_heads(c), ld = qkv_ld(c);
     int64_t n = pk_tokens(c), tok = 0, base = c->flag ? H * n : 0;
     for (int i = 0; i < 3 * H; i++) ref[base + i] = 1.0;
     for (int b = 0; b < c->B; b++)
@@ -464,7 +615,9 @@ static void pkn_ref(const tcase *c, void *const t[MAXT], double *ref) {
             for (int h = 0; h < H; h++)
                 for (int s = 0; s < 3; s++) {
                     if (s == 2 && !c->flag) continue;
-                    const float *x = qkv + ((int64_t)b * c->T + i) * 3 * C + s * C + h * c->d;
+                    /* k and v of query head h: its group's key/value head */
+                    int col = s == 0 ? h * c->d : C + ((s - 1) * Hkv + h / (H / Hkv)) * c->d;
+                    const float *x = qkv + ((int64_t)b * c->T + i) * ld + col;
                     double nn = 0;
                     for (int j = 0; j < c->d; j++) nn += (double)x[j] * x[j];
                     ref[base + s * H + h] += sqrt(nn);
@@ -623,8 +776,8 @@ static tcase *add_case(const op_kind *k, double cpu_bound, double dev_bound, con
 }
 
 /* Shapes cover the paths the kernels choose between: float4 and scalar, aligned and
- * not, head sizes of every accumulator count, padded and causal attention, fused qkv
- * strides, GEMM precisions and both weight layouts, row splits of the CPU's GEMM. */
+ * not, head sizes of every accumulator count, padded, causal and grouped-query attention,
+ * fused qkv strides, GEMM precisions and both weight layouts, row splits of the CPU's GEMM. */
 static void make_cases(void) {
     tcase *c;
     for (int types = 0; types <= 1; types++) {
@@ -697,21 +850,59 @@ static void make_cases(void) {
         c->B = at[i].B; c->T = at[i].T; c->H = at[i].H; c->d = at[i].d; c->flag = at[i].causal;
         memcpy(c->lengths, at[i].len, sizeof at[i].len);
     }
+    /* grouped-query: query head h reads key/value head h / (H / Hkv); the long items cross
+     * the CPU's query tiles (32) and key tiles (256) */
+    struct { int B, T, H, Hkv, d, causal; int32_t len[4]; const char *why; } gq[] = {
+        {3, 37, 6, 2, 16, 1, {37, 20, 1}, "3 query heads a key head"}, {3, 37, 6, 2, 11, 0, {37, 20, 1}, "odd head size"},
+        {2, 600, 9, 3, 64, 1, {600, 311}, "SmolLM2's heads, long items"}, {2, 600, 4, 1, 16, 0, {600, 289}, "one key head, long"},
+        {2, 128, 32, 8, 128, 1, {128, 77}, "Llama-3-8B's heads"}, {2, 50, 8, 1, 64, 0, {50, 50}, "one key head"}};
+    for (size_t i = 0; i < sizeof gq / sizeof gq[0]; i++) {
+        c = add_case(&ATTENTION, 1e-6, 1e-5, "B %d T %d H %d/%d d %d%s (%s)", gq[i].B, gq[i].T, gq[i].H, gq[i].Hkv,
+                     gq[i].d, gq[i].causal ? " causal" : "", gq[i].why);
+        c->B = gq[i].B; c->T = gq[i].T; c->H = gq[i].H; c->Hkv = gq[i].Hkv; c->d = gq[i].d; c->flag = gq[i].causal;
+        memcpy(c->lengths, gq[i].len, sizeof gq[i].len);
+    }
+
+    struct { int64_t rows; int C, inplace; } rm[] = {{300, 576, 0}, {300, 576, 1}, {33, 37, 0}};
+    for (size_t i = 0; i < sizeof rm / sizeof rm[0]; i++) {
+        c = add_case(&RMSNORM, 1e-6, 1e-6, "%lld x %d%s", (long long)rm[i].rows, rm[i].C, rm[i].inplace ? ", in place" : "");
+        c->rows = rm[i].rows; c->C = rm[i].C; c->flag = rm[i].inplace;
+    }
+    c = add_case(&HEAD_RMSNORM, 1e-6, 1e-6, "300 rows, 9 heads of 64, ld 960");
+    c->rows = 300; c->H = 9; c->d = 64; c->ld = 15 * 64;
+    c = add_case(&HEAD_RMSNORM, 1e-6, 1e-6, "33 rows, 3 heads of 10, ld 41");
+    c->rows = 33; c->H = 3; c->d = 10; c->ld = 41;
+    /* q and k heads of fused rows (v untouched): SmolLM2's 9 + 3 of 64, llama3 frequencies
+     * with positions to 4095, and an odd stride */
+    c = add_case(&ROPE, 1e-6, 1e-5, "300 rows, 12 heads of 64, theta 1e5, positions < 8192");
+    c->rows = 300; c->H = 12; c->d = 64; c->ld = 15 * 64; c->P = 8192;
+    c->rope = (av_rope_params){AV_ROPE_DEFAULT, 100000.0, 1, 1, 1, 0};
+    c = add_case(&ROPE, 1e-6, 1e-5, "37 rows, 5 heads of 128, llama3, positions < 4096");
+    c->rows = 37; c->H = 5; c->d = 128; c->ld = 5 * 128; c->P = 4096;
+    c->rope = (av_rope_params){AV_ROPE_LLAMA3, 500000.0, 8.0, 1.0, 4.0, 8192.0};
+    c = add_case(&ROPE, 1e-6, 1e-5, "11 rows, 3 heads of 8, ld 27");
+    c->rows = 11; c->H = 3; c->d = 8; c->ld = 27; c->P = 500;
+    c->rope = (av_rope_params){AV_ROPE_DEFAULT, 10000.0, 1, 1, 1, 0};
+    c = add_case(&SWIGLU, 1e-6, 1e-6, "129 x 1536"); c->rows = 129; c->N = 1536;
+    c = add_case(&SWIGLU, 1e-6, 1e-6, "3 x 37"); c->rows = 3; c->N = 37;
+    c = add_case(&HALF_TO_F32, 0, 0, "n 100003, f16"); c->n = 100003; c->flag = 0;
+    c = add_case(&HALF_TO_F32, 0, 0, "n 1001, bf16"); c->n = 1001; c->flag = 1;
     for (int causal = 0; causal <= 1; causal++) {
         c = add_case(&ATTENTION_PROBS, 1e-6, 1e-6, "n 37, d 9%s", causal ? ", causal" : "");
         c->n = 37; c->d = 9; c->flag = causal;
     }
 
-    struct { int B, T, H, d; av_dtype dt; int with_v; int32_t len[4]; } pk[] = {
-        {4, 16, 3, 24, AV_DT_F32, 1, {7, 16, 0, 3}}, {4, 16, 3, 24, AV_DT_F16, 1, {7, 16, 0, 3}},
-        {4, 128, 8, 64, AV_DT_F16, 0, {128, 77, 5, 128}}};
+    struct { int B, T, H, Hkv, d; av_dtype dt; int with_v; int32_t len[4]; } pk[] = {
+        {4, 16, 3, 3, 24, AV_DT_F32, 1, {7, 16, 0, 3}}, {4, 16, 3, 3, 24, AV_DT_F16, 1, {7, 16, 0, 3}},
+        {4, 128, 8, 8, 64, AV_DT_F16, 0, {128, 77, 5, 128}}, {4, 16, 6, 2, 24, AV_DT_F16, 1, {7, 16, 0, 3}}};
     for (size_t i = 0; i < sizeof pk / sizeof pk[0]; i++)
         for (int part = 0; part < 2; part++) {
             /* the packed vectors are the same floats rounded the same way: equal bits */
-            c = add_case(part ? &PACK_NORMS : &PACK_QK, part ? 1e-6 : 0, part ? 1e-6 : 0, "%s B %d T %d H %d d %d%s, %s",
-                         av_dtype_name(pk[i].dt), pk[i].B, pk[i].T, pk[i].H, pk[i].d, pk[i].with_v ? " with v" : "",
-                         part ? "norms" : "q/k");
-            c->B = pk[i].B; c->T = pk[i].T; c->H = pk[i].H; c->d = pk[i].d; c->dt = pk[i].dt; c->flag = pk[i].with_v;
+            c = add_case(part ? &PACK_NORMS : &PACK_QK, part ? 1e-6 : 0, part ? 1e-6 : 0, "%s B %d T %d H %d/%d d %d%s, %s",
+                         av_dtype_name(pk[i].dt), pk[i].B, pk[i].T, pk[i].H, pk[i].Hkv, pk[i].d,
+                         pk[i].with_v ? " with v" : "", part ? "norms" : "q/k");
+            c->B = pk[i].B; c->T = pk[i].T; c->H = pk[i].H; c->Hkv = pk[i].Hkv; c->d = pk[i].d; c->dt = pk[i].dt;
+            c->flag = pk[i].with_v;
             memcpy(c->lengths, pk[i].len, sizeof pk[i].len);
         }
 

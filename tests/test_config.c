@@ -3,6 +3,7 @@
  * all-MiniLM-L6-v2 config when installed, transformers' defaults for absent secondary
  * keys, and one-line errors naming the file and the key for every bad input. */
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "models/config.h"
@@ -210,9 +211,88 @@ static void test_faults(void) {
     expect_pre_fault("{\"resample\":9}", "\"resample\" is 9, outside 0..5");
 }
 
+/* The decoder LLMs: each config class's defaults, the two ways RoPE is written
+ * (transformers 5's rope_parameters, the older rope_theta + rope_scaling with "type"),
+ * sliding windows, and the faults. */
+#define LLM(extra) "{\"model_type\":\"llama\",\"num_hidden_layers\":2,\"num_attention_heads\":8,\"hidden_size\":64," \
+                   "\"intermediate_size\":96,\"vocab_size\":100,\"max_position_embeddings\":2048" extra "}"
+static void test_llm(void) {
+    av_model_config c;
+    CHECK(parse(LLM(""), &c) == AV_OK);
+    CHECK(c.type == AV_MODEL_LLAMA && c.num_kv_heads == 8 && c.head_dim == 8 && c.qkv_bias == 0 && !c.qk_norm);
+    CHECK(c.rope.type == AV_ROPE_DEFAULT && c.rope.theta == 10000.0 && c.layer_norm_eps == 1e-6f);
+    CHECK(parse(LLM(",\"num_key_value_heads\":2,\"head_dim\":32,\"attention_bias\":true,\"mlp_bias\":true,"
+                    "\"rope_theta\":500000.0,\"rope_scaling\":{\"type\":\"llama3\",\"factor\":8.0,"
+                    "\"low_freq_factor\":1.0,\"high_freq_factor\":4.0,\"original_max_position_embeddings\":8192}"), &c) == AV_OK);
+    CHECK(c.num_kv_heads == 2 && c.head_dim == 32 && c.qkv_bias && c.o_bias && c.mlp_bias);
+    CHECK(c.rope.type == AV_ROPE_LLAMA3 && c.rope.theta == 500000.0 && c.rope.factor == 8.0 &&
+          c.rope.original_max_positions == 8192);
+    /* a null rope_scaling defers to rope_parameters, whose theta wins over the top-level one */
+    CHECK(parse(LLM(",\"rope_theta\":1.0e6,\"rope_scaling\":null,\"rope_parameters\":{\"rope_type\":\"linear\","
+                    "\"factor\":2.0,\"rope_theta\":20000.0}"), &c) == AV_OK);
+    CHECK(c.rope.type == AV_ROPE_LINEAR && c.rope.factor == 2.0 && c.rope.theta == 20000.0);
+    /* llama3 without original_max_position_embeddings: max_position_embeddings */
+    CHECK(parse(LLM(",\"rope_parameters\":{\"rope_type\":\"llama3\",\"factor\":8,\"low_freq_factor\":1,"
+                    "\"high_freq_factor\":4}"), &c) == AV_OK);
+    CHECK(c.rope.original_max_positions == 2048);
+    /* Mistral: 8 key/value heads and a 4096-token window unless said otherwise */
+    const char *mistral = "{\"model_type\":\"mistral\",\"num_hidden_layers\":2,\"num_attention_heads\":16,"
+                          "\"hidden_size\":64,\"intermediate_size\":96,\"vocab_size\":100,\"max_position_embeddings\":32768}";
+    CHECK(parse(mistral, &c) == AV_OK);
+    CHECK(c.num_kv_heads == 8 && c.max_positions == 4096 && c.qkv_bias == 0);
+    /* Qwen2: q/k/v biases always; a window only with use_sliding_window. Qwen3: head_dim
+     * 128 by default, q/k norms */
+    CHECK(parse("{\"model_type\":\"qwen2\",\"num_hidden_layers\":2,\"num_attention_heads\":4,\"num_key_value_heads\":2,"
+                "\"hidden_size\":64,\"intermediate_size\":96,\"vocab_size\":100,\"max_position_embeddings\":32768,"
+                "\"sliding_window\":1024}", &c) == AV_OK);
+    CHECK(c.qkv_bias && !c.o_bias && c.max_positions == 32768);
+    CHECK(parse("{\"model_type\":\"qwen3\",\"num_hidden_layers\":2,\"num_attention_heads\":4,\"num_key_value_heads\":2,"
+                "\"hidden_size\":64,\"intermediate_size\":96,\"vocab_size\":100,\"max_position_embeddings\":32768,"
+                "\"use_sliding_window\":true,\"sliding_window\":1024}", &c) == AV_OK);
+    CHECK(c.qk_norm && c.head_dim == 128 && !c.qkv_bias && c.max_positions == 1024);
+    expect_fault(LLM(",\"num_key_value_heads\":3"), "8 attention heads do not divide into 3 key/value heads");
+    expect_fault(LLM(",\"hidden_act\":\"relu\""), "\"hidden_act\" is \"relu\"");
+    expect_fault(LLM(",\"head_dim\":7"), "head_dim 7 is odd");
+    expect_fault(LLM(",\"rope_scaling\":{\"rope_type\":\"longrope\"}"), "rope_type \"longrope\" is not supported");
+    expect_fault(LLM(",\"rope_scaling\":{\"rope_type\":\"linear\"}"), "of type linear has no \"factor\"");
+    expect_fault(LLM(",\"rope_scaling\":{\"rope_type\":\"llama3\",\"factor\":8}"), "no \"low_freq_factor\"");
+    expect_fault(LLM(",\"rope_scaling\":[1]"), "\"rope_scaling\" is not an object");
+    expect_fault(LLM(",\"rope_theta\":\"big\""), "\"rope_theta\" is not a number");
+    expect_fault(LLM(",\"partial_rotary_factor\":0.5"), "\"partial_rotary_factor\" is 0.5");
+    expect_fault(LLM(",\"rope_parameters\":{\"partial_rotary_factor\":0.25}"), "\"partial_rotary_factor\" is 0.25");
+}
+
+/* RoPE's frequencies: linear divides them all by the factor, dynamic leaves them (items
+ * never pass max_position_embeddings), llama3 keeps the fast ones and divides the slow. */
+static void test_rope_freq(void) {
+    float def[64], lin[64], dyn[64], l3[64];
+    av_rope_params p = {AV_ROPE_DEFAULT, 10000.0, 1.0, 0, 0, 0};
+    av_rope_inv_freq(&p, 128, def);
+    CHECK(def[0] == 1.0f && fabsf(def[32] - 0.01f) < 1e-6f);
+    p.type = AV_ROPE_LINEAR;
+    p.factor = 4.0;
+    av_rope_inv_freq(&p, 128, lin);
+    p.type = AV_ROPE_DYNAMIC;
+    av_rope_inv_freq(&p, 128, dyn);
+    for (int i = 0; i < 64; i++) CHECK(lin[i] == def[i] / 4.0f && dyn[i] == def[i]);
+    av_rope_params l = {AV_ROPE_LLAMA3, 500000.0, 8.0, 1.0, 4.0, 8192.0};
+    av_rope_inv_freq(&l, 128, l3);
+    p = l;
+    p.type = AV_ROPE_DEFAULT;
+    av_rope_inv_freq(&p, 128, def);
+    for (int i = 0; i < 64; i++) {
+        double wl = 2 * M_PI / def[i];
+        if (wl < 8192.0 / 4.0) CHECK(l3[i] == def[i]);
+        else if (wl > 8192.0) CHECK(l3[i] == def[i] / 8.0f);
+        else CHECK(l3[i] < def[i] && l3[i] > def[i] / 8.0f);
+    }
+}
+
 int main(void) {
     test_fixtures();
     test_variants();
     test_faults();
+    test_llm();
+    test_rope_freq();
     return av_check_summary("test_config");
 }

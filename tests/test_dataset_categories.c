@@ -77,6 +77,25 @@ static void test_rules(void) {
     av_tok_scheme sc;
     CHECK(av_tok_scheme_for_model("gpt2", &sc) == AV_OK && sc == AV_TOKSCHEME_BYTE_BPE);
     CHECK(av_tok_scheme_for_model("t5", &sc) == AV_ERR && strstr(av_last_error(), "'t5'"));
+    for (const char *const *m = (const char *const[]){"llama", "mistral", "qwen2", "qwen3", NULL}; *m; m++)
+        CHECK_MSG(av_tok_scheme_for_model(*m, &sc) == AV_OK && sc == AV_TOKSCHEME_BYTE_BPE, "%s", *m);
+    CHECK(av_tok_scheme_for_model("t5", &sc) == AV_ERR && strstr(av_last_error(), "llama, mistral, qwen2 or qwen3"));
+
+    /* the LLMs' control tokens are special, and what follows one starts a word */
+    const char *ctl[] = {"<|im_start|>", "<|im_end|>", "<|begin_of_text|>", "<|eot_id|>", "<|endoftext|>"};
+    for (size_t i = 0; i < sizeof ctl / sizeof ctl[0]; i++)
+        CHECK_MSG(av_token_flags(ctl[i], "x", AV_TOKSCHEME_BYTE_BPE) == AV_TOK_SPECIAL, "%s", ctl[i]);
+    CHECK(av_token_flags("<||>", NULL, AV_TOKSCHEME_BYTE_BPE) == AV_TOK_PUNCT);   /* no name: punctuation */
+    CHECK(av_token_flags("user", "<|im_start|>", AV_TOKSCHEME_BYTE_BPE) == 0);
+    /* SentencePiece pieces (Llama 2, Mistral): "▁" is the space, <0xNN> a byte */
+    CHECK(av_token_flags("\xe2\x96\x81world", "\xe2\x96\x81hello", AV_TOKSCHEME_BYTE_BPE) == 0);
+    CHECK(av_token_flags("llo", "\xe2\x96\x81he", AV_TOKSCHEME_BYTE_BPE) == AV_TOK_CONTINUATION);
+    CHECK(av_token_flags("\xe2\x96\x81", "x", AV_TOKSCHEME_BYTE_BPE) == AV_TOK_SPACE);
+    CHECK(av_token_flags("\xe2\x96\x81.", "x", AV_TOKSCHEME_BYTE_BPE) == AV_TOK_PUNCT);
+    CHECK(av_token_flags("\xe2\x96\x81""42", "x", AV_TOKSCHEME_BYTE_BPE) == AV_TOK_DIGIT);
+    CHECK(av_token_flags("<0x0A>", "x", AV_TOKSCHEME_BYTE_BPE) == AV_TOK_SPACE);
+    CHECK(av_token_flags("<0x21>", "x", AV_TOKSCHEME_BYTE_BPE) == AV_TOK_PUNCT);
+    CHECK(av_token_flags("<0xA9>", "<0xC3>", AV_TOKSCHEME_BYTE_BPE) == AV_TOK_CONTINUATION); /* é in two bytes */
 
     /* the byte-level spelling inverts GPT-2's bytes_to_unicode for all 256 bytes */
     char out[8];

@@ -287,7 +287,7 @@ static void test_memory_budget(void) {
     av_model m;
     CHECK(av_model_load(model, av_backend_cpu(), &m) == 0);
     CHECK(av_model_set_pack(&m, AV_DT_F32) == 0);
-    int64_t per, fixed, weights = m.weight_count * 4;
+    int64_t per, fixed, weights = m.weight_bytes;
     av_model_memory(&m, &per, &fixed);
     av_model_free(&m);
     av_run r;

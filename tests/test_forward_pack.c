@@ -13,6 +13,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "base/dtype.h"
 #include "base/util.h"
 #include "kernels/ops.h"
 #include "models/model.h"
@@ -80,6 +81,15 @@ static int lazy_mem_info(size_t *free_bytes, size_t *total_bytes) {
     return AV_OK;
 }
 
+/* A device widens 16-bit weights itself (models/weights.c keeps them as stored): here
+ * with base/dtype.c's conversions, counting calls so the test sees that path taken. */
+static int lazy_half_calls;
+static int lazy_half_to_f32(float *out, const uint16_t *in, int64_t n, av_half kind) {
+    lazy_half_calls++;
+    for (int64_t i = 0; i < n; i++) out[i] = kind == AV_HALF_BF16 ? av_bf16_to_f32(in[i]) : av_f16_to_f32(in[i]);
+    return AV_OK;
+}
+
 static av_backend lazy_backend(void) {
     av_backend b = *av_backend_cpu();
     b.name = "lazy";
@@ -90,6 +100,7 @@ static av_backend lazy_backend(void) {
     b.download_async = lazy_download_async;
     b.download_wait = lazy_download_wait;
     b.mem_info = lazy_mem_info;
+    b.half_to_f32 = lazy_half_to_f32;
     return b;
 }
 
@@ -97,6 +108,13 @@ static const char *models[] = {
     "tests/fixtures/models/bert-tiny", "tests/fixtures/models/gpt2-tiny", "tests/fixtures/models/vit-tiny",
     /* six layers: slots are reused (the tiny ones have two layers, one per slot) */
     ".deps/models/all-MiniLM-L6-v2",
+};
+
+/* The decoder LLMs: grouped-query key heads packed, biases, qwen3's norms, BF16 weights
+ * (which the lazy device keeps as stored and widens per layer). */
+static const char *llms[] = {
+    "tests/fixtures/models/llama-gqa", "tests/fixtures/models/mistral-mqa", "tests/fixtures/models/qwen3-norm",
+    "tests/fixtures/models/qwen2-bf16",
 };
 
 /* set_pack refuses what the run folder cannot store. */
@@ -157,6 +175,14 @@ int main(void) {
         check_packed(&lazy, models[i], AV_DT_F16, 1e-4, "lazy copies f16");
         CHECK_MSG(lazy_copies > before, "%s: no deferred copy was made", models[i]);
         CHECK_MSG(lazy_matmul_gelu_calls > 0, "%s: the fused GEMM + GELU was not used", models[i]);
+    }
+    for (size_t i = 0; i < sizeof llms / sizeof *llms; i++) {
+        check_packed(cpu, llms[i], AV_DT_F32, 1e-6, "cpu f32");
+        check_packed(cpu, llms[i], AV_DT_F16, 1e-6, "cpu f16");
+        int before = lazy_half_calls;
+        check_packed(&lazy, llms[i], AV_DT_F32, 1e-6, "lazy copies f32");
+        check_packed(&lazy, llms[i], AV_DT_F16, 1e-6, "lazy copies f16");
+        if (strstr(llms[i], "bf16")) CHECK_MSG(lazy_half_calls > before, "%s: not widened on the device", llms[i]);
     }
     CHECK_MSG(lazy_violations == 0, "%d copies queued into a slot still in flight", lazy_violations);
     test_set_pack_errors();

@@ -103,7 +103,7 @@ int main(void) {
     float *P = malloc((size_t)(n * n + 1) * sizeof *P);
     const float *q = (const float *)vd.run.q.data + ((int64_t)1 * T + vd.item_start[1]) * d;
     const float *k = (const float *)vd.run.k.data + ((int64_t)1 * T + vd.item_start[1]) * d;
-    CHECK(vd.run.q.dtype == AV_DT_F32 && P && av_attention_probs_cpu(P, q, k, (int)n, d, vd.is_gpt2) == AV_OK);
+    CHECK(vd.run.q.dtype == AV_DT_F32 && P && av_attention_probs_cpu(P, q, k, (int)n, d, vd.is_decoder) == AV_OK);
     CHECK_MSG(A && P && !memcmp(A, P, (size_t)(n * n) * sizeof *A), "the clean head's attention is not the stats' one");
     for (int64_t i = 0; A && i < n; i++) {
         double s = 0;

@@ -27,7 +27,7 @@ int main(void) {
 
     float q[H * 3 * D], k[H * 3 * D], vn[H * 3];
     double sums[3 * H] = {10, 10, 20, 20, 30, 30};   /* added to, not overwritten */
-    CHECK(av_pack_heads_cpu(q, k, vn, sums, AV_DT_F32, qkv, qkv + H * D, qkv + 2 * H * D, LD, B, T, H, D, lengths) == AV_OK);
+    CHECK(av_pack_heads_cpu(q, k, vn, sums, AV_DT_F32, qkv, qkv + H * D, qkv + 2 * H * D, LD, B, T, H, H, D, lengths) == AV_OK);
     for (int h = 0; h < H; h++)
         for (int i = 0; i < 3; i++)
             for (int c = 0; c < D; c++) {
@@ -53,16 +53,16 @@ int main(void) {
     odd[0] = 2049.0f;
     uint16_t q16[H * 3 * D], k16[H * 3 * D];
     double none[3 * H] = {0};
-    CHECK(av_pack_heads_cpu(q16, k16, NULL, none, AV_DT_F16, odd, odd + H * D, NULL, LD, B, T, H, D, lengths) == AV_OK);
+    CHECK(av_pack_heads_cpu(q16, k16, NULL, none, AV_DT_F16, odd, odd + H * D, NULL, LD, B, T, H, H, D, lengths) == AV_OK);
     CHECK_NEAR(av_f16_to_f32(q16[0]), 2048.0, 0);
     CHECK_NEAR(av_f16_to_f32(q16[(1 * 3 + 2) * D + 1]), 100.0 * 3 + 3, 0);   /* head 1, packed row 2 = row 3 */
     CHECK_NEAR(av_f16_to_f32(k16[(0 * 3 + 1) * D + 0]), -100.0, 0);
     CHECK(none[2 * H] == 0 && none[2 * H + 1] == 0);   /* no v: its sums stay as they were */
 
     /* Refusals: a dtype the run folder does not store q/k in; a stride too small; |v| without v. */
-    CHECK(av_pack_heads_cpu(q, k, NULL, NULL, AV_DT_I32, qkv, qkv, NULL, LD, B, T, H, D, lengths) == AV_ERR);
+    CHECK(av_pack_heads_cpu(q, k, NULL, NULL, AV_DT_I32, qkv, qkv, NULL, LD, B, T, H, H, D, lengths) == AV_ERR);
     CHECK(strstr(av_last_error(), "i32") != NULL);
-    CHECK(av_pack_heads_cpu(q, k, NULL, NULL, AV_DT_F32, qkv, qkv, NULL, H * D - 1, B, T, H, D, lengths) == AV_ERR);
-    CHECK(av_pack_heads_cpu(q, k, vn, NULL, AV_DT_F32, qkv, qkv, NULL, LD, B, T, H, D, lengths) == AV_ERR);
+    CHECK(av_pack_heads_cpu(q, k, NULL, NULL, AV_DT_F32, qkv, qkv, NULL, H * D - 1, B, T, H, H, D, lengths) == AV_ERR);
+    CHECK(av_pack_heads_cpu(q, k, vn, NULL, AV_DT_F32, qkv, qkv, NULL, LD, B, T, H, H, D, lengths) == AV_ERR);
     return av_check_summary("test_pack");
 }

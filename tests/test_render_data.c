@@ -99,7 +99,7 @@ static void reference(int64_t t0, int n, double *A) {
 static void test_attention(const char *dir) {
     av_vdata vd;
     CHECK(av_vdata_open(dir, &vd) == AV_OK);
-    CHECK(vd.is_gpt2 && vd.has_vnorm && vd.nproj == 1);  /* notes.npy is not a projection */
+    CHECK(vd.is_decoder && vd.has_vnorm && vd.nproj == 1);  /* notes.npy is not a projection */
     /* tokens.jsonl has no "label" (an older run): GPT-2's spelling is decoded for the views */
     CHECK(!strcmp(vd.tok_text[1], "\xc4\xa0world") && !strcmp(vd.tok_label[1], "\xe2\x90\xa3world"));
     CHECK(!strcmp(vd.tok_label[0], "Hello") && !strcmp(vd.tok_label[6], "<|endoftext|>"));

@@ -48,7 +48,7 @@ int64_t av_sentence_hit(av_viewer *v, float x, float y) {
 
 static int hidden(const av_viewer *v, int64_t t) {
     const av_vdata *vd = v->vd;
-    return v->hide_special && (av_vdata_is_special(vd, t) || ((vd->is_gpt2 || vd->is_vit) && vd->tok_pos[t] == 0));
+    return v->hide_special && (av_vdata_is_special(vd, t) || ((vd->is_decoder || vd->is_vit) && vd->tok_pos[t] == 0));
 }
 
 void av_view_sentence_draw(av_viewer *v) {
@@ -59,7 +59,7 @@ void av_view_sentence_draw(av_viewer *v) {
     layout o = make_layout(v);
     char title[512];
     snprintf(title, sizeof title, "sentence view  item %lld  layer %d head %d%s%s", (long long)v->sel_item, v->layer,
-             v->head, v->hide_special ? (vd->is_gpt2 ? "  first token hidden" : "  [CLS]/[SEP] hidden") : "",
+             v->head, v->hide_special ? (vd->is_decoder ? "  first token hidden" : "  [CLS]/[SEP] hidden") : "",
              v->vnorm_weight ? "  weighted by value norm" : "");
     av_overlay_topbar(v, title);
     av_overlay_bottombar(v, "hover/click a token: its attention  Left/Right head  Up/Down layer  h hide special tokens  "

@@ -357,7 +357,7 @@ int av_vdata_heads_projected(const av_vdata *vd) {
 /* Labels for the items whose tokens.jsonl lines have none (runs written before "label"):
  * GPT-2's byte-level spelling decoded, the other models' tokens as they are. */
 static int derive_labels(av_vdata *vd) {
-    av_tok_spelling sp = vd->is_gpt2 ? AV_SPELL_BYTE_LEVEL : AV_SPELL_PLAIN;
+    av_tok_spelling sp = !strcmp(vd->run.model_type, "gpt2") ? AV_SPELL_BYTE_LEVEL : AV_SPELL_PLAIN;
     for (int64_t i = 0; i < vd->run.num_items; i++) {
         int64_t t0 = vd->item_start[i], n = vd->item_len[i];
         int missing = 0;
@@ -379,7 +379,7 @@ int av_vdata_open(const char *dir, av_vdata *vd) {
     av_run *r = &vd->run;
     vd->T = r->num_tokens;
     vd->is_vit = !strcmp(r->model_type, "vit");
-    vd->is_gpt2 = !strcmp(r->model_type, "gpt2");
+    vd->is_decoder = av_model_type_causal(r->model_type);
     int64_t T = vd->T, I = r->num_items;
     vd->tok_text = av_calloc((size_t)T + 1, sizeof(char *));
     vd->tok_label = av_calloc((size_t)T + 1, sizeof(char *));
@@ -508,7 +508,7 @@ static const char *token_core(const char *s) {
  * characters (a token holding part of one). */
 static const char *token_plain(const av_vdata *vd, int64_t t, char *buf, int cap) {
     const char *s = vd->tok_text[t];
-    if (!vd->is_gpt2) return token_core(s);
+    if (!vd->is_decoder) return token_core(s);
     int n = av_byte_bpe_decode(s, buf, cap);
     if (n < 0) return token_core(s);
     for (utf8proc_ssize_t i = 0; i < n;) {
@@ -731,9 +731,11 @@ const float *av_vdata_norms(av_vdata *vd) {
     #pragma omp parallel for schedule(dynamic)
     for (int64_t c = 0; c < (int64_t)L * H; c++) {
         float *o = n + c * 2 * T, lo = INFINITY, hi = -INFINITY;
+        /* the keys of query head h are its key head's (grouped-query attention) */
+        int64_t ck = c / H * vd->run.num_kv_heads + av_run_kv_head(&vd->run, (int)(c % H));
         for (int64_t t = 0; t < T; t++) {
             o[t] = row_norm(&vd->run.q, (c * T + t) * d, d);
-            o[T + t] = row_norm(&vd->run.k, (c * T + t) * d, d);
+            o[T + t] = row_norm(&vd->run.k, (ck * T + t) * d, d);
         }
         for (int64_t p = 0; p < 2 * T; p++) { if (o[p] < lo) lo = o[p]; if (o[p] > hi) hi = o[p]; }
         float span = hi > lo ? hi - lo : 1;
@@ -810,6 +812,8 @@ static int item_qk(const av_vdata *vd, int l, int h, int64_t item, float **q, fl
     int64_t n = vd->item_len[item];
     int d = vd->run.head_dim;
     int64_t base = (((int64_t)l * vd->run.num_heads + h) * vd->T + vd->item_start[item]) * d;
+    /* the keys query head h attends with: its key head's (grouped-query attention) */
+    int64_t kbase = (((int64_t)l * vd->run.num_kv_heads + av_run_kv_head(&vd->run, h)) * vd->T + vd->item_start[item]) * d;
     *q = av_malloc((size_t)n * d * sizeof(float));
     *k = av_malloc((size_t)n * d * sizeof(float));
     if (!*q || !*k) {
@@ -819,7 +823,7 @@ static int item_qk(const av_vdata *vd, int l, int h, int64_t item, float **q, fl
         return AV_ERR;
     }
     load_rows(&vd->run.q, base, n, d, *q);
-    load_rows(&vd->run.k, base, n, d, *k);
+    load_rows(&vd->run.k, kbase, n, d, *k);
     *nout = n;
     return AV_OK;
 }
@@ -867,7 +871,7 @@ int av_vdata_attention(const av_vdata *vd, int l, int h, int64_t item, int hide_
         float *p = A + i * n;
         memset(p, 0, (size_t)n * sizeof *p);
         while (m < nk && key_of[m] <= i) m++;
-        int64_t mi = vd->is_gpt2 ? m : nk;
+        int64_t mi = vd->is_decoder ? m : nk;
         if (mi == 0 || !row_finite(q + i * d, d)) continue;
         av_attention_probs_row(row, NULL, q + i * d, k, (int)mi, d);
         for (int64_t j = 0; j < mi; j++) p[key_of[j]] = (float)row[j];
@@ -880,7 +884,7 @@ int av_vdata_attention(const av_vdata *vd, int l, int h, int64_t item, int hide_
         for (int64_t j = 0; j < n; j++) {
             int64_t t = t0 + j;
             float w = 1;
-            if (hide_special && (av_vdata_is_special(vd, t) || ((vd->is_gpt2 || vd->is_vit) && vd->tok_pos[t] == 0))) w = 0;
+            if (hide_special && (av_vdata_is_special(vd, t) || ((vd->is_decoder || vd->is_vit) && vd->tok_pos[t] == 0))) w = 0;
             if (vnorm_weight && vd->has_vnorm && w > 0)
                 w *= av_npy_get_f32(&vd->vnorm, ((int64_t)l * vd->run.num_heads + h) * vd->T + t);
             for (int64_t i = 0; i < n; i++) A[i * n + j] *= w;

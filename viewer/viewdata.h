@@ -60,7 +60,9 @@ typedef struct {
     char **item_text;            /* [num_items] text, or image path for ViT */
     char **item_label;           /* [num_items] class label or NULL */
     int grid;                    /* ViT patch grid side (14 for ViT-B/16), 0 for text */
-    int is_vit, is_gpt2;
+    int is_vit;
+    int is_decoder;              /* gpt2 or a Llama-family LLM: causal, byte-level token spelling,
+                                  * the first token an attention sink (hidden with the specials) */
     av_proj_info proj[AV_MAX_PROJ];
     int nproj;
     int cur;                     /* index into proj of the loaded projection, -1 none */
@@ -124,8 +126,9 @@ int64_t av_vdata_search(const av_vdata *vd, const char *text, uint8_t *flags, ui
 const cJSON *av_vdata_head_stats(const av_vdata *vd, int l, int h);
 
 /* Attention of item for head (l, h): A [n, n] row-major, row i = query token i,
- * softmax over keys of q.k/sqrt(d), causal (j <= i) for GPT-2. n = item length.
- * hide_special drops [CLS]/[SEP] (BERT), the first token (GPT-2) or the class token
+ * softmax over keys of q.k/sqrt(d) (k: the key head of h's group), causal (j <= i) for
+ * GPT-2 and the LLMs. n = item length. hide_special drops [CLS]/[SEP] (BERT), the first
+ * token (GPT-2, the LLMs: their attention sink) or the class token
  * (ViT) from the keys and renormalises each row; vnorm_weight multiplies by |v_j| and
  * renormalises. A token whose q or k holds a non-finite value takes no part: its query
  * row is all zeros and its key gets weight 0 (the rest is still drawn). Caller frees *A. */

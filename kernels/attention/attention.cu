@@ -8,6 +8,7 @@
 // padded to d + 1 floats so the 32 lanes hit 32 different banks); the probabilities are
 // then broadcast by shuffles while each lane accumulates output dimensions lane,
 // lane + 32, ... Head sizes up to 128 (NR = ceil(d / 32) accumulators per lane).
+// Grouped-query attention: block (b, h) reads key/value head h / (H / Hkv).
 // Variants and timings: kernels/attention/attention_dev.cu (this kernel is its variant 3).
 #include "kernels/backend/common.cuh"
 
@@ -17,13 +18,13 @@ enum { QPW = 4, WARPS = 4, QT = QPW * WARPS, KT = 32, MAX_D = 128 };
 
 template <int NR>
 __global__ void __launch_bounds__(WARPS * 32)
-attention_kernel(float *out, const float *q, const float *k, const float *v, int ld, int T, int H, int d,
+attention_kernel(float *out, const float *q, const float *k, const float *v, int ld, int T, int H, int Hkv, int d,
                  const int32_t *lengths, int causal) {
     AV_DYNAMIC_SMEM(smem);
     float *Qs = smem;                  // [QT][d], pre-scaled by 1/sqrt(d)
     float *Ks = Qs + QT * d;           // [KT][d + 1]
     float *Vs = Ks + KT * (d + 1);     // [KT][d]
-    const int b = blockIdx.z, h = blockIdx.y, q0 = blockIdx.x * QT;
+    const int b = blockIdx.z, h = blockIdx.y, kh = h / (H / Hkv), q0 = blockIdx.x * QT;
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
     const int len = min(max(lengths[b], 0), T);
     const int C = H * d;
@@ -56,7 +57,7 @@ attention_kernel(float *out, const float *q, const float *k, const float *v, int
         for (int idx = tid; idx < KT * d; idx += blockDim.x) {
             int r = idx / d, c = idx % d, j = kt + r;
             bool in = j < kend;
-            size_t at = (item + j) * ld + (size_t)h * d + c;
+            size_t at = (item + j) * ld + (size_t)kh * d + c;
             Ks[r * (d + 1) + c] = in ? k[at] : 0.0f;
             Vs[idx] = in ? v[at] : 0.0f;
         }
@@ -113,9 +114,10 @@ attention_kernel(float *out, const float *q, const float *k, const float *v, int
 
 #ifndef AV_CUDA_EMU   // host code: not part of the CPU emulation
 extern "C" int av_cuda_attention(float *out, const float *q, const float *k, const float *v, int ld,
-                                 int B, int T, int H, int d, const int32_t *lengths, int causal) {
+                                 int B, int T, int H, int Hkv, int d, const int32_t *lengths, int causal) {
     AV_CUDA_READY();
     if (d <= 0 || d > MAX_D) return av_fail("attention: head size %d is not supported on CUDA (1..%d)", d, MAX_D);
+    if (Hkv <= 0 || H % Hkv) return av_fail("attention: %d query heads do not divide into %d key heads", H, Hkv);
     if (ld < H * d) return av_fail("attention: row stride %d is smaller than %d heads x %d", ld, H, d);
     if (B <= 0 || T <= 0 || H <= 0) return AV_OK;
     if (B > 65535 || H > 65535) return av_fail("attention: %d items x %d heads exceed the launch grid", B, H);
@@ -123,10 +125,10 @@ extern "C" int av_cuda_attention(float *out, const float *q, const float *k, con
     size_t smem = (size_t)(QT * d + KT * (d + 1) + KT * d) * sizeof(float);
     cudaStream_t s = av_cuda_compute_stream();
     switch ((d + 31) / 32) {
-    case 1: attention_kernel<1><<<grid, WARPS * 32, smem, s>>>(out, q, k, v, ld, T, H, d, lengths, causal); break;
-    case 2: attention_kernel<2><<<grid, WARPS * 32, smem, s>>>(out, q, k, v, ld, T, H, d, lengths, causal); break;
-    case 3: attention_kernel<3><<<grid, WARPS * 32, smem, s>>>(out, q, k, v, ld, T, H, d, lengths, causal); break;
-    default: attention_kernel<4><<<grid, WARPS * 32, smem, s>>>(out, q, k, v, ld, T, H, d, lengths, causal); break;
+    case 1: attention_kernel<1><<<grid, WARPS * 32, smem, s>>>(out, q, k, v, ld, T, H, Hkv, d, lengths, causal); break;
+    case 2: attention_kernel<2><<<grid, WARPS * 32, smem, s>>>(out, q, k, v, ld, T, H, Hkv, d, lengths, causal); break;
+    case 3: attention_kernel<3><<<grid, WARPS * 32, smem, s>>>(out, q, k, v, ld, T, H, Hkv, d, lengths, causal); break;
+    default: attention_kernel<4><<<grid, WARPS * 32, smem, s>>>(out, q, k, v, ld, T, H, Hkv, d, lengths, causal); break;
     }
     launchCheck();
     return AV_OK;

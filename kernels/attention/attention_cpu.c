@@ -1,61 +1,96 @@
-/* attention_cpu.c - CPU twins of multi-head attention and of the one-item, one-head
- * attention probabilities recomputed from stored q/k (kernels/ops.h); CUDA version in
- * attention.cu. */
+/* attention_cpu.c - CPU twins of multi-head attention (grouped-query included) and of the
+ * one-item, one-head attention probabilities recomputed from stored q/k (kernels/ops.h);
+ * CUDA version in attention.cu.
+ *
+ * The forward attention works on tiles, as flash attention does: a task takes QB queries
+ * of one (item, head) and walks the keys in tiles of KB, keeping each query's running
+ * maximum, sum and weighted value sum (online softmax: earlier tiles are rescaled when
+ * the maximum grows). Scores and value sums of a tile are small GEMMs (single-threaded
+ * OpenBLAS inside the OpenMP tasks). Memory is QB x (KB + 2d) floats per thread whatever
+ * the item length, so items of thousands of tokens need no T x T matrix. */
 #include "kernels/ops.h"
 
+#include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include "base/util.h"
 
-/* Dot product with eight independent partial sums: without -ffast-math the compiler may
- * not reorder a single running sum, and this is the attention's innermost loop. */
-static inline float dot(const float *a, const float *b, int d) {
-    float s[8] = {0};
-    int i = 0;
-    for (; i + 8 <= d; i += 8)
-        for (int j = 0; j < 8; j++) s[j] += a[i + j] * b[i + j];
-    float r = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-    for (; i < d; i++) r += a[i] * b[i];
-    return r;
+enum { QB = 32, KB = 256 };
+/* Query tiles start at multiples of QB and key tiles at multiples of KB: with KB a
+ * multiple of QB every causal query sees at least one key of every tile it visits. */
+_Static_assert(KB % QB == 0, "key tiles must align with query tiles");
+
+/* One tile of queries [i0, i0 + nq) of item b, head h (key head kh). */
+static void attend_tile(float *out, const float *q, const float *k, const float *v, int ld, int T, int C, int d,
+                        int b, int h, int kh, int i0, int nq, int kend, int causal, float scale, float *S, float *Q,
+                        float *acc, float *mx, float *sum) {
+    for (int r = 0; r < nq; r++) {
+        memcpy(Q + (int64_t)r * d, q + ((int64_t)b * T + i0 + r) * ld + (int64_t)h * d, sizeof(float) * (size_t)d);
+        mx[r] = -INFINITY;
+        sum[r] = 0;
+    }
+    memset(acc, 0, sizeof(float) * (size_t)nq * d);
+    const float *kb0 = k + (int64_t)b * T * ld + (int64_t)kh * d, *vb0 = v + (int64_t)b * T * ld + (int64_t)kh * d;
+    for (int j0 = 0; j0 < kend; j0 += KB) {
+        const int nk = kend - j0 < KB ? kend - j0 : KB;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, d, scale, Q, d, kb0 + (int64_t)j0 * ld, ld, 0.0f,
+                    S, nk);
+        for (int r = 0; r < nq; r++) {
+            float *s = S + (int64_t)r * nk;
+            /* causal: the query at i0 + r sees keys up to itself */
+            const int vis = causal ? (i0 + r - j0 + 1 < nk ? i0 + r - j0 + 1 : nk) : nk;
+            float m = mx[r];
+            for (int j = 0; j < vis; j++) m = s[j] > m ? s[j] : m;
+            const float corr = expf(mx[r] - m); /* 0 on the first tile: exp(-inf) */
+            float l = 0;
+            for (int j = 0; j < vis; j++) l += (s[j] = expf(s[j] - m));
+            for (int j = vis; j < nk; j++) s[j] = 0;
+            sum[r] = sum[r] * corr + l;
+            mx[r] = m;
+            float *a = acc + (int64_t)r * d;
+            if (corr != 1.0f)
+                for (int c = 0; c < d; c++) a[c] *= corr;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, d, nk, 1.0f, S, nk, vb0 + (int64_t)j0 * ld, ld, 1.0f,
+                    acc, d);
+    }
+    for (int r = 0; r < nq; r++) {
+        float *o = out + ((int64_t)b * T + i0 + r) * C + (int64_t)h * d;
+        const float inv = 1.0f / sum[r]; /* a real query always sees key 0: sum >= 1 */
+        for (int c = 0; c < d; c++) o[c] = acc[(int64_t)r * d + c] * inv;
+    }
 }
 
 void av_attention_cpu(float *out, const float *q, const float *k, const float *v, int ld,
-                      int B, int T, int H, int d, const int32_t *lengths, int causal) {
+                      int B, int T, int H, int Hkv, int d, const int32_t *lengths, int causal) {
+    if (B <= 0 || T <= 0 || H <= 0 || Hkv <= 0 || d <= 0) return;
     const float scale = 1.0f / sqrtf((float)d);
-    const int C = H * d;
+    const int C = H * d, group = H / Hkv, tiles = (T + QB - 1) / QB;
+    const int64_t tasks = (int64_t)B * H * tiles;
+    int saved = openblas_get_num_threads();
+    openblas_set_num_threads(1); /* the tiles are the parallelism (see matmul_cpu.c) */
 #pragma omp parallel
     {
-        float *p = malloc((size_t)(T > 0 ? T : 1) * sizeof(float));
-#pragma omp for collapse(3) schedule(static)
-        for (int b = 0; b < B; b++)
-            for (int h = 0; h < H; h++)
-                for (int i = 0; i < T; i++) {
-                    int len = lengths[b];
-                    float *o = out + ((int64_t)b * T + i) * C + h * d;
-                    if (i >= len || !p) {
-                        memset(o, 0, (size_t)d * sizeof(float));
-                        continue;
-                    }
-                    const float *qi = q + ((int64_t)b * T + i) * ld + h * d;
-                    int n = causal ? i + 1 : len;
-                    float mx = -INFINITY;
-                    for (int j = 0; j < n; j++) {
-                        p[j] = dot(qi, k + ((int64_t)b * T + j) * ld + h * d, d) * scale;
-                        if (p[j] > mx) mx = p[j];
-                    }
-                    float sum = 0;
-                    for (int j = 0; j < n; j++) sum += (p[j] = expf(p[j] - mx));
-                    float inv = 1.0f / sum;
-                    memset(o, 0, (size_t)d * sizeof(float));
-                    for (int j = 0; j < n; j++) {
-                        const float *vj = v + ((int64_t)b * T + j) * ld + h * d;
-                        float w = p[j] * inv;
-                        for (int c = 0; c < d; c++) o[c] += w * vj[c];
-                    }
-                }
-        free(p);
+        float *buf = malloc(sizeof(float) * ((size_t)QB * KB + 2 * (size_t)QB * d + 2 * QB));
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t t = 0; t < tasks; t++) {
+            const int b = (int)(t / ((int64_t)H * tiles)), h = (int)(t / tiles % H), i0 = (int)(t % tiles) * QB;
+            const int len = lengths[b] < T ? lengths[b] : T;
+            const int nq = i0 >= len ? 0 : len - i0 < QB ? len - i0 : QB;
+            /* padded query rows are written as zeros */
+            for (int i = i0 + nq; i < i0 + QB && i < T; i++)
+                memset(out + ((int64_t)b * T + i) * C + (int64_t)h * d, 0, sizeof(float) * (size_t)d);
+            if (!nq || !buf) continue;
+            const int kend = causal ? i0 + nq : len;
+            float *S = buf, *Q = S + (size_t)QB * KB, *acc = Q + (size_t)QB * d, *mx = acc + (size_t)QB * d,
+                  *sum = mx + QB;
+            attend_tile(out, q, k, v, ld, T, C, d, b, h, h / group, i0, nq, kend, causal, scale, S, Q, acc, mx, sum);
+        }
+        free(buf);
     }
+    openblas_set_num_threads(saved);
 }
 
 void av_attention_probs_row(double *p, double *dots, const float *q, const float *k, int m, int d) {

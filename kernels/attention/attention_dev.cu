@@ -166,7 +166,7 @@ int main(int argc, char **argv) {
     for (int causal = 0; causal <= 1; causal++) {
         const int32_t *lens = causal ? len_full : len_pad;
         cudaCheck(cudaMemcpy(dlen, lens, B * sizeof(int32_t), cudaMemcpyHostToDevice));
-        av_attention_cpu(ref, qkv, qkv + C, qkv + 2 * C, ld, B, T, H, d, lens, causal);
+        av_attention_cpu(ref, qkv, qkv + C, qkv + 2 * C, ld, B, T, H, H, d, lens, causal);
         printf("B %d T %d H %d d %d, %s\n", B, T, H, d, causal ? "causal (GPT-2)" : "padded (BERT)");
         const double flops = 4.0 * B * H * T * T * d;
         if (!only || only == 1) {

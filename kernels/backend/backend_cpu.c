@@ -43,18 +43,38 @@ static int cpu_add(float *out, const float *a, const float *b, int64_t n) {
     return AV_OK;
 }
 static int cpu_attention(float *out, const float *q, const float *k, const float *v, int ld,
-                         int B, int T, int H, int d, const int32_t *lengths, int causal) {
-    av_attention_cpu(out, q, k, v, ld, B, T, H, d, lengths, causal);
+                         int B, int T, int H, int Hkv, int d, const int32_t *lengths, int causal) {
+    if (Hkv <= 0 || H % Hkv) return av_fail("attention: %d query heads do not divide into %d key heads", H, Hkv);
+    av_attention_cpu(out, q, k, v, ld, B, T, H, Hkv, d, lengths, causal);
+    return AV_OK;
+}
+static int cpu_rmsnorm(float *out, const float *in, const float *w, int64_t rows, int C, float eps) {
+    av_rmsnorm_cpu(out, in, w, rows, C, eps);
+    return AV_OK;
+}
+static int cpu_head_rmsnorm(float *x, int ld, int64_t rows, int H, int d, const float *w, float eps) {
+    if (ld < H * d) return av_fail("head_rmsnorm: row stride %d is smaller than %d heads x %d", ld, H, d);
+    av_head_rmsnorm_cpu(x, ld, rows, H, d, w, eps);
+    return AV_OK;
+}
+static int cpu_rope(float *x, int ld, int64_t rows, int H, int d, const int32_t *pos, const float *inv_freq) {
+    if (d % 2) return av_fail("rope: head size %d is odd", d);
+    if (ld < H * d) return av_fail("rope: row stride %d is smaller than %d heads x %d", ld, H, d);
+    av_rope_cpu(x, ld, rows, H, d, pos, inv_freq);
+    return AV_OK;
+}
+static int cpu_swiglu(float *out, const float *gu, int64_t rows, int I) {
+    av_swiglu_cpu(out, gu, rows, I);
     return AV_OK;
 }
 
 static int cpu_pack_heads(void *q_out, void *k_out, float *vnorm_out, double *sums, av_dtype dtype,
                           const float *q, const float *k, const float *v, int ld,
-                          int B, int T, int H, int d, const int32_t *lengths, int64_t n_out) {
+                          int B, int T, int H, int Hkv, int d, const int32_t *lengths, int64_t n_out) {
     if (n_out != av_pack_count(lengths, B, T))
         return av_fail("pack: %lld output rows for a batch of %lld tokens", (long long)n_out,
                        (long long)av_pack_count(lengths, B, T));
-    return av_pack_heads_cpu(q_out, k_out, vnorm_out, sums, dtype, q, k, v, ld, B, T, H, d, lengths);
+    return av_pack_heads_cpu(q_out, k_out, vnorm_out, sums, dtype, q, k, v, ld, B, T, H, Hkv, d, lengths);
 }
 static int cpu_memzero(void *p, size_t bytes) {
     if (bytes) memset(p, 0, bytes);
@@ -62,8 +82,9 @@ static int cpu_memzero(void *p, size_t bytes) {
 }
 
 /* No fused matmul_gelu, no GEMM precision but f32, no kept weights, no overlapped
- * downloads, no memory plan: the CPU's memory is the host's and its GEMM adds the bias as
- * cheaply as a fused pass would. */
+ * downloads, no memory plan, no half_to_f32: the CPU's memory is the host's, its GEMM adds
+ * the bias as cheaply as a fused pass would, and weights are widened straight from the
+ * mapped file. */
 static const av_backend cpu_backend = {
     /* .name           = */ "cpu",
     /* .alloc          = */ cpu_alloc,
@@ -78,6 +99,10 @@ static const av_backend cpu_backend = {
     /* .gelu           = */ cpu_gelu,
     /* .add            = */ cpu_add,
     /* .attention      = */ cpu_attention,
+    /* .rmsnorm        = */ cpu_rmsnorm,
+    /* .head_rmsnorm   = */ cpu_head_rmsnorm,
+    /* .rope           = */ cpu_rope,
+    /* .swiglu         = */ cpu_swiglu,
     /* .pack_heads     = */ cpu_pack_heads,
     /* .memzero        = */ cpu_memzero,
     /* optional slots */
@@ -89,6 +114,7 @@ static const av_backend cpu_backend = {
     /* .download_async = */ NULL,
     /* .download_wait  = */ NULL,
     /* .mem_info       = */ NULL,
+    /* .half_to_f32    = */ NULL,
 };
 
 const av_backend *av_backend_cpu(void) { return &cpu_backend; }

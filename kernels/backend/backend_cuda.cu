@@ -218,6 +218,10 @@ static const av_backend cuda_backend = {
     /* .gelu           = */ av_cuda_gelu,
     /* .add            = */ av_cuda_add,
     /* .attention      = */ av_cuda_attention,
+    /* .rmsnorm        = */ av_cuda_rmsnorm,
+    /* .head_rmsnorm   = */ av_cuda_head_rmsnorm,
+    /* .rope           = */ av_cuda_rope,
+    /* .swiglu         = */ av_cuda_swiglu,
     /* .pack_heads     = */ av_pack_heads_cuda,
     /* .memzero        = */ dev_memzero,
     // optional slots, all filled here
@@ -229,6 +233,7 @@ static const av_backend cuda_backend = {
     /* .download_async = */ av_cuda_download_async,
     /* .download_wait  = */ av_cuda_download_wait,
     /* .mem_info       = */ dev_mem_info,
+    /* .half_to_f32    = */ av_cuda_half_to_f32,
 };
 
 extern "C" const av_backend *av_backend_cuda(void) {

@@ -38,7 +38,13 @@ int av_cuda_matmul(float *out, const float *in, const float *w, const float *bia
 int av_cuda_gelu(float *x, int64_t n, av_gelu_kind kind);
 int av_cuda_add(float *out, const float *a, const float *b, int64_t n);
 int av_cuda_attention(float *out, const float *q, const float *k, const float *v, int ld,
-                      int B, int T, int H, int d, const int32_t *lengths, int causal);
+                      int B, int T, int H, int Hkv, int d, const int32_t *lengths, int causal);
+int av_cuda_rmsnorm(float *out, const float *in, const float *w, int64_t rows, int C, float eps);
+int av_cuda_head_rmsnorm(float *x, int ld, int64_t rows, int H, int d, const float *w, float eps);
+int av_cuda_rope(float *x, int ld, int64_t rows, int H, int d, const int32_t *pos, const float *inv_freq);
+int av_cuda_swiglu(float *out, const float *gu, int64_t rows, int inter);
+/* The backend table's half_to_f32: 16-bit stored weights widened on the device. */
+int av_cuda_half_to_f32(float *out, const uint16_t *in, int64_t n, av_half kind);
 
 /* x[rows, N] = gelu(x + bias[N]) in one pass: the MLP's bias and activation fused, so
  * the up-projection can run its GEMM without bias (bias NULL = plain GELU). */
@@ -68,7 +74,7 @@ void av_cuda_forget_weight(const void *w);
  * and sizes q_out/k_out with it); the kernel checks nothing it cannot see cheaply. */
 int av_pack_heads_cuda(void *q_out, void *k_out, float *vnorm_out, double *sums, av_dtype dtype,
                        const float *q, const float *k, const float *v, int ld,
-                       int B, int T, int H, int d, const int32_t *lengths, int64_t n_out);
+                       int B, int T, int H, int Hkv, int d, const int32_t *lengths, int64_t n_out);
 
 /* ---- backend plumbing ------------------------------------------------------------- */
 /* Initializes device 0 (stream, cuBLAS) once; AV_ERR with the reason when no device. */

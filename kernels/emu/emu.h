@@ -45,8 +45,12 @@ struct dim3 {
 struct float4 { float x, y, z, w; };
 inline float4 make_float4(float a, float b, float c, float d) { return {a, b, c, d}; }
 extern "C" uint16_t av_f32_to_f16(float f);   // base/dtype.c: round to nearest even, as __float2half_rn
+extern "C" float av_f16_to_f32(uint16_t h);   // base/dtype.c: exact, as __half2float
 struct __half { uint16_t bits; };
 inline __half __float2half_rn(float f) { return __half{av_f32_to_f16(f)}; }
+inline __half __ushort_as_half(uint16_t b) { return __half{b}; }
+inline float __half2float(__half h) { return av_f16_to_f32(h.bits); }
+inline float __uint_as_float(unsigned u) { float f; std::memcpy(&f, &u, 4); return f; }
 
 inline thread_local dim3 threadIdx, blockIdx;
 inline dim3 blockDim, gridDim;
@@ -63,6 +67,12 @@ using std::min;
 inline int max(int a, int b) { return a > b ? a : b; }
 inline int min(int a, int b) { return a < b ? a : b; }
 inline float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
+// CUDA's sin and cos of pi * t (the reduction is exact, so no slow path: kernels/rope/rope.cu)
+inline void sincospi(double t, double *s, double *c) {
+    const double pi = 3.14159265358979323846;
+    *s = std::sin(pi * t);
+    *c = std::cos(pi * t);
+}
 
 // One warp's (one "SM"'s) cache of av_gmem words: address -> the value it first read.
 struct emu_l1 {

@@ -62,6 +62,10 @@ inline double rel_l2(const std::vector<double> &got, const std::vector<double> &
 void emu_attention();        // kernels/attention/attention_emu.cpp
 void emu_pack();             // kernels/pack/pack_emu.cpp
 void emu_layernorm();        // kernels/layernorm/layernorm_emu.cpp
+void emu_rmsnorm();          // kernels/rmsnorm/rmsnorm_emu.cpp
+void emu_rope();             // kernels/rope/rope_emu.cpp
+void emu_swiglu();           // kernels/swiglu/swiglu_emu.cpp
+void emu_half();             // kernels/convert/half_emu.cpp
 void emu_embed();            // kernels/embed/embed_emu.cpp
 void emu_gelu();             // kernels/gelu/gelu_emu.cpp
 void emu_knn();              // kernels/knn/knn_emu.cpp

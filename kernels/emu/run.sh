@@ -4,8 +4,9 @@
 # compiled as C++ under emu.h, against references) linked into one program with
 # kernels/emu/emu_main.cpp. No GPU, no nvcc.
 #   bash kernels/emu/run.sh [BUILD_DIR [GROUP...]]
-# BUILD_DIR defaults to build/emu; GROUPs (attention, pack, layernorm, embed, gelu, knn,
-# tree, overflow, stall, step, affinities, umap, pca) pick what runs, every one by default
+# BUILD_DIR defaults to build/emu; GROUPs (attention, pack, layernorm, rmsnorm, rope,
+# swiglu, half, embed, gelu, knn, tree, overflow, stall, step, affinities, umap, pca) pick
+# what runs, every one by default
 # (about 80 s on 2 busy cores). tests/cli_cuda_emu.sh runs it in ctest (label cpu), so
 # CI checks the kernels' logic.
 set -euo pipefail

@@ -27,7 +27,10 @@ static void usage(FILE *f) {
                "  --neighbors K       UMAP neighbours (default 15)\n"
                "  --seed S            random seed\n"
                "  --metric cosine|euclidean, --no-translate, --scale   as for `attnviz project`\n"
-               "  --device auto|cpu|cuda   where the projection runs (auto: the GPU when there is one)\n");
+               "  --device auto|cpu|cuda   where the projection runs (auto: the GPU when there is one)\n"
+               "  --interop auto|off  on the GPU, write each shown iteration straight into the viewer's\n"
+               "                      point buffer (CUDA-OpenGL interop) where possible (auto), or always\n"
+               "                      copy it through the host (off); the bottom bar says which\n");
 }
 
 int av_cli_view_job(const char *run_dir) {
@@ -43,7 +46,8 @@ int av_cmd_view(int argc, char **argv) {
         AV_SESSION_LONGOPTS,
         {"size", required_argument, 0, 's'}, {"script", required_argument, 0, 'X'},
         {"live", no_argument, 0, AV_OPT_LIVE}, AV_PROJECT_PARAM_LONGOPTS,
-        {"device", required_argument, 0, AV_OPT_DEVICE}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"device", required_argument, 0, AV_OPT_DEVICE}, {"interop", required_argument, 0, AV_OPT_INTEROP},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     av_session_opts o;
     av_session_defaults(&o);
     /* the live projection's parameters, as `attnviz project` takes them */
@@ -51,7 +55,7 @@ int av_cmd_view(int argc, char **argv) {
     av_cli_project_defaults(&live_proj);
     av_live_opts live;
     memset(&live, 0, sizeof live);
-    int is_live = 0;
+    int is_live = 0, interop = 1, interop_given = 0;
     const char *script = NULL, *device = "auto";
     int W = 0, H = 0;  /* the window's default, fitted to the screen */
     int c;
@@ -72,6 +76,12 @@ int av_cmd_view(int argc, char **argv) {
         }
         case AV_OPT_LIVE: is_live = 1; break;
         case AV_OPT_DEVICE: device = optarg; live_proj.given = 1; break;
+        case AV_OPT_INTEROP:
+            if (strcmp(optarg, "auto") && strcmp(optarg, "off"))
+                return av_cli_usage("view", "--interop wants auto or off (got '%s')", optarg);
+            interop = !strcmp(optarg, "auto");
+            interop_given = 1;
+            break;
         case 'h': usage(stdout); return 0;
         default: return av_cli_usage("view", "unknown option");
         }
@@ -79,7 +89,8 @@ int av_cmd_view(int argc, char **argv) {
     if (optind != argc - 1) return av_cli_usage("view", "expected one run folder");
     o.run = argv[optind];
     if (!is_live) {
-        if (live_proj.given) return av_cli_usage("view", "projection options (--perplexity, --iters, ...) need --live");
+        if (live_proj.given || interop_given)
+            return av_cli_usage("view", "projection options (--perplexity, --iters, --interop, ...) need --live");
         if (av_window_run(&o, W, H, script, stdout) != AV_OK) return av_cli_fail("view", "%s", av_last_error());
         return 0;
     }
@@ -92,6 +103,7 @@ int av_cmd_view(int argc, char **argv) {
     lp->dim = lp->tsne.dim = lp->umap.dim = o.dim ? o.dim : 2;
     av_cli_project_apply_iters(&live_proj);
     live.proj = *lp;
+    live.interop = interop;
     if (sscanf(o.head, "%d:%d", &live.layer, &live.head) != 2) return av_cli_usage("view", "--head wants L:H");
     if (av_device_choose(device, &live.proj.device, NULL, 0) != AV_OK) return av_cli_fail("view", "%s", av_last_error());
     /* saving the finished projection into the run says what `attnviz project` says */

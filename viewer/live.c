@@ -1,4 +1,4 @@
-/* live.c - the live projection worker (see live.h). */
+/* live.c - the live projection job (see live.h). */
 #include "viewer/live.h"
 
 #include <math.h>
@@ -8,59 +8,84 @@
 #include "engine/normalize.h"
 #include "kernels/umap/umap.h"
 
-/* Called by av_tsne / av_umap on the worker thread with the current embedding. */
-static void publish(av_live *lv, int iter, const float *Y, double kl) {
-    pthread_mutex_lock(&lv->mu);
-    memcpy(lv->shared, Y, (size_t)lv->n * lv->opts.dim * sizeof(float));
+/* The written slot becomes the ready one (swapped under the mutex: the worker gets the
+ * old ready slot back to write next, never the one the viewer holds). */
+static void publish_locked(av_live *lv, int iter, double kl, int on_dev) {
+    int t = lv->ready;
+    lv->ready = lv->w;
+    lv->w = t;
+    lv->ready_on_dev = on_dev;
     lv->iter = iter;
     lv->kl = kl;
     lv->t_iter = av_now();
     lv->seq++;
+}
+
+/* Called by av_tsne / av_umap on the worker thread with the current embedding on the
+ * host: the one host copy of an iteration. The worker is the only writer of slot w, so
+ * the copy needs no lock. */
+static void publish_host(av_live *lv, int iter, const float *Y, double kl) {
+    memcpy(lv->host[lv->w], Y, (size_t)lv->n * lv->opts.dim * sizeof(float));
+    pthread_mutex_lock(&lv->mu);
+    publish_locked(lv, iter, kl, 0);
     pthread_mutex_unlock(&lv->mu);
 }
-static void on_tsne(void *user, int iter, const float *Y, int64_t n, double kl) { (void)n; publish(user, iter, Y, kl); }
-static void on_umap(void *user, int epoch, const float *Y, int64_t n) { (void)n; publish(user, epoch, Y, NAN); }
+static void on_tsne(void *user, int iter, const float *Y, int64_t n, double kl) { (void)n; publish_host(user, iter, Y, kl); }
+static void on_umap(void *user, int epoch, const float *Y, int64_t n) { (void)n; publish_host(user, epoch, Y, NAN); }
+
+/* The GPU projection's device array: a device copy into slot w enqueued on its stream. */
+static void on_device(void *user, int iter, const float *pos, int64_t axis_stride, int64_t point_stride, void *stream) {
+    av_live *lv = user;
+    if (av_live_gpu_put(lv->gpu, lv->w, pos, axis_stride, point_stride, stream) != AV_OK) return; /* frame skipped */
+    pthread_mutex_lock(&lv->mu);
+    publish_locked(lv, iter, NAN, 1);
+    pthread_mutex_unlock(&lv->mu);
+}
 
 static void *worker(void *arg) {
     av_live *lv = arg;
-    float *Y = malloc((size_t)lv->n * lv->opts.dim * sizeof *Y);
-    int rc = AV_ERR;
+    int rc;
     double kl = NAN;
-    if (Y) {
-        if (lv->opts.method == AV_PROJ_TSNE) {
-            av_tsne_params p = lv->opts.tsne;
-            p.dim = lv->opts.dim;
-            p.on_iter = on_tsne;
-            p.user = lv;
-            p.every = 1;
-            rc = lv->be.tsne(lv->X, lv->n, lv->d, &p, Y, &kl);
-        } else {
-            av_umap_params p = lv->opts.umap;
-            p.dim = lv->opts.dim;
-            p.on_epoch = on_umap;
-            p.user = lv;
-            p.every = 1;
-            rc = lv->be.umap(lv->X, lv->n, lv->d, &p, Y);
-        }
+    if (lv->opts.method == AV_PROJ_TSNE) {
+        av_tsne_params p = lv->opts.tsne;
+        p.dim = lv->opts.dim;
+        p.on_iter = on_tsne;
+        p.on_iter_device = lv->gpu ? on_device : NULL;
+        p.user = lv;
+        p.every = 1;
+        rc = lv->be.tsne(lv->X, lv->n, lv->d, &p, lv->result, &kl);
+    } else {
+        av_umap_params p = lv->opts.umap;
+        p.dim = lv->opts.dim;
+        p.on_epoch = on_umap;
+        p.on_epoch_device = lv->gpu ? on_device : NULL;
+        p.user = lv;
+        p.every = 1;
+        rc = lv->be.umap(lv->X, lv->n, lv->d, &p, lv->result);
     }
-    pthread_mutex_lock(&lv->mu);
     if (rc == AV_OK) {
         /* the final Y (after the last callback the algorithm may still have moved) */
-        memcpy(lv->shared, Y, (size_t)lv->n * lv->opts.dim * sizeof(float));
-        lv->iter = lv->total;
-        if (!isnan(kl)) lv->kl = kl;
-        lv->t_iter = av_now();
-        lv->seq++;
+        memcpy(lv->host[lv->w], lv->result, (size_t)lv->n * lv->opts.dim * sizeof(float));
+        pthread_mutex_lock(&lv->mu);
+        publish_locked(lv, lv->total, isnan(kl) ? lv->kl : kl, 0);
         lv->done = 1;
     } else {
+        pthread_mutex_lock(&lv->mu);
         /* av_last_error is per thread: copy it here, on the thread that set it */
         snprintf(lv->err, sizeof lv->err, "live %s of head %d:%d: %s", av_proj_method_name(lv->opts.method),
-                 lv->layer, lv->head, Y ? av_last_error() : "out of memory");
+                 lv->layer, lv->head, av_last_error());
         lv->failed = 1;
     }
     pthread_mutex_unlock(&lv->mu);
-    free(Y);
     return NULL;
+}
+
+static void free_buffers(av_live *lv) {
+    if (lv->gpu) av_live_gpu_close(lv->gpu);
+    free(lv->X);
+    free(lv->result);
+    for (int s = 0; s < 3; s++) free(lv->host[s]);
+    memset(lv, 0, sizeof *lv);
 }
 
 int av_live_start(av_live *lv, const av_run *r, const av_project_opts *o, int layer, int head) {
@@ -88,9 +113,11 @@ int av_live_start(av_live *lv, const av_run *r, const av_project_opts *o, int la
     lv->kl = NAN;
     lv->total = o->method == AV_PROJ_TSNE ? o->tsne.iters : av_umap_epochs(lv->n, o->umap.epochs);
     if (T < 2) return av_fail("%s: the run has %lld tokens; a projection needs at least 2", r->dir, (long long)T);
+    size_t ny = (size_t)lv->n * o->dim;
     lv->X = av_malloc((size_t)lv->n * lv->d * sizeof *lv->X);
-    lv->shared = av_malloc((size_t)lv->n * o->dim * sizeof *lv->shared);
-    if (!lv->X || !lv->shared) goto fail;
+    lv->result = av_malloc(ny * sizeof(float));
+    for (int s = 0; s < 3; s++) lv->host[s] = av_malloc(ny * sizeof(float));
+    if (!lv->X || !lv->result || !lv->host[0] || !lv->host[1] || !lv->host[2]) goto fail;
     if (av_run_head_q(r, layer, head, lv->X) != AV_OK || av_run_head_k(r, layer, head, lv->X + T * lv->d) != AV_OK) goto fail;
     for (int64_t i = 0; i < lv->n * lv->d; i++)
         if (!isfinite(lv->X[i])) {
@@ -99,7 +126,15 @@ int av_live_start(av_live *lv, const av_run *r, const av_project_opts *o, int la
         }
     lv->scale = 1;
     av_normalize_qk(lv->X, T, lv->d, o->translate, o->scale, &lv->scale);
-    for (int64_t i = 0; i < lv->n * o->dim; i++) lv->shared[i] = NAN; /* nothing to show before iteration 1 */
+    /* a GPU projection publishes on the device when device slots can be had; else (no
+     * memory for them) it downloads every iteration as the CPU's hands it over */
+    if (!on_cpu && av_live_gpu_open(lv->n, o->dim, &lv->gpu) != AV_OK) {
+        lv->gpu = NULL;
+        av_clear_error();
+    }
+    lv->w = 0;
+    lv->ready = 1;
+    lv->held = 2;
     if (pthread_mutex_init(&lv->mu, NULL)) { av_fail("cannot create a mutex"); goto fail; }
     lv->t0 = lv->t_iter = av_now();
     if (pthread_create(&lv->thread, NULL, worker, lv)) {
@@ -110,31 +145,36 @@ int av_live_start(av_live *lv, const av_run *r, const av_project_opts *o, int la
     lv->started = 1;
     return AV_OK;
 fail:
-    free(lv->X);
-    free(lv->shared);
-    memset(lv, 0, sizeof *lv);
+    free_buffers(lv);
     return AV_ERR;
 }
 
-/* With a GPU projection this copy is where CUDA-OpenGL sharing would go: register the
- * viewer's position buffer once (cudaGraphicsGLRegisterBuffer), and have the worker
- * write Y straight into it between cudaGraphicsMapResources/Unmap, so only the sequence
- * number crosses threads. As it is, the copy is cheap next to an iteration. */
-int av_live_poll(av_live *lv, int64_t *seen, float *Y, int *iter, double *kl, double *rate, int *done) {
+int av_live_take(av_live *lv, int64_t *seen, int want_host, av_live_frame *f) {
     int fresh = 0;
     pthread_mutex_lock(&lv->mu);
     if (lv->seq != *seen) {
-        memcpy(Y, lv->shared, (size_t)lv->n * lv->opts.dim * sizeof(float));
+        int t = lv->held;
+        lv->held = lv->ready;
+        lv->ready = t;
         *seen = lv->seq;
+        f->on_device = lv->ready_on_dev;
+        lv->ready_on_dev = 0;  /* the slot given back holds nothing newer */
         fresh = 1;
     }
-    *iter = lv->iter;
-    *kl = lv->kl;
+    f->slot = lv->seq ? lv->held : -1;
+    f->iter = lv->iter;
+    f->kl = lv->kl;
     double dt = lv->t_iter - lv->t0;
-    *rate = dt > 0 ? lv->iter / dt : 0;
-    *done = lv->done ? 1 : lv->failed ? -1 : 0;
+    f->rate = dt > 0 ? lv->iter / dt : 0;
+    f->done = lv->done ? 1 : lv->failed ? -1 : 0;
     pthread_mutex_unlock(&lv->mu);
-    return fresh;
+    if (!fresh) return 0;
+    if (f->on_device && want_host) {
+        /* the held slot is the viewer's until its next take: no lock needed */
+        if (av_live_gpu_to_host(lv->gpu, f->slot, lv->host[f->slot]) != AV_OK) return AV_ERR;
+        f->on_device = 0;
+    }
+    return 1;
 }
 
 int av_live_save(av_live *lv, av_run *r) {
@@ -143,8 +183,8 @@ int av_live_save(av_live *lv, av_run *r) {
     double kl = lv->kl, secs = lv->t_iter - lv->t0;
     pthread_mutex_unlock(&lv->mu);
     if (!done) return av_fail("the projection is still running (iteration %d of %d); save when it is done", iter, lv->total);
-    /* done: the worker has finished writing, shared is final and no longer touched */
-    return av_project_save_head(r, &lv->opts, lv->layer, lv->head, lv->X, lv->shared, lv->scale, kl, secs);
+    /* done: the worker has finished, result is final and no longer touched */
+    return av_project_save_head(r, &lv->opts, lv->layer, lv->head, lv->X, lv->result, lv->scale, kl, secs);
 }
 
 void av_live_free(av_live *lv) {
@@ -152,7 +192,5 @@ void av_live_free(av_live *lv) {
         pthread_join(lv->thread, NULL);
         pthread_mutex_destroy(&lv->mu);
     }
-    free(lv->X);
-    free(lv->shared);
-    memset(lv, 0, sizeof *lv);
+    free_buffers(lv);
 }

@@ -27,10 +27,14 @@ typedef struct {
     FILE *state_out;       /* where `state -` writes (the caller's stream) */
     /* live projection (NULL lv when not live) */
     av_live *lv;
-    float *live_y;         /* [2T, dim] the newest Y, copied out of lv */
     int64_t live_seen;
     int live_iter, live_done, live_saved;
     double live_kl, live_rate;
+    int live_slot, live_slot_dev;  /* the frame held (-1 none) and whether it is on the device */
+    int interop_wanted;    /* --interop auto (1) or off (0) */
+    int interop_refused;   /* attaching the GL buffer failed: copy from then on */
+    char path_why[200];    /* why the copy path ("" with interop) */
+    int64_t frames_interop, frames_copy;  /* frames taken by each path */
 } win_state;
 
 static char glfw_error[512];
@@ -112,24 +116,83 @@ static void cb_refresh(GLFWwindow *win) { ((win_state *)glfwGetWindowUserPointer
 
 /* ---- frames ----------------------------------------------------------------------- */
 
+/* Whether the live frames go into the GL point buffer through CUDA-OpenGL interop:
+ * wanted, the job publishes on the device, the viewer draws with OpenGL from its point
+ * buffer, and the live projection is the one loaded. Attaches the buffer when it is
+ * new (returns 2: the held frame must be written again); path_why says why not. */
+static int interop_ready(win_state *w) {
+    av_live *lv = w->lv;
+    av_viewer *v = w->v;
+    const char *why = NULL;
+    if (!w->interop_wanted) why = "--interop off";
+    else if (!lv->gpu) why = strcmp(lv->backend, "cpu") ? "the projection reports on the host" : "the projection runs on the CPU";
+    else if (v->renderer != AV_RENDERER_GL) why = "OpenGL is a software renderer here";
+    else if (w->interop_refused) why = NULL; /* path_why holds the refusal */
+    else if (v->vd->cur != v->vd->live_idx || !v->pos_buf) return 0;  /* another projection shown */
+    else if (av_live_gpu_attached(lv->gpu) != v->pos_buf) {
+        if (av_live_gpu_attach_gl(lv->gpu, v->pos_buf) != AV_OK) {
+            snprintf(w->path_why, sizeof w->path_why, "%s", av_last_error());
+            w->interop_refused = 1;
+            return 0;
+        }
+        w->path_why[0] = 0;
+        return 2;
+    } else {
+        w->path_why[0] = 0;
+        return 1;
+    }
+    if (why) snprintf(w->path_why, sizeof w->path_why, "%s", why);
+    return 0;
+}
+
 /* Takes the newest iteration of the live projection into the viewer and says where
- * the run stands in the bottom bar. */
+ * the run stands in the bottom bar. Copy path: the frame is the job's host slot (the
+ * viewer keeps a pointer to it and uploads it to the GL buffer); interop: the job's
+ * device slot is written into the GL buffer by CUDA. */
 static void live_poll(win_state *w) {
     av_live *lv = w->lv;
     if (!lv) return;
-    if (av_live_poll(lv, &w->live_seen, w->live_y, &w->live_iter, &w->live_kl, &w->live_rate, &w->live_done)) {
-        av_vdata_live_update(w->v->vd, lv->layer, lv->head, w->live_y);
-        av_points_update_head(w->v, lv->layer, lv->head);
+    av_viewer *v = w->v;
+    int interop = interop_ready(w);
+    av_live_frame f;
+    int r = av_live_take(lv, &w->live_seen, !interop, &f);
+    w->live_iter = f.iter;
+    w->live_kl = f.kl;
+    w->live_rate = f.rate;
+    w->live_done = f.done;
+    if (r == AV_ERR) {
+        snprintf(v->note, sizeof v->note, "%s", av_last_error());
+    } else if (r == 1 || (interop == 2 && w->live_slot_dev)) {
+        if (r == 1) {
+            w->live_slot = f.slot;
+            w->live_slot_dev = f.on_device;
+        }
+        if (w->live_slot_dev) {
+            float b[6];
+            int64_t at = ((int64_t)lv->layer * v->vd->run.num_heads + lv->head) * lv->n * lv->opts.dim;
+            if (av_live_gpu_to_gl(lv->gpu, w->live_slot, at, b) != AV_OK) {
+                snprintf(v->note, sizeof v->note, "%s", av_last_error());
+            } else {
+                av_vdata_live_device(v->vd, lv->layer, lv->head, b);
+                av_points_head_changed(v, lv->layer, lv->head);
+                w->frames_interop += r == 1;
+            }
+        } else {
+            av_vdata_live_update(v->vd, lv->layer, lv->head, lv->host[w->live_slot]);
+            av_points_update_head(v, lv->layer, lv->head);
+            w->frames_copy++;
+        }
     }
     const char *m = lv->opts.method == AV_PROJ_TSNE ? "t-SNE" : "UMAP";
     char kl[48] = "";
     if (!isnan(w->live_kl)) snprintf(kl, sizeof kl, "  KL %.4f", w->live_kl);
     if (w->live_done < 0)
-        snprintf(w->v->note, sizeof w->v->note, "%s", lv->err);
+        snprintf(v->note, sizeof v->note, "%s", lv->err);
     else
-        snprintf(w->v->status, sizeof w->v->status, "live %s %d-D of head %d:%d on the %s  %s %d/%d%s  %.0f it/s%s", m,
-                 lv->opts.dim, lv->layer, lv->head, strcmp(lv->backend, "cpu") ? "GPU" : "CPU", lv->opts.method == AV_PROJ_TSNE ? "iteration" : "epoch", w->live_iter, lv->total,
-                 kl, w->live_rate,
+        snprintf(v->status, sizeof v->status, "live %s %d-D of head %d:%d on the %s  %s %d/%d%s  %.0f it/s  %s%s", m,
+                 lv->opts.dim, lv->layer, lv->head, strcmp(lv->backend, "cpu") ? "GPU" : "CPU",
+                 lv->opts.method == AV_PROJ_TSNE ? "iteration" : "epoch", w->live_iter, lv->total, kl, w->live_rate,
+                 w->path_why[0] ? "copy" : "interop",
                  w->live_saved ? "  - saved to proj/" : w->live_done ? "  - done: s saves it to proj/" : "");
 }
 
@@ -143,8 +206,39 @@ static void live_save(win_state *w) {
     w->v->note[0] = 0;
 }
 
-/* The live part of the state JSON: where the run is, and the first point and the
- * cloud's extent, so a script can tell the points moved. */
+/* The live head's positions as the viewer draws them: read back from the GL point
+ * buffer when the GPU draws (whichever path wrote it), else the host frame. Into Y
+ * [2T, dim]; AV_ERR when there is no frame yet. */
+static int live_positions(win_state *w, float *Y) {
+    av_live *lv = w->lv;
+    av_viewer *v = w->v;
+    size_t bytes = (size_t)lv->n * lv->opts.dim * sizeof(float);
+    if (w->live_slot < 0) return av_fail("the live projection has no iteration to show yet");
+    if (v->renderer == AV_RENDERER_GL && v->pos_buf && v->gl_proj == v->vd->live_idx) {
+        int64_t at = ((int64_t)lv->layer * v->vd->run.num_heads + lv->head) * (int64_t)bytes;
+        glBindBuffer(GL_TEXTURE_BUFFER, v->pos_buf);
+        glGetBufferSubData(GL_TEXTURE_BUFFER, (GLintptr)at, (GLsizeiptr)bytes, Y);
+        return AV_OK;
+    }
+    if (w->live_slot_dev) return av_fail("the live positions are on the GPU only");
+    memcpy(Y, av_vdata_point(v->vd, lv->layer, lv->head, 0), bytes);
+    return AV_OK;
+}
+
+/* Script `positions FILE.npy`: the drawn positions of the live head, [2T, dim] f32. */
+static int write_positions(win_state *w, const char *path) {
+    if (!w->lv) return av_fail("positions: only a live projection (--live) has positions to write");
+    float *Y = av_malloc((size_t)w->lv->n * w->lv->opts.dim * sizeof(float));
+    if (!Y) return AV_ERR;
+    int64_t shape[2] = {w->lv->n, w->lv->opts.dim};
+    int rc = live_positions(w, Y);
+    if (rc == AV_OK) rc = av_npy_write(path, AV_DT_F32, 2, shape, Y);
+    free(Y);
+    return rc;
+}
+
+/* The live part of the state JSON: where the run is, the first point and the cloud's
+ * extent (so a script can tell the points moved), and the path frames take. */
 static void live_state(win_state *w, cJSON *s) {
     if (!w->lv) return;
     av_live *lv = w->lv;
@@ -159,13 +253,24 @@ static void live_state(win_state *w, cJSON *s) {
     cJSON_AddBoolToObject(o, "saved", w->live_saved);
     float p0[3] = {0, 0, 0}, ext = 0;
     int dim = lv->opts.dim;
-    for (int k = 0; k < dim; k++) p0[k] = w->live_y[k];
-    for (int64_t i = 0; i < lv->n * dim; i++)
-        if (isfinite(w->live_y[i]) && fabsf(w->live_y[i]) > ext) ext = fabsf(w->live_y[i]);
+    float *Y = av_malloc((size_t)lv->n * dim * sizeof(float));
+    if (Y && live_positions(w, Y) == AV_OK) {
+        for (int k = 0; k < dim; k++) p0[k] = Y[k];
+        for (int64_t i = 0; i < lv->n * dim; i++)
+            if (isfinite(Y[i]) && fabsf(Y[i]) > ext) ext = fabsf(Y[i]);
+    }
+    av_clear_error();
+    free(Y);
     cJSON *a = cJSON_AddArrayToObject(o, "point0");
     for (int k = 0; k < dim; k++) cJSON_AddItemToArray(a, cJSON_CreateNumber(isfinite(p0[k]) ? p0[k] : 0));
     cJSON_AddNumberToObject(o, "extent", ext);
     cJSON_AddStringToObject(o, "backend", lv->backend);   /* the projections it runs on ("cpu", "cuda") */
+    /* "interop": CUDA writes the frames into the GL point buffer; "copy": they reach it
+     * (or the CPU renderer) through the host, path_why says why */
+    cJSON_AddStringToObject(o, "path", w->path_why[0] ? "copy" : "interop");
+    if (w->path_why[0]) cJSON_AddStringToObject(o, "path_why", w->path_why);
+    cJSON_AddNumberToObject(o, "frames_interop", (double)w->frames_interop);
+    cJSON_AddNumberToObject(o, "frames_copy", (double)w->frames_copy);
 }
 
 static void frame(win_state *w) {
@@ -303,6 +408,9 @@ static int script_line(win_state *w, const char *file, int lineno, char *line) {
     } else if (!strcmp(cmd, "state") && sscanf(rest, "%1023s", arg) == 1) {
         frame(w);  /* state after the frame: hover and lines drawn are current */
         return write_state(w, arg);
+    } else if (!strcmp(cmd, "positions") && sscanf(rest, "%1023s", arg) == 1) {
+        frame(w);
+        return write_positions(w, arg);
     } else if (!strcmp(cmd, "screenshot") && sscanf(rest, "%1023s", arg) == 1) {
         return screenshot(w, arg);
     } else if (!strcmp(cmd, "live-wait") && w->lv && sscanf(rest, "%1023s", arg) == 1) {
@@ -321,7 +429,7 @@ static int script_line(win_state *w, const char *file, int lineno, char *line) {
     } else if (!strcmp(cmd, "quit")) {
         return 1;
     } else {
-        return av_fail("%s:%d: cannot read '%s' (move, point, click, rclick, drag, scroll, key, type, frame, settle, wait, live-wait, state, screenshot, quit)",
+        return av_fail("%s:%d: cannot read '%s' (move, point, click, rclick, drag, scroll, key, type, frame, settle, wait, live-wait, state, positions, screenshot, quit)",
                        file, lineno, line);
     }
     return 0;
@@ -403,10 +511,11 @@ int av_window_run_live(const av_session_opts *o, int width, int height, const ch
     if (rc == AV_OK) rc = av_session_apply(o, &v, proj);
     if (rc == AV_OK && live) {
         /* start after GL is up and the options applied: a bad option costs no thread */
-        if (!(w.live_y = av_malloc((size_t)(2 * vd.T) * live->proj.dim * sizeof(float)))) rc = AV_ERR;
-        else if ((rc = av_live_start(&lv, &vd.run, &live->proj, live->layer, live->head)) == AV_OK) {
+        if ((rc = av_live_start(&lv, &vd.run, &live->proj, live->layer, live->head)) == AV_OK) {
             w.lv = &lv;
             w.live_kl = NAN;
+            w.live_slot = -1;
+            w.interop_wanted = live->interop;
             if (lv.note[0]) snprintf(v.note, sizeof v.note, "%s", lv.note);
         }
     }
@@ -453,9 +562,9 @@ int av_window_run_live(const av_session_opts *o, int width, int height, const ch
          * go. The window goes away at once so closing feels immediate (Ctrl-C ends the
          * process sooner; nothing is being written to the run meanwhile). */
         if (!w.live_done) glfwHideWindow(win);
+        av_vdata_live_update(&vd, lv.layer, lv.head, NULL);  /* the viewer let go of the job's slot */
         av_live_free(w.lv);
     }
-    free(w.live_y);
     av_viewer_free(&v);
     glfwDestroyWindow(win);
     glfwTerminate();

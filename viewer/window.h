@@ -9,10 +9,14 @@
  *   type TEXT | frame | settle [TIMEOUT_MS] (frames until every point is drawn) | wait MS
  *   state FILE|- | screenshot FILE.png | quit
  *   live-wait ITER|done [TIMEOUT_MS] (live projection: until it reaches ITER or finishes)
+ *   positions FILE.npy (live projection: the drawn positions of its head, [2T, dim] f32,
+ *   read back from the GL point buffer when the GPU draws)
  *
  * Live (`attnviz view --live`): the head's projection runs in a worker thread
- * (viewer/live.h); every frame shows the newest iteration, with iteration, KL and rate
- * in the bottom bar, and key s saves the finished result into the run's proj/. */
+ * (viewer/live.h) the window polls; every frame shows the newest iteration, with
+ * iteration, KL, rate and the path the frames take in the bottom bar ("interop": CUDA
+ * writes them into the GL point buffer; "copy": through the host), and key s saves the
+ * finished result into the run's proj/. */
 #ifndef AV_VIEWER_WINDOW_H
 #define AV_VIEWER_WINDOW_H
 #include <stdio.h>
@@ -22,6 +26,7 @@
 typedef struct {
     av_project_opts proj;  /* method (t-SNE or UMAP), dim and parameters */
     int layer, head;
+    int interop;           /* 1: CUDA-OpenGL interop where possible; 0: always the copy path */
 } av_live_opts;
 
 /* The window's size when the caller gives none (0 x 0): this, or less where the

@@ -179,11 +179,19 @@ static int single_report(void *state, float *Y, double *kl) {
     return AV_OK;
 }
 
+// The positions as they are on the device (structure of arrays, axis a at pos + a *
+// nnodes), in the head's stream order: no download, no wait.
+static int single_report_device(void *state, const av_tsne_params *p, int iter) {
+    head *h = ((single_run *)state)->h;
+    p->on_iter_device(p->user, iter, h->g.pos, h->g.nnodes, 1, (void *)h->c.s);
+    return AV_OK;
+}
+
 extern "C" int av_tsne_cuda(const float *X, int64_t n, int d, const av_tsne_params *p, float *Y, double *kl_out) {
     if (av_tsne_check(n, p, INT32_MAX / 16, "t-SNE on the GPU") != AV_OK) return AV_ERR;
     head *h = (head *)av_calloc(1, sizeof *h);
     if (!h) return AV_ERR_NOMEM;
-    static const av_tsne_engine gpu_engine = {single_step, single_report};
+    static const av_tsne_engine gpu_engine = {single_step, single_report, single_report_device};
     single_run run = {h, p};
     int rc = head_setup(h, X, n, d, p, 1);
     if (rc == AV_OK) rc = av_tsne_iterate(p, n, &gpu_engine, &run, Y);

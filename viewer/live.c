@@ -25,8 +25,12 @@ static void publish_locked(av_live *lv, int iter, double kl, int on_dev) {
  * host: the one host copy of an iteration. The worker is the only writer of slot w, so
  * the copy needs no lock. */
 static void publish_host(av_live *lv, int iter, const float *Y, double kl) {
+    double t0 = av_now();
     memcpy(lv->host[lv->w], Y, (size_t)lv->n * lv->opts.dim * sizeof(float));
+    double dt = av_now() - t0;
     pthread_mutex_lock(&lv->mu);
+    lv->publish_secs += dt;
+    lv->published++;
     publish_locked(lv, iter, kl, 0);
     pthread_mutex_unlock(&lv->mu);
 }
@@ -36,8 +40,12 @@ static void on_umap(void *user, int epoch, const float *Y, int64_t n) { (void)n;
 /* The GPU projection's device array: a device copy into slot w enqueued on its stream. */
 static void on_device(void *user, int iter, const float *pos, int64_t axis_stride, int64_t point_stride, void *stream) {
     av_live *lv = user;
+    double t0 = av_now();
     if (av_live_gpu_put(lv->gpu, lv->w, pos, axis_stride, point_stride, stream) != AV_OK) return; /* frame skipped */
+    double dt = av_now() - t0;
     pthread_mutex_lock(&lv->mu);
+    lv->publish_secs += dt;
+    lv->published++;
     publish_locked(lv, iter, NAN, 1);
     pthread_mutex_unlock(&lv->mu);
 }

@@ -56,6 +56,8 @@ typedef struct av_live {
     int iter;                /* iteration of the ready slot */
     double kl;               /* KL at that iteration (NaN for UMAP and device frames) */
     double t0, t_iter;       /* start, and when `iter` was published (av_now) */
+    double publish_secs;     /* the worker's time in publishing (the host copy, or enqueueing the device one) */
+    int64_t published;       /* iterations published */
     int done, failed;
     char err[512];
 } av_live;

@@ -17,7 +17,7 @@ const av_project_backend *av_project_backend_cuda(void) {
     av_fail("this build has no CUDA backend (nvcc was not found at build time)");
     return NULL;
 }
-/* No device slots can be had, so nothing can call the others with one. */
+/* No device slots or registrations can be had, so nothing can call the others with one. */
 int av_live_gpu_open(int64_t n, int dim, av_live_gpu **out) {
     (void)n; (void)dim;
     *out = NULL;
@@ -27,13 +27,15 @@ int av_live_gpu_put(av_live_gpu *g, int slot, const float *pos, int64_t axis_str
     (void)g; (void)slot; (void)pos; (void)axis_stride; (void)point_stride; (void)stream;
     return av_fail("this build has no CUDA backend");
 }
-int av_live_gpu_attach_gl(av_live_gpu *g, unsigned buffer) {
-    (void)g; (void)buffer;
+int av_gl_buffer_register(unsigned buffer, av_gl_buffer **out) {
+    (void)buffer;
+    *out = NULL;
     return av_fail("this build has no CUDA backend");
 }
-unsigned av_live_gpu_attached(const av_live_gpu *g) { (void)g; return 0; }
-int av_live_gpu_to_gl(av_live_gpu *g, int slot, int64_t at, float bounds[6]) {
-    (void)g; (void)slot; (void)at; (void)bounds;
+unsigned av_gl_buffer_name(const av_gl_buffer *b) { (void)b; return 0; }
+void av_gl_buffer_unregister(av_gl_buffer *b) { (void)b; }
+int av_live_gpu_to_gl(av_live_gpu *g, int slot, av_gl_buffer *b, int64_t at, float bounds[6]) {
+    (void)g; (void)slot; (void)b; (void)at; (void)bounds;
     return av_fail("this build has no CUDA backend");
 }
 int av_live_gpu_to_host(av_live_gpu *g, int slot, float *Y) {

@@ -5,6 +5,7 @@
 #include "kernels/backend/common.cuh"
 #include "kernels/backend/live_gpu.h"
 
+#include <float.h>
 #include <limits.h>
 #include <string.h>
 
@@ -38,7 +39,7 @@ __global__ void live_emit_kernel(float *dst, const float *slot, int64_t n, int d
     if (e >= n * dim) return;
     float v = slot[e];
     dst[e] = v;
-    if (!isfinite(v)) return;
+    if (!(fabsf(v) <= FLT_MAX)) return;   // NaN and infinities: not finite
     int a = (int)(e % dim), o = live_ord(v);
     atomicMin(&ord[a], o);
     atomicMax(&ord[3 + a], o);
@@ -67,7 +68,10 @@ struct av_live_gpu {
     cudaStream_t s;             // the display side's stream
     int *ord;                   // [6] device bounds, as live_ord
     int *ord_host;              // [6] pinned
-    cudaGraphicsResource_t res; // the registered GL buffer, or NULL
+};
+
+struct av_gl_buffer {
+    cudaGraphicsResource_t res;
     unsigned buffer;
 };
 
@@ -107,12 +111,9 @@ extern "C" int av_live_gpu_put(av_live_gpu *g, int slot, const float *pos, int64
     return AV_OK;
 }
 
-extern "C" int av_live_gpu_attach_gl(av_live_gpu *g, unsigned buffer) {
-    if (g->res) {
-        cudaGraphicsUnregisterResource(g->res);
-        g->res = NULL;
-        g->buffer = 0;
-    }
+extern "C" int av_gl_buffer_register(unsigned buffer, av_gl_buffer **out) {
+    *out = NULL;
+    AV_CUDA_READY();
     // the GL context must run on the CUDA device: a software renderer or another GPU has
     // no CUDA device behind it (cudaGLGetDevices lists none, or only others)
     unsigned count = 0;
@@ -127,27 +128,37 @@ extern "C" int av_live_gpu_attach_gl(av_live_gpu *g, unsigned buffer) {
     int found = 0;
     for (unsigned k = 0; k < count && k < 8; k++) found |= devs[k] == ours;
     if (!found) return av_fail("the OpenGL context runs on another GPU than CUDA device %d", ours);
-    e = cudaGraphicsGLRegisterBuffer(&g->res, buffer, cudaGraphicsRegisterFlagsNone);
+    av_gl_buffer *b = (av_gl_buffer *)av_calloc(1, sizeof *b);
+    if (!b) return AV_ERR_NOMEM;
+    // no write-discard: the buffer holds every head, a live head is one range of it
+    e = cudaGraphicsGLRegisterBuffer(&b->res, buffer, cudaGraphicsRegisterFlagsNone);
     if (e != cudaSuccess) {
         cudaGetLastError();
-        g->res = NULL;
+        free(b);
         return av_fail("CUDA cannot register the viewer's vertex buffer: %s", cudaGetErrorString(e));
     }
-    g->buffer = buffer;
+    b->buffer = buffer;
+    *out = b;
     return AV_OK;
 }
 
-extern "C" unsigned av_live_gpu_attached(const av_live_gpu *g) { return g && g->res ? g->buffer : 0; }
+extern "C" unsigned av_gl_buffer_name(const av_gl_buffer *b) { return b ? b->buffer : 0; }
 
-extern "C" int av_live_gpu_to_gl(av_live_gpu *g, int slot, int64_t at, float bounds[6]) {
-    if (!g->res) return av_fail("no GL buffer is attached to the live positions");
+extern "C" void av_gl_buffer_unregister(av_gl_buffer *b) {
+    if (!b) return;
+    cudaGraphicsUnregisterResource(b->res);
+    cudaGetLastError();
+    free(b);
+}
+
+extern "C" int av_live_gpu_to_gl(av_live_gpu *g, int slot, av_gl_buffer *b, int64_t at, float bounds[6]) {
     int64_t m = g->n * g->dim;
     static const int start[6] = {INT_MAX, INT_MAX, INT_MAX, INT_MIN, INT_MIN, INT_MIN};
     cudaCheck(cudaStreamWaitEvent(g->s, g->put[slot], 0));
-    cudaCheck(cudaGraphicsMapResources(1, &g->res, g->s));
+    cudaCheck(cudaGraphicsMapResources(1, &b->res, g->s));
     float *buf = NULL;
     size_t bytes = 0;
-    cudaError_t e = cudaGraphicsResourceGetMappedPointer((void **)&buf, &bytes, g->res);
+    cudaError_t e = cudaGraphicsResourceGetMappedPointer((void **)&buf, &bytes, b->res);
     if (e == cudaSuccess && (size_t)(at + m) * sizeof(float) > bytes) e = cudaErrorInvalidValue;
     if (e == cudaSuccess) e = cudaMemcpyAsync(g->ord, start, sizeof start, cudaMemcpyHostToDevice, g->s);
     if (e == cudaSuccess) {
@@ -156,7 +167,7 @@ extern "C" int av_live_gpu_to_gl(av_live_gpu *g, int slot, int64_t at, float bou
     }
     if (e == cudaSuccess) e = cudaMemcpyAsync(g->ord_host, g->ord, 6 * sizeof(int), cudaMemcpyDeviceToHost, g->s);
     // unmapped whatever happened: GL must get its buffer back
-    cudaError_t u = cudaGraphicsUnmapResources(1, &g->res, g->s);
+    cudaError_t u = cudaGraphicsUnmapResources(1, &b->res, g->s);
     if (e == cudaSuccess) e = u;
     // the slot is read before the viewer gives it back to the projection to write
     if (e == cudaSuccess) e = cudaStreamSynchronize(g->s);
@@ -177,7 +188,6 @@ extern "C" int av_live_gpu_to_host(av_live_gpu *g, int slot, float *Y) {
 
 extern "C" void av_live_gpu_close(av_live_gpu *g) {
     if (!g) return;
-    if (g->res) cudaGraphicsUnregisterResource(g->res);
     if (g->s) cudaStreamSynchronize(g->s);
     for (int k = 0; k < 3; k++) {
         if (g->slot[k]) cudaFree(g->slot[k]);

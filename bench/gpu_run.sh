@@ -14,7 +14,10 @@
 #   heads    bench/bench_tsne_gpu.sh PARTS=heads (144 heads of 200k points: the < 10 min goal)
 #   viewer   bench/bench_viewer.sh (frame times of the viewer drawn headless through EGL on
 #            the card, 1M to 28.8M points; section of RESULTS-gpu.md)
-#   all      build test dev extract proj heads viewer
+#   live     build/bench_live_gpu (a live t-SNE of 200k points, 20k quick, with a display
+#            taking frames through CUDA-OpenGL interop and the copy path, and none;
+#            section of RESULTS-gpu.md)
+#   all      build test dev extract proj heads viewer live
 # Each stage after build builds only the targets it needs, so any stage works on a cold
 # machine (a warm one keeps build/: nothing to rebuild). Each stage replaces its own
 # section of bench/RESULTS-gpu.md (the others are kept); extract and proj/heads also
@@ -39,7 +42,7 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 self="$root/bench/gpu_run.sh"
-all_stages=(build test dev extract proj heads viewer)
+all_stages=(build test dev extract proj heads viewer live)
 build=${AV_BUILD:-build}
 case "$build" in /*) ;; *) build="$root/$build" ;; esac
 prefix="$build/gpu-prefix"
@@ -300,6 +303,16 @@ one_stage() {
       echo "failed: $(grep -m1 'failed' "$log" | cut -c1-150)" > "$line"
     fi
     ;;
+  live)
+    build_targets bench_live_gpu || { echo "build failed" > "$line"; return 1; }
+    local log="$logs/bench_live_gpu.log" rc=0
+    if [ "$quick" = 1 ]; then "$build/bench_live_gpu" 20000 300 > "$log" 2>&1 || rc=$?
+    else "$build/bench_live_gpu" 200000 500 > "$log" 2>&1 || rc=$?; fi
+    [ $rc = 0 ] || status=1
+    { echo "## Live t-SNE with a display (build/bench_live_gpu, headless EGL)"; echo; stage_header; echo '```'; cat "$log"; echo '```'; } > "$md"
+    grep -E '^(no display|copy|interop) ' "$log" | awk '{printf "%s%s %s s %s it/s %s ms/frame", NR > 1 ? "; " : "", $1 == "no" ? "off" : $1, $(NF-3), $(NF-2), $NF}' > "$line"
+    [ $rc = 0 ] || echo "exit $rc: $(grep -m1 -E 'impossible|failed|SKIP' "$log" | cut -c1-150); $(cat "$line")" > "$line"
+    ;;
   esac
   return $status
 }
@@ -337,7 +350,7 @@ for a in "$@"; do
   case "$a" in
     -h|--help) usage; exit 0 ;;
     all) stages+=("${all_stages[@]}") ;;
-    build|test|dev|extract|proj|heads|viewer) stages+=("$a") ;;
+    build|test|dev|extract|proj|heads|viewer|live) stages+=("$a") ;;
     *) echo "gpu_run: unknown stage '$a' (stages: ${all_stages[*]} all; --help)"; exit 2 ;;
   esac
 done
@@ -412,6 +425,7 @@ done
         extract) tail -n 8 "$logs/bench_extract_gpu.log" 2>/dev/null ;;
         proj|heads) grep -E -B2 'FAILED|bench_tsne_gpu:' "$logs/bench_tsne_gpu_$s.log" 2>/dev/null | tail -n 12 ;;
         viewer) tail -n 12 "$logs/bench_viewer.log" 2>/dev/null ;;
+        live) tail -n 8 "$logs/bench_live_gpu.log" 2>/dev/null ;;
       esac
       tail -n 3 "$logs/$s.out" 2>/dev/null
     fi

@@ -96,14 +96,12 @@ static void free_buffers(av_live *lv) {
     memset(lv, 0, sizeof *lv);
 }
 
-int av_live_start(av_live *lv, const av_run *r, const av_project_opts *o, int layer, int head) {
+/* The checks and the table, before anything is allocated. */
+static int live_setup(av_live *lv, const av_project_opts *o, int64_t n, int d, int layer, int head) {
     memset(lv, 0, sizeof *lv);
     if (o->method != AV_PROJ_TSNE && o->method != AV_PROJ_UMAP)
         return av_fail("--live runs t-SNE or UMAP (PCA has no iterations to watch)");
     if (o->dim != 2 && o->dim != 3) return av_fail("--dim must be 2 or 3, got %d", o->dim);
-    if (layer < 0 || layer >= r->num_layers || head < 0 || head >= r->num_heads)
-        return av_fail("%s: no head %d:%d (the model has %d layers x %d heads)", r->dir, layer, head, r->num_layers,
-                       r->num_heads);
     lv->opts = *o;
     lv->opts.heads = NULL;
     if (av_project_backend_of(o, &lv->be, lv->note, sizeof lv->note) != AV_OK) {
@@ -115,17 +113,58 @@ int av_live_start(av_live *lv, const av_run *r, const av_project_opts *o, int la
     lv->backend = on_cpu ? cpu->name : lv->be.name;
     lv->layer = layer;
     lv->head = head;
-    int64_t T = r->num_tokens;
-    lv->n = 2 * T;
-    lv->d = r->head_dim;
+    lv->n = n;
+    lv->d = d;
     lv->kl = NAN;
-    lv->total = o->method == AV_PROJ_TSNE ? o->tsne.iters : av_umap_epochs(lv->n, o->umap.epochs);
-    if (T < 2) return av_fail("%s: the run has %lld tokens; a projection needs at least 2", r->dir, (long long)T);
-    size_t ny = (size_t)lv->n * o->dim;
-    lv->X = av_malloc((size_t)lv->n * lv->d * sizeof *lv->X);
+    lv->total = o->method == AV_PROJ_TSNE ? o->tsne.iters : av_umap_epochs(n, o->umap.epochs);
+    size_t ny = (size_t)n * o->dim;
     lv->result = av_malloc(ny * sizeof(float));
     for (int s = 0; s < 3; s++) lv->host[s] = av_malloc(ny * sizeof(float));
-    if (!lv->X || !lv->result || !lv->host[0] || !lv->host[1] || !lv->host[2]) goto fail;
+    if (!lv->result || !lv->host[0] || !lv->host[1] || !lv->host[2]) {
+        free_buffers(lv);
+        return AV_ERR;
+    }
+    return AV_OK;
+}
+
+/* Starts the worker on lv->X (set up by the caller). */
+static int live_go(av_live *lv) {
+    /* a GPU projection publishes on the device when device slots can be had; else (no
+     * memory for them) it downloads every iteration as the CPU's hands it over */
+    if (strcmp(lv->backend, "cpu") && av_live_gpu_open(lv->n, lv->opts.dim, &lv->gpu) != AV_OK) {
+        lv->gpu = NULL;
+        av_clear_error();
+    }
+    lv->w = 0;
+    lv->ready = 1;
+    lv->held = 2;
+    if (pthread_mutex_init(&lv->mu, NULL)) {
+        free_buffers(lv);
+        return av_fail("cannot create a mutex");
+    }
+    lv->t0 = lv->t_iter = av_now();
+    if (pthread_create(&lv->thread, NULL, worker, lv)) {
+        pthread_mutex_destroy(&lv->mu);
+        free_buffers(lv);
+        return av_fail("cannot start the projection thread");
+    }
+    lv->started = 1;
+    return AV_OK;
+}
+
+int av_live_start(av_live *lv, const av_run *r, const av_project_opts *o, int layer, int head) {
+    if (layer < 0 || layer >= r->num_layers || head < 0 || head >= r->num_heads) {
+        memset(lv, 0, sizeof *lv);
+        return av_fail("%s: no head %d:%d (the model has %d layers x %d heads)", r->dir, layer, head, r->num_layers,
+                       r->num_heads);
+    }
+    int64_t T = r->num_tokens;
+    if (T < 2) {
+        memset(lv, 0, sizeof *lv);
+        return av_fail("%s: the run has %lld tokens; a projection needs at least 2", r->dir, (long long)T);
+    }
+    if (live_setup(lv, o, 2 * T, r->head_dim, layer, head) != AV_OK) return AV_ERR;
+    if (!(lv->X = av_malloc((size_t)lv->n * lv->d * sizeof *lv->X))) goto fail;
     if (av_run_head_q(r, layer, head, lv->X) != AV_OK || av_run_head_k(r, layer, head, lv->X + T * lv->d) != AV_OK) goto fail;
     for (int64_t i = 0; i < lv->n * lv->d; i++)
         if (!isfinite(lv->X[i])) {
@@ -134,27 +173,25 @@ int av_live_start(av_live *lv, const av_run *r, const av_project_opts *o, int la
         }
     lv->scale = 1;
     av_normalize_qk(lv->X, T, lv->d, o->translate, o->scale, &lv->scale);
-    /* a GPU projection publishes on the device when device slots can be had; else (no
-     * memory for them) it downloads every iteration as the CPU's hands it over */
-    if (!on_cpu && av_live_gpu_open(lv->n, o->dim, &lv->gpu) != AV_OK) {
-        lv->gpu = NULL;
-        av_clear_error();
-    }
-    lv->w = 0;
-    lv->ready = 1;
-    lv->held = 2;
-    if (pthread_mutex_init(&lv->mu, NULL)) { av_fail("cannot create a mutex"); goto fail; }
-    lv->t0 = lv->t_iter = av_now();
-    if (pthread_create(&lv->thread, NULL, worker, lv)) {
-        pthread_mutex_destroy(&lv->mu);
-        av_fail("cannot start the projection thread");
-        goto fail;
-    }
-    lv->started = 1;
-    return AV_OK;
+    return live_go(lv);
 fail:
     free_buffers(lv);
     return AV_ERR;
+}
+
+int av_live_start_cloud(av_live *lv, const float *X, int64_t n, int d, const av_project_opts *o) {
+    if (n < 4) {
+        memset(lv, 0, sizeof *lv);
+        return av_fail("a live projection needs at least 4 points, got %lld", (long long)n);
+    }
+    if (live_setup(lv, o, n, d, 0, 0) != AV_OK) return AV_ERR;
+    if (!(lv->X = av_malloc((size_t)n * d * sizeof *lv->X))) {
+        free_buffers(lv);
+        return AV_ERR;
+    }
+    memcpy(lv->X, X, (size_t)n * d * sizeof *X);
+    lv->scale = 1;
+    return live_go(lv);
 }
 
 int av_live_take(av_live *lv, int64_t *seen, int want_host, av_live_frame *f) {

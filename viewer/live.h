@@ -66,6 +66,10 @@ typedef struct av_live {
  * starts the worker. o->method must be t-SNE or UMAP. */
 int av_live_start(av_live *lv, const av_run *r, const av_project_opts *o, int layer, int head);
 
+/* The same on a cloud X [n, d] the caller already has (copied; used as it is, no
+ * normalisation), for benchmarks: layer and head 0, nothing to save it into. */
+int av_live_start_cloud(av_live *lv, const float *X, int64_t n, int d, const av_project_opts *o);
+
 /* What the viewer holds after av_live_take. */
 typedef struct {
     int slot;                /* the held slot, -1 before the first publish */

@@ -294,6 +294,8 @@ static void live_state(win_state *w, cJSON *s) {
     cJSON_AddNumberToObject(o, "total", lv->total);
     if (!isnan(w->live_kl)) cJSON_AddNumberToObject(o, "kl", w->live_kl);
     cJSON_AddNumberToObject(o, "rate", round(w->live_rate));
+    /* from the start to the newest iteration (of the slowest head) */
+    cJSON_AddNumberToObject(o, "seconds", w->live_rate > 0 ? round(1e3 * w->live_iter / w->live_rate) / 1e3 : 0);
     cJSON_AddBoolToObject(o, "done", w->live_done == 1);
     cJSON_AddBoolToObject(o, "saved", w->live_saved);
     float p0[3] = {0, 0, 0}, ext = 0;

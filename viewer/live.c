@@ -129,9 +129,9 @@ static int live_setup(av_live *lv, const av_project_opts *o, int64_t n, int d, i
 
 /* Starts the worker on lv->X (set up by the caller). */
 static int live_go(av_live *lv) {
-    /* a GPU projection publishes on the device when device slots can be had; else (no
-     * memory for them) it downloads every iteration as the CPU's hands it over */
-    if (strcmp(lv->backend, "cpu") && av_live_gpu_open(lv->n, lv->opts.dim, &lv->gpu) != AV_OK) {
+    /* the CUDA table's projection publishes on the device when device slots can be had;
+     * else (no memory for them) it downloads every iteration as the CPU's hands it over */
+    if (!strcmp(lv->backend, "cuda") && av_live_gpu_open(lv->n, lv->opts.dim, &lv->gpu) != AV_OK) {
         lv->gpu = NULL;
         av_clear_error();
     }

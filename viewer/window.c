@@ -137,7 +137,13 @@ static int interop_ready(win_state *w) {
     else if (!lv->gpu) why = strcmp(lv->backend, "cpu") ? "no room for the positions on the GPU" : "the projection runs on the CPU";
     else if (v->renderer != AV_RENDERER_GL) why = "OpenGL is a software renderer here";
     else if (w->interop_refused) return 0; /* path_why holds the refusal */
-    else if (v->vd->cur != v->vd->live_idx || !v->pos_buf) return 0;  /* another projection shown */
+    else if (v->vd->cur != v->vd->live_idx || !v->pos_buf) {
+        /* another projection is shown: let go of the point buffer now, before it is
+         * replaced by that projection's (the poll runs before the frame's upload) */
+        av_gl_buffer_unregister(w->glbuf);
+        w->glbuf = NULL;
+        return 0;
+    }
     else if (av_gl_buffer_name(w->glbuf) != v->pos_buf) {
         /* a new point buffer (the projection was loaded again) */
         av_gl_buffer_unregister(w->glbuf);

@@ -35,7 +35,7 @@ expect 1 "AV_GPU_BUNDLE=$AV_TMP/none.tar.xz: no such file" AV_GPU_BUNDLE="$AV_TM
 
 run --help; rc=$?
 [ $rc = 0 ] || fail "--help: exit $rc"
-for s in build test dev extract proj heads viewer all BENCH_QUICK AV_GPU_BUDGET; do
+for s in build test dev extract proj heads viewer live all BENCH_QUICK AV_GPU_BUDGET; do
   grep -qE "^  $s[ =]" "$AV_TMP/out" || fail "--help does not describe $s"
 done
 
@@ -43,11 +43,11 @@ if nvidia-smi -L >/dev/null 2>&1; then
   echo "cli_gpu_run: this machine has an NVIDIA GPU: the no-GPU checks do not apply"
 else
   before=$(cksum < bench/RESULTS-gpu.md)
-  for s in test dev extract proj heads viewer all "build test" "dev build"; do
+  for s in test dev extract proj heads viewer live all "build test" "dev build"; do
     # shellcheck disable=SC2086
     expect 1 "no NVIDIA GPU here" X=1 -- $s
   done
-  grep -q "stage(s) test dev extract proj heads viewer need one" <(AV_BUILD="$b" bash bench/gpu_run.sh all 2>&1) \
+  grep -q "stage(s) test dev extract proj heads viewer live need one" <(AV_BUILD="$b" bash bench/gpu_run.sh all 2>&1) \
     || fail "'all' does not name the stages that need a GPU"
   [ "$(cksum < bench/RESULTS-gpu.md)" = "$before" ] || fail "bench/RESULTS-gpu.md changed"
 fi

@@ -3,6 +3,7 @@
  * multiple of 64 bytes and ended by '\n'. */
 #include "base/npy.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,9 +132,11 @@ int av_npy_writer_open(av_npy_writer *w, const char *path, av_dtype dtype, int n
     for (int i = 0; i < ndim; i++) w->expected *= shape[i];
     w->written = 0;
     if (av_atomic_open(&w->file, path) != AV_OK) return AV_ERR;
+    errno = 0;
     if (fwrite(hdr, 1, hl, w->file.f) != hl) {
+        int e = errno;
         av_atomic_abort(&w->file);
-        return av_fail("%s: write failed", path);
+        return av_fail("%s: write failed: %s (nothing written)", path, av_write_reason(e));
     }
     return AV_OK;
 }
@@ -141,7 +144,9 @@ int av_npy_writer_open(av_npy_writer *w, const char *path, av_dtype dtype, int n
 int av_npy_writer_append(av_npy_writer *w, const void *data, int64_t count) {
     if (w->written + count > w->expected) return av_fail("%s: more data than the shape holds", w->file.path);
     size_t bytes = (size_t)count * av_dtype_size(w->dtype);
-    if (bytes && fwrite(data, 1, bytes, w->file.f) != bytes) return av_fail("%s: write failed", w->file.path);
+    errno = 0;
+    if (bytes && fwrite(data, 1, bytes, w->file.f) != bytes)
+        return av_fail("%s: write failed: %s", w->file.path, av_write_reason(errno));
     w->written += count;
     return AV_OK;
 }

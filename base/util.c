@@ -152,15 +152,18 @@ int av_atomic_open(av_atomic_file *a, const char *path) {
     return AV_OK;
 }
 
+const char *av_write_reason(int e) { return e ? strerror(e) : "I/O error"; }
+
 int av_atomic_commit(av_atomic_file *a) {
     if (!a->f) return av_fail("%s: not open", a->path);
-    int bad = fflush(a->f) != 0 || ferror(a->f);
-    if (!bad) bad = fsync(fileno(a->f)) != 0;
-    if (fclose(a->f) != 0) bad = 1;
+    errno = 0;
+    int bad = fflush(a->f) != 0 || ferror(a->f), e = errno;
+    if (!bad && fsync(fileno(a->f)) != 0) bad = 1, e = errno;
+    if (fclose(a->f) != 0 && !bad) bad = 1, e = errno;
     a->f = NULL;
     if (bad) {
         unlink(a->tmp);
-        return av_fail("%s: write failed: %s", a->path, strerror(errno));
+        return av_fail("%s: write failed: %s (nothing written)", a->path, av_write_reason(e));
     }
     if (rename(a->tmp, a->path) != 0) {
         int e = errno;
@@ -179,9 +182,11 @@ void av_atomic_abort(av_atomic_file *a) {
 int av_write_file_atomic(const char *path, const void *data, size_t len) {
     av_atomic_file a;
     if (av_atomic_open(&a, path) != AV_OK) return AV_ERR;
+    errno = 0;
     if (len && fwrite(data, 1, len, a.f) != len) {
+        int e = errno;
         av_atomic_abort(&a);
-        return av_fail("%s: write failed", path);
+        return av_fail("%s: write failed: %s (nothing written)", path, av_write_reason(e));
     }
     return av_atomic_commit(&a);
 }

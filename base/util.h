@@ -44,6 +44,10 @@ typedef struct { FILE *f; char path[4096]; char tmp[4128]; } av_atomic_file;
 int av_atomic_open(av_atomic_file *a, const char *path);
 int av_atomic_commit(av_atomic_file *a);  /* fflush + fsync + rename; closes */
 void av_atomic_abort(av_atomic_file *a);  /* close and unlink the temporary */
+/* The reason of a failed write for its message: strerror(e), or "I/O error" when the
+ * call left errno 0. stdio keeps only an error flag, so callers pass the errno of the
+ * failing call (or of the flush that repeats it), saved before anything else runs. */
+const char *av_write_reason(int e);
 /* Writes a whole buffer atomically. */
 int av_write_file_atomic(const char *path, const void *data, size_t len);
 

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Extraction throughput on the GPU: attnviz extract --device cuda against transformers in
 # PyTorch on the same GPU, same shapes (bert-base-uncased and gpt2 small, random weights),
-# same batch (32 x 128 tokens), same token count, f32 and bf16 (our AV_CUDA_GEMM=bf16
-# tensor-core GEMMs; PyTorch's torch.autocast bf16). Writes bench/RESULTS-gpu-extract.md.
+# same batch (32 x 128 tokens), same token count, f32 and bf16 (our --gemm bf16 tensor-core
+# GEMMs, weights kept in bf16; PyTorch's torch.autocast bf16). Writes
+# bench/RESULTS-gpu-extract.md.
 #   bash bench/bench_extract_gpu.sh            (bench/gpu_run.sh runs it; so does bench/run.sh)
 # Env: AV (attnviz binary), PY (python with torch + transformers + CUDA), BENCH_QUICK=1
-# (64 items instead of 512). Needs no network. On a machine without an NVIDIA GPU or with
+# (64 items instead of 512), MODELS (default "bert-base gpt2"), AUTO=0 (leave out the
+# --batch auto column's run). Needs no network. On a machine without an NVIDIA GPU or with
 # a build without CUDA it says SKIP and writes nothing.
 #
 # What each column is (tokens per second, real tokens; every item is 128 tokens, no padding):
@@ -70,17 +72,19 @@ gpu=$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -1
   echo "|---|---|---|---|---|---|---|---|---|---|"
 } > "$tmp"
 
-for model in bert-base gpt2; do
+attempts="warm timed auto"; [ "${AUTO:-1}" = 0 ] && attempts="warm timed"
+for model in ${MODELS:-bert-base gpt2}; do
+  case "$model" in bert-base|gpt2) ;; *) echo "bench_extract_gpu: MODELS: unknown model '$model' (bert-base, gpt2)"; exit 2 ;; esac
   data="$work/models/${model%-base}.txt"
   for prec in f32 bf16; do
     run="$work/run-$model-$prec"
-    ours="failed"; line=""; auto="failed"
+    ours="failed"; line=""; auto="failed"; [ "${AUTO:-1}" = 0 ] && auto="-"
     ok=1
-    for attempt in warm timed auto; do
+    for attempt in $attempts; do
       rm -rf "$run"
       batch=32; [ $attempt = auto ] && batch=auto
       start=$(date +%s.%N)
-      if ! AV_CUDA_GEMM=$prec "$AV" extract "$work/models/$model" "$data" -o "$run" --device cuda --dtype f16 --batch $batch \
+      if ! "$AV" extract "$work/models/$model" "$data" -o "$run" --device cuda --gemm "$prec" --dtype f16 --batch $batch \
            > "$work/extract.log" 2>&1; then
         ok=0; echo "bench_extract_gpu: attnviz extract failed on $model ($prec, batch $batch): $(tail -1 "$work/extract.log")"; break
       fi

@@ -12,6 +12,7 @@
 # peak memory and the GPU memory the viewer took.
 #   bench/bench_viewer.sh [NEW_AV] [OLD_AV] [SCRATCH]
 #   BENCH_QUICK=1: 100k and 1M points only, and a 144 x 20k-point load run
+#   SIZES="N ...": these sizes instead; LOAD=0: no load run (bench/gpu_run.sh's viewer step)
 # Synthetic runs: bench_viewer_make.py (Gaussian blobs; the drawing cost does not depend
 # on what the points mean). Prints the tables of bench/RESULTS-viewer.md. On a GPU
 # machine the same command gives the GPU figures (the renderer column says which).
@@ -31,6 +32,7 @@ echo
 echo "| view | points | heads | path | renderer | full draw ms | hover ms | pan ms | full detail ms | full / hover / pan / detail CPU ms |"
 echo "|---|---:|---:|---|---|---:|---:|---:|---:|---|"
 if [ "$quick" = 1 ]; then sizes="100000 1000000"; else sizes="1000000 3935232 10000000 28800000"; fi
+sizes=${SIZES:-$sizes}
 for n in $sizes; do
   frames=$(( n >= 10000000 ? 1 : n >= 3000000 ? 2 : 3 ))
   for view in matrix single; do
@@ -59,6 +61,7 @@ echo "renderer: $("$AV" render "$tmp/matrix_1000000" --frames 1 -o "$tmp/new.png
 echo
 
 # the goal workload's loading: 144 heads x 200k points, 2-D (T = 100k tokens)
+if [ "${LOAD:-1}" = 0 ]; then [ -n "${3:-}" ] || rm -rf "$tmp"; exit 0; fi
 if [ "$quick" = 1 ]; then t=10000; else t=100000; fi
 run="$tmp/load_144x$(( 2 * t ))"; make_run "$run" 12 12 $t
 sync

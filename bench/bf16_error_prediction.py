@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Predicts the error that bf16 tensor-core GEMMs (AV_CUDA_GEMM=bf16: both operands rounded
+"""Predicts the error that bf16 tensor-core GEMMs (extract --gemm bf16: both operands rounded
 to bf16, f32 accumulate) put into a forward pass, without a GPU: transformers on the CPU
 with every Linear / Conv1D input and weight rounded to bf16 before an f32 product (a
 product of two bf16 numbers is exact in f32, so this is the same arithmetic up to the

@@ -3,7 +3,9 @@
  * safetensors headers), what a GGUF file holds (architecture and sizes from its
  * metadata, tensor types) or what a run folder holds (manifest summary, projections,
  * statistics). --json prints the same as one JSON object. Everything is validated on
- * the way: info on a broken checkpoint fails the way extract would. */
+ * the way: info on a broken checkpoint fails the way extract would. `attnviz info
+ * --device`: the CUDA device this binary would use, named as CUDA reports it, or why
+ * there is none. */
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <getopt.h>
@@ -12,13 +14,15 @@
 #include <string.h>
 #include "cli/cli.h"
 #include "engine/runfolder.h"
+#include "kernels/backend/device.h"
 #include "models/config.h"
 #include "models/dequant.h"
 #include "models/gguf_llama.h"
 #include "models/safetensors.h"
 
 static void help(void) {
-    printf("usage: attnviz info [--json] MODEL_DIR|FILE.gguf|RUN\n\n"
+    printf("usage: attnviz info [--json] MODEL_DIR|FILE.gguf|RUN\n"
+           "       attnviz info --device\n\n"
            "Describes a Hugging Face model folder (config.json + model.safetensors or\n"
            "model.safetensors.index.json): type, layers, heads, head dim, hidden and\n"
            "intermediate sizes, vocabulary, positions, weight dtypes, parameter count, shards.\n"
@@ -28,6 +32,8 @@ static void help(void) {
            "projections exist (and how many heads each holds, where not all) and whether\n"
            "statistics do.\n\n"
            "  --json   print one JSON object instead of a table\n"
+           "  --device the CUDA device --device auto|cuda would use: 'cuda: NAME' (the name\n"
+           "           CUDA reports), or 'cuda: none (WHY)' (exit status 0 either way)\n"
            "  --help   this text\n");
 }
 
@@ -365,15 +371,24 @@ static int has_gguf_magic(const char *path) {
 }
 
 int av_cmd_info(int argc, char **argv) {
-    static const struct option opts[] = {{"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    int json = 0, c;
+    static const struct option opts[] = {{"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'},
+                                         {"device", no_argument, 0, 'd'}, {0, 0, 0, 0}};
+    int json = 0, device = 0, c;
     while ((c = getopt_long(argc, argv, "+jh", opts, NULL)) != -1) {
         if (c == 'h') {
             help();
             return 0;
         }
         if (c == 'j') json = 1;
+        else if (c == 'd') device = 1;
         else return av_cli_usage("info", "unknown option '%s'", argv[optind - 1]);
+    }
+    if (device) {
+        if (json || argc != optind) return av_cli_usage("info", "--device takes no folder and no --json");
+        char why[256] = "";
+        if (av_cuda_device_count(why, sizeof why) > 0) printf("cuda: %s\n", av_cuda_device_name());
+        else printf("cuda: none (%s)\n", why);
+        return 0;
     }
     if (argc - optind != 1) return av_cli_usage("info", "expects one MODEL_DIR, FILE.gguf or RUN folder");
     const char *dir = argv[optind];

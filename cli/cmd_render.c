@@ -168,6 +168,9 @@ int av_cmd_render(int argc, char **argv) {
     v.height = H;
     double open_ms = (av_now() - t_open) * 1000;
     av_viewer_draw(&v, W, H);
+    /* what the window shows in its status line (e.g. tokens left out of the attention
+     * for non-finite q/k) would be lost in a picture: said on stderr instead */
+    if (v.note[0]) fprintf(stderr, "attnviz render: warning: %s\n", v.note);
     if (frames > 0) bench(&v, W, H, frames, open_ms);
     px = av_malloc((size_t)W * H * 4);
     if (!px) goto done;

@@ -28,7 +28,12 @@ static const char *usage =
 
 int av_cli_stats_job(const char *run_dir, const char *format, const char *heads_spec) {
     av_run run;
+    /* locked from the start: a second writer is refused before the work, not after */
     if (av_run_open(run_dir, &run) != AV_OK) return av_cli_fail_last();
+    if (av_run_lock(&run) != AV_OK) {
+        av_run_close(&run);
+        return av_cli_fail_last();
+    }
     int *heads = NULL, count = 0, rc = 2;
     av_head_stats *st = NULL;
     if (av_stats_parse_heads(heads_spec, run.num_layers, run.num_heads, &heads, &count) != AV_OK) {

@@ -24,7 +24,8 @@ static void usage(void) {
            "  -o DIR        output folder; refused if it exists, unless --force\n"
            "  --size PX     image side in pixels (default 224, %d..%d)\n"
            "  --seed S      the same seed gives the same images (default 0)\n"
-           "  --force       replace an existing DIR (the old one stays until the new one is complete)\n",
+           "  --force       replace an existing DIR made by attnviz synth (the old one stays until\n"
+           "                the new one is complete); any other folder is refused\n",
            AV_SYNTH_MAX_N, AV_SYNTH_MIN_SIZE, AV_SYNTH_MAX_SIZE);
 }
 

@@ -1,5 +1,6 @@
 /* main.c - the attnviz command line: dispatches to cli/cmd_<name>.c. The only place
  * that exits; library code returns a status (see base/util.h). */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include "cli/cli.h"
@@ -25,6 +26,9 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+    /* A file that grows past the size limit (ulimit -f) is a failed write with its
+     * reason ("File too large"), as a full disk is, not a process killed mid-write. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "base/util.h"
 #include "cli/cli.h"
+#include "kernels/ops.h"
 
 /* ---- extract ----------------------------------------------------------------------- */
 void av_cli_extract_defaults(av_cli_extract *e) {
@@ -40,6 +41,10 @@ int av_cli_extract_option(const char *cmd, int code, const char *arg, av_cli_ext
         return 0;
     case AV_OPT_MAX_MEMORY:
         return av_cli_bytes(cmd, "--max-memory", arg, &o->max_memory) ? 2 : 0;
+    case AV_OPT_GEMM:
+        if (av_gemm_parse(arg, &o->gemm) != AV_OK)
+            return av_cli_usage(cmd, "--gemm expects f32, tf32, bf16 or f16, got '%s'", arg);
+        return 0;
     case AV_OPT_FORCE:
         o->force = 1;
         return 0;

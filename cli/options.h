@@ -17,7 +17,7 @@
 enum {
     /* extract (AV_EXTRACT_LONGOPTS); `project` takes --device, --force and --quiet too */
     AV_OPT_DEVICE = 1000, AV_OPT_MAX_ITEMS, AV_OPT_MAX_TOKENS, AV_OPT_DTYPE, AV_OPT_BATCH, AV_OPT_FORCE,
-    AV_OPT_SAMPLE_SEED, AV_OPT_QUIET, AV_OPT_MAX_MEMORY,
+    AV_OPT_SAMPLE_SEED, AV_OPT_QUIET, AV_OPT_MAX_MEMORY, AV_OPT_GEMM,
     /* project (AV_PROJECT_LONGOPTS, AV_PROJECT_PARAM_LONGOPTS) */
     AV_OPT_PROJ_METHOD, AV_OPT_PROJ_DIM, AV_OPT_HEADS, AV_OPT_TSNE_METHOD, AV_OPT_KNN, AV_OPT_QUALITY,
     AV_OPT_PERPLEXITY, AV_OPT_ITERS, AV_OPT_NEIGHBORS, AV_OPT_SEED, AV_OPT_METRIC, AV_OPT_NO_TRANSLATE,
@@ -42,18 +42,22 @@ enum {
     {"force", no_argument, NULL, AV_OPT_FORCE}, \
     {"sample-seed", required_argument, NULL, AV_OPT_SAMPLE_SEED}, \
     {"quiet", no_argument, NULL, AV_OPT_QUIET}, \
-    {"max-memory", required_argument, NULL, AV_OPT_MAX_MEMORY}
+    {"max-memory", required_argument, NULL, AV_OPT_MAX_MEMORY}, \
+    {"gemm", required_argument, NULL, AV_OPT_GEMM}
 #define AV_EXTRACT_OPTIONS_HELP \
     "  --device auto|cpu|cuda  where the model runs (auto: CUDA when a GPU is usable)\n" \
     "  --max-items N         use N items of DATA (the first N, or a sample with --sample-seed)\n" \
     "  --sample-seed S       with --max-items: a reproducible random sample (order kept)\n" \
     "  --max-tokens N        stop before the item that would take the total past N tokens\n" \
     "  --dtype f16|f32       storage type of q, k and |v| (default f16)\n" \
+    "  --gemm f32|tf32|bf16|f16  what the GPU's matrix products multiply in (default f32, the\n" \
+    "                        reference): tf32, bf16 and f16 use the tensor cores (bf16/f16 keep\n" \
+    "                        16-bit copies of the weights; relative error ~1e-3..1e-2); CUDA only\n" \
     "  --batch N|auto        items per forward batch (auto, the default: 32 on the CPU, on a GPU\n" \
     "                        16384 tokens' worth; longest items first, so batches pad little)\n" \
     "  --max-memory SIZE     device memory the model may hold, weights included (e.g. 8G); the\n" \
     "                        batches shrink to fit (default: 90% of a GPU's free memory)\n" \
-    "  --force               replace RUN if it exists\n" \
+    "  --force               replace RUN if it is a run folder (any other folder is refused)\n" \
     "  --quiet               no device line, no progress\n"
 
 typedef struct {

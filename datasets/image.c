@@ -47,6 +47,20 @@ static int check_size(const char *name, uint32_t w, uint32_t h) {
     return AV_OK;
 }
 
+/* stb_image decodes a PNG into buffers it sizes with int arithmetic: a decoded image of
+ * 2 GiB or more (a 16384 x 16384 RGBA PNG at 16 bits per sample) fails inside it without
+ * a reason of its own. Such an image is refused here, saying what it is. 16-bit PNGs of
+ * any other size are read (stb keeps the high byte of each sample, as Pillow does). */
+static int check_decoded_size(const char *name, uint32_t w, uint32_t h, unsigned depth, unsigned ctype) {
+    static const char *const kinds[7] = {"grey", "?", "RGB", "palette", "grey+alpha", "?", "RGBA"};
+    static const int channels[7] = {1, 0, 3, 1, 2, 0, 4};
+    if (ctype > 6 || !channels[ctype]) return AV_OK; /* stb names the fault */
+    double bytes = (double)w * h * channels[ctype] * (depth > 8 ? 2 : 1) + h;
+    if (bytes < 2147483648.0) return AV_OK;
+    return av_fail("%s: PNG of %ux%u %s at %u bits per sample decodes to %.1f GiB, more than the 2 GiB the image "
+                   "decoder handles; scale it down first", name, w, h, kinds[ctype], depth, bytes / 1073741824.0);
+}
+
 static int check_png(const char *name, const uint8_t *d, size_t n, int *w, int *h) {
     size_t i = 8;
     int have_idat = 0;
@@ -67,7 +81,8 @@ static int check_png(const char *name, const uint8_t *d, size_t n, int *w, int *
         if (first) {
             if (strcmp(type, "IHDR") || len != 13) return av_fail("%s: PNG does not start with IHDR", name);
             uint32_t pw = be32(d + i + 8), ph = be32(d + i + 12);
-            if (check_size(name, pw, ph) != AV_OK) return AV_ERR;
+            if (check_size(name, pw, ph) != AV_OK || check_decoded_size(name, pw, ph, d[i + 16], d[i + 17]) != AV_OK)
+                return AV_ERR;
             *w = (int)pw;
             *h = (int)ph;
         }
@@ -202,7 +217,13 @@ int av_image_load_mem(const char *name, const uint8_t *data, size_t n, av_image 
     if (av_image_check_mem(name, data, n, &w, &h) != AV_OK) return AV_ERR;
     int sw, sh, sc;
     uint8_t *px = stbi_load_from_memory(data, (int)n, &sw, &sh, &sc, 3);
-    if (!px) return av_fail("%s: cannot decode: %s", name, stbi_failure_reason());
+    if (!px) {
+        /* stb tries JPEG before PNG: a PNG decoder that fails without a reason of its own
+         * (an allocation) leaves the JPEG probe's "no SOI" behind */
+        const char *why = stbi_failure_reason();
+        if (av_image_sniff(data, n) == AV_IMAGE_PNG && why && !strcmp(why, "no SOI")) why = "out of memory";
+        return av_fail("%s: cannot decode: %s", name, why ? why : "unknown error");
+    }
     /* stbi allocates with malloc (STBI_MALLOC default), so av_image_free may free() it. */
     img->width = sw;
     img->height = sh;
@@ -225,30 +246,26 @@ void av_image_free(av_image *img) {
     memset(img, 0, sizeof *img);
 }
 
-static void write_to_file(void *ctx, void *data, int size) {
-    av_atomic_file *a = ctx;
-    if (a->f && fwrite(data, 1, (size_t)size, a->f) != (size_t)size) {
-        fclose(a->f); /* remembered as failed: a NULL stream */
-        a->f = NULL;
-    }
-}
+/* stb_image_write's sink: the first failed fwrite is remembered with its errno (the
+ * reason the line gives), and later chunks are dropped. */
+typedef struct { FILE *f; int failed, err; } png_out;
 
-typedef struct { FILE *f; int failed; } plain_out;
-
-static void write_to_plain(void *ctx, void *data, int size) {
-    plain_out *o = ctx;
-    if (!o->failed && fwrite(data, 1, (size_t)size, o->f) != (size_t)size) o->failed = 1;
+static void write_chunk(void *ctx, void *data, int size) {
+    png_out *o = ctx;
+    errno = 0;
+    if (!o->failed && fwrite(data, 1, (size_t)size, o->f) != (size_t)size) o->failed = 1, o->err = errno;
 }
 
 int av_image_write_png_plain(const char *path, const uint8_t *rgb, int width, int height) {
     if (width <= 0 || height <= 0) return av_fail("%s: cannot write a %dx%d image", path, width, height);
-    plain_out o = {fopen(path, "wb"), 0};
+    png_out o = {fopen(path, "wb"), 0, 0};
     if (!o.f) return av_fail("%s: cannot write: %s", path, strerror(errno));
-    int ok = stbi_write_png_to_func(write_to_plain, &o, width, height, 3, rgb, width * 3);
-    if (fclose(o.f) != 0) o.failed = 1;
+    int ok = stbi_write_png_to_func(write_chunk, &o, width, height, 3, rgb, width * 3);
+    errno = 0;
+    if (fclose(o.f) != 0 && !o.failed) o.failed = 1, o.err = errno;
     if (!ok || o.failed) {
         unlink(path);
-        return av_fail("%s: cannot write PNG", path);
+        return av_fail("%s: cannot write PNG: %s (removed)", path, ok ? av_write_reason(o.err) : "encoder failed");
     }
     return AV_OK;
 }
@@ -257,10 +274,12 @@ int av_image_write_png(const char *path, const uint8_t *rgb, int width, int heig
     if (width <= 0 || height <= 0) return av_fail("%s: cannot write a %dx%d image", path, width, height);
     av_atomic_file a;
     if (av_atomic_open(&a, path) != AV_OK) return AV_ERR;
-    int ok = stbi_write_png_to_func(write_to_file, &a, width, height, 3, rgb, width * 3);
-    if (!ok || !a.f) {
+    png_out o = {a.f, 0, 0};
+    int ok = stbi_write_png_to_func(write_chunk, &o, width, height, 3, rgb, width * 3);
+    if (!ok || o.failed) {
         av_atomic_abort(&a);
-        return av_fail("%s: cannot write PNG", path);
+        return av_fail("%s: cannot write PNG: %s (nothing written)", path,
+                       ok ? av_write_reason(o.err) : "encoder failed");
     }
     return av_atomic_commit(&a);
 }

@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "datasets/image.h"
+#include "base/owned.h"
 #include "base/util.h"
 #include "base/rng.h"
 
@@ -276,6 +278,9 @@ static int sync_folder(const char *dir) {
     return rc;
 }
 
+/* What the marker of a synthetic set says: the proof that --force may replace it. */
+static const char synth_marker[] = "synth set";
+
 int av_synth_write(const char *dir, const av_synth_opts *o) {
     if (!dir || !dir[0]) return av_fail("no output folder given");
     if (strlen(dir) > 4000) return av_fail("%.64s...: path too long", dir);
@@ -283,9 +288,15 @@ int av_synth_write(const char *dir, const av_synth_opts *o) {
     if (o->n < 1 || o->n > AV_SYNTH_MAX_N) return av_fail("synth: -n must be 1..%d, got %d", AV_SYNTH_MAX_N, o->n);
     if (o->size < AV_SYNTH_MIN_SIZE || o->size > AV_SYNTH_MAX_SIZE)
         return av_fail("synth: --size must be %d..%d, got %d", AV_SYNTH_MIN_SIZE, AV_SYNTH_MAX_SIZE, o->size);
-    int exists = av_file_exists(dir);
+    struct stat st;
+    int exists = lstat(dir, &st) == 0;
     if (exists && !o->force) return av_fail("%s: already exists (use --force to replace it)", dir);
-    if (exists && !av_is_dir(dir)) return av_fail("%s: exists and is not a folder", dir);
+    if (exists && !S_ISDIR(st.st_mode)) return av_fail("%s: exists and is not a folder", dir);
+    /* --force replaces only a set this command wrote (its marker says so, base/owned.h)
+     * or an empty folder: never a folder of someone's own images */
+    if (exists && !av_marker_says(dir, synth_marker) && !av_dir_is_empty(dir))
+        return av_fail("%s: exists and is not a synthetic set made by attnviz (it has no %s marker); --force "
+                       "replaces only those: move it away or choose another -o", dir, AV_MARKER_FILE);
     /* Strip trailing slashes so the temporary folder is a sibling, not a child. */
     char target[4096];
     snprintf(target, sizeof target, "%s", dir);
@@ -293,8 +304,14 @@ int av_synth_write(const char *dir, const av_synth_opts *o) {
     char tmp[4200], old[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", target, (long)getpid());
     snprintf(old, sizeof old, "%s.old.%ld", target, (long)getpid());
-    av_rm_rf(tmp);
+    /* a temporary folder of this name is a leftover of a killed synth only when marked */
+    if (lstat(tmp, &st) == 0) {
+        if (!S_ISDIR(st.st_mode) || !av_marker_says(tmp, synth_marker))
+            return av_fail("%s: exists and was not made by attnviz; move it away", tmp);
+        if (av_rm_rf(tmp) != AV_OK) return AV_ERR;
+    }
     int rc = av_mkdir_p(tmp);
+    if (rc == AV_OK) rc = av_marker_write(tmp, synth_marker, 0);
     if (rc == AV_OK) rc = write_set(tmp, o);
     if (rc == AV_OK) rc = sync_folder(tmp);
     if (rc != AV_OK) {

@@ -74,7 +74,9 @@ typedef struct {
 /* Writes DIR/<kind>/<kind>_NNNNN.png for every kind and index, and DIR/params.jsonl with
  * one line per image in the order the files sort in (so it lines up with the items of
  * av_dataset_load(DIR)). Built in a temporary sibling folder, then renamed into place:
- * DIR is either the complete new set or untouched. An existing DIR is an error unless
- * force. */
+ * DIR is either the complete new set or untouched. DIR also gets attnviz's marker
+ * (base/owned.h, a hidden file the image loader skips). An existing DIR is an error
+ * unless force, and even then unless it carries that marker or is empty: --force
+ * replaces a set this function wrote, never anything else. */
 int av_synth_write(const char *dir, const av_synth_opts *opts);
 #endif

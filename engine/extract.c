@@ -16,21 +16,29 @@ void av_extract_defaults(av_extract_opts *o) {
     o->batch = 0; /* automatic: see av_extract_batch_items */
 }
 
-/* Option values the command line cannot rule out, and the run folder's name. */
-static int check_options(const char *run_arg, const char *run_dir, const av_extract_opts *o) {
+/* Option values the command line cannot rule out, and the run folder's name and place. */
+static int check_options(const char *run_arg, const char *run_dir, const char *model_dir, const char *data,
+                         const av_extract_opts *o) {
     if (!run_dir[0] || !strcmp(run_dir, "/") || !strcmp(run_dir, ".") || !strcmp(run_dir, ".."))
         return av_fail("%s: not a usable run folder name", run_arg);
     if (o->batch < 0) return av_fail("--batch must be positive (or 0: automatic)");
     if (o->max_memory < 0) return av_fail("--max-memory must be positive");
     if (o->sample_seed && !o->max_items) return av_fail("--sample-seed draws a sample of --max-items items: give --max-items too");
     if (o->dtype != AV_DT_F16 && o->dtype != AV_DT_F32) return av_fail("--dtype must be f16 or f32");
-    if ((av_file_exists(run_dir) || av_is_dir(run_dir)) && !o->force)
-        return av_fail("%s: already exists (use --force to replace it)", run_dir);
-    return AV_OK;
+    if (o->gemm < AV_GEMM_F32 || o->gemm > AV_GEMM_F16) return av_fail("--gemm: unknown precision %d", (int)o->gemm);
+    return av_extract_check_output(run_dir, model_dir, data, o->force);
 }
 
-/* The model and its tokenizer (none for ViT), on the chosen backend. */
+/* The model and its tokenizer (none for ViT), on the chosen backend, in the GEMM
+ * precision asked for (set first: in 16 bits the backend keeps converted weights). */
 static int load_model(av_extract_job *j) {
+    const av_backend *be = j->be;
+    if (be->set_gemm) {
+        if (be->set_gemm(j->o.gemm)) return AV_ERR;
+    } else if (j->o.gemm != AV_GEMM_F32) {
+        return av_fail("--gemm %s: the %s device multiplies in f32 only (--gemm is for --device cuda)",
+                       av_gemm_name(j->o.gemm), be->name);
+    }
     if (av_model_load(j->model_dir, j->be, &j->model)) return AV_ERR;
     j->cfg = &j->model.cfg;
     const av_model_config *c = j->cfg;
@@ -66,7 +74,7 @@ int av_extract_open(const char *model_dir, const char *data, const char *run_arg
     char run_dir[4096];
     if (copy_path(run_dir, sizeof run_dir, run_arg)) return AV_ERR;
     for (size_t n = strlen(run_dir); n > 1 && run_dir[n - 1] == '/'; n--) run_dir[n - 1] = 0;
-    if (check_options(run_arg, run_dir, o)) return AV_ERR;
+    if (check_options(run_arg, run_dir, model_dir, data, o)) return AV_ERR;
     const av_backend *be = o->device == AV_DEVICE_CUDA ? av_backend_cuda() : av_backend_cpu();
     if (!be) return AV_ERR;
     av_extract_job *j = av_calloc(1, sizeof *j);
@@ -74,7 +82,7 @@ int av_extract_open(const char *model_dir, const char *data, const char *run_arg
     j->o = *o;
     j->t0 = t0;
     j->be = be;
-    j->q.fd = j->k.fd = j->vn.fd = j->lock_fd = -1;
+    j->q.fd = j->k.fd = j->vn.fd = -1;
     memcpy(j->run_dir, run_dir, sizeof run_dir);
     if (copy_path(j->model_dir, sizeof j->model_dir, model_dir) || copy_path(j->data, sizeof j->data, data) ||
         load_model(j) || load_data(j) || av_extract_items(j) || av_extract_open_partial(j) ||
@@ -156,12 +164,14 @@ void av_extract_close(av_extract_job *j) {
     av_extract_array_close(&j->k, 0);
     av_extract_array_close(&j->vn, 0);
     if (j->tmp_made && !j->keep_partial) {
+        /* only after a failure (a finished job has renamed it): the line says where the
+         * partly written folder went */
         char keep[1024];
         snprintf(keep, sizeof keep, "%s", av_last_error());
-        av_rm_rf(j->tmp);
-        av_fail("%s", keep);
+        if (av_rm_rf(j->tmp) == AV_OK) av_fail("%s (%s removed)", keep, j->tmp);
+        else av_fail("%s (%s could not be removed: %s)", keep, j->tmp, av_last_error());
     }
-    if (j->lock_fd >= 0) close(j->lock_fd);
+    av_folder_lock_release(&j->lock);
     cJSON_Delete(j->params);
     free(j->order);
     free(j->vsum);

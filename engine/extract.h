@@ -28,6 +28,7 @@
 #include "base/dtype.h"
 #include "engine/context.h"
 #include "kernels/backend/device.h"
+#include "kernels/ops.h"
 
 typedef struct {
     av_device device;       /* where the model runs (the CLI resolves --device with av_device_choose) */
@@ -40,6 +41,8 @@ typedef struct {
                                0 = 90% of a GPU's free memory, no limit on the CPU */
     int force;              /* replace an existing RUN */
     uint64_t sample_seed;   /* with max_items: random subset (0 = the first max_items) */
+    av_gemm_precision gemm; /* the matrix products' precision on a GPU (AV_GEMM_F32, the default,
+                               is the only one of the CPU): kernels/ops.h */
     const av_context *ctx;  /* stop flag, log and progress; NULL = silent, never stopped */
 } av_extract_opts;
 

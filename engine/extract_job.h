@@ -10,6 +10,7 @@
 #define AV_ENGINE_EXTRACT_JOB_H
 #include <cjson/cJSON.h>
 #include <stdint.h>
+#include "base/lock.h"
 #include "datasets/dataset.h"
 #include "engine/extract.h"
 #include "models/model.h"
@@ -59,7 +60,7 @@ struct av_extract_job {
     int64_t items_done;
     double last_checkpoint;
     int keep_partial;         /* interrupted or failed midway: leave RUN.partial for the next run */
-    int lock_fd;              /* RUN.partial/.lock, held while this process writes there */
+    av_folder_lock lock;      /* RUN.partial/.lock, held while this process writes there */
     double write_seconds;     /* in the sink: what storing q/k costs inside the batches */
 };
 
@@ -76,6 +77,11 @@ int av_extract_batch_items(const av_extract_job *j, int T);
 int av_extract_plan_memory(av_extract_job *j);
 
 /* ---- extract_output.c --------------------------------------------------------------- */
+/* Where RUN may go: never the model or the data, a folder holding them (RUN or
+ * RUN.partial), or a place inside the model folder or the image folder; an existing RUN
+ * only with force, and then only when it is a run folder (or an empty folder) that no
+ * other attnviz is writing. */
+int av_extract_check_output(const char *run_dir, const char *model_dir, const char *data, int force);
 /* Opens RUN.partial: resumed when its checkpoint was made with the same parameters
  * (items_done, sums and keep_partial set), else made afresh (a line says why an existing
  * one is not resumed); locks it, maps the arrays and writes the token files. */

@@ -7,11 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "base/npy.h"
+#include "base/owned.h"
 #include "base/util.h"
 #include "engine/extract_job.h"
 #include "engine/extract_resume.h"
@@ -34,8 +34,11 @@ static int out_open(av_extract_array *a, const char *dir, const char *name, av_d
         return av_fail("%s: does not match its checkpoint (remove the folder to start afresh)", a->path);
     a->fd = reuse ? open(a->path, O_RDWR) : open(a->path, O_RDWR | O_CREAT | O_TRUNC, 0644);
     if (a->fd < 0) return av_fail("%s: cannot create (%s)", a->path, strerror(errno));
-    if (ftruncate(a->fd, (off_t)a->size) != 0) {
-        av_fail("%s: cannot size to %zu bytes (%s)", a->path, a->size, strerror(errno));
+    /* The blocks are reserved now, not when the mapping is first written: a page of a
+     * sparse file that finds the disk full is a SIGBUS, a failed reservation is a line. */
+    int e = ftruncate(a->fd, (off_t)a->size) != 0 ? errno : posix_fallocate(a->fd, 0, (off_t)a->size);
+    if (e) {
+        av_fail("%s: cannot reserve %zu bytes on the disk: %s", a->path, a->size, strerror(e));
         close(a->fd);
         a->fd = -1;
         return AV_ERR;
@@ -88,16 +91,41 @@ static void json_str(FILE *f, const char *s) {
 }
 
 /* One writer per partial folder: a second extraction of the same RUN stops at once. */
-static int lock_partial(av_extract_job *j) {
-    char path[4300];
-    av_path_join(path, sizeof path, j->tmp, ".lock");
-    j->lock_fd = open(path, O_RDWR | O_CREAT, 0644);
-    if (j->lock_fd < 0) return av_fail("%s: cannot create (%s)", path, strerror(errno));
-    if (flock(j->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        close(j->lock_fd);
-        j->lock_fd = -1;
-        return av_fail("%s: another attnviz extract is writing there", j->tmp);
-    }
+static int lock_partial(av_extract_job *j) { return av_folder_lock_take(&j->lock, j->tmp, j->tmp); }
+
+/* What the marker of an extraction's partial folder says (base/owned.h). */
+static const char partial_marker[] = "extract RUN.partial";
+
+static int refuse_inputs_in(const char *dir, const char *model_dir, const char *data) {
+    if (av_path_within(model_dir, dir))
+        return av_fail("%s: holds the model being read (%s); choose another -o", dir, model_dir);
+    if (strcmp(data, "-") && av_path_within(data, dir))
+        return av_fail("%s: holds the data being read (%s); choose another -o", dir, data);
+    return AV_OK;
+}
+
+int av_extract_check_output(const char *run_dir, const char *model_dir, const char *data, int force) {
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.partial", run_dir);
+    if (refuse_inputs_in(run_dir, model_dir, data) || refuse_inputs_in(tmp, model_dir, data)) return AV_ERR;
+    if (av_path_within(run_dir, model_dir))
+        return av_fail("%s: is inside the model folder %s; choose a run folder outside it", run_dir, model_dir);
+    if (strcmp(data, "-") && av_path_within(run_dir, data))
+        return av_fail("%s: is inside the data folder %s; choose a run folder outside it", run_dir, data);
+    struct stat st;
+    if (lstat(run_dir, &st) != 0) return AV_OK;
+    if (!force) return av_fail("%s: already exists (use --force to replace it)", run_dir);
+    if (!S_ISDIR(st.st_mode))
+        return av_fail("%s: exists and is not a folder; --force replaces only run folders: move it away or choose "
+                       "another -o", run_dir);
+    if (av_dir_is_empty(run_dir)) return AV_OK;
+    if (!av_run_is_run_folder(run_dir))
+        return av_fail("%s: exists and is not an attnviz run folder (no manifest.json saying \"format\": \"%s\"); "
+                       "--force replaces only run folders: move it away or choose another -o", run_dir, AV_RUN_FORMAT);
+    /* a run that another attnviz writes into is not replaced under it */
+    av_folder_lock l;
+    if (av_folder_lock_take(&l, run_dir, run_dir) != AV_OK) return AV_ERR;
+    av_folder_lock_release(&l);
     return AV_OK;
 }
 
@@ -110,6 +138,14 @@ int av_extract_checkpoint(av_extract_job *j) {
     return AV_OK;
 }
 
+
+/* Closes a stream written with fputs/fprintf, whose failures show only at the end. */
+static int close_written(FILE *f, const char *path) {
+    errno = 0;
+    int bad = fflush(f) != 0 || ferror(f), e = errno;
+    if (fclose(f) != 0 && !bad) bad = 1, e = errno;
+    return bad ? av_fail("%s: write failed: %s", path, av_write_reason(e)) : AV_OK;
+}
 
 /* token_item / token_pos / tokens.jsonl / items.jsonl */
 static int write_token_files(av_extract_job *j) {
@@ -174,8 +210,11 @@ static int write_token_files(av_extract_job *j) {
     }
     free(texts);
     free(labels);
-    if (fclose(f) != 0 && rc == AV_OK) return av_fail("%s: write failed", path);
-    if (rc) return rc;
+    if (rc) {
+        fclose(f);
+        return rc;
+    }
+    if (close_written(f, path)) return AV_ERR;
 
     f = fopen(av_path_join(path, sizeof path, j->tmp, "items.jsonl"), "w");
     if (!f) return av_fail("%s: cannot create (%s)", path, strerror(errno));
@@ -189,8 +228,7 @@ static int write_token_files(av_extract_job *j) {
         if (it->label) { fputs(", \"label\": ", f); json_str(f, it->label); }
         fprintf(f, ", \"line\": %lld, \"num_tokens\": %d}\n", (long long)it->line, j->len[i]);
     }
-    if (fclose(f) != 0) return av_fail("%s: write failed", path);
-    return AV_OK;
+    return close_written(f, path);
 }
 static int write_manifest(av_extract_job *j) {
     const av_model_config *c = j->cfg;
@@ -209,6 +247,7 @@ static int write_manifest(av_extract_job *j) {
     cJSON_AddStringToObject(m, "items", "items.jsonl");
     cJSON_AddStringToObject(m, "data", realpath(data, real) ? real : data);
     cJSON_AddStringToObject(m, "device", j->be->name);
+    cJSON_AddStringToObject(m, "gemm", av_gemm_name(j->o.gemm));
     cJSON_AddNumberToObject(m, "max_positions", c->max_positions);
     cJSON_AddNumberToObject(m, "truncated_items", (double)j->truncated);
     cJSON_AddNumberToObject(m, "dropped_items", (double)j->dropped);
@@ -236,20 +275,27 @@ static int write_manifest(av_extract_job *j) {
     return rc;
 }
 
-/* Puts the finished temporary folder in place of run_dir. */
-static int rename_into_place(const char *tmp, const char *run_dir, int force) {
-    if (av_file_exists(run_dir) || av_is_dir(run_dir)) {
-        if (!force) return av_fail("%s: already exists (use --force to replace it)", run_dir);
+/* Puts the finished temporary folder in place of run_dir. What stands there now is
+ * checked again (it may have changed during the hours of the run) and replaced under
+ * its lock, so no project or stats is writing into the folder that goes. */
+static int rename_into_place(const av_extract_job *j) {
+    const char *tmp = j->tmp, *run_dir = j->run_dir;
+    struct stat st;
+    if (lstat(run_dir, &st) == 0) {
+        if (av_extract_check_output(run_dir, j->model_dir, j->data, j->o.force)) return AV_ERR;
+        av_folder_lock l = {-1, 0};
+        if (av_run_is_run_folder(run_dir) && av_folder_lock_take(&l, run_dir, run_dir)) return AV_ERR;
         char old[4300];
         snprintf(old, sizeof old, "%s.old-%ld", run_dir, (long)getpid());
-        if (rename(run_dir, old) != 0) return av_fail("%s: cannot replace (%s)", run_dir, strerror(errno));
-        if (rename(tmp, run_dir) != 0) {
+        int rc = AV_OK;
+        if (rename(run_dir, old) != 0) rc = av_fail("%s: cannot replace (%s)", run_dir, strerror(errno));
+        else if (rename(tmp, run_dir) != 0) {
             int e = errno;
             rename(old, run_dir);
-            return av_fail("%s: cannot rename %s into place (%s)", run_dir, tmp, strerror(e));
-        }
-        av_rm_rf(old);
-        return AV_OK;
+            rc = av_fail("%s: cannot rename %s into place (%s)", run_dir, tmp, strerror(e));
+        } else av_rm_rf(old); /* the run folder (or empty folder) checked above, renamed */
+        av_folder_lock_release(&l);
+        return rc;
     }
     if (rename(tmp, run_dir) != 0) return av_fail("%s: cannot rename %s into place (%s)", run_dir, tmp, strerror(errno));
     return AV_OK;
@@ -257,10 +303,14 @@ static int rename_into_place(const char *tmp, const char *run_dir, int force) {
 
 int av_extract_publish(av_extract_job *j) {
     if (write_manifest(j)) return AV_ERR;
-    char aux[4300];   /* the run is complete: its checkpoint and lock are not part of it */
+    /* the run is complete: its checkpoint, marker and lock file are not part of it (its
+     * manifest proves it is a run folder now; nothing is written into it after the
+     * rename, so the lock may go first) */
+    char aux[4300];
     unlink(av_path_join(aux, sizeof aux, j->tmp, "resume.json"));
+    unlink(av_path_join(aux, sizeof aux, j->tmp, AV_MARKER_FILE));
     unlink(av_path_join(aux, sizeof aux, j->tmp, ".lock"));
-    return rename_into_place(j->tmp, j->run_dir, j->o.force);
+    return rename_into_place(j);
 }
 
 int av_extract_open_partial(av_extract_job *j) {
@@ -274,7 +324,17 @@ int av_extract_open_partial(av_extract_job *j) {
                                  c->head_dim);
     if (!j->vsum || !j->qsum || !j->ksum || !j->params) return AV_ERR;
     int resume = 0;
+    struct stat lst;
+    if (lstat(j->tmp, &lst) == 0 && !av_is_dir(j->tmp))
+        return av_fail("%s: exists and is not a folder; move it away or choose another -o", j->tmp);
+    /* an empty folder of that name holds nothing to lose: made afresh */
+    if (av_is_dir(j->tmp) && av_dir_is_empty(j->tmp) && rmdir(j->tmp) != 0)
+        return av_fail("%s: cannot remove the empty folder: %s", j->tmp, strerror(errno));
     if (av_is_dir(j->tmp)) {
+        /* resumed or removed only when it proves it is an extraction's partial folder */
+        if (!av_marker_says(j->tmp, partial_marker))
+            return av_fail("%s: exists and was not made by attnviz (it has no %s marker); move it away or choose "
+                           "another -o", j->tmp, AV_MARKER_FILE);
         if (lock_partial(j)) return AV_ERR;
         av_resume_state st = {0, 0, j->qsum, j->ksum, j->vsum, LH};
         char why[160];
@@ -288,17 +348,27 @@ int av_extract_open_partial(av_extract_job *j) {
             memset(j->vsum, 0, sizeof(double) * (size_t)LH);
             memset(j->qsum, 0, sizeof(double) * (size_t)LH);
             memset(j->ksum, 0, sizeof(double) * (size_t)LH);
-            close(j->lock_fd);
-            j->lock_fd = -1;
-            av_rm_rf(j->tmp);
+            av_folder_lock_release(&j->lock);
+            if (av_rm_rf(j->tmp)) return AV_ERR;
         }
     }
-    if (!resume && (av_mkdir_p(j->tmp) || lock_partial(j))) return AV_ERR;
+    if (!resume) {
+        if (av_mkdir_p(j->tmp)) return AV_ERR;
+        j->tmp_made = 1;
+        if (av_marker_write(j->tmp, partial_marker, 1) || lock_partial(j)) return AV_ERR;
+    }
     j->tmp_made = 1;
     int64_t shape[4] = {c->num_layers, c->num_heads, j->n_tokens, c->head_dim};
     av_dtype dt = j->o.dtype;
     if (out_open(&j->q, j->tmp, "q.npy", dt, 4, shape, resume) || out_open(&j->k, j->tmp, "k.npy", dt, 4, shape, resume) ||
-        out_open(&j->vn, j->tmp, "v_norm.npy", dt, 3, shape, resume))
+        out_open(&j->vn, j->tmp, "v_norm.npy", dt, 3, shape, resume) || write_token_files(j)) {
+        if (resume) {
+            char msg[1024];
+            snprintf(msg, sizeof msg, "%s", av_last_error());
+            av_fail("%s (%s is kept: %lld of %lld items are done; the same command resumes)", msg, j->tmp,
+                    (long long)j->items_done, (long long)j->n_items);
+        }
         return AV_ERR;
-    return write_token_files(j);
+    }
+    return AV_OK;
 }

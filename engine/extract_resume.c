@@ -29,6 +29,9 @@ cJSON *av_resume_params(const char *model_dir, const char *data, const av_extrac
     cJSON_AddNumberToObject(p, "max_tokens", (double)o->max_tokens);
     cJSON_AddNumberToObject(p, "sample_seed", (double)o->sample_seed);
     cJSON_AddStringToObject(p, "dtype", av_dtype_name(o->dtype));
+    /* q/k from another GEMM precision would mix in: only f32 runs (and checkpoints made
+     * before the option existed, which were f32) leave the key out */
+    if (o->gemm != AV_GEMM_F32) cJSON_AddStringToObject(p, "gemm", av_gemm_name(o->gemm));
     cJSON_AddNumberToObject(p, "items", (double)items);
     cJSON_AddNumberToObject(p, "tokens", (double)tokens);
     cJSON_AddNumberToObject(p, "layers", layers);

@@ -135,18 +135,68 @@ static void head_path(const job *j, int l, int h, const char *ext, char *out, si
     av_path_join(out, n, j->pdir, name);
 }
 
-/* A head is in the partial folder when its .npy (written last) is there with the right shape. */
-static int partial_done(const job *j, int l, int h) {
-    char path[4200];
-    head_path(j, l, h, "json", path, sizeof path);
-    if (!av_file_exists(path)) return 0;
+static int64_t count_nonfinite(const float *v, int64_t count) {
+    int64_t bad = 0;
+    for (int64_t i = 0; i < count; i++) bad += !isfinite(v[i]);
+    return bad;
+}
+
+/* A head in the partial folder, judged by its content and not its size alone: its .npy
+ * (written last) [2T, dim] f32 holds finite values only, and its .json names this head.
+ * Returns 1 (reusable), 0 (absent) or -1 (there but not reusable; `why` says why). */
+static int partial_check(const job *j, int l, int h, char *why, size_t whylen) {
+    char jpath[4200], path[4200];
+    head_path(j, l, h, "json", jpath, sizeof jpath);
     head_path(j, l, h, "npy", path, sizeof path);
-    if (!av_file_exists(path)) return 0;
+    if (!av_file_exists(jpath) || !av_file_exists(path)) return 0;
+    int64_t n = 2 * j->r->num_tokens;
     av_npy a;
-    if (av_npy_open(path, &a) != AV_OK) { av_clear_error(); return 0; }
-    int ok = a.dtype == AV_DT_F32 && a.ndim == 2 && a.shape[0] == 2 * j->r->num_tokens && a.shape[1] == j->o->dim;
+    if (av_npy_open(path, &a) != AV_OK) {
+        snprintf(why, whylen, "%s", av_last_error());
+        av_clear_error();
+        return -1;
+    }
+    int ok = a.dtype == AV_DT_F32 && a.ndim == 2 && a.shape[0] == n && a.shape[1] == j->o->dim;
+    int64_t bad = ok ? count_nonfinite(a.data, n * j->o->dim) : 0;
     av_npy_close(&a);
-    return ok;
+    if (!ok) {
+        snprintf(why, whylen, "%s is not [%lld, %d] f32", path, (long long)n, j->o->dim);
+        return -1;
+    }
+    if (bad) {
+        snprintf(why, whylen, "%s holds %lld non-finite values", path, (long long)bad);
+        return -1;
+    }
+    cJSON *meta = av_json_read(jpath);
+    av_clear_error();
+    const cJSON *jl = meta ? cJSON_GetObjectItemCaseSensitive(meta, "layer") : NULL;
+    const cJSON *jh = meta ? cJSON_GetObjectItemCaseSensitive(meta, "head") : NULL;
+    const cJSON *js = meta ? cJSON_GetObjectItemCaseSensitive(meta, "scale") : NULL;
+    ok = cJSON_IsNumber(jl) && cJSON_IsNumber(jh) && jl->valuedouble == l && jh->valuedouble == h &&
+         cJSON_IsNumber(js) && isfinite(js->valuedouble) && js->valuedouble > 0;
+    cJSON_Delete(meta);
+    if (!ok) snprintf(why, whylen, "%s does not describe head %d:%d", jpath, l, h);
+    return ok ? 1 : -1;
+}
+
+static int partial_done(const job *j, int l, int h) {
+    char why[4400];
+    return partial_check(j, l, h, why, sizeof why) == 1;
+}
+
+/* Partial heads that do not pass partial_check (a file overwritten, truncated, from a
+ * disk that lost data) are removed with a line saying why: they are computed again. */
+static void drop_bad_partials(const job *j) {
+    for (int l = 0; l < j->r->num_layers; l++)
+        for (int h = 0; h < j->r->num_heads; h++) {
+            char why[4400], path[4200];
+            if (partial_check(j, l, h, why, sizeof why) >= 0) continue;
+            av_log(j->o->ctx, AV_LOG_WARN, "partial head %d:%d is not reusable (%s); recomputing it", l, h, why);
+            head_path(j, l, h, "npy", path, sizeof path);
+            unlink(path);
+            head_path(j, l, h, "json", path, sizeof path);
+            unlink(path);
+        }
 }
 
 /* A head is done when it is in the partial folder or in the committed array. */
@@ -199,8 +249,17 @@ static void open_prev(job *j, const char *name) {
         return;
     }
     j->have_prev = 1;
+    int64_t per = 2 * r->num_tokens * j->o->dim;
     for (int l = 0; l < L; l++)
-        for (int h = 0; h < H; h++) j->prev_ok[l * H + h] = prev_head_meta(j, l, h) != NULL;
+        for (int h = 0; h < H; h++) {
+            if (!prev_head_meta(j, l, h)) continue;
+            /* a recorded head is reused only when its values are all there */
+            int64_t bad = count_nonfinite((const float *)a->data + ((int64_t)l * H + h) * per, per);
+            if (bad)
+                av_log(j->o->ctx, AV_LOG_WARN, "%s: head %d:%d holds %lld non-finite values; not reused (computed "
+                       "again when selected)", path, l, h, (long long)bad);
+            j->prev_ok[l * H + h] = !bad;
+        }
 }
 
 static void close_prev(job *j) {
@@ -221,12 +280,6 @@ static void on_iter(void *user, int iter, const float *Y, int64_t n, double kl) 
 #pragma omp critical(av_project_progress)
     av_progress_add(&c->j->prog, (iter - c->reported) * c->heads);
     c->reported = iter;
-}
-
-static int64_t count_nonfinite(const float *v, int64_t count) {
-    int64_t bad = 0;
-    for (int64_t i = 0; i < count; i++) bad += !isfinite(v[i]);
-    return bad;
 }
 
 /* Every selected head's q and k must be finite: checked before any work starts, so bad
@@ -450,6 +503,42 @@ static void remove_stale_temporaries(const av_run *r, const char *name) {
     closedir(d);
 }
 
+/* name is `file` or its atomic-write temporary "<file>.tmp.<pid>" (base/util.h). */
+static int is_file_or_temporary(const char *name, const char *file) {
+    size_t n = strlen(file);
+    if (strncmp(name, file, n)) return 0;
+    if (!name[n]) return 1;
+    if (strncmp(name + n, ".tmp.", 5) || !name[n + 5]) return 0;
+    for (const char *c = name + n + 5; *c; c++)
+        if (*c < '0' || *c > '9') return 0;
+    return 1;
+}
+
+/* Removes a partial folder: the files a projection writes there (heads, params.json
+ * and their temporaries), then the folder, which fails while anything else is in it. */
+static int remove_partials(const char *pdir) {
+    DIR *d = opendir(pdir);
+    if (!d) return errno == ENOENT ? AV_OK : av_fail("%s: cannot open: %s", pdir, strerror(errno));
+    struct dirent *e;
+    char path[4400];
+    while ((e = readdir(d))) {
+        const char *nm = e->d_name;
+        int l, h;
+        char head[2][64] = {"", ""};
+        if (sscanf(nm, "L%3d-H%3d.", &l, &h) == 2) {
+            snprintf(head[0], sizeof head[0], "L%03d-H%03d.npy", l, h);
+            snprintf(head[1], sizeof head[1], "L%03d-H%03d.json", l, h);
+        }
+        if (is_file_or_temporary(nm, "params.json") || (head[0][0] && is_file_or_temporary(nm, head[0])) ||
+            (head[1][0] && is_file_or_temporary(nm, head[1])))
+            unlink(av_path_join(path, sizeof path, pdir, nm));
+    }
+    closedir(d);
+    if (rmdir(pdir) != 0)
+        return av_fail("%s: cannot remove: %s (files not written by attnviz are left in it)", pdir, strerror(errno));
+    return AV_OK;
+}
+
 /* Brings the partial folder in line with the parameters: creates it, or empties it
  * when it was made with other parameters (a note says so). */
 static int prepare_partials(job *j, const char *name) {
@@ -468,7 +557,7 @@ static int prepare_partials(job *j, const char *name) {
         char *hs = have ? cJSON_PrintUnformatted(have) : NULL;
         if (!hs || strcmp(hs, ws)) {
             av_log(j->o->ctx, AV_LOG_INFO, "%s was made with other parameters; recomputing its heads", j->pdir);
-            rc = av_rm_rf(j->pdir);
+            rc = remove_partials(j->pdir);
         }
         av_clear_error();
         free(hs);
@@ -558,14 +647,14 @@ static int finish(job *j, const char *name, int *done) {
     int rc = assemble(j, name, done);
     close_prev(j);
     if (rc != AV_OK) return rc;
-    if (av_rm_rf(j->pdir) != AV_OK) {
+    if (remove_partials(j->pdir) != AV_OK) {
         av_log(j->o->ctx, AV_LOG_WARN, "%s", av_last_error());
         av_clear_error();
     }
     return AV_OK;
 }
 
-int av_project_run(av_run *r, const av_project_opts *o) {
+static int project_run(av_run *r, const av_project_opts *o) {
     if (o->dim != 2 && o->dim != 3) return av_fail("project: --dim must be 2 or 3, got %d", o->dim);
     if (r->num_tokens < 1) return av_fail("%s: the run has no tokens", r->dir);
     if (o->method == AV_PROJ_PCA && o->dim > r->head_dim)
@@ -590,6 +679,7 @@ int av_project_run(av_run *r, const av_project_opts *o) {
         free(sel);
         return AV_ERR;
     }
+    drop_bad_partials(&j);
     open_prev(&j, name);
     int ntodo = 0, skipped = 0;
     for (int s = 0; s < nsel; s++) {
@@ -664,14 +754,28 @@ int av_project_run(av_run *r, const av_project_opts *o) {
     av_progress_end(&j.prog, o->method == AV_PROJ_TSNE ? heads_note : NULL);
     if (failed) { close_prev(&j); return av_fail("%s", err); }
     int done = 0;
-    if (finish(&j, name, &done) != AV_OK) return AV_ERR;
+    if (finish(&j, name, &done) != AV_OK) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", av_last_error());
+        return av_fail("%s (the finished heads are kept in %s; the same command resumes)", msg, j.pdir);
+    }
     av_log(o->ctx, AV_LOG_INFO, "wrote proj/%s.npy (%d of %d heads projected%s)", name, done, L * H,
            done < L * H ? ", the others NaN" : "");
     return AV_OK;
 }
 
-int av_project_save_head(av_run *r, const av_project_opts *o, int l, int h, float *X, const float *Y,
-                         float scale, double kl, double seconds) {
+/* The public calls write into the run folder: under its lock (runfolder.h), taken here
+ * unless the caller holds it already. */
+int av_project_run(av_run *r, const av_project_opts *o) {
+    int had = r->lock.held;
+    if (!had && av_run_lock(r) != AV_OK) return AV_ERR;
+    int rc = project_run(r, o);
+    if (!had) av_run_unlock(r);
+    return rc;
+}
+
+static int save_head(av_run *r, const av_project_opts *o, int l, int h, float *X, const float *Y, float scale,
+                     double kl, double seconds) {
     if (o->dim != 2 && o->dim != 3) return av_fail("project: --dim must be 2 or 3, got %d", o->dim);
     if (l < 0 || l >= r->num_layers || h < 0 || h >= r->num_heads)
         return av_fail("%s: no head %d:%d", r->dir, l, h);
@@ -684,6 +788,7 @@ int av_project_save_head(av_run *r, const av_project_opts *o, int l, int h, floa
     j.name = name;
     /* the device the head was projected on, for what its record says of the method */
     if (av_project_backend_of(o, &j.be, NULL, 0) != AV_OK || prepare_partials(&j, name) != AV_OK) return AV_ERR;
+    drop_bad_partials(&j);
     int64_t n = 2 * r->num_tokens;
     cJSON *meta = NULL;
     int rc = head_meta(&j, l, h, X, Y, n, r->head_dim, scale, seconds, kl, &meta);
@@ -703,5 +808,14 @@ int av_project_save_head(av_run *r, const av_project_opts *o, int l, int h, floa
         open_prev(&j, name);
         rc = finish(&j, name, &done);
     }
+    return rc;
+}
+
+int av_project_save_head(av_run *r, const av_project_opts *o, int l, int h, float *X, const float *Y,
+                         float scale, double kl, double seconds) {
+    int had = r->lock.held;
+    if (!had && av_run_lock(r) != AV_OK) return AV_ERR;
+    int rc = save_head(r, o, l, h, X, Y, scale, kl, seconds);
+    if (!had) av_run_unlock(r);
     return rc;
 }

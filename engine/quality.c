@@ -72,7 +72,7 @@ int av_knn_preservation(const float *X, const float *Y, int64_t n, int d, int di
     int64_t *q = pick_queries(n, sample, seed, &m);
     if (!q) return AV_ERR_NOMEM;
     int failed = 0;
-    double kept = 0;
+    int64_t kept = 0; /* neighbours kept, counted: an integer sum is the same in any order */
 #pragma omp parallel reduction(+ : kept)
     {
         double *dx = malloc((size_t)n * sizeof *dx), *dy = malloc((size_t)n * sizeof *dy);
@@ -91,14 +91,14 @@ int av_knn_preservation(const float *X, const float *Y, int64_t n, int d, int di
                 int both = 0;
                 for (int a = 0; a < k; a++)
                     for (int b = 0; b < k; b++) both += nx[a] == ny[b];
-                kept += (double)both / k;
+                kept += both;
             }
         }
         free(dx); free(dy); free(nx); free(ny);
     }
     free(q);
     if (failed) return av_fail("kNN preservation: out of memory for %lld-point distance rows", (long long)n);
-    *out = kept / (double)m;
+    *out = (double)kept / k / (double)m;
     return AV_OK;
 }
 
@@ -111,7 +111,7 @@ int av_trustworthiness(const float *X, const float *Y, int64_t n, int d, int dim
     int64_t *q = pick_queries(n, sample, seed, &m);
     if (!q) return AV_ERR_NOMEM;
     int failed = 0;
-    double penalty = 0;
+    int64_t penalty = 0; /* an integer sum: the same in any order */
 #pragma omp parallel reduction(+ : penalty)
     {
         double *dx = malloc((size_t)n * sizeof *dx), *dy = malloc((size_t)n * sizeof *dy);
@@ -132,7 +132,7 @@ int av_trustworthiness(const float *X, const float *Y, int64_t n, int d, int dim
                     int64_t rank = 1; /* ties broken by index, as a stable argsort would */
                     for (int64_t l = 0; l < n; l++)
                         if (l != i && (dx[l] < v || (dx[l] == v && l < j))) rank++;
-                    if (rank > k) penalty += (double)(rank - k);
+                    if (rank > k) penalty += rank - k;
                 }
             }
         }

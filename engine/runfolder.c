@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 cJSON *av_json_read(const char *path) {
     size_t n;
@@ -101,6 +102,14 @@ static int open_array(av_run *r, const char *mpath, const char *name, av_npy *a,
     if (av_npy_open(av_run_path(r, path, sizeof path, file), a) != AV_OK) return AV_ERR;
     int ok = a->ndim == ndim && ((a->dtype == AV_DT_I32) == (want_int != 0));
     for (int i = 0; ok && i < ndim; i++) ok = a->shape[i] == shape[i];
+    /* the dtype the manifest states must be the file's: readers and `info` trust it */
+    const char *mdt = NULL;
+    if (ok && av_json_str(e, "dtype", mpath, &mdt) == AV_OK && strcmp(mdt, av_dtype_name(a->dtype))) {
+        av_npy_close(a);
+        return av_fail("%s: arrays.%s.dtype is \"%s\", but %s holds %s", mpath, name, mdt, path,
+                       av_dtype_name(a->dtype));
+    }
+    av_clear_error();
     if (!ok) {
         char got[128] = "", want[128] = "";
         for (int i = 0; i < a->ndim; i++) snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", i ? "," : "", (long long)a->shape[i]);
@@ -112,12 +121,36 @@ static int open_array(av_run *r, const char *mpath, const char *name, av_npy *a,
     return AV_OK;
 }
 
+/* num_items against token_item.npy: every token names an item below num_items, and the
+ * last item names one (each item has at least one token: extract drops empty ones). */
+static int check_items(const av_run *r, const char *mpath) {
+    const int32_t *ti = r->token_item.data;
+    int64_t T = r->num_tokens, top = -1;
+    for (int64_t t = 0; t < T; t++) {
+        if (ti[t] < 0 || ti[t] >= r->num_items) {
+            char path[4200];
+            return av_fail("%s: token %lld names item %d, but %s says num_items %lld",
+                           av_run_path(r, path, sizeof path, "token_item.npy"), (long long)t, ti[t], mpath,
+                           (long long)r->num_items);
+        }
+        if (ti[t] > top) top = ti[t];
+    }
+    if (top + 1 != r->num_items)
+        return av_fail("%s: num_items is %lld, but token_item.npy names %lld items", mpath, (long long)r->num_items,
+                       (long long)(top + 1));
+    return AV_OK;
+}
+
 int av_run_open(const char *dir, av_run *r) {
     memset(r, 0, sizeof *r);
+    r->lock.fd = -1;
     snprintf(r->dir, sizeof r->dir, "%s", dir);
     char mpath[4096];
     av_run_path(r, mpath, sizeof mpath, "manifest.json");
-    if (!av_is_dir(dir)) return av_fail("%s: not a run folder (no such folder)", dir);
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return av_fail("%s: not a run folder (no such folder)", dir);
+    r->dev = st.st_dev;
+    r->ino = st.st_ino;
     if (!av_file_exists(mpath)) return av_fail("%s: not a run folder (no manifest.json; was extract interrupted?)", dir);
     r->manifest = av_json_read(mpath);
     if (!r->manifest) return AV_ERR;
@@ -140,15 +173,57 @@ int av_run_open(const char *dir, av_run *r) {
     int64_t qshape[4] = {L, H, T, d};
     if (open_array(r, mpath, "q", &r->q, 4, qshape, 0) || open_array(r, mpath, "k", &r->k, 4, qshape, 0) ||
         open_array(r, mpath, "token_item", &r->token_item, 1, &T, 1) ||
-        open_array(r, mpath, "token_pos", &r->token_pos, 1, &T, 1))
+        open_array(r, mpath, "token_pos", &r->token_pos, 1, &T, 1) || check_items(r, mpath))
         goto fail;
+    /* the dtype the manifest states for the run is q's and k's */
+    const char *dt = NULL;
+    if (av_json_str(r->manifest, "dtype", mpath, &dt) == AV_OK &&
+        (strcmp(dt, av_dtype_name(r->q.dtype)) || strcmp(dt, av_dtype_name(r->k.dtype)))) {
+        av_fail("%s: dtype is \"%s\", but q.npy holds %s and k.npy %s", mpath, dt, av_dtype_name(r->q.dtype),
+                av_dtype_name(r->k.dtype));
+        goto fail;
+    }
+    av_clear_error();
     return AV_OK;
 fail:
     av_run_close(r);
     return AV_ERR;
 }
 
+int av_run_is_run_folder(const char *dir) {
+    char mpath[4200];
+    av_path_join(mpath, sizeof mpath, dir, "manifest.json");
+    if (!av_file_exists(mpath)) return 0;
+    cJSON *m = av_json_read(mpath);
+    av_clear_error();
+    const cJSON *f = m ? cJSON_GetObjectItemCaseSensitive(m, "format") : NULL;
+    int ours = cJSON_IsString(f) && !strcmp(f->valuestring, AV_RUN_FORMAT);
+    cJSON_Delete(m);
+    return ours;
+}
+
+int av_run_lock(av_run *r) {
+    if (r->lock.held) return AV_OK;
+    if (av_folder_lock_take(&r->lock, r->dir, r->dir) != AV_OK) return AV_ERR;
+    char mpath[4200];
+    av_run_path(r, mpath, sizeof mpath, "manifest.json");
+    struct stat st;
+    cJSON *m = NULL;
+    if (stat(r->dir, &st) != 0 || st.st_dev != r->dev || st.st_ino != r->ino) {
+        av_fail("%s: was replaced since it was opened (by another extract?); run the command again", r->dir);
+    } else if ((m = av_json_read(mpath))) {
+        cJSON_Delete(r->manifest);
+        r->manifest = m;
+        return AV_OK;
+    }
+    av_folder_lock_release(&r->lock);
+    return AV_ERR;
+}
+
+void av_run_unlock(av_run *r) { av_folder_lock_release(&r->lock); }
+
 void av_run_close(av_run *r) {
+    av_run_unlock(r);
     av_npy_close(&r->q);
     av_npy_close(&r->k);
     av_npy_close(&r->token_item);

@@ -18,11 +18,15 @@
  *   proj/<method>-<dim>d.npy [L, H, 2T, dim] f32 (queries, then keys); stats.json
  *
  * Writers put every file in place atomically and the manifest last, so a folder with a
- * manifest is complete. av_run owns its cJSON manifest and the mappings; av_run_close
- * frees them. */
+ * manifest is complete. Every command that writes into a run folder (extract replacing
+ * it, project, stats, the live view's save) holds its lock, RUN/.lock (base/lock.h), while
+ * it works. av_run owns its cJSON manifest, the mappings and the lock; av_run_close frees
+ * them. */
 #ifndef AV_ENGINE_RUNFOLDER_H
 #define AV_ENGINE_RUNFOLDER_H
 #include <cjson/cJSON.h>
+#include <sys/types.h>
+#include "base/lock.h"
 #include "base/npy.h"
 
 #define AV_RUN_FORMAT "attnviz-run"
@@ -37,11 +41,27 @@ typedef struct {
     av_npy q, k;           /* [L, H, T, d] */
     av_npy token_item;     /* [T] i32 */
     av_npy token_pos;      /* [T] i32 */
+    dev_t dev;             /* the folder opened: a folder renamed over it is another run */
+    ino_t ino;
+    av_folder_lock lock;   /* held between av_run_lock and av_run_unlock (or close) */
 } av_run;
 
-/* Reads the manifest, maps q/k/token_item/token_pos and checks every shape against it. */
+/* Reads the manifest, maps q/k/token_item/token_pos and checks every size the manifest
+ * states against the arrays on disk: shapes, dtypes, and num_items against the items
+ * token_item.npy names. */
 int av_run_open(const char *dir, av_run *r);
 void av_run_close(av_run *r);
+
+/* 1 when dir is a run folder: its manifest.json says "format": "attnviz-run". What
+ * `--force` may replace (base/owned.h). */
+int av_run_is_run_folder(const char *dir);
+
+/* Takes the run folder's writer lock ("another attnviz is writing RUN (pid N)" when it
+ * is held elsewhere), checks that RUN is still the folder opened (not replaced since)
+ * and rereads the manifest, so what this writer adds goes on top of what writers before
+ * it added. Held already: nothing to do. */
+int av_run_lock(av_run *r);
+void av_run_unlock(av_run *r);
 
 /* One head's vectors as f32 rows [T, d] into out (caller allocates T*d floats). */
 int av_run_head_q(const av_run *r, int layer, int head, float *out);

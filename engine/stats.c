@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "base/util.h"
+#include "kernels/backend/determinism.h"
 #include "kernels/ops.h"
 
 /* Item boundaries: tokens of one item are contiguous and items appear in order. */
@@ -285,6 +286,9 @@ static int open_vnorm(const av_run *r, av_npy *a, int *have) {
 }
 
 int av_stats_compute(const av_run *r, const int *heads, int count, av_head_stats *out) {
+    /* the heads run side by side, one thread each, and each head's sgemm (CKA) on that
+     * thread alone: the same statistics on any thread count (kernels/backend/determinism.h) */
+    av_blas_single_thread();
     if (r->num_tokens < 4)
         return av_fail("%s: %lld tokens; statistics need at least 4", r->dir, (long long)r->num_tokens);
     int causal = !strcmp(r->model_type, "gpt2");

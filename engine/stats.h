@@ -55,7 +55,8 @@ int av_stats_compute(const av_run *r, const int *heads, int count, av_head_stats
 
 /* {"format": "attnviz-stats", "version": 1, "model_type", "causal", "heads": [...]} */
 cJSON *av_stats_json(const av_run *r, const av_head_stats *s, int count);
-/* Writes RUN/stats.json atomically, then records it in the manifest ("stats"). Heads of
+/* Writes RUN/stats.json atomically, then records it in the manifest ("stats"), under the
+ * run folder's lock (taken here unless the caller holds it: av_run_lock). Heads of
  * an earlier stats.json of the run that `s` does not cover are kept (in layer, head
  * order), so computing a few heads refreshes them without dropping the rest. */
 int av_stats_save(av_run *r, const av_head_stats *s, int count);

@@ -136,16 +136,22 @@ static void keep_other_heads(const av_run *r, const char *path, cJSON *j) {
 }
 
 int av_stats_save(av_run *r, const av_head_stats *s, int count) {
+    /* under the run folder's lock (runfolder.h), unless the caller holds it already */
+    int had = r->lock.held;
+    if (!had && av_run_lock(r) != AV_OK) return AV_ERR;
     cJSON *j = av_stats_json(r, s, count);
     char path[4096];
     av_run_path(r, path, sizeof path, "stats.json");
     keep_other_heads(r, path, j);
     int rc = av_json_write(path, j);
     cJSON_Delete(j);
-    if (rc != AV_OK) return rc;
-    cJSON_DeleteItemFromObjectCaseSensitive(r->manifest, "stats");
-    cJSON_AddStringToObject(r->manifest, "stats", "stats.json");
-    return av_run_save_manifest(r);
+    if (rc == AV_OK) {
+        cJSON_DeleteItemFromObjectCaseSensitive(r->manifest, "stats");
+        cJSON_AddStringToObject(r->manifest, "stats", "stats.json");
+        rc = av_run_save_manifest(r);
+    }
+    if (!had) av_run_unlock(r);
+    return rc;
 }
 
 /* One right-aligned column: the value, or "-" where the statistic does not apply. */

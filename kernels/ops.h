@@ -21,6 +21,15 @@
 typedef enum { AV_W_NK = 0, AV_W_KN = 1 } av_wlayout;
 typedef enum { AV_GELU_ERF = 0, AV_GELU_TANH = 1 } av_gelu_kind;
 
+/* What a backend's matmul multiplies in. F32 is the reference (the CPU's only one).
+ * TF32: f32 data on tensor cores (10-bit mantissas in the products). BF16 / F16: both
+ * operands in 16 bits (the weights converted once, at load), f32 accumulation and
+ * output. Bounds against F32 are tests/test_backend_ops.c's and tests/gpu_forward.c's. */
+typedef enum { AV_GEMM_F32 = 0, AV_GEMM_TF32 = 1, AV_GEMM_BF16 = 2, AV_GEMM_F16 = 3 } av_gemm_precision;
+/* "f32" | "tf32" | "bf16" | "f16" -> *out; AV_ERR (with the names in the message) otherwise. */
+int av_gemm_parse(const char *name, av_gemm_precision *out);
+const char *av_gemm_name(av_gemm_precision p);
+
 /* ---- CPU twins (host pointers) ------------------------------------------------------ */
 /* out[t] = wte[ids[t]] + wpe[pos[t]] (+ tte[types[t]] when tte != NULL); out [T, C]. */
 void av_embed_cpu(float *out, const int32_t *ids, const int32_t *pos, const int32_t *types,
@@ -79,8 +88,16 @@ typedef struct av_backend {
                       int B, int T, int H, int d, const int32_t *lengths, int64_t n_out);
     int (*memzero)(void *p, size_t bytes);
     /* ---- optional: NULL when the backend has no such thing -------------------------- */
-    /* x[rows, N] = gelu(x + bias[N]) in one pass. NULL: matmul with the bias, then gelu. */
-    int (*bias_gelu)(float *x, const float *bias, int64_t rows, int N, av_gelu_kind kind);
+    /* out = gelu(in @ W + bias), the MLP's up-projection, fused as far as the backend can.
+     * NULL: matmul with the bias, then gelu. */
+    int (*matmul_gelu)(float *out, const float *in, const float *w, const float *bias,
+                       int64_t M, int K, int N, av_wlayout wl, av_gelu_kind kind);
+    /* The precision of every later matmul. NULL: F32 only. */
+    int (*set_gemm)(av_gemm_precision p);
+    /* w (backend memory from alloc, count floats) is a linear weight that many matmuls will use: the
+     * backend may keep a copy in its GEMM precision, made now and freed with w (free).
+     * NULL: nothing is kept. */
+    int (*keep_weight)(const float *w, int64_t count);
     /* Overlapped downloads (a backend whose memory is not the host's). host_alloc gives
      * page-locked memory; download_async queues a copy behind the work queued so far and
      * returns at once; download_wait(slot) returns when the last copy queued in that slot

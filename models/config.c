@@ -345,8 +345,13 @@ int av_config_load(const char *dir, av_model_config *cfg) {
     int rc = av_config_parse(text, len, path, cfg);
     free(text);
     if (rc != AV_OK || cfg->type != AV_MODEL_VIT) return rc;
+    /* Required, as transformers' image processors require it: ViT checkpoints differ in
+     * their normalisation (google/vit: mean and std 0.5; DeiT and others: ImageNet's), so
+     * defaults would give another model's pixels without a word. */
     av_path_join(path, sizeof path, dir, "preprocessor_config.json");
-    if (!av_file_exists(path)) return AV_OK;
+    if (!av_file_exists(path))
+        return av_fail("%s: missing; a ViT folder needs it for the image size, mean and std (download it with the "
+                       "checkpoint)", path);
     text = av_read_file(path, &len);
     if (!text) return AV_ERR;
     rc = av_config_parse_preprocessor(text, len, path, cfg);

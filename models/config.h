@@ -31,7 +31,7 @@ typedef struct {
     float image_mean[3], image_std[3];
 } av_model_config;
 
-/* Reads dir/config.json (+ dir/preprocessor_config.json for ViT when present). */
+/* Reads dir/config.json (+ dir/preprocessor_config.json for ViT, which must be there). */
 int av_config_load(const char *dir, av_model_config *cfg);
 /* Same from a JSON text in memory (fuzz target); name is used in messages. */
 int av_config_parse(const char *json, size_t len, const char *name, av_model_config *cfg);

@@ -181,16 +181,13 @@ static int check_batch(const av_model *m, const av_batch *b) {
 
 #define TRY(x) do { if ((rc = (x)) != AV_OK) goto done; } while (0)
 
-/* mlp = gelu(in @ fc_w + fc_b): one fused bias + GELU pass after a bias-free GEMM where
- * the backend has it (saves a write and a read of the [rows, I] activations on a GPU). */
+/* mlp = gelu(in @ fc_w + fc_b): fused as far as the backend can (on a GPU the bias and
+ * GELU ride on the GEMM's output pass, saving a write and a read of [rows, I]). */
 static int mlp_up(av_model *m, const float *in, const av_layer_weights *w, int64_t rows) {
     const av_backend *be = m->be;
     const av_model_config *c = &m->cfg;
     int C = c->hidden, I = c->intermediate, rc;
-    if (be->bias_gelu) {
-        if ((rc = be->matmul(m->mlp, in, w->fc_w, NULL, rows, C, I, m->wl))) return rc;
-        return be->bias_gelu(m->mlp, w->fc_b, rows, I, c->act);
-    }
+    if (be->matmul_gelu) return be->matmul_gelu(m->mlp, in, w->fc_w, w->fc_b, rows, C, I, m->wl, c->act);
     if ((rc = be->matmul(m->mlp, in, w->fc_w, w->fc_b, rows, C, I, m->wl))) return rc;
     return be->gelu(m->mlp, rows * I, c->act);
 }

@@ -198,6 +198,24 @@ static int load_embeddings(loader *L, float *s) {
     return AV_OK;
 }
 
+/* Offers the backend every linear weight (each layer's four, ViT's patch projection) as
+ * one that stays for the whole run: a GPU in a 16-bit GEMM precision converts each once
+ * here instead of at every matmul (kernels/ops.h: keep_weight). */
+static int keep_linear_weights(av_model *m) {
+    const av_backend *be = m->be;
+    if (!be->keep_weight) return AV_OK;
+    const av_model_config *c = &m->cfg;
+    int64_t C = c->hidden, I = c->intermediate;
+    if (m->patch_w && be->keep_weight(m->patch_w, C * 3 * c->patch_size * c->patch_size)) return AV_ERR;
+    for (int i = 0; i < c->num_layers; i++) {
+        const av_layer_weights *w = &m->layers[i];
+        if (be->keep_weight(w->qkv_w, 3 * C * C) || be->keep_weight(w->o_w, C * C) ||
+            be->keep_weight(w->fc_w, I * C) || be->keep_weight(w->proj_w, C * I))
+            return AV_ERR;
+    }
+    return AV_OK;
+}
+
 int av_model_load(const char *dir, const av_backend *be, av_model *m) {
     memset(m, 0, sizeof *m);
     m->be = be;
@@ -230,6 +248,7 @@ int av_model_load(const char *dir, const av_backend *be, av_model *m) {
     }
     free(scratch);
     av_safetensors_close(&st);
+    if (!rc) rc = keep_linear_weights(m);
     if (rc) {
         char keep[1024];
         snprintf(keep, sizeof keep, "%s", av_last_error());

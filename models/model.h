@@ -7,7 +7,9 @@
  * "bert.", "transformer.", "vit." or none; LayerNorm "gamma"/"beta" are accepted for
  * "weight"/"bias"; GPT-2's attn.bias / attn.masked_bias buffers are ignored. A missing or
  * misshapen tensor is an AV_ERR naming it. Each layer's q, k, v projections are fused into
- * one [3C] projection at load time so a layer makes one GEMM for them.
+ * one [3C] projection at load time so a layer makes one GEMM for them. The linear weights
+ * are then offered to the backend's keep_weight (a GPU keeps 16-bit copies when its GEMM
+ * precision is BF16 / F16: set it before loading).
  *
  * Forward (models/forward.c): for every layer the q, k (after projection and bias, before
  * 1/sqrt(d)) and the per-head |v| of every real token go to a sink callback, on the host.

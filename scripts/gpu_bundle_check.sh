@@ -73,6 +73,10 @@ rm -rf "$build" "$root/build-bare-control.log"
 AV_BUILD="$build" AV_GPU_BUNDLE="$root/.gpu/bundle.tar.xz" AV_CMAKE_ARGS="${AV_CMAKE_ARGS:--DAV_CUDA=OFF}" AV_GPU_BUDGET=0 OUT= \
   bash bench/gpu_run.sh build || { echo "gpu_bundle_check: FAIL: the build"; exit 1; }
 prefix="$build/gpu-prefix"
+# gpu_run.sh builds what the GPU run needs; the cpu tests of step 4 need the rest too
+if [ "${AV_CHECK_TESTS:-1}" = 1 ]; then
+  cmake --build "$build" -j"$(nproc)" > "$build/build-all.log" 2>&1 || { echo "gpu_bundle_check: FAIL: building the tests"; exit 1; }
+fi
 
 # ---- 2. libraries ----------------------------------------------------------------------
 outside=$(ldd "$build/attnviz" | awk '$2 == "=>" {print $1, $3}' | grep -v " $prefix/" \

@@ -3,9 +3,10 @@
 # kernels' own source under an emulation of CUDA's threads, barriers and shuffles) with
 # every op's case file (kernels/<op>/<op>_emu.cpp) and runs every group: the forward
 # kernels (attention, q/k packing, layernorm, embed, gelu/add) and the projections'
-# kernels (kNN selection, t-SNE affinities and tree, UMAP's graph, PCA) against
-# references; what it covers and cannot: kernels/emu/COVERAGE.md. Not a CLI test:
-# a cli_*.sh script is how ctest runs a bash test here. Needs g++ with C++20 (<barrier>).
+# kernels (kNN selection, t-SNE affinities and tree, the tree's waits giving up on a grid
+# that is not resident, UMAP's graph, PCA) against references; what it covers and
+# cannot: kernels/emu/COVERAGE.md. Not a CLI test: a cli_*.sh script is how ctest runs
+# a bash test here. Needs g++ with C++20 (<barrier>).
 set -euo pipefail
 mkdir -p "$AV_TMP"
 bash "$AV_SRC/kernels/emu/run.sh" "$AV_TMP"

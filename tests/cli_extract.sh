@@ -37,6 +37,7 @@ ntok=$(grep -o '"num_tokens":[[:space:]]*[0-9]*' run/manifest.json | grep -o '[0
 [ "$(wc -l <run/tokens.jsonl)" = "$ntok" ] || fail "tokens.jsonl has $(wc -l <run/tokens.jsonl) lines, manifest says $ntok"
 [ "$(wc -l <run/items.jsonl)" = 2 ] || fail "items.jsonl should have 2 lines"
 grep -q '"dtype":[[:space:]]*"f16"' run/manifest.json || fail "default dtype should be f16"
+grep -q '"gemm":[[:space:]]*"f32"' run/manifest.json || fail "the manifest should record the default GEMM precision f32"
 grep -q '^{"text": "\[CLS\]", "label": "\[CLS\]", "item": 0, "pos": 0}$' run/tokens.jsonl || fail "first token should be [CLS]"
 grep -q 'extract: .* tokens in' err.txt || fail "no progress summary on stderr: $(cat err.txt)"
 # q.npy holds layers*heads*tokens*head_dim f16 values after its header
@@ -84,6 +85,12 @@ expect_bad "missing -o" "-o RUN is required" -- "$AV" extract "$M/bert-tiny" goo
 expect_bad "unknown option" "unknown option" -- "$AV" extract "$M/bert-tiny" good.txt -o run --frobnicate
 expect_bad "bad dtype" "--dtype" -- "$AV" extract "$M/bert-tiny" good.txt -o run --dtype f64
 expect_bad "bad batch" "--batch" -- "$AV" extract "$M/bert-tiny" good.txt -o run --batch 0
+expect_bad "bad gemm" "--gemm expects f32, tf32, bf16 or f16" -- "$AV" extract "$M/bert-tiny" good.txt -o run --gemm fp8
+# tensor cores are the GPU's: the CPU refuses a precision it does not have (f32 is fine)
+expect_bad "bf16 on the cpu" "--gemm bf16: the cpu device multiplies in f32 only" -- "$AV" extract "$M/bert-tiny" good.txt -o run --device cpu --gemm bf16
+rm -rf run
+"$AV" extract "$M/bert-tiny" good.txt -o run --device cpu --gemm f32 --quiet 2>err.txt && [ -f run/manifest.json ] \
+  || fail "--gemm f32 on the cpu: $(cat err.txt)"
 expect_bad "sample seed without max-items" "--max-items" -- "$AV" extract "$M/bert-tiny" good.txt -o run --sample-seed 3
 expect_bad "bad max-memory" "--max-memory expects a size" -- "$AV" extract "$M/bert-tiny" good.txt -o run --max-memory 3Q
 expect_bad "max-memory below one item" "too small" -- "$AV" extract "$M/bert-tiny" good.txt -o run --device cpu --max-memory 1K

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # cli_gpu_bundle.sh - scripts/gpu_bundle.sh end to end into a scratch folder (no wheels,
 # so no network): the archive holds what CMakeLists.txt needs (MANIFEST), no link points
-# outside it, its pkg-config answers from the bundle alone with paths that resolve to the
-# bundle's own files, every shared library's dependencies resolve inside the bundle or
-# to glibc / the GCC runtime, and a second run with nothing changed rewrites nothing.
+# outside it, it stays well under the 64 MiB the GPU run's one call carries, its
+# pkg-config answers from the bundle alone with paths that resolve to the bundle's own
+# files, every shared library's dependencies resolve inside the bundle or to glibc / the
+# GCC runtime, and a second run with nothing changed rewrites nothing.
 # (scripts/gpu_bundle_check.sh goes further: a whole build with the Debian files hidden.)
 set -u
 : "${AV_SRC:?}" "${AV_TMP:?}"
@@ -17,6 +18,10 @@ AV_GPU_NO_WHEELS=1 AV_GPU_XZ_LEVEL=0 AV_GPU_BUNDLE_DIR="$dest" bash scripts/gpu_
   || { echo "FAIL: gpu_bundle.sh: $(tail -1 "$AV_TMP/first")" >&2; exit 1; }
 [ -f "$dest/bundle.tar.xz" ] || { echo "FAIL: no $dest/bundle.tar.xz" >&2; exit 1; }
 [ -e "$dest/bundle.tar.xz.tmp" ] && fail "a temporary file was left beside the archive"
+# The GPU run carries .gpu/ (bundle and wheels, ~5 MB) in one call of at most 64 MiB: even
+# uncompressed-level xz (this test's level 0) must leave room.
+size=$(stat -c %s "$dest/bundle.tar.xz")
+[ "$size" -lt $((48 << 20)) ] || fail "the bundle is $((size >> 20)) MiB at xz level 0: too close to the 64 MiB a call carries"
 p="$AV_TMP/prefix"
 mkdir -p "$p" && tar -C "$p" -xJf "$dest/bundle.tar.xz" || { echo "FAIL: cannot unpack" >&2; exit 1; }
 

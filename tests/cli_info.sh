@@ -101,6 +101,10 @@ mkdir -p "$run"
 npy "$run/q.npy" '<f4' '2, 4, 5, 8' 1280
 npy "$run/k.npy" '<f4' '2, 4, 5, 8' 1280
 npy "$run/token_item.npy" '<i4' '5,' 20
+# the manifest's two items: tokens 3 and 4 belong to item 1 (av_run_open checks num_items
+# against the items token_item.npy names)
+printf '\x01\x00\x00\x00\x01\x00\x00\x00' | dd of="$run/token_item.npy" bs=1 conv=notrunc status=none \
+  seek=$(($(stat -c %s "$run/token_item.npy") - 8))
 npy "$run/token_pos.npy" '<i4' '5,' 20
 cat > "$run/manifest.json" <<'EOF'
 {"format": "attnviz-run", "version": 1, "model_type": "bert", "model_dir": "tests/fixtures/models/bert-tiny",
@@ -157,6 +161,17 @@ expect_fault "unknown option" "info" "unknown option '--bogus'" --bogus tests/fi
 rm "$run/k.npy"
 expect_fault "run without k.npy" "$run/k.npy" "cannot open" "$run"
 "$AV" info --help | grep -q "usage: attnviz info" || fail "--help"
+
+# --device: one line, "cuda: NAME" where a GPU is usable, else "cuda: none (why)"; exit 0
+out=$("$AV" info --device 2>"$AV_TMP/err"); rc=$?
+[ $rc = 0 ] || fail "info --device: exit $rc: $(cat "$AV_TMP/err")"
+[ "$(printf '%s\n' "$out" | wc -l)" = 1 ] || fail "info --device: not one line: $out"
+if nvidia-smi -L >/dev/null 2>&1; then
+  printf '%s\n' "$out" | grep -qE '^cuda: [^(]' || fail "info --device on a GPU machine: $out"
+else
+  printf '%s\n' "$out" | grep -qE '^cuda: none \(.+\)$' || fail "info --device without a GPU: $out"
+fi
+expect_fault "--device with a folder" "info" "--device takes no folder" --device tests/fixtures/models/bert-tiny
 
 if [ $fails -ne 0 ]; then echo "cli_info: $fails failures"; exit 1; fi
 echo "cli_info: ok ($ncases broken checkpoints rejected)"

@@ -2,7 +2,8 @@
  * tests/test_backend_ops.c runs on every backend): overlapped downloads into pinned
  * memory ordered after the compute stream, errors that come back as messages (an
  * unsupported head size, a patch size that does not divide the image, memory no card
- * has, a bad GEMM precision by call or by AV_CUDA_GEMM), and a restart of the backend.
+ * has, a GEMM precision that does not exist), the 16-bit copies of kept weights (freed
+ * with their weight, dropped by a restart of the backend).
  * SKIPs (exit 77) when the build has no CUDA or there is no usable device. */
 #include <math.h>
 #include <stdlib.h>
@@ -72,25 +73,59 @@ static void test_errors(void) {
     CHECK(gpu->attention(d, d, d, d, 129, 1, 1, 1, 129, dlen, 0) == AV_ERR);
     CHECK(strstr(av_last_error(), "head size 129") != NULL);
     CHECK(av_cuda_set_gemm_precision((av_gemm_precision)7) == AV_ERR);
-    av_gemm_precision p;
-    CHECK(av_cuda_parse_gemm_precision("bf16", &p) == AV_OK && p == AV_GEMM_BF16);
-    CHECK(av_cuda_parse_gemm_precision("fp8", &p) == AV_ERR);
+    CHECK(gpu->set_gemm((av_gemm_precision)-1) == AV_ERR);
+    CHECK(strstr(av_last_error(), "GEMM precision") != NULL);
     CHECK(gpu->patchify(d, d, 1, 30, 16) == AV_ERR);
     gpu->free(d); gpu->free(dlen);
     /* More memory than any card has: NULL and a message, not an abort. */
     CHECK(gpu->alloc((size_t)1 << 52) == NULL);
     CHECK(strstr(av_last_error(), "device memory") != NULL);
-    /* A bad AV_CUDA_GEMM stops the backend from starting, with the variable named. */
+}
+
+/* A kept copy belongs to its weight: after the weight is freed, a new weight that the
+ * allocator places at the same address is multiplied as itself, not as the old copy. */
+static void test_kept_weight_freed(void) {
+    const int64_t M = 64;
+    const int K = 256, N = 256;
+    float *in = rand_vec(M * K, 1), *w1 = rand_vec((int64_t)K * N, 0.1f), *w2 = rand_vec((int64_t)K * N, 0.1f);
+    float *want = malloc(M * N * sizeof(float)), *got = malloc(M * N * sizeof(float));
+    av_matmul_cpu(want, in, w2, NULL, M, K, N, AV_W_NK);
+    CHECK(gpu->set_gemm(AV_GEMM_BF16) == AV_OK);
+    float *din = dev(in, M * K * 4), *dw1 = dev(w1, (size_t)K * N * 4);
+    CHECK(gpu->keep_weight(dw1, (int64_t)K * N) == AV_OK);
+    uintptr_t old = (uintptr_t)dw1;
+    gpu->free(dw1);
+    float *dw2 = dev(w2, (size_t)K * N * 4), *dout = gpu->alloc(M * N * 4);
+    CHECK(gpu->matmul(dout, din, dw2, NULL, M, K, N, AV_W_NK) == AV_OK);
+    CHECK(gpu->download(got, dout, M * N * 4) == AV_OK);
+    CHECK(gpu->set_gemm(AV_GEMM_F32) == AV_OK);
+    report("matmul", (uintptr_t)dw2 == old ? "new weight at a freed one's address" : "new weight after a freed one", got,
+           want, M * N, 1e-2);
+    free(in); free(w1); free(w2); free(want); free(got);
+    gpu->free(din); gpu->free(dw2); gpu->free(dout);
+}
+
+/* A shutdown drops the kept copies and cuBLASLt's plans: a matmul after a new start,
+ * with the same weight kept before it, is right. */
+static void test_restart(void) {
+    const int64_t M = 33;
+    const int K = 40, N = 24;
+    float *in = rand_vec(M * K, 1), *w = rand_vec((int64_t)K * N, 0.1f);
+    float *want = malloc(M * N * sizeof(float)), *got = malloc(M * N * sizeof(float));
+    av_matmul_cpu(want, in, w, NULL, M, K, N, AV_W_KN);
+    CHECK(gpu->set_gemm(AV_GEMM_F16) == AV_OK);
+    float *din = dev(in, M * K * 4), *dw = dev(w, (size_t)K * N * 4), *dout = gpu->alloc(M * N * 4);
+    CHECK(gpu->keep_weight(dw, (int64_t)K * N) == AV_OK);
+    CHECK(gpu->matmul(dout, din, dw, NULL, M, K, N, AV_W_KN) == AV_OK);
+    CHECK(gpu->sync() == AV_OK);
     av_cuda_shutdown();
-    setenv("AV_CUDA_GEMM", "fp8", 1);
-    CHECK(av_cuda_init() == AV_ERR);
-    CHECK(strstr(av_last_error(), "AV_CUDA_GEMM") != NULL);
-    setenv("AV_CUDA_GEMM", "bf16", 1);
-    CHECK(av_cuda_init() == AV_OK && av_cuda_gemm_precision() == AV_GEMM_BF16);
-    av_cuda_shutdown();
-    unsetenv("AV_CUDA_GEMM");
     CHECK(av_cuda_init() == AV_OK);
-    CHECK(av_cuda_set_gemm_precision(AV_GEMM_F32) == AV_OK);
+    CHECK(gpu->matmul(dout, din, dw, NULL, M, K, N, AV_W_KN) == AV_OK);
+    CHECK(gpu->download(got, dout, M * N * 4) == AV_OK);
+    report("matmul", "f16, after a backend restart", got, want, M * N, 2e-3);
+    CHECK(gpu->set_gemm(AV_GEMM_F32) == AV_OK);
+    free(in); free(w); free(want); free(got);
+    gpu->free(din); gpu->free(dw); gpu->free(dout);
 }
 #endif
 
@@ -103,6 +138,8 @@ int main(void) {
 
     test_async_download();
     test_errors();
+    test_kept_weight_freed();
+    test_restart();
     av_cuda_shutdown();
     return av_check_summary("gpu_cuda_backend");
 #endif

@@ -3,7 +3,8 @@
  * real all-MiniLM-L6-v2 (.deps/models). The same batch (padding included) goes through
  * av_model_forward on the CPU and on CUDA; every layer's q and k (real tokens only), the
  * per-head |v| and the final hidden states must agree by relative L2 error: 1e-4 with f32
- * GEMMs, 3e-2 with bf16 tensor-core GEMMs. The CPU forward is itself held to transformers
+ * GEMMs, 3e-2 with TF32, bf16 and f16 tensor-core GEMMs (in 16 bits with the weights kept
+ * as converted at load, the model's path). The CPU forward is itself held to transformers
  * by tests/test_forward.c, so this is a comparison with PyTorch at one remove. The bf16
  * bound: bench/bf16_error_prediction.py predicts 4e-3..7e-3 for these models. Then the
  * extraction's packed form (tests/forward_pack.h) on CUDA against the CPU's rows.
@@ -126,6 +127,10 @@ int main(void) {
         CHECK(av_cuda_set_gemm_precision(AV_GEMM_BF16) == AV_OK);
         compare(models[i], 3e-2, "bf16");
         check_packed(av_backend_cuda(), models[i], AV_DT_F16, 3e-2, "cuda packed f16, bf16 GEMM");
+        CHECK(av_cuda_set_gemm_precision(AV_GEMM_F16) == AV_OK);
+        compare(models[i], 3e-2, "f16");
+        CHECK(av_cuda_set_gemm_precision(AV_GEMM_TF32) == AV_OK);
+        compare(models[i], 3e-2, "tf32");
     }
     av_cuda_set_gemm_precision(AV_GEMM_F32);
     av_cuda_shutdown();

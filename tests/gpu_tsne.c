@@ -10,9 +10,14 @@
  *    through with a finite layout and KL;
  *  - the batch API gives each head what a single run gives (KL within 5 %: atomics
  *    sum in another order, so runs drift apart like nearby seeds);
+ *  - two runs at once from two host threads, each sized for the whole device, so that
+ *    together their tree kernels need more than is resident (what another program on
+ *    the GPU does): both finish, with the KL of a run alone (a wait that cannot end gives
+ *    up and the head reruns with one block; before, such a run could hang);
  *  - on_iter is called every `every` iterations with a finite KL; bad input refused.
  * SKIPs without a device. */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "kernels/project.h"
@@ -61,6 +66,51 @@ static uint64_t rng = 99;
 static float frand(void) {
     rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
     return (float)((rng >> 40) * (1.0 / 16777216.0)) - 0.5f;
+}
+
+/* One av_tsne_cuda on a thread of its own (the error message is per thread: kept here). */
+typedef struct {
+    const float *X;
+    int64_t n;
+    int d;
+    const av_tsne_params *p;
+    float *Y;
+    double kl;
+    int rc;
+    char err[256];
+} tsne_job;
+
+static void *tsne_thread(void *arg) {
+    tsne_job *j = arg;
+    j->rc = av_tsne_cuda(j->X, j->n, j->d, j->p, j->Y, &j->kl);
+    snprintf(j->err, sizeof j->err, "%s", j->rc == AV_OK ? "" : av_last_error());
+    return NULL;
+}
+
+/* Two heads at once, then one alone: both finish, each with the KL of the lone run. */
+static void concurrent(const float *X, int64_t n, int d) {
+    av_tsne_params p;
+    av_tsne_defaults(&p);
+    p.metric = AV_METRIC_COSINE;
+    tsne_job jobs[2];
+    pthread_t th[2];
+    for (int t = 0; t < 2; t++) {
+        jobs[t] = (tsne_job){X, n, d, &p, malloc((size_t)n * 2 * sizeof(float)), 0, AV_ERR, ""};
+        CHECK(pthread_create(&th[t], NULL, tsne_thread, &jobs[t]) == 0);
+    }
+    for (int t = 0; t < 2; t++) pthread_join(th[t], NULL);
+    double kl1 = 0;
+    float *y1 = malloc((size_t)n * 2 * sizeof *y1);
+    CHECK(av_tsne_cuda(X, n, d, &p, y1, &kl1) == AV_OK);
+    for (int t = 0; t < 2; t++) {
+        CHECK_MSG(jobs[t].rc == AV_OK, "concurrent run %d: %s", t, jobs[t].err);
+        if (jobs[t].rc != AV_OK) continue;
+        printf("  concurrent run %d: KL %.4f, alone %.4f\n", t, jobs[t].kl, kl1);
+        CHECK_MSG(fabs(jobs[t].kl - kl1) <= 0.05 * kl1, "concurrent run %d: KL %.4f, alone %.4f", t, jobs[t].kl, kl1);
+        CHECK(finite_all(jobs[t].Y, n * 2));
+    }
+    for (int t = 0; t < 2; t++) free(jobs[t].Y);
+    free(y1);
 }
 
 static int calls;
@@ -125,6 +175,7 @@ int main(void) {
         for (int64_t i = 0; i < n; i++)
             for (int j = 0; j < d; j++) X[i * d + j] = centre[i % 20][j] + frand() + frand() + frand();
         compare("blobs 30k", X, n, d, 2, AV_METRIC_COSINE, 0.05, 0.03, 0);
+        concurrent(X, n, d);
         free(X);
     }
     {   /* batch: three heads (the q/k cloud, scaled twice) as single runs give them */

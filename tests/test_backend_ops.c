@@ -5,7 +5,7 @@
  *   test_backend_ops gpu [OP...]    the same, but SKIP (exit 77) where no CUDA device is
  *   test_backend_ops perf [OP...]   time each case on each backend (ms per call)
  *
- * Forward ops (embed, patchify, layernorm, matmul, gelu, bias_gelu, add, attention,
+ * Forward ops (embed, patchify, layernorm, matmul, gelu, matmul_gelu, add, attention,
  * pack_heads, and attention_probs, which only the host computes) run through the
  * av_backend table of kernels/ops.h, their inputs uploaded into the backend's memory;
  * projections (knn, pca, tsne, umap) through the av_project_backend table of
@@ -18,7 +18,7 @@
  *   - Every other backend is held to the CPU's output (relative L2, or bit for bit where
  *     the bound is 0; t-SNE by its KL, UMAP by trustworthiness, as their GPU versions
  *     draw other random numbers), or to the double reference where the CPU cannot run
- *     the case (bias_gelu, 16-bit GEMMs).
+ *     the case (16-bit and TF32 GEMMs).
  *   - A backend that is absent, or lacks what a case needs, prints SKIP with the backend,
  *     the case and the reason: nothing is left out silently.
  * Exit: 0 when every check that ran passed, 1 otherwise, 77 in gpu mode without a device. */
@@ -34,9 +34,6 @@
 #include "kernels/pack/pack.h"
 #include "kernels/project.h"
 #include "tests/check.h"
-#ifdef AV_HAVE_CUDA
-#include "kernels/backend/ops_cuda.h"
-#endif
 
 /* ---- backends ----------------------------------------------------------------------- */
 typedef struct {
@@ -87,7 +84,8 @@ struct tcase {
     av_wlayout wl;
     av_gelu_kind gk;
     av_dtype dt;
-    int prec;                 /* GEMM precision (ops_cuda.h's av_gemm_precision; 0 = f32) */
+    int prec;                 /* GEMM precision (ops.h's av_gemm_precision; 0 = f32) */
+    int keep;                 /* matmul: the weight kept in the GEMM precision first (keep_weight) */
     av_metric metric;
 };
 
@@ -210,36 +208,51 @@ static void ln_ref(const tcase *c, void *const t[MAXT], double *ref) {
 static const op_kind LAYERNORM = {"layernorm", 4, ln_sizes, ln_fill, NULL, ln_exec, NULL, ln_result, ln_count,
                                   ln_ref, NULL, NULL};
 
-/* ---- matmul: out[M, N] = in[M, K] @ W (+ bias), both weight layouts ------------------- */
-static const char *prec_name[] = {"f32", "tf32", "bf16", "f16"};
+/* ---- matmul: out[M, N] = in[M, K] @ W (+ bias), both weight layouts -------------------
+ * offset: every operand one float past the start of its allocation (4-byte aligned only,
+ * which cuBLASLt must be told); keep: the weight first kept in the GEMM precision, as a
+ * model does at load (the start of its allocation, so never with offset). */
 static int64_t mm_count(const tcase *c) { return c->rows * c->N; }
 static void mm_sizes(const tcase *c, size_t b[MAXT]) {
-    b[0] = (size_t)(c->rows * c->K) * 4; b[1] = (size_t)c->K * c->N * 4; b[2] = (size_t)c->N * 4; b[3] = (size_t)mm_count(c) * 4;
+    b[0] = (size_t)(c->rows * c->K + c->offset) * 4; b[1] = ((size_t)c->K * c->N + c->offset) * 4;
+    b[2] = (size_t)(c->N + c->offset) * 4; b[3] = (size_t)(mm_count(c) + c->offset) * 4;
 }
 static void mm_fill(const tcase *c, void *t[MAXT]) {
-    rand_fill(t[0], c->rows * c->K, 1);
-    rand_fill(t[1], (int64_t)c->K * c->N, 0.1f);
-    rand_fill(t[2], c->N, 1);
-    nan_fill(t[3], mm_count(c));
+    rand_fill(t[0], c->rows * c->K + c->offset, 1);
+    rand_fill(t[1], (int64_t)c->K * c->N + c->offset, 0.1f);
+    rand_fill(t[2], c->N + c->offset, 1);
+    nan_fill(t[3], mm_count(c) + c->offset);
 }
 static const char *mm_unsupported(const tcase *c, const backend *b) {
-    if (c->prec && is_cpu(b)) return "the CPU's GEMM is f32 only (16-bit and TF32 GEMMs are a CUDA setting)";
+    if (c->prec && !b->ops->set_gemm) return "f32 GEMMs only (no set_gemm: TF32 and 16-bit GEMMs are a CUDA setting)";
+    if (c->keep && !b->ops->keep_weight) return "no keep_weight (an optional slot)";
     return NULL;
 }
-static int mm_exec(const tcase *c, const av_backend *be, void *t[MAXT]) {
-#ifdef AV_HAVE_CUDA
-    int cuda = be != av_backend_cpu();
-    if (cuda && av_cuda_set_gemm_precision((av_gemm_precision)c->prec) != AV_OK) return AV_ERR;
-    int rc = be->matmul(t[3], t[0], t[1], c->flag ? t[2] : NULL, c->rows, c->K, c->N, c->wl);
-    if (cuda && av_cuda_set_gemm_precision(AV_GEMM_F32) != AV_OK) return AV_ERR;
+/* gelu: the MLP's up-projection, gelu(in @ W + bias), through matmul_gelu, or where a
+ * backend has none the way the models then do it (matmul, then gelu). */
+static int mm_run(const tcase *c, const av_backend *be, void *t[MAXT], int gelu) {
+    const int o = c->offset;
+    const float *in = (const float *)t[0] + o, *w = (const float *)t[1] + o, *bias = c->flag ? (const float *)t[2] + o : NULL;
+    float *out = (float *)t[3] + o;
+    int rc = be->set_gemm ? be->set_gemm((av_gemm_precision)c->prec) : AV_OK;
+    if (rc == AV_OK && c->keep) rc = be->keep_weight(w, (int64_t)c->K * c->N);
+    if (rc == AV_OK && gelu && be->matmul_gelu) {
+        rc = be->matmul_gelu(out, in, w, bias, c->rows, c->K, c->N, c->wl, c->gk);
+    } else if (rc == AV_OK) {
+        rc = be->matmul(out, in, w, bias, c->rows, c->K, c->N, c->wl);
+        if (rc == AV_OK && gelu) rc = be->gelu(out, mm_count(c), c->gk);
+    }
+    /* the next case starts from the default */
+    if (be->set_gemm && be->set_gemm(AV_GEMM_F32) != AV_OK) rc = AV_ERR;
     return rc;
-#else
-    return be->matmul(t[3], t[0], t[1], c->flag ? t[2] : NULL, c->rows, c->K, c->N, c->wl);
-#endif
 }
-static int64_t mm_result(const tcase *c, void *const t[MAXT], float *out) { return copy_out(out, t[3], mm_count(c)); }
+static int mm_exec(const tcase *c, const av_backend *be, void *t[MAXT]) { return mm_run(c, be, t, 0); }
+static int64_t mm_result(const tcase *c, void *const t[MAXT], float *out) {
+    return copy_out(out, (const float *)t[3] + c->offset, mm_count(c));
+}
 static void mm_ref(const tcase *c, void *const t[MAXT], double *ref) {
-    const float *x = t[0], *w = t[1], *bias = t[2];
+    const float *x = (const float *)t[0] + c->offset, *w = (const float *)t[1] + c->offset,
+                *bias = (const float *)t[2] + c->offset;
     for (int64_t m = 0; m < c->rows; m++)
         for (int j = 0; j < c->N; j++) {
             double s = c->flag ? bias[j] : 0;
@@ -268,25 +281,14 @@ static void gelu_ref(const tcase *c, void *const t[MAXT], double *ref) {
 static const op_kind GELU = {"gelu", 1, gelu_sizes, gelu_fill, NULL, gelu_exec, NULL, gelu_result, gelu_count,
                              gelu_ref, NULL, NULL};
 
-/* ---- bias_gelu: x[rows, N] = gelu(x + bias), the optional fused slot ---------------- */
-static int64_t bg_count(const tcase *c) { return c->rows * c->N; }
-static void bg_sizes(const tcase *c, size_t b[MAXT]) { b[0] = (size_t)bg_count(c) * 4; b[1] = (size_t)c->N * 4; }
-static void bg_fill(const tcase *c, void *t[MAXT]) {
-    rand_fill(t[0], bg_count(c), 3);
-    rand_fill(t[1], c->N, 1);
+/* ---- matmul_gelu: out = gelu(in @ W + bias), matmul's tensors and options ------------ */
+static int mmg_exec(const tcase *c, const av_backend *be, void *t[MAXT]) { return mm_run(c, be, t, 1); }
+static void mmg_ref(const tcase *c, void *const t[MAXT], double *ref) {
+    mm_ref(c, t, ref);
+    for (int64_t i = 0; i < mm_count(c); i++) ref[i] = gelu_def(ref[i], c->gk);
 }
-static const char *bg_unsupported(const tcase *c, const backend *b) {
-    (void)c;
-    return b->ops->bias_gelu ? NULL : "no bias_gelu (an optional slot: the models then add the bias in the matmul)";
-}
-static int bg_exec(const tcase *c, const av_backend *be, void *t[MAXT]) { return be->bias_gelu(t[0], t[1], c->rows, c->N, c->gk); }
-static int64_t bg_result(const tcase *c, void *const t[MAXT], float *out) { return copy_out(out, t[0], bg_count(c)); }
-static void bg_ref(const tcase *c, void *const t[MAXT], double *ref) {
-    const float *x = t[0], *bias = t[1];
-    for (int64_t i = 0; i < bg_count(c); i++) ref[i] = gelu_def((double)x[i] + bias[i % c->N], c->gk);
-}
-static const op_kind BIAS_GELU = {"bias_gelu", 2, bg_sizes, bg_fill, bg_unsupported, bg_exec, NULL, bg_result,
-                                  bg_count, bg_ref, NULL, NULL};
+static const op_kind MATMUL_GELU = {"matmul_gelu", 4, mm_sizes, mm_fill, mm_unsupported, mmg_exec, NULL, mm_result,
+                                    mm_count, mmg_ref, NULL, NULL};
 
 /* ---- add, in place as the residual does it (offset: unaligned) --------------------- */
 static int64_t add_count(const tcase *c) { return c->n; }
@@ -640,25 +642,45 @@ static void make_cases(void) {
         c->rows = ln[i].rows; c->C = ln[i].C; c->offset = ln[i].offset; c->flag = ln[i].inplace; c->shift = ln[i].shift;
     }
 
-    struct { int64_t M; int K, N; av_wlayout wl; int bias, prec; double dev; } mm[] = {
-        {300, 768, 768, AV_W_NK, 1, 0, 1e-5}, {300, 768, 2304, AV_W_KN, 1, 0, 1e-5},
-        {37, 53, 29, AV_W_NK, 0, 0, 1e-5},    {37, 53, 29, AV_W_KN, 1, 0, 1e-5},
-        {7, 13, 5, AV_W_NK, 1, 0, 1e-5},      {7, 13, 5, AV_W_KN, 0, 0, 1e-5},   /* the CPU's single sgemm */
-        {67, 13, 5, AV_W_NK, 0, 0, 1e-5},     {67, 13, 5, AV_W_KN, 1, 0, 1e-5},  /* rows split over threads */
-        {256, 768, 3072, AV_W_NK, 1, 1, 5e-3}, {256, 768, 3072, AV_W_NK, 1, 2, 1e-2},
-        {256, 768, 3072, AV_W_KN, 0, 2, 1e-2}, {256, 768, 768, AV_W_NK, 1, 3, 2e-3}};
+    /* dev bounds: f32 as the CPU's sgemm; TF32 and the 16-bit formats by their mantissas
+     * (10, 7 and 10 bits: bench/bf16_error_prediction.py), with room for K = 768 sums */
+    struct { int64_t M; int K, N; av_wlayout wl; int bias, prec, offset, keep; double dev; } mm[] = {
+        {300, 768, 768, AV_W_NK, 1, 0, 0, 0, 1e-5}, {300, 768, 2304, AV_W_KN, 1, 0, 0, 0, 1e-5},
+        {37, 53, 29, AV_W_NK, 0, 0, 0, 0, 1e-5},    {37, 53, 29, AV_W_KN, 1, 0, 0, 0, 1e-5},
+        {37, 53, 29, AV_W_NK, 1, 0, 1, 0, 1e-5},
+        {7, 13, 5, AV_W_NK, 1, 0, 0, 0, 1e-5},      {7, 13, 5, AV_W_KN, 0, 0, 0, 0, 1e-5},   /* the CPU's single sgemm */
+        {67, 13, 5, AV_W_NK, 0, 0, 0, 0, 1e-5},     {67, 13, 5, AV_W_KN, 1, 0, 0, 0, 1e-5},  /* rows split over threads */
+        {256, 768, 3072, AV_W_NK, 1, AV_GEMM_TF32, 0, 0, 5e-3}, {256, 768, 3072, AV_W_KN, 1, AV_GEMM_TF32, 1, 0, 5e-3},
+        {256, 768, 3072, AV_W_NK, 1, AV_GEMM_BF16, 0, 0, 1e-2}, {256, 768, 3072, AV_W_NK, 1, AV_GEMM_BF16, 0, 1, 1e-2},
+        {256, 768, 3072, AV_W_KN, 0, AV_GEMM_BF16, 0, 1, 1e-2}, {37, 53, 29, AV_W_KN, 1, AV_GEMM_BF16, 1, 0, 1e-2},
+        {256, 768, 768, AV_W_NK, 1, AV_GEMM_F16, 0, 0, 2e-3},   {256, 768, 768, AV_W_KN, 1, AV_GEMM_F16, 0, 1, 2e-3}};
     for (size_t i = 0; i < sizeof mm / sizeof mm[0]; i++) {
-        c = add_case(&MATMUL, 1e-6, mm[i].dev, "%lldx%dx%d %s%s %s", (long long)mm[i].M, mm[i].K, mm[i].N,
-                     mm[i].wl == AV_W_NK ? "NK" : "KN", mm[i].bias ? "+bias" : "", prec_name[mm[i].prec]);
+        c = add_case(&MATMUL, 1e-6, mm[i].dev, "%lldx%dx%d %s%s %s%s%s", (long long)mm[i].M, mm[i].K, mm[i].N,
+                     mm[i].wl == AV_W_NK ? "NK" : "KN", mm[i].bias ? "+bias" : "", av_gemm_name(mm[i].prec),
+                     mm[i].keep ? " kept" : "", mm[i].offset ? " unaligned" : "");
         c->rows = mm[i].M; c->K = mm[i].K; c->N = mm[i].N; c->wl = mm[i].wl; c->flag = mm[i].bias; c->prec = mm[i].prec;
+        c->offset = mm[i].offset; c->keep = mm[i].keep;
     }
 
     for (int k = 0; k <= 1; k++) {
         c = add_case(&GELU, 1e-6, 1e-6, "n 100003, %s form", k ? "tanh" : "erf");
         c->n = 100003; c->gk = k ? AV_GELU_TANH : AV_GELU_ERF;
     }
-    c = add_case(&BIAS_GELU, 1e-6, 1e-6, "129 x 3072, erf form"); c->rows = 129; c->N = 3072; c->gk = AV_GELU_ERF;
-    c = add_case(&BIAS_GELU, 1e-6, 1e-6, "129 x 37, tanh form"); c->rows = 129; c->N = 37; c->gk = AV_GELU_TANH;
+    /* the MLP's up-projection: in f32 the GEMM, then bias + GELU in one pass; in TF32 and
+     * 16 bits with the tanh form, cuBLASLt's epilogue; the erf form is ours everywhere */
+    struct { int64_t M; int K, N; av_wlayout wl; int bias, prec, offset, keep; av_gelu_kind gk; double dev; } mg[] = {
+        {129, 768, 3072, AV_W_NK, 1, 0, 0, 0, AV_GELU_ERF, 1e-5}, {129, 768, 3072, AV_W_KN, 1, 0, 0, 0, AV_GELU_TANH, 1e-5},
+        {129, 64, 37, AV_W_NK, 1, 0, 0, 0, AV_GELU_TANH, 1e-5},   {129, 768, 3072, AV_W_KN, 1, AV_GEMM_TF32, 0, 0, AV_GELU_TANH, 5e-3},
+        {129, 768, 3072, AV_W_NK, 1, AV_GEMM_BF16, 0, 1, AV_GELU_ERF, 1e-2},
+        {129, 768, 3072, AV_W_KN, 1, AV_GEMM_BF16, 0, 1, AV_GELU_TANH, 1e-2},
+        {37, 53, 29, AV_W_KN, 0, AV_GEMM_F16, 1, 0, AV_GELU_TANH, 2e-3}};
+    for (size_t i = 0; i < sizeof mg / sizeof mg[0]; i++) {
+        c = add_case(&MATMUL_GELU, 1e-6, mg[i].dev, "%lldx%dx%d %s%s %s%s%s, %s form", (long long)mg[i].M, mg[i].K,
+                     mg[i].N, mg[i].wl == AV_W_NK ? "NK" : "KN", mg[i].bias ? "+bias" : "", av_gemm_name(mg[i].prec),
+                     mg[i].keep ? " kept" : "", mg[i].offset ? " unaligned" : "", mg[i].gk == AV_GELU_TANH ? "tanh" : "erf");
+        c->rows = mg[i].M; c->K = mg[i].K; c->N = mg[i].N; c->wl = mg[i].wl; c->flag = mg[i].bias; c->prec = mg[i].prec;
+        c->offset = mg[i].offset; c->keep = mg[i].keep; c->gk = mg[i].gk;
+    }
     c = add_case(&ADD, 1e-7, 0, "n 100003, in place"); c->n = 100003;
     c = add_case(&ADD, 1e-7, 0, "n 1001, unaligned, in place"); c->n = 1001; c->offset = 1;
 

@@ -2,13 +2,14 @@
  * its GPU choreography without a GPU.
  *
  * "lazy" is the CPU backend dressed as a device: it has the optional entries a GPU has
- * (bias_gelu, host_alloc, download_async/download_wait, mem_info), and its asynchronous
+ * (matmul_gelu, keep_weight, host_alloc, download_async/download_wait, mem_info), and its asynchronous
  * download copies nothing until download_wait is called for that slot, the latest point
  * a real copy may finish. Pinned buffers start as NaNs. So a forward pass that reads a
  * slot's host copy before waiting for it, lets a later layer's pack overwrite a slot
  * whose copy is still "in flight", or queues two copies in one slot sees NaNs or another
  * layer's numbers, and the comparison with the unpacked rows fails. The same check runs
- * on CUDA in tests/gpu_forward.c. */
+ * on CUDA in tests/gpu_forward.c. The model offers the backend each linear weight once at
+ * load (keep_weight: a GPU keeps a 16-bit copy), and only those. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,8 @@ static struct {
     size_t bytes;
     int queued;
 } lazy_copy[AV_DOWNLOAD_SLOTS];
-static int lazy_violations, lazy_copies, lazy_bias_gelu_calls;
+static int lazy_violations, lazy_copies, lazy_matmul_gelu_calls;
+static int64_t lazy_kept, lazy_kept_floats;
 
 static void *lazy_host_alloc(size_t bytes) {
     float *p = malloc(bytes ? bytes : 1);
@@ -54,11 +56,21 @@ static int lazy_download_wait(int slot) {
     return AV_OK;
 }
 
-static int lazy_bias_gelu(float *x, const float *bias, int64_t rows, int N, av_gelu_kind kind) {
-    lazy_bias_gelu_calls++;
-    for (int64_t r = 0; bias && r < rows; r++)
-        for (int i = 0; i < N; i++) x[r * N + i] += bias[i];
-    av_gelu_cpu(x, rows * N, kind);
+/* The GEMM without bias, then bias and GELU in one pass, as the GPU does in f32. */
+static int lazy_matmul_gelu(float *out, const float *in, const float *w, const float *bias, int64_t M, int K, int N,
+                            av_wlayout wl, av_gelu_kind kind) {
+    lazy_matmul_gelu_calls++;
+    av_matmul_cpu(out, in, w, NULL, M, K, N, wl);
+    for (int64_t r = 0; bias && r < M; r++)
+        for (int i = 0; i < N; i++) out[r * N + i] += bias[i];
+    av_gelu_cpu(out, M * N, kind);
+    return AV_OK;
+}
+
+static int lazy_keep_weight(const float *w, int64_t count) {
+    (void)w;
+    lazy_kept++;
+    lazy_kept_floats += count;
     return AV_OK;
 }
 
@@ -71,7 +83,8 @@ static int lazy_mem_info(size_t *free_bytes, size_t *total_bytes) {
 static av_backend lazy_backend(void) {
     av_backend b = *av_backend_cpu();
     b.name = "lazy";
-    b.bias_gelu = lazy_bias_gelu;
+    b.matmul_gelu = lazy_matmul_gelu;
+    b.keep_weight = lazy_keep_weight;
     b.host_alloc = lazy_host_alloc;
     b.host_free = lazy_host_free;
     b.download_async = lazy_download_async;
@@ -94,6 +107,24 @@ static void test_set_pack_errors(void) {
     CHECK(strstr(av_last_error(), "f32 or f16") != NULL);
     CHECK(av_model_set_pack(&m, AV_DT_F16) == AV_OK);
     av_model_free(&m);
+}
+
+/* Each layer's four linear weights (and ViT's patch projection) are offered once at load,
+ * none of the vectors or embeddings: what a GPU keeps in 16 bits. */
+static void test_kept_weights(const av_backend *lazy) {
+    for (int i = 0; i < 3; i++) {
+        av_model m;
+        lazy_kept = lazy_kept_floats = 0;
+        CHECK_MSG(av_model_load(models[i], lazy, &m) == AV_OK, "%s: %s", models[i], av_last_error());
+        const av_model_config *c = &m.cfg;
+        int64_t C = c->hidden, I = c->intermediate, per_layer = 3 * C * C + C * C + 2 * C * I;
+        int vit = c->type == AV_MODEL_VIT;
+        int64_t want = c->num_layers * per_layer + (vit ? C * 3 * c->patch_size * c->patch_size : 0);
+        CHECK_MSG(lazy_kept == 4 * c->num_layers + vit && lazy_kept_floats == want,
+                  "%s: %lld weights (%lld floats) offered, want %d (%lld)", models[i], (long long)lazy_kept,
+                  (long long)lazy_kept_floats, 4 * c->num_layers + vit, (long long)want);
+        av_model_free(&m);
+    }
 }
 
 /* The memory plan grows with the packed slots and never comes out empty. */
@@ -119,16 +150,17 @@ int main(void) {
         check_packed(cpu, models[i], AV_DT_F32, 1e-6, "cpu f32");
         check_packed(cpu, models[i], AV_DT_F16, 1e-6, "cpu f16");
         int before = lazy_copies;
-        lazy_bias_gelu_calls = 0;
+        lazy_matmul_gelu_calls = 0;
         /* lazy fuses bias + GELU, which rounds differently from the BLAS bias: ~5e-7 in
          * f32, and in f16 a few values land on the other side of a rounding step */
         check_packed(&lazy, models[i], AV_DT_F32, 5e-6, "lazy copies f32");
         check_packed(&lazy, models[i], AV_DT_F16, 1e-4, "lazy copies f16");
         CHECK_MSG(lazy_copies > before, "%s: no deferred copy was made", models[i]);
-        CHECK_MSG(lazy_bias_gelu_calls > 0, "%s: the fused bias + GELU was not used", models[i]);
+        CHECK_MSG(lazy_matmul_gelu_calls > 0, "%s: the fused GEMM + GELU was not used", models[i]);
     }
     CHECK_MSG(lazy_violations == 0, "%d copies queued into a slot still in flight", lazy_violations);
     test_set_pack_errors();
     test_memory_plan();
+    test_kept_weights(&lazy);
     return av_check_summary("test_forward_pack");
 }

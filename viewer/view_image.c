@@ -155,6 +155,7 @@ void av_view_image_draw(av_viewer *v) {
         else snprintf(s, sizeof s, "from the class token");
         av_draw2d_text(d, px, py + 44, 0, th.fg, s);
         if (v->hide_special) snprintf(s, sizeof s, "to the class token: hidden, the rest renormalised");
+        else if (!(mx > 0) && !(v->att[qi * n] > 0)) snprintf(s, sizeof s, "no attention: q or k not finite");
         else snprintf(s, sizeof s, "to the class token: %.3f", v->att[qi * n]);
         av_draw2d_text(d, px, py + 64, 0, th.dim, s);
         for (int k = 0; k < 50; k++)

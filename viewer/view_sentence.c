@@ -118,7 +118,13 @@ void av_view_sentence_draw(av_viewer *v) {
         snprintf(s[k], 96, "\"%s\" attends to:", vd->tok_label[o.t0 + active]);
         lines[k] = s[k]; k++;
         int64_t used[5] = {-1, -1, -1, -1, -1};
-        for (int r = 0; r < 5; r++) {
+        double total = 0;
+        for (int64_t j = 0; j < o.n; j++) total += v->att[active * o.n + j];
+        if (!(total > 0)) { /* no finite keys, or a non-finite q (av_vdata_attention) */
+            snprintf(s[k], 96, "no attention: q or k not finite");
+            lines[k] = s[k]; k++;
+        }
+        for (int r = 0; r < 5 && total > 0; r++) {
             int64_t best = -1;
             for (int64_t j = 0; j < o.n; j++) {
                 int taken = 0;

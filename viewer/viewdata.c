@@ -809,25 +809,89 @@ static void load_rows(const av_npy *a, int64_t base, int64_t n, int d, float *ou
     }
 }
 
+static int row_finite(const float *x, int d) {
+    for (int c = 0; c < d; c++)
+        if (!isfinite(x[c])) return 0;
+    return 1;
+}
+
+/* The q and k rows of item's tokens for head (l, h) as f32, [n, d] each (caller frees):
+ * what the attention is computed from and what av_vdata_nonfinite counts, read in one
+ * place so both always see the same rows. */
+static int item_qk(const av_vdata *vd, int l, int h, int64_t item, float **q, float **k, int64_t *nout) {
+    *q = *k = NULL;
+    if (item < 0 || item >= vd->run.num_items) return av_fail("%s: no item %lld", vd->run.dir, (long long)item);
+    if (l < 0 || l >= vd->run.num_layers || h < 0 || h >= vd->run.num_heads)
+        return av_fail("%s: no head %d:%d", vd->run.dir, l, h);
+    int64_t n = vd->item_len[item];
+    int d = vd->run.head_dim;
+    int64_t base = (((int64_t)l * vd->run.num_heads + h) * vd->T + vd->item_start[item]) * d;
+    *q = av_malloc((size_t)n * d * sizeof(float));
+    *k = av_malloc((size_t)n * d * sizeof(float));
+    if (!*q || !*k) {
+        free(*q);
+        free(*k);
+        *q = *k = NULL;
+        return AV_ERR;
+    }
+    load_rows(&vd->run.q, base, n, d, *q);
+    load_rows(&vd->run.k, base, n, d, *k);
+    *nout = n;
+    return AV_OK;
+}
+
+int av_vdata_nonfinite(const av_vdata *vd, int l, int h, int64_t item, int64_t *bad_q, int64_t *bad_k) {
+    *bad_q = *bad_k = 0;
+    float *q, *k;
+    int64_t n;
+    if (item_qk(vd, l, h, item, &q, &k, &n) != AV_OK) return AV_ERR;
+    for (int64_t i = 0; i < n * vd->run.head_dim; i++) {
+        *bad_q += !isfinite(q[i]);
+        *bad_k += !isfinite(k[i]);
+    }
+    free(q);
+    free(k);
+    return AV_OK;
+}
+
 int av_vdata_attention(const av_vdata *vd, int l, int h, int64_t item, int hide_special,
                        int vnorm_weight, float **Aout, int64_t *nout) {
     *Aout = NULL;
     *nout = 0;
-    if (item < 0 || item >= vd->run.num_items) return av_fail("%s: no item %lld", vd->run.dir, (long long)item);
-    if (l < 0 || l >= vd->run.num_layers || h < 0 || h >= vd->run.num_heads)
-        return av_fail("%s: no head %d:%d", vd->run.dir, l, h);
-    int64_t n = vd->item_len[item], t0 = vd->item_start[item];
+    float *q, *k;
+    int64_t n;
+    if (item_qk(vd, l, h, item, &q, &k, &n) != AV_OK) return AV_ERR;
+    int64_t t0 = vd->item_start[item];
     int d = vd->run.head_dim;
-    int64_t base = (((int64_t)l * vd->run.num_heads + h) * vd->T + t0) * d;
-    float *q = av_malloc((size_t)n * d * sizeof(float)), *k = av_malloc((size_t)n * d * sizeof(float));
     float *A = av_malloc((size_t)(n * n + 1) * sizeof(float));
-    if (!q || !k || !A) { free(q); free(k); free(A); return AV_ERR; }
-    load_rows(&vd->run.q, base, n, d, q);
-    load_rows(&vd->run.k, base, n, d, k);
-    int rc = av_attention_probs_cpu(A, q, k, (int)n, d, vd->is_gpt2);
+    /* a token whose q or k holds NaN/Inf (poisoned or overflowed data) takes no part:
+     * its query row stays empty and no query attends to its key, so what is finite is
+     * still drawn (av_vdata_nonfinite counts them for the message). The finite keys are
+     * moved to the front of k, in order, so each row is av_attention_probs_row over them
+     * (what stats computes); with every key finite that is exactly the full row. */
+    int64_t *key_of = av_malloc((size_t)(n + 1) * sizeof *key_of);
+    double *row = av_malloc((size_t)(n + 1) * sizeof *row);
+    if (!A || !key_of || !row) { free(q); free(k); free(A); free(key_of); free(row); return AV_ERR; }
+    int64_t nk = 0;
+    for (int64_t j = 0; j < n; j++) {
+        if (!row_finite(k + j * d, d)) continue;
+        if (nk != j) memmove(k + nk * d, k + j * d, (size_t)d * sizeof *k);
+        key_of[nk++] = j;
+    }
+    int64_t m = 0;   /* finite keys at positions <= i (the causal prefix) */
+    for (int64_t i = 0; i < n; i++) {
+        float *p = A + i * n;
+        memset(p, 0, (size_t)n * sizeof *p);
+        while (m < nk && key_of[m] <= i) m++;
+        int64_t mi = vd->is_gpt2 ? m : nk;
+        if (mi == 0 || !row_finite(q + i * d, d)) continue;
+        av_attention_probs_row(row, NULL, q + i * d, k, (int)mi, d);
+        for (int64_t j = 0; j < mi; j++) p[key_of[j]] = (float)row[j];
+    }
+    free(key_of);
+    free(row);
     free(q);
     free(k);
-    if (rc != AV_OK) { free(A); return rc; }
     if (hide_special || (vnorm_weight && vd->has_vnorm)) {
         for (int64_t j = 0; j < n; j++) {
             int64_t t = t0 + j;

@@ -138,9 +138,13 @@ const cJSON *av_vdata_head_stats(const av_vdata *vd, int l, int h);
  * softmax over keys of q.k/sqrt(d), causal (j <= i) for GPT-2. n = item length.
  * hide_special drops [CLS]/[SEP] (BERT), the first token (GPT-2) or the class token
  * (ViT) from the keys and renormalises each row; vnorm_weight multiplies by |v_j| and
- * renormalises. Caller frees *A. */
+ * renormalises. A token whose q or k holds a non-finite value takes no part: its query
+ * row is all zeros and its key gets weight 0 (the rest is still drawn). Caller frees *A. */
 int av_vdata_attention(const av_vdata *vd, int l, int h, int64_t item, int hide_special,
                        int vnorm_weight, float **A, int64_t *n);
+/* Non-finite (NaN/Inf) values in item's q and k rows of head (l, h): what the views say
+ * when av_vdata_attention had to leave tokens out. */
+int av_vdata_nonfinite(const av_vdata *vd, int l, int h, int64_t item, int64_t *bad_q, int64_t *bad_k);
 /* 1 when token t is special for its model ([CLS]/[SEP]/..., GPT-2's first token, ViT class token). */
 int av_vdata_is_special(const av_vdata *vd, int64_t t);
 #endif

@@ -298,6 +298,11 @@ int av_viewer_ensure_attention(av_viewer *v) {
         snprintf(v->note, sizeof v->note, "%s", av_last_error());
         return AV_ERR;
     }
+    int64_t bq = 0, bk = 0;
+    if (av_vdata_nonfinite(v->vd, v->layer, v->head, v->sel_item, &bq, &bk) == AV_OK && (bq || bk))
+        snprintf(v->note, sizeof v->note,
+                 "head %d:%d, item %lld: %lld non-finite values (NaN/Inf) in q, %lld in k; those tokens get no "
+                 "attention", v->layer, v->head, (long long)v->sel_item, (long long)bq, (long long)bk);
     v->att_item = v->sel_item;
     v->att_l = v->layer;
     v->att_h = v->head;

@@ -8,7 +8,7 @@
 // padded to d + 1 floats so the 32 lanes hit 32 different banks); the probabilities are
 // then broadcast by shuffles while each lane accumulates output dimensions lane,
 // lane + 32, ... Head sizes up to 128 (NR = ceil(d / 32) accumulators per lane).
-// Variants and timings: kernels/attention/attention_dev.cu.
+// Variants and timings: kernels/attention/attention_dev.cu (this kernel is its variant 3).
 #include "kernels/backend/common.cuh"
 
 #include <math.h>
@@ -37,10 +37,17 @@ attention_kernel(float *out, const float *q, const float *k, const float *v, int
     // Keys this tile of queries can see: all real ones, or (causal) up to its last query.
     const int kend = causal ? min(len, q0 + QT) : len;
 
+    // Every loop over j (query of the warp) and r (accumulator) is unrolled: only then are
+    // m, l and acc indexed by constants and kept in registers. Left rolled, the key loop's
+    // j indexes them at run time and ptxas puts them in local memory (a 48-96 byte stack
+    // frame per thread, a local store and load per update); unrolled, the frame is 0 bytes
+    // (and 40-56 registers: kernels/attention/attention_dev.cu, variants 2 and 3).
     float m[QPW], l[QPW], acc[QPW][NR];
+#pragma unroll
     for (int j = 0; j < QPW; j++) {
         m[j] = -INFINITY;
         l[j] = 0.0f;
+#pragma unroll
         for (int r = 0; r < NR; r++) acc[j][r] = 0.0f;
     }
 
@@ -55,6 +62,7 @@ attention_kernel(float *out, const float *q, const float *k, const float *v, int
         }
         __syncthreads();
         const int key = kt + lane;
+#pragma unroll
         for (int j = 0; j < QPW; j++) {
             const int qr = warp * QPW + j, i = q0 + qr;
             if (i >= len) break;   // warp-uniform: later queries of this warp are padding too
@@ -70,10 +78,15 @@ attention_kernel(float *out, const float *q, const float *k, const float *v, int
             const float p = valid ? expf(s - m_new) : 0.0f;
             const float corr = expf(m[j] - m_new);   // 0 on the first visible tile
             l[j] = l[j] * corr + warp_sum(p);
+#pragma unroll
             for (int r = 0; r < NR; r++) acc[j][r] *= corr;
+            // Four keys a round: fully unrolled (inside the unrolled j loop) this loop took
+            // 115 registers at NR 2, 4 blocks an SM; four at a time, 48 (ptxas, sm_90).
+#pragma unroll 4
             for (int t = 0; t < KT; t++) {
                 const float pt = __shfl_sync(0xffffffffu, p, t);
                 const float *vv = Vs + t * d;
+#pragma unroll
                 for (int r = 0; r < NR; r++) {
                     const int c = lane + 32 * r;
                     if (c < d) acc[j][r] += pt * vv[c];
@@ -83,12 +96,14 @@ attention_kernel(float *out, const float *q, const float *k, const float *v, int
         }
     }
 
+#pragma unroll
     for (int j = 0; j < QPW; j++) {
         const int i = q0 + warp * QPW + j;
         if (i >= T) break;
         float *o = out + (item + i) * C + (size_t)h * d;
         // Padded queries get zeros; a real query always sees key 0, so l > 0.
         const float inv = i < len ? 1.0f / l[j] : 0.0f;
+#pragma unroll
         for (int r = 0; r < NR; r++) {
             const int c = lane + 32 * r;
             if (c < d) o[c] = i < len ? acc[j][r] * inv : 0.0f;

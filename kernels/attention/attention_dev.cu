@@ -1,4 +1,4 @@
-// attention.cu - multi-head attention variants (kernels/attention/attention.cu is variant 2
+// attention.cu - multi-head attention variants (kernels/attention/attention.cu is variant 3
 // with 4 queries per warp).
 //   dev_attention [variant]     (no argument: every variant)
 // Shapes: BERT-base (32 x 128 tokens, 12 heads of 64, padding: lengths 1..128) and
@@ -8,6 +8,13 @@
 //   2: online softmax, one block per (item, head, 4 * QPW queries); 32-key K/V tiles in
 //      shared memory; a warp scores 32 keys at once (a lane per key) and accumulates
 //      output dimensions per lane. Swept over QPW (queries per warp) = 1, 2, 4, 8.
+//      The loops over the warp's queries and the accumulators are left rolled, as
+//      attention.cu first had them: m, l and acc then live in local memory (ptxas -v:
+//      a 64-byte stack frame at d 64).
+//   3: variant 2 with those loops unrolled and the loop over a tile's 32 keys unrolled
+//      by 4 (what attention.cu ships): the state stays in registers (0-byte stack frame)
+//      at 48 registers a thread at d 64 on sm_90 instead of 32 (fully unrolled, the key
+//      loop took 115: 4 blocks an SM), so a little lower occupancy: measured here.
 // Figure of merit: time per call, and "effective" GFLOP/s counting 4 T^2 d per head
 // (padding and causal skipping make less work than that, so it is a lower bound).
 #include "kernels/backend/dev_common.cuh"
@@ -51,7 +58,8 @@ __global__ void attn1(float *out, const float *q, const float *k, const float *v
 
 enum { WARPS = 4, KT = 32 };
 
-template <int NR, int QPW>
+// UNROLL: variant 3 (the loops over j and r unrolled) instead of variant 2.
+template <int NR, int QPW, bool UNROLL>
 __global__ void __launch_bounds__(WARPS * 32)
 attn2(float *out, const float *q, const float *k, const float *v, int ld, int T, int H, int d,
       const int32_t *lengths, int causal) {
@@ -68,9 +76,12 @@ attn2(float *out, const float *q, const float *k, const float *v, int ld, int T,
         Qs[idx] = i < len ? q[(item + i) * ld + (size_t)h * d + c] * scale : 0.0f;
     }
     const int kend = causal ? min(len, q0 + QT) : len;
+    constexpr int UJ = UNROLL ? QPW : 1, UR = UNROLL ? NR : 1, UT = UNROLL ? 4 : 1;
     float m[QPW], l[QPW], acc[QPW][NR];
+#pragma unroll UJ
     for (int j = 0; j < QPW; j++) {
         m[j] = -INFINITY; l[j] = 0.0f;
+#pragma unroll UR
         for (int r = 0; r < NR; r++) acc[j][r] = 0.0f;
     }
     for (int kt = 0; kt < kend; kt += KT) {
@@ -84,6 +95,7 @@ attn2(float *out, const float *q, const float *k, const float *v, int ld, int T,
         }
         __syncthreads();
         const int key = kt + lane;
+#pragma unroll UJ
         for (int j = 0; j < QPW; j++) {
             const int qr = warp * QPW + j, i = q0 + qr;
             if (i >= len) break;
@@ -99,10 +111,13 @@ attn2(float *out, const float *q, const float *k, const float *v, int ld, int T,
             const float p = valid ? expf(s - m_new) : 0.0f;
             const float corr = expf(m[j] - m_new);
             l[j] = l[j] * corr + warp_sum(p);
+#pragma unroll UR
             for (int r = 0; r < NR; r++) acc[j][r] *= corr;
+#pragma unroll UT
             for (int t = 0; t < KT; t++) {
                 const float pt = __shfl_sync(0xffffffffu, p, t);
                 const float *vv = Vs + t * d;
+#pragma unroll UR
                 for (int r = 0; r < NR; r++) {
                     const int c = lane + 32 * r;
                     if (c < d) acc[j][r] += pt * vv[c];
@@ -111,11 +126,13 @@ attn2(float *out, const float *q, const float *k, const float *v, int ld, int T,
             m[j] = m_new;
         }
     }
+#pragma unroll UJ
     for (int j = 0; j < QPW; j++) {
         const int i = q0 + warp * QPW + j;
         if (i >= T) break;
         float *o = out + (item + i) * (size_t)(H * d) + (size_t)h * d;
         const float inv = i < len ? 1.0f / l[j] : 0.0f;
+#pragma unroll UR
         for (int r = 0; r < NR; r++) {
             const int c = lane + 32 * r;
             if (c < d) o[c] = i < len ? acc[j][r] * inv : 0.0f;
@@ -123,13 +140,13 @@ attn2(float *out, const float *q, const float *k, const float *v, int ld, int T,
     }
 }
 
-template <int QPW>
+template <int QPW, bool UNROLL>
 static void launch2(float *out, const float *q, const float *k, const float *v, int ld, int B, int T, int H, int d,
                     const int32_t *len, int causal) {
     const int QT = QPW * WARPS;
     dim3 grid(ceil_div(T, QT), H, B);
     size_t smem = (size_t)(QT * d + KT * (d + 1) + KT * d) * sizeof(float);
-    attn2<2, QPW><<<grid, WARPS * 32, smem>>>(out, q, k, v, ld, T, H, d, len, causal);   // d = 64 here
+    attn2<2, QPW, UNROLL><<<grid, WARPS * 32, smem>>>(out, q, k, v, ld, T, H, d, len, causal);   // d = 64 here
     cudaCheck(cudaGetLastError());
 }
 
@@ -162,23 +179,35 @@ int main(int argc, char **argv) {
                 printf("  variant 1 block %3d:        %8.4f ms  %8.1f GFLOP/s\n", block, ms, flops / ms / 1e6);
             }
         }
-        if (!only || only == 2) {
+        for (int variant = 2; variant <= 3; variant++) {
+            if (only && only != variant) continue;
             auto run = [&](int qpw) {
-                switch (qpw) {
-                case 1: launch2<1>(dout, dqkv, dqkv + C, dqkv + 2 * C, ld, B, T, H, d, dlen, causal); break;
-                case 2: launch2<2>(dout, dqkv, dqkv + C, dqkv + 2 * C, ld, B, T, H, d, dlen, causal); break;
-                case 4: launch2<4>(dout, dqkv, dqkv + C, dqkv + 2 * C, ld, B, T, H, d, dlen, causal); break;
-                default: launch2<8>(dout, dqkv, dqkv + C, dqkv + 2 * C, ld, B, T, H, d, dlen, causal); break;
+                float *o = dout;
+                const float *qq = dqkv, *kk = dqkv + C, *vv = dqkv + 2 * C;
+                if (variant == 2) {
+                    switch (qpw) {
+                    case 1: launch2<1, false>(o, qq, kk, vv, ld, B, T, H, d, dlen, causal); break;
+                    case 2: launch2<2, false>(o, qq, kk, vv, ld, B, T, H, d, dlen, causal); break;
+                    case 4: launch2<4, false>(o, qq, kk, vv, ld, B, T, H, d, dlen, causal); break;
+                    default: launch2<8, false>(o, qq, kk, vv, ld, B, T, H, d, dlen, causal); break;
+                    }
+                } else {
+                    switch (qpw) {
+                    case 1: launch2<1, true>(o, qq, kk, vv, ld, B, T, H, d, dlen, causal); break;
+                    case 2: launch2<2, true>(o, qq, kk, vv, ld, B, T, H, d, dlen, causal); break;
+                    case 4: launch2<4, true>(o, qq, kk, vv, ld, B, T, H, d, dlen, causal); break;
+                    default: launch2<8, true>(o, qq, kk, vv, ld, B, T, H, d, dlen, causal); break;
+                    }
                 }
             };
             for (int qpw : {1, 2, 4, 8}) {
                 char what[64];
-                snprintf(what, sizeof what, "variant 2, %d queries/warp", qpw);
+                snprintf(what, sizeof what, "variant %d, %d queries/warp", variant, qpw);
                 cudaCheck(cudaMemset(dout, 0xff, rows * C * sizeof(float)));   // NaNs: every row must be written
                 run(qpw);
                 validate(what, dout, ref, rows * C, 1e-5);
                 float ms = time_ms(50, [&] { run(qpw); });
-                printf("  variant 2 queries/warp %d:   %8.4f ms  %8.1f GFLOP/s\n", qpw, ms, flops / ms / 1e6);
+                printf("  variant %d queries/warp %d:   %8.4f ms  %8.1f GFLOP/s\n", variant, qpw, ms, flops / ms / 1e6);
             }
         }
     }

@@ -61,8 +61,9 @@ static int cpu_memzero(void *p, size_t bytes) {
     return AV_OK;
 }
 
-/* No bias_gelu, no overlapped downloads, no memory plan: the CPU's memory is the host's
- * and its GEMM adds the bias as cheaply as a fused pass would. */
+/* No fused matmul_gelu, no GEMM precision but f32, no kept weights, no overlapped
+ * downloads, no memory plan: the CPU's memory is the host's and its GEMM adds the bias as
+ * cheaply as a fused pass would. */
 static const av_backend cpu_backend = {
     /* .name           = */ "cpu",
     /* .alloc          = */ cpu_alloc,
@@ -80,7 +81,9 @@ static const av_backend cpu_backend = {
     /* .pack_heads     = */ cpu_pack_heads,
     /* .memzero        = */ cpu_memzero,
     /* optional slots */
-    /* .bias_gelu      = */ NULL,
+    /* .matmul_gelu    = */ NULL,
+    /* .set_gemm       = */ NULL,
+    /* .keep_weight    = */ NULL,
     /* .host_alloc     = */ NULL,
     /* .host_free      = */ NULL,
     /* .download_async = */ NULL,

@@ -1,10 +1,13 @@
 // backend.cu - the CUDA backend's state and plumbing: lazy init of device 0, the
-// compute stream and its cuBLAS handle, memory, transfers, pinned buffers, overlapped
-// downloads, and the av_backend table of kernels/ops.h.
+// compute stream and its cuBLAS / cuBLASLt handles, memory, transfers, pinned buffers,
+// overlapped downloads, and the av_backend table of kernels/ops.h.
 #include "kernels/backend/common.cuh"
 
 #include <stdio.h>
 #include <stdlib.h>
+
+// cuBLASLt's workspace: what NVIDIA recommends for Hopper's GEMMs (smaller cards need less).
+#define LT_WORKSPACE ((size_t)32 << 20)
 
 extern "C" {
 #include "kernels/backend/device.h"
@@ -17,6 +20,8 @@ static struct {
     cudaEvent_t queued;     // "compute reached this point", for the copy stream to wait on
     cudaEvent_t copied[AV_DOWNLOAD_SLOTS];   // "the last copy of this slot is done"
     cublasHandle_t blas;
+    cublasLtHandle_t lt;
+    void *lt_work;          // cuBLASLt's workspace
     void *scratch;
     size_t scratch_bytes;
 } g;
@@ -43,20 +48,16 @@ int av_cuda_ready(void) {
     }
     cublasStatus_t s = cublasCreate(&g.blas);
     if (s == CUBLAS_STATUS_SUCCESS) s = cublasSetStream(g.blas, g.compute);
+    if (s == CUBLAS_STATUS_SUCCESS) s = cublasLtCreate(&g.lt);
     if (s != CUBLAS_STATUS_SUCCESS) {
         av_fail("CUDA backend: cannot set up cuBLAS: %s", cublasGetStatusString(s));
         return init_failed();
     }
-    // The GEMM precision can be chosen without a flag in every command: benchmarks and
-    // users comparing precisions set AV_CUDA_GEMM=f32|tf32|bf16|f16.
-    const char *want = getenv("AV_CUDA_GEMM");
-    if (want && *want) {
-        av_gemm_precision p;
-        if (av_cuda_parse_gemm_precision(want, &p) != AV_OK) {
-            av_fail("AV_CUDA_GEMM: '%s' is not a GEMM precision (expected f32, tf32, bf16 or f16)", want);
-            return init_failed();
-        }
-        av_cuda_set_gemm_precision(p);
+    e = cudaMalloc(&g.lt_work, LT_WORKSPACE);
+    if (e != cudaSuccess) {
+        g.lt_work = NULL;
+        av_fail("CUDA backend: cannot allocate cuBLASLt's workspace: %s", cudaGetErrorString(e));
+        return init_failed();
     }
     g.ready = 1;
     return AV_OK;
@@ -68,7 +69,11 @@ extern "C" void av_cuda_shutdown(void) {
     // Errors are ignored on the way out: there is nothing left to tell them to.
     if (g.compute) cudaStreamSynchronize(g.compute);
     if (g.copy) cudaStreamSynchronize(g.copy);
+    av_cuda_forget_plans();
+    av_cuda_forget_all_weights();
     if (g.blas) cublasDestroy(g.blas);
+    if (g.lt) cublasLtDestroy(g.lt);
+    if (g.lt_work) cudaFree(g.lt_work);
     if (g.scratch) cudaFree(g.scratch);
     if (g.queued) cudaEventDestroy(g.queued);
     for (int i = 0; i < AV_DOWNLOAD_SLOTS; i++)
@@ -81,6 +86,11 @@ extern "C" void av_cuda_shutdown(void) {
 
 cudaStream_t av_cuda_compute_stream(void) { return g.compute; }
 cublasHandle_t av_cuda_cublas(void) { return g.blas; }
+cublasLtHandle_t av_cuda_cublaslt(void) { return g.lt; }
+void *av_cuda_lt_workspace(size_t *bytes) {
+    *bytes = g.lt_work ? LT_WORKSPACE : 0;
+    return g.lt_work;
+}
 extern "C" void *av_cuda_stream(void) { return (void *)g.compute; }
 
 int av_cuda_scratch(size_t bytes, void **out) {
@@ -112,7 +122,9 @@ static void *dev_alloc(size_t bytes) {
 }
 
 static void dev_free(void *p) {
-    if (p) cudaFree(p);
+    if (!p) return;
+    av_cuda_forget_weight(p);   // its 16-bit copy, if it was kept
+    cudaFree(p);
 }
 
 // Uploads and downloads wait for completion: the host buffer is the caller's to reuse
@@ -180,6 +192,11 @@ static int dev_memzero(void *p, size_t bytes) {
     return AV_OK;
 }
 
+static int dev_set_gemm(av_gemm_precision p) {
+    AV_CUDA_READY();
+    return av_cuda_set_gemm_precision(p);
+}
+
 static int dev_mem_info(size_t *free_bytes, size_t *total_bytes) {
     AV_CUDA_READY();
     cudaCheck(cudaMemGetInfo(free_bytes, total_bytes));
@@ -204,7 +221,9 @@ static const av_backend cuda_backend = {
     /* .pack_heads     = */ av_pack_heads_cuda,
     /* .memzero        = */ dev_memzero,
     // optional slots, all filled here
-    /* .bias_gelu      = */ av_cuda_bias_gelu,
+    /* .matmul_gelu    = */ av_cuda_matmul_gelu,
+    /* .set_gemm       = */ dev_set_gemm,
+    /* .keep_weight    = */ av_cuda_keep_weight,
     /* .host_alloc     = */ av_cuda_host_alloc,
     /* .host_free      = */ av_cuda_host_free,
     /* .download_async = */ av_cuda_download_async,

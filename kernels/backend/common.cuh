@@ -13,6 +13,7 @@ extern "C" {
 #include "kernels/backend/ops_cuda.h"
 #define AV_DYNAMIC_SMEM(name) float *name = emu_dynamic_smem()
 #else
+#include <cublasLt.h>
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <stdint.h>
@@ -37,6 +38,12 @@ extern "C" {
 int av_cuda_ready(void);
 cudaStream_t av_cuda_compute_stream(void);
 cublasHandle_t av_cuda_cublas(void);
+cublasLtHandle_t av_cuda_cublaslt(void);
+// cuBLASLt's workspace (the GEMMs of the compute stream share it: they run in order).
+void *av_cuda_lt_workspace(size_t *bytes);
+// matmul.cu's state that av_cuda_shutdown releases: cuBLASLt plans, kept 16-bit weights.
+void av_cuda_forget_plans(void);
+void av_cuda_forget_all_weights(void);
 // A device scratch buffer of at least bytes, owned by the backend, reused across calls;
 // valid until the next call (ops run in stream order, so one buffer is enough).
 int av_cuda_scratch(size_t bytes, void **out);
@@ -45,6 +52,20 @@ int av_cuda_scratch(size_t bytes, void **out);
 
 
 static inline unsigned av_grid(int64_t n, int block) { return (unsigned)((n + block - 1) / block); }
+
+// Nanoseconds of the GPU's global timer: for waits that must give up instead of hanging.
+__device__ __forceinline__ long long av_time_ns(void) {
+    long long t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    return t;
+}
+
+// A global array that threads of other blocks write while this kernel reads it. On the
+// GPU a plain pointer: its plain loads may be served by this SM's L1, which other SMs'
+// stores do not update (sm_70+), so a value another block wrote during the kernel must
+// be read with __ldcg (or volatile). Under the CPU emulation (emu.h) plain loads through
+// it do go through a per-SM cache that keeps old values, so a missing __ldcg shows.
+template <class T> using av_gmem = T *;
 #endif
 
 __device__ __forceinline__ float warp_sum(float v) {

@@ -1,12 +1,13 @@
 /* ops_cuda.h - the CUDA backend: every op of kernels/ops.h on device pointers, plus what
- * only the GPU path needs (GEMM precision, fused bias + GELU, q/k packing on the device,
- * pinned host buffers and overlapped downloads).
+ * only the GPU path needs (GEMM precision, weights kept in 16 bits, GEMM + bias + GELU,
+ * q/k packing on the device, pinned host buffers and overlapped downloads).
  *
- * Ownership: the backend owns one CUDA stream (all ops run on it, in order), one cuBLAS
- * handle bound to it, a second stream for downloads and a scratch buffer for 16-bit GEMM
- * operands; av_cuda_shutdown() releases them. Callers own every buffer they pass:
- * device buffers from the table's alloc (cudaMalloc), pinned host buffers from
- * av_cuda_host_alloc (free with av_cuda_host_free).
+ * Ownership: the backend owns one CUDA stream (all ops run on it, in order), a cuBLAS and
+ * a cuBLASLt handle bound to it with the GEMMs' workspace, a second stream for downloads,
+ * a scratch buffer for 16-bit GEMM activations, and the 16-bit copies of kept weights
+ * (each freed with its weight by the table's free); av_cuda_shutdown() releases them.
+ * Callers own every buffer they pass: device buffers from the table's alloc (cudaMalloc),
+ * pinned host buffers from av_cuda_host_alloc (free with av_cuda_host_free).
  *
  * Errors: every CUDA and cuBLAS call is checked; a failure returns AV_ERR with
  * av_last_error() naming the call and CUDA's reason. Ops are asynchronous: a fault
@@ -30,6 +31,8 @@ int av_cuda_embed(float *out, const int32_t *ids, const int32_t *pos, const int3
 int av_cuda_patchify(float *out, const float *img, int B, int S, int P);
 int av_cuda_layernorm(float *out, const float *in, const float *gamma, const float *beta,
                       int64_t rows, int C, float eps);
+/* cuBLASLt with the bias added in its epilogue (cuBLAS, bias filled first, where cuBLASLt
+ * offers no algorithm for the shape and alignments). */
 int av_cuda_matmul(float *out, const float *in, const float *w, const float *bias,
                    int64_t M, int K, int N, av_wlayout wl);
 int av_cuda_gelu(float *x, int64_t n, av_gelu_kind kind);
@@ -40,17 +43,24 @@ int av_cuda_attention(float *out, const float *q, const float *k, const float *v
 /* x[rows, N] = gelu(x + bias[N]) in one pass: the MLP's bias and activation fused, so
  * the up-projection can run its GEMM without bias (bias NULL = plain GELU). */
 int av_cuda_bias_gelu(float *x, const float *bias, int64_t rows, int N, av_gelu_kind kind);
+/* out = gelu(in @ W + bias): with the tanh form in a 16-bit or TF32 precision, one
+ * cuBLASLt call (GELU and bias in its epilogue: cuBLASLt's GELU is the tanh form, and its
+ * error is within those precisions' bounds); otherwise the GEMM, then av_cuda_bias_gelu
+ * (F32 stays exactly the CPU's formula; the erf form has no epilogue). */
+int av_cuda_matmul_gelu(float *out, const float *in, const float *w, const float *bias,
+                        int64_t M, int K, int N, av_wlayout wl, av_gelu_kind kind);
 
-/* GEMM precision of av_cuda_matmul. F32 (the default): cublasSgemm, matches the CPU to
- * ~1e-6. TF32: f32 data, TF32 tensor cores. BF16 / F16: both operands rounded to 16 bits
- * on the device, tensor-core cublasGemmEx with f32 accumulate and f32 output (relative
- * error ~1e-3..1e-2). The environment variable AV_CUDA_GEMM=f32|tf32|bf16|f16 sets it when
- * the backend starts (an unknown value makes av_cuda_init fail with a message). */
-typedef enum { AV_GEMM_F32 = 0, AV_GEMM_TF32 = 1, AV_GEMM_BF16 = 2, AV_GEMM_F16 = 3 } av_gemm_precision;
+/* GEMM precision of av_cuda_matmul (kernels/ops.h: av_gemm_precision). F32, the default,
+ * matches the CPU to ~1e-6; TF32 ~1e-3; BF16 / F16 ~1e-3..1e-2 (relative L2). */
 int av_cuda_set_gemm_precision(av_gemm_precision p);
 av_gemm_precision av_cuda_gemm_precision(void);
-/* "f32" | "tf32" | "bf16" | "f16" -> precision; AV_ERR on anything else. */
-int av_cuda_parse_gemm_precision(const char *name, av_gemm_precision *out);
+/* In BF16 / F16: converts weight w [count] (the start of its own allocation, as the
+ * model's weights are) once into a device copy of that precision,
+ * which every later matmul of w in that precision uses instead of rounding w again. In
+ * F32 / TF32 nothing is kept. The copy is freed by av_cuda_forget_weight(w) (the table's
+ * free calls it) or av_cuda_shutdown. */
+int av_cuda_keep_weight(const float *w, int64_t count);
+void av_cuda_forget_weight(const void *w);
 
 /* q/k packing on the device (CPU twin and full semantics: kernels/pack/pack.h). All pointers
  * are device memory; sums are device doubles added to, lengths a device int32 [B].

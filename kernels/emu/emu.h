@@ -9,13 +9,22 @@
 // anything about cuBLAS. Used by the case files kernels/<op>/<op>_emu.cpp
 // (kernels/emu/run.sh; what is covered: COVERAGE.md). Since blocks run in turn,
 // a kernel whose threads wait on other blocks (the t-SNE tree's summarise and sort)
-// must be launched here as a single block; the atomics are the compiler's __atomic
+// finishes here only as a single block; launched as several, it is the case of a
+// grid that is not all resident at once on a GPU, and its waits must give up
+// (av_time_ns is the host's steady clock). The atomics are the compiler's __atomic
 // built-ins on the same addresses the kernel uses.
+// Memory seen from several SMs: plain loads through an av_gmem pointer (common.cuh) go
+// through a cache per warp (each warp stands for an SM of its own) that keeps the first
+// value it read of each word until the block ends, whatever other warps store since, as
+// an SM's L1 does on the GPU; __ldcg, volatile loads and atomics read memory itself.
+// Only arrays declared av_gmem are modelled so (the t-SNE tree's chains); the model
+// keeps words, not 128-byte lines, so it holds fewer old values than a GPU can.
 #ifndef AV_KERNELS_EMU_EMU_H
 #define AV_KERNELS_EMU_EMU_H
 #include <algorithm>
 #include <barrier>
 #include <bit>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -23,6 +32,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 // Host-side handle types that project_internal.cuh names (only their size matters here).
@@ -55,8 +65,15 @@ inline int max(int a, int b) { return a > b ? a : b; }
 inline int min(int a, int b) { return a < b ? a : b; }
 inline float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
 
+// One warp's (one "SM"'s) cache of av_gmem words: address -> the value it first read.
+struct emu_l1 {
+    std::mutex m;
+    std::unordered_map<const void *, uint64_t> words;
+};
+
 struct emu_block_state {
     std::unique_ptr<std::barrier<>> block;
+    std::vector<std::unique_ptr<emu_l1>> l1;   // per warp
     std::vector<std::unique_ptr<std::barrier<>>> warps;
     float exchange[1024];
     double exchange_d[1024];
@@ -112,6 +129,7 @@ inline double atomicAdd(double *p, double v) {
 inline int atomicAdd(int *p, int v) { return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST); }
 inline int atomicSub(int *p, int v) { return __atomic_fetch_sub(p, v, __ATOMIC_SEQ_CST); }
 inline int atomicExch(int *p, int v) { return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST); }
+inline int atomicOr(int *p, int v) { return __atomic_fetch_or(p, v, __ATOMIC_SEQ_CST); }
 inline int atomicCAS(int *p, int expect, int want) {
     __atomic_compare_exchange_n(p, &expect, want, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
     return expect;   // the old value, as CUDA returns it
@@ -129,6 +147,48 @@ inline int atomicMax(int *p, int v) {
 inline int __float_as_int(float f) { return std::bit_cast<int>(f); }
 inline void __threadfence() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 template <class T> inline T __ldcg(const T *p) { return *(const volatile T *)p; }
+inline long long av_time_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// av_gmem<T> (common.cuh) under the emulation: a[i] is a reference whose reads go through
+// the reading warp's emu_l1 and whose writes go to memory and to the writer's own cache
+// (an SM sees its own stores); &a[i] is the plain address, so __ldcg(&a[i]) reads memory.
+template <class T> inline T emu_l1_load(const T *p) {
+    static_assert(sizeof(T) <= sizeof(uint64_t), "a word of the emulated L1");
+    emu_l1 &c = *emu.l1[threadIdx.x / 32];
+    std::lock_guard<std::mutex> g(c.m);
+    auto it = c.words.find(p);
+    if (it == c.words.end()) {
+        uint64_t w = 0;
+        T v = *(const volatile T *)p;
+        std::memcpy(&w, &v, sizeof v);
+        it = c.words.emplace(p, w).first;
+    }
+    T v;
+    std::memcpy(&v, &it->second, sizeof v);
+    return v;
+}
+template <class T> inline void emu_l1_store(T *p, T v) {
+    *(volatile T *)p = v;
+    emu_l1 &c = *emu.l1[threadIdx.x / 32];
+    std::lock_guard<std::mutex> g(c.m);
+    auto it = c.words.find(p);
+    if (it != c.words.end()) std::memcpy(&it->second, &v, sizeof v);
+}
+template <class T> struct emu_gmem_ref {
+    T *p;
+    operator T() const { return emu_l1_load(p); }
+    emu_gmem_ref &operator=(T v) { emu_l1_store(p, v); return *this; }
+    emu_gmem_ref &operator=(const emu_gmem_ref &o) { return *this = (T)o; }
+    T *operator&() const { return p; }
+};
+template <class T> struct emu_gmem {
+    T *p;
+    emu_gmem(T *q = nullptr) : p(q) {}
+    emu_gmem_ref<T> operator[](int64_t i) const { return {p + i}; }
+};
+template <class T> using av_gmem = emu_gmem<T>;
 
 // kernel<<<grid, block, smem_bytes>>>(...) becomes emu_launch(grid, block, smem_bytes, [&] { kernel(...); }).
 inline void emu_launch(dim3 grid, dim3 block, size_t smem_bytes, const std::function<void()> &kernel) {
@@ -141,13 +201,21 @@ inline void emu_launch(dim3 grid, dim3 block, size_t smem_bytes, const std::func
                 emu.smem.assign(smem_bytes / sizeof(float) + 1, NAN);
                 emu.block = std::make_unique<std::barrier<>>(nt);
                 emu.warps.clear();
-                for (int w = 0; w < (nt + 31) / 32; w++)
+                emu.l1.clear();   // a new block: its warps' caches start empty
+                for (int w = 0; w < (nt + 31) / 32; w++) {
                     emu.warps.push_back(std::make_unique<std::barrier<>>(std::min(32, nt - w * 32)));
+                    emu.l1.push_back(std::make_unique<emu_l1>());
+                }
+                // The threads start the kernel together: made one after another, the first
+                // ones would otherwise often be done before the last exist, and races
+                // between warps would rarely be run at all.
+                std::barrier<> start(nt);
                 std::vector<std::thread> threads;
                 for (int t = 0; t < nt; t++)
                     threads.emplace_back([&, t, x, y, z] {
                         threadIdx = dim3(t);
                         blockIdx = dim3(x, y, z);
+                        start.arrive_and_wait();
                         kernel();
                     });
                 for (auto &t : threads) t.join();

@@ -67,6 +67,7 @@ void emu_gelu();             // kernels/gelu/gelu_emu.cpp
 void emu_knn();              // kernels/knn/knn_emu.cpp
 void emu_tsne_tree();        // kernels/tsne/tsne_emu.cpp
 void emu_tsne_overflow();
+void emu_tsne_stall();
 void emu_tsne_step();
 void emu_tsne_affinities();
 void emu_umap();             // kernels/umap/umap_emu.cpp

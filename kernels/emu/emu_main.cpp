@@ -11,9 +11,11 @@ static const struct {
     const char *name;
     void (*run)();
 } groups[] = {
-    {"attention", emu_attention}, {"pack", emu_pack}, {"layernorm", emu_layernorm}, {"embed", emu_embed},
-    {"gelu", emu_gelu},           {"knn", emu_knn},   {"tree", emu_tsne_tree},      {"overflow", emu_tsne_overflow},
-    {"step", emu_tsne_step},      {"affinities", emu_tsne_affinities}, {"umap", emu_umap}, {"pca", emu_pca}, {"live", emu_live},
+    {"attention", emu_attention}, {"pack", emu_pack},         {"layernorm", emu_layernorm},
+    {"embed", emu_embed},         {"gelu", emu_gelu},         {"knn", emu_knn},
+    {"tree", emu_tsne_tree},      {"overflow", emu_tsne_overflow}, {"stall", emu_tsne_stall},
+    {"step", emu_tsne_step},      {"affinities", emu_tsne_affinities}, {"umap", emu_umap},
+    {"pca", emu_pca},             {"live", emu_live},
 };
 
 int main(int argc, char **argv) {

@@ -7,8 +7,12 @@
  *         the measurement behind the threshold).
  * Every point is its own nearest neighbour (or ties with duplicates of itself), so we
  * ask for more than k and drop the point itself wherever it appears in its list.
- * Returned distances are recomputed in double from the vectors (see av_knn_build). */
+ * Returned distances are recomputed in double from the vectors (see av_knn_build).
+ * The same lists on any thread count (kernels/backend/determinism.h): queries are
+ * searched in fixed blocks with a single-threaded BLAS, and HNSW is built on one thread. */
 #include <math.h>
+#include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <faiss/c_api/AutoTune_c.h>
@@ -16,9 +20,14 @@
 #include <faiss/c_api/Index_c.h>
 #include <faiss/c_api/error_c.h>
 #include <faiss/c_api/index_factory_c.h>
+#include "kernels/backend/determinism.h"
 #include "kernels/knn/knn.h"
 #include "kernels/project.h"
 #include "base/util.h"
+
+/* Queries per search call: many blocks for the threads, each still one efficient sgemm
+ * per block of the index. */
+#define KNN_QUERY_BLOCK 1024
 
 void av_knn_free(av_knn *knn) {
     if (!knn) return;
@@ -78,6 +87,7 @@ int av_knn_build(const float *X, int64_t n, int d, int k, av_metric metric,
     if (n < 2) return av_fail("kNN: need at least 2 points, got %lld", (long long)n);
     if (k < 1 || k > n - 1) return av_fail("kNN: k = %d outside 1..%lld (n = %lld points)", k, (long long)(n - 1), (long long)n);
     method = av_knn_resolve(method, n);
+    av_blas_single_thread();
     /* the search's own ranking, from float distances expanded as |x|^2 + |y|^2 - 2 x.y,
      * is coarse for near-duplicates (q/k clouds are full of them): fetch a few extra
      * candidates and rank them again by distances computed directly in double */
@@ -111,8 +121,28 @@ int av_knn_build(const float *X, int64_t n, int d, int k, av_metric metric,
             goto done;
         }
     }
-    if (faiss_Index_add(index, n, data)) { rc = faiss_fail("add"); goto done; }
-    if (faiss_Index_search(index, n, data, kk, D, I)) { rc = faiss_fail("search"); goto done; }
+    /* HNSW inserts points in parallel with a race for each node's links: another graph
+     * (and other neighbours) at every run. Built on one thread, the graph repeats. */
+    int threads = omp_get_max_threads();
+    if (method == AV_KNN_APPROX) omp_set_num_threads(1);
+    int add_failed = faiss_Index_add(index, n, data);
+    omp_set_num_threads(threads);
+    if (add_failed) { rc = faiss_fail("add"); goto done; }
+    /* The queries in blocks of a fixed size, a block to a thread, each searched with a
+     * single-threaded BLAS (kernels/backend/determinism.h): a query's distances then
+     * come from the same sgemm calls whatever the thread count. */
+    int64_t nb = (n + KNN_QUERY_BLOCK - 1) / KNN_QUERY_BLOCK;
+    char search_err[512] = "";
+#pragma omp parallel for schedule(dynamic, 1) if (nb > 1)
+    for (int64_t b = 0; b < nb; b++) {
+        int64_t q0 = b * KNN_QUERY_BLOCK, rows = n - q0 < KNN_QUERY_BLOCK ? n - q0 : KNN_QUERY_BLOCK;
+        if (faiss_Index_search(index, rows, data + q0 * d, kk, D + q0 * kk, I + q0 * kk)) {
+            const char *e = faiss_get_last_error(); /* the error is kept per thread */
+#pragma omp critical(av_knn_search_error)
+            if (!search_err[0]) snprintf(search_err, sizeof search_err, "%s", e && *e ? e : "unknown error");
+        }
+    }
+    if (search_err[0]) { rc = av_fail("FAISS search failed: %s", search_err); goto done; }
     int64_t missing = 0;
     int nomem = 0;
 #pragma omp parallel reduction(+ : missing)

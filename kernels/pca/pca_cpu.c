@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "kernels/backend/determinism.h"
 #include "kernels/project.h"
 #include "base/util.h"
 
@@ -26,18 +27,41 @@ int av_pca(const float *X, int64_t n, int d, int dim, float *Y, float *component
         for (int j = 0; j < d; j++) mean[j] += X[i * d + j];
     for (int j = 0; j < d; j++) mean[j] /= (double)n;
     /* Upper triangle of the scatter matrix by OpenBLAS's dsyrk over centred blocks of
-     * rows converted to double: one pass over X, BLAS speed, double accumulation. */
+     * rows converted to double: one pass over X, BLAS speed, double accumulation. The
+     * blocks run in parallel, each into its own d x d sum (single-threaded BLAS), and
+     * the sums are added in block order: the same matrix on any number of threads
+     * (kernels/backend/determinism.h). */
     {
-        const int64_t block = 4096;
-        double *B = av_malloc((size_t)block * d * sizeof *B);
-        if (!B) goto done;
-        for (int64_t i0 = 0; i0 < n; i0 += block) {
-            int64_t rows = n - i0 < block ? n - i0 : block;
-            for (int64_t i = 0; i < rows; i++)
-                for (int j = 0; j < d; j++) B[i * d + j] = X[(i0 + i) * d + j] - mean[j];
-            cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, d, (int)rows, 1.0, B, d, 1.0, C, d);
+        const int64_t block = 4096, nb = (n + block - 1) / block;
+        double *part = av_calloc((size_t)nb * d * d, sizeof *part);
+        int nomem = !part;
+        av_blas_single_thread();
+#pragma omp parallel if (nb > 1)
+        {
+            double *B = nomem ? NULL : malloc((size_t)block * d * sizeof *B);
+            if (!B) {
+#pragma omp atomic write
+                nomem = 1;
+            }
+#pragma omp for schedule(dynamic, 1)
+            for (int64_t b = 0; b < nb; b++) {
+                if (!B) continue;
+                int64_t i0 = b * block, rows = n - i0 < block ? n - i0 : block;
+                for (int64_t i = 0; i < rows; i++)
+                    for (int j = 0; j < d; j++) B[i * d + j] = X[(i0 + i) * d + j] - mean[j];
+                cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, d, (int)rows, 1.0, B, d, 0.0,
+                            part + (size_t)b * d * d, d);
+            }
+            free(B);
         }
-        free(B);
+        if (nomem) {
+            free(part);
+            rc = av_fail("PCA: out of memory for %lld blocks of %d x %d sums", (long long)nb, d, d);
+            goto done;
+        }
+        for (int64_t b = 0; b < nb; b++)
+            for (size_t a = 0; a < (size_t)d * d; a++) C[a] += part[(size_t)b * d * d + a];
+        free(part);
     }
     for (int a = 0; a < d; a++)
         for (int b = a; b < d; b++) C[(size_t)a * d + b] /= (double)(n - 1);

@@ -24,7 +24,15 @@
 // Nothing here waits on the host: the whole iteration is enqueued on the head's stream.
 // The grids of build, summarise and sort are no larger than what is resident at once
 // (divided among the heads sharing the device), which the waits in summarise and sort
-// need to make progress.
+// need to make progress. Residency is not guaranteed all the same (another program
+// sharing the GPU, kernels of other streams holding SMs): a wait that lasts
+// TSNE_SPIN_LIMIT_NS gives up and sets TSNE_ERR_STALLED, every kernel of the head then
+// returns at once, and the host reruns the head with one block per waiting kernel
+// (tsne_run.cu). Nothing can hang.
+// Memory order across blocks: a value another block wrote during the same kernel is
+// read past L1 (volatile or __ldcg: an SM's L1 is not coherent with the others'), and
+// after a fence that pairs with the writer's fence before it published (release: write,
+// __threadfence, volatile store of the flag; acquire: read the flag, __threadfence, read).
 #include "kernels/tsne/tsne_internal.cuh"
 
 #include <math.h>
@@ -41,12 +49,39 @@ template <int DIM> struct nch { static const int v = 1 << DIM; };
 struct tree_view {
     int n, nnodes;
     float *pos, *mass;
-    int *count, *start, *child, *next, *sorted;
+    int *count, *start, *child;
+    av_gmem<int> next;   // chains: build links points into them under a slot's lock, from any block
+    int *sorted;
     tsne_state *st;
+    long long spin_ns;   // how long a wait in summarise or sort lasts before it gives up
 };
 static tree_view view(const tsne_gpu *h) {
-    return {(int)h->n, (int)h->nnodes, h->pos, h->mass, h->count, h->start, h->child, h->next, h->sorted, h->st};
+    return {(int)h->n, (int)h->nnodes, h->pos, h->mass, h->count, h->start, h->child, h->next, h->sorted, h->st,
+            TSNE_SPIN_LIMIT_NS};
 }
+
+// A wait that gave up (TSNE_ERR_STALLED) leaves the tree unfinished: from then on every
+// kernel of the head returns at once (a kernel start sees what earlier kernels wrote).
+__device__ __forceinline__ bool stalled(const tree_view &t) { return t.st->err & TSNE_ERR_STALLED; }
+
+// The clock of one wait: expired() is called in each round of a spin and says when to
+// give up: after t.spin_ns, or as soon as another thread has (then the tree is lost
+// anyway). It reads the clock and the flag every 64 rounds, so that thousands of
+// spinning threads do not crowd the flag's memory while the ones they wait for work.
+struct spin_clock {
+    long long start = -1;
+    int rounds = 0;
+    __device__ void restart() { start = -1; rounds = 0; }
+    __device__ bool expired(const tree_view &t) {
+        if (++rounds & 63) return false;
+        long long now = av_time_ns();
+        if (start < 0) start = now;
+        if (*(volatile int *)&t.st->err & TSNE_ERR_STALLED) return true;
+        if (now - start <= t.spin_ns) return false;
+        atomicOr(&t.st->err, TSNE_ERR_STALLED);
+        return true;
+    }
+};
 #define CHILD(t, cell, c) (t).child[((cell) - (t).n) * nch<DIM>::v + (c)]
 
 template <int DIM> __device__ __forceinline__ int octant(const float *p, const float *cx) {
@@ -58,6 +93,7 @@ template <int DIM> __device__ __forceinline__ int octant(const float *p, const f
 // ---- bounding box ------------------------------------------------------------------
 template <int DIM> __global__ void bbox_partial_kernel(tree_view t, float *part) {
     __shared__ float smin[DIM][BB_BLOCK], smax[DIM][BB_BLOCK];
+    if (stalled(t)) return;
     float lo[DIM], hi[DIM];
     for (int a = 0; a < DIM; a++) { lo[a] = INFINITY; hi[a] = -INFINITY; }
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < t.n; i += gridDim.x * blockDim.x) {
@@ -84,6 +120,7 @@ template <int DIM> __global__ void bbox_partial_kernel(tree_view t, float *part)
 
 template <int DIM> __global__ void bbox_final_kernel(tree_view t, const float *part, int parts, float theta) {
     __shared__ float box[2 * DIM];
+    if (stalled(t)) return;
     if (threadIdx.x < 2 * DIM) {
         int a = threadIdx.x;
         float v = a < DIM ? INFINITY : -INFINITY;
@@ -122,6 +159,7 @@ template <int DIM> __global__ void bbox_final_kernel(tree_view t, const float *p
 // ---- tree build ----------------------------------------------------------------------
 template <int DIM> __global__ void __launch_bounds__(TREE_BLOCK) build_kernel(tree_view t) {
     const int NCH = nch<DIM>::v;
+    if (stalled(t)) return;
     volatile int *vchild = t.child;
     const int root = t.nnodes - 1;
     const float R = t.st->radius;
@@ -151,6 +189,9 @@ template <int DIM> __global__ void __launch_bounds__(TREE_BLOCK) build_kernel(tr
         if (ch == -1) {
             vchild[locked] = i;
         } else {
+            // Acquire the slot: the last holder linked into ch's chain before it released
+            // the slot (its fence, then the unlocking store), possibly from another SM.
+            __threadfence();
             // ch is a point: split until ch and i part, in a subtree no one else sees yet
             int patch = -1, slot_node = node, slot = j, other = ch, dd = depth;
             float rr = r, cc[DIM];
@@ -158,7 +199,7 @@ template <int DIM> __global__ void __launch_bounds__(TREE_BLOCK) build_kernel(tr
             bool ok = true;
             while (other >= 0 && dd < TSNE_MAXDEPTH) {
                 int cell = atomicSub(&t.st->bottom, 1) - 1;
-                if (cell < t.n) { atomicExch(&t.st->err, 1); ok = false; break; }
+                if (cell < t.n) { atomicOr(&t.st->err, TSNE_ERR_CELLS); ok = false; break; }
                 patch = max(patch, cell);
                 rr *= 0.5f;
                 for (int a = 0; a < DIM; a++) cc[a] += ((slot >> a) & 1) ? rr : -rr;
@@ -175,7 +216,9 @@ template <int DIM> __global__ void __launch_bounds__(TREE_BLOCK) build_kernel(tr
             }
             if (ok) {
                 if (other >= 0) {   // deepest cell reached: i joins other's chain
-                    t.next[i] = t.next[other];
+                    // The head's link past L1: a thread of another SM may have changed it
+                    // since this SM last read it, and a stale link drops points.
+                    t.next[i] = __ldcg(&t.next[other]);
                     t.next[other] = i;
                     if (patch < 0) patch = other;   // nothing was split: give the slot back
                 } else {
@@ -195,18 +238,32 @@ template <int DIM> __global__ void __launch_bounds__(TREE_BLOCK) build_kernel(tr
 // ---- summarise -----------------------------------------------------------------------
 template <int DIM> __global__ void __launch_bounds__(TREE_BLOCK) summarise_kernel(tree_view t) {
     const int NCH = nch<DIM>::v;
+    if (stalled(t)) return;
     volatile float *vmass = t.mass;
+    spin_clock clock;
     // after an overflow (st->err) bottom may have run below the first cell
     int bottom = max(*(volatile int *)&t.st->bottom, t.n);
     for (int k = bottom + blockIdx.x * blockDim.x + threadIdx.x; k < t.nnodes; k += gridDim.x * blockDim.x) {
+        // Wait until every child cell is summarised (a mass >= 0), then one fence: the
+        // acquire that pairs with the children's fence before their mass, so their
+        // positions and counts below are the ones they published.
+        bool cells = false;
+        for (int c = 0; c < NCH; c++) {
+            int ch = t.child[(k - t.n) * NCH + c];
+            if (ch < t.n) continue;
+            cells = true;
+            clock.restart();
+            while (vmass[ch] < 0.0f)
+                if (clock.expired(t)) return;
+        }
+        if (cells) __threadfence();
         float m = 0, com[DIM];
         int cnt = 0;
         for (int a = 0; a < DIM; a++) com[a] = 0;
         for (int c = 0; c < NCH; c++) {
             int ch = t.child[(k - t.n) * NCH + c];
             if (ch >= t.n) {
-                float mc;
-                while ((mc = vmass[ch]) < 0.0f) {}
+                float mc = vmass[ch];
                 for (int a = 0; a < DIM; a++) com[a] += mc * __ldcg(&t.pos[(int64_t)a * t.nnodes + ch]);
                 m += mc;
                 cnt += __ldcg(&t.count[ch]);
@@ -218,6 +275,7 @@ template <int DIM> __global__ void __launch_bounds__(TREE_BLOCK) summarise_kerne
                 }
             }
         }
+        // release: position and count first, then the mass that says they are there
         t.count[k] = cnt;
         for (int a = 0; a < DIM; a++) t.pos[(int64_t)a * t.nnodes + k] = m > 0 ? com[a] / m : 0.0f;
         __threadfence();
@@ -228,12 +286,20 @@ template <int DIM> __global__ void __launch_bounds__(TREE_BLOCK) summarise_kerne
 // ---- sort ------------------------------------------------------------------------------
 template <int DIM> __global__ void __launch_bounds__(TREE_BLOCK) sort_kernel(tree_view t) {
     const int NCH = nch<DIM>::v;
+    if (stalled(t)) return;
     volatile int *vstart = t.start;
+    spin_clock clock;
     int bottom = max(t.st->bottom, t.n), dec = gridDim.x * blockDim.x;
     int k = t.nnodes - 1 - (blockIdx.x * blockDim.x + threadIdx.x);
+    // The wait is for the start only: the children and counts read after it were written
+    // by earlier kernels (build, summarise), so no fence is needed here.
     while (k >= bottom) {
         int s = vstart[k];
-        if (s < 0) continue;   // the parent has not placed this cell yet
+        if (s < 0) {   // the parent has not placed this cell yet
+            if (clock.expired(t)) return;
+            continue;
+        }
+        clock.restart();
         for (int c = 0; c < NCH; c++) {
             int ch = t.child[(k - t.n) * NCH + c];
             if (ch >= t.n) {
@@ -256,6 +322,7 @@ template <int DIM> __global__ void __launch_bounds__(REP_BLOCK) repulsion_kernel
     __shared__ int sdep[WARPS][S];
     __shared__ float dq[TSNE_MAXDEPTH + 1];
     __shared__ double zpart[WARPS];
+    if (stalled(t)) return;   // the same for every thread: no __syncthreads is left waiting
     if (threadIdx.x <= TSNE_MAXDEPTH) dq[threadIdx.x] = t.st->dq[threadIdx.x];
     __syncthreads();
     const int w = threadIdx.x / 32, lane = threadIdx.x & 31, root = t.nnodes - 1;
@@ -324,6 +391,7 @@ template <int DIM> __global__ void __launch_bounds__(REP_BLOCK) repulsion_kernel
 // ---- attraction, update, re-centring -----------------------------------------------
 template <int DIM> __global__ void attract_kernel(tree_view t, tsne_P_dev P, float *attr, int want_kl) {
     __shared__ double kpart[PT_BLOCK / 32];
+    if (stalled(t)) return;
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     double kl = 0;
     if (i < t.n) {
@@ -353,6 +421,7 @@ template <int DIM> __global__ void attract_kernel(tree_view t, tsne_P_dev P, flo
 template <int DIM> __global__ void update_kernel(tree_view t, const float *attr, const float *rep, float *U, float *gains,
                                                  float exag, float mom, float lr) {
     __shared__ double mpart[DIM][PT_BLOCK / 32];
+    if (stalled(t)) return;
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     double Z = t.st->Z;
     float invZ = (float)(1.0 / (Z > 0 ? Z : 1e-300));
@@ -387,12 +456,13 @@ template <int DIM> __global__ void update_kernel(tree_view t, const float *attr,
 
 template <int DIM> __global__ void recentre_kernel(tree_view t) {
     int i = blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= t.n) return;
+    if (i >= t.n || stalled(t)) return;
     for (int a = 0; a < DIM; a++) t.pos[(int64_t)a * t.nnodes + i] -= (float)(t.st->mean[a] / t.n);
 }
 
 template <int DIM> __global__ void exact_Z_kernel(tree_view t) {
     __shared__ double part[PT_BLOCK / 32];
+    if (stalled(t)) return;
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     double s = 0;
     if (i < t.n) {
@@ -446,11 +516,13 @@ template <int DIM> static int alloc_dim(tsne_gpu *h) {
         return AV_ERR;
     // The waits of summarise and sort need all of their blocks resident. Heads on other
     // streams may hold the rest of the device: with `share` heads side by side, each
-    // waiting kernel takes its share of the device, so all of them fit at once.
+    // waiting kernel takes its share of the device, so all of them fit at once. Where
+    // that was not enough (TSNE_ERR_STALLED) the head is rerun with one block each: the
+    // threads of one block are resident together, so those waits always end.
     int share = h->share > 1 ? h->share : 1;
     h->grid_build = h->grid_build / share > 0 ? h->grid_build / share : 1;
-    h->grid_sum = h->grid_sum / share > 0 ? h->grid_sum / share : 1;
-    h->grid_sort = h->grid_sort / share > 0 ? h->grid_sort / share : 1;
+    h->grid_sum = h->one_block ? 1 : h->grid_sum / share > 0 ? h->grid_sum / share : 1;
+    h->grid_sort = h->one_block ? 1 : h->grid_sort / share > 0 ? h->grid_sort / share : 1;
     h->grid_bbox = (int)(av_grid(n, BB_BLOCK) < BB_MAXGRID ? av_grid(n, BB_BLOCK) : BB_MAXGRID);
     h->grid_pt = (int)av_grid(n, PT_BLOCK);
     if (av_proj_new(c, &h->pos, (size_t)DIM * h->nnodes) != AV_OK || av_proj_new(c, &h->mass, (size_t)h->nnodes) != AV_OK ||

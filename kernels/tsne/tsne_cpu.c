@@ -16,6 +16,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "kernels/backend/determinism.h"
 #include "kernels/knn/knn.h"
 #include "kernels/project.h"
 #include "kernels/tsne/tsne.h"
@@ -148,11 +149,12 @@ int av_tsne_affinities(const float *X, int64_t n, int d, double perplexity, av_m
 }
 
 /* Gradient (without factor 4) of KL(P || Q) at Y into G; returns Z = sum_{i!=j} q_ij
- * as estimated by the tree. When kl_pos is given, it receives sum P_ij log(P_ij / w_ij)
- * over the sparse P (w_ij = 1 / (1 + d_ij^2)); KL = kl_pos + log Z. */
+ * as estimated by the tree. When kl_row [n] is given, it receives each row's
+ * sum_j P_ij log(P_ij / w_ij) over the sparse P (w_ij = 1 / (1 + d_ij^2)); KL = their
+ * sum (av_det_sum, the same on any thread count) + log Z. */
 static int gradient(const av_tsne_P *P, const double *Y, int64_t n, int dim, double theta,
                     double exag, av_tree *tree, av_tsne_fft *fft, int64_t *order, double *sumq_row,
-                    double *G, double *Z_out, double *kl_pos) {
+                    double *G, double *Z_out, double *kl_row) {
     double Z = 0;
     if (fft) { /* 2-D FFT interpolation (tsne_fft.c) instead of the tree */
         if (av_tsne_fft_repulsion(fft, Y, n, G, &Z) != AV_OK) return AV_ERR;
@@ -169,11 +171,10 @@ static int gradient(const av_tsne_P *P, const double *Y, int64_t n, int dim, dou
         for (int64_t i = 0; i < n; i++) Z += sumq_row[i];
     }
     if (Z <= 0) Z = 1e-300;
-    double klp = 0;
-    int want_kl = kl_pos != NULL;
-#pragma omp parallel for schedule(dynamic, 256) reduction(+ : klp) if (n >= AV_TSNE_PARALLEL_MIN)
+    int want_kl = kl_row != NULL;
+#pragma omp parallel for schedule(dynamic, 256) if (n >= AV_TSNE_PARALLEL_MIN)
     for (int64_t i = 0; i < n; i++) {
-        double pos[3] = {0, 0, 0};
+        double pos[3] = {0, 0, 0}, klp = 0;
         const double *yi = Y + i * dim;
         for (int64_t e = P->rowptr[i]; e < P->rowptr[i + 1]; e++) {
             const double *yj = Y + P->col[e] * dim;
@@ -184,16 +185,16 @@ static int gradient(const av_tsne_P *P, const double *Y, int64_t n, int dim, dou
             if (want_kl && P->val[e] > 0) klp += P->val[e] * log(P->val[e] / w);
         }
         for (int a = 0; a < dim; a++) G[i * dim + a] = exag * pos[a] - G[i * dim + a] / Z;
+        if (want_kl) kl_row[i] = klp;
     }
     *Z_out = Z;
-    if (kl_pos) *kl_pos = klp;
     return AV_OK;
 }
 
-/* Z summed over all pairs: O(n^2), used for the final KL on small n. */
-static double exact_Z(const double *Y, int64_t n, int dim) {
-    double Z = 0;
-#pragma omp parallel for schedule(dynamic, 64) reduction(+ : Z)
+/* Z summed over all pairs: O(n^2), used for the final KL on small n. Each row's sum goes
+ * to row[i]; the rows are added by av_det_sum. */
+static double exact_Z(const double *Y, int64_t n, int dim, double *row) {
+#pragma omp parallel for schedule(dynamic, 64)
     for (int64_t i = 0; i < n; i++) {
         double s = 0;
         for (int64_t j = 0; j < n; j++) {
@@ -205,25 +206,28 @@ static double exact_Z(const double *Y, int64_t n, int dim) {
             }
             s += 1.0 / (1.0 + d2);
         }
-        Z += s;
+        row[i] = s;
     }
-    return Z;
+    return av_det_sum(row, n);
 }
 
 int av_tsne_kl(const av_tsne_P *P, const float *Yf, int64_t n, int dim, int exact, double *kl) {
     double *Y = av_malloc((size_t)n * dim * sizeof *Y), *G = av_malloc((size_t)n * dim * sizeof *G);
-    double *sq = av_malloc((size_t)n * sizeof *sq);
+    double *sq = av_malloc((size_t)n * sizeof *sq), *klr = av_malloc((size_t)n * sizeof *klr);
     int64_t *order = av_malloc((size_t)n * sizeof *order);
     av_tree tree = {0};
     int rc = AV_ERR_NOMEM;
-    if (Y && G && sq && order) {
+    if (Y && G && sq && klr && order) {
         for (int64_t a = 0; a < n * dim; a++) Y[a] = Yf[a];
-        double Z, klp;
-        rc = gradient(P, Y, n, dim, 0.5, 1.0, &tree, NULL, order, sq, G, &Z, &klp);
-        if (rc == AV_OK) *kl = klp + log(exact ? exact_Z(Y, n, dim) : Z);
+        double Z;
+        rc = gradient(P, Y, n, dim, 0.5, 1.0, &tree, NULL, order, sq, G, &Z, klr);
+        if (rc == AV_OK) {
+            double klp = av_det_sum(klr, n);
+            *kl = klp + log(exact ? exact_Z(Y, n, dim, sq) : Z);
+        }
     }
     av_tree_free(&tree);
-    free(Y); free(G); free(sq); free(order);
+    free(Y); free(G); free(sq); free(klr); free(order);
     return rc;
 }
 
@@ -247,6 +251,7 @@ typedef struct {
     int dim;
     double theta, lr;
     double *Y, *G, *U, *gains, *sq;
+    double *klr;         /* each row's share of the KL, added by av_det_sum */
     int64_t *order;
     av_tree tree;
     av_tsne_fft *fft;    /* NULL: Barnes-Hut */
@@ -258,9 +263,9 @@ static int cpu_step(void *state, const av_tsne_phase *s, int want_kl) {
     int64_t n = c->n;
     int dim = c->dim;
     size_t nd = (size_t)n * dim;
-    double Z, klp = 0;
+    double Z;
     if (gradient(c->P, c->Y, n, dim, c->theta, s->exag, &c->tree, c->fft, c->order, c->sq, c->G, &Z,
-                 want_kl ? &klp : NULL) != AV_OK)
+                 want_kl ? c->klr : NULL) != AV_OK)
         return AV_ERR;
     double *Y = c->Y, *U = c->U, *gains = c->gains, mom = s->momentum, lr = c->lr;
     const double *G = c->G;
@@ -279,7 +284,7 @@ static int cpu_step(void *state, const av_tsne_phase *s, int want_kl) {
     for (int64_t i = 0; i < n; i++)
         for (int a = 0; a < dim; a++) Y[i * dim + a] -= mean[a];
     /* BH estimate at the step's starting point, against the unexaggerated P */
-    if (want_kl) c->kl = klp + log(Z);
+    if (want_kl) c->kl = av_det_sum(c->klr, n) + log(Z);
     return AV_OK;
 }
 
@@ -306,10 +311,11 @@ int av_tsne(const float *X, int64_t n, int d, const av_tsne_params *p, float *Yo
     c.U = av_calloc(nd, sizeof *c.U);
     c.gains = av_malloc(nd * sizeof *c.gains);
     c.sq = av_malloc((size_t)n * sizeof *c.sq);
+    c.klr = av_malloc((size_t)n * sizeof *c.klr);
     c.order = av_malloc((size_t)n * sizeof *c.order);
     static const av_tsne_engine cpu_engine = {cpu_step, cpu_report, NULL};
     int rc = AV_ERR_NOMEM;
-    if (!c.Y || !c.G || !c.U || !c.gains || !c.sq || !c.order) goto done;
+    if (!c.Y || !c.G || !c.U || !c.gains || !c.sq || !c.klr || !c.order) goto done;
     if ((rc = initialise(X, n, d, dim, p->seed, c.Y)) != AV_OK) goto done;
     for (size_t a = 0; a < nd; a++) c.gains[a] = 1;
     if ((rc = av_tsne_iterate(p, n, &cpu_engine, &c, Yout)) != AV_OK) goto done;
@@ -322,6 +328,6 @@ done:
     av_tree_free(&c.tree);
     av_tsne_fft_free(&fft);
     av_tsne_P_free(&P);
-    free(c.Y); free(c.G); free(c.U); free(c.gains); free(c.sq); free(c.order);
+    free(c.Y); free(c.G); free(c.U); free(c.gains); free(c.sq); free(c.klr); free(c.order);
     return rc;
 }

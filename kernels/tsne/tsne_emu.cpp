@@ -4,19 +4,26 @@
 //               sort) and the warp-cooperative repulsion: with theta 0 every cell is
 //               opened, so rep and Z must equal the exact all-pairs sums; tree invariants
 //               (every point sorted once, root mass n); duplicate and near-duplicate
-//               points (chains)
+//               points (chains), also chains that threads of every warp link into
+//               (each warp has its own stale cache of the links, as each SM its L1: a
+//               chain head read past it, or points drop out)
 //   overflow    a cell budget too small must set st->err and still finish
+//   stall       summarise and sort on grids that are not all resident (several blocks
+//               here, where blocks run in turn) must give up with TSNE_ERR_STALLED
+//               instead of hanging, and every kernel after that must leave the layout alone
 //   step        attraction, KL, update, re-centring and the exact Z against their formulas
 //   affinities  P (tsne_affinities.cu: bandwidths, both edge directions, CSR rows by
 //               binary search) against kernels/tsne/tsne_cpu.c's algorithm, thrust's sort
 //               and merge done here on the host
-// The tree kernels that wait on other threads (summarise, sort) run as one block here:
-// the emulation runs blocks one after another.
+// The tree kernels that wait on other threads (summarise, sort) run as one block here,
+// since the emulation runs blocks one after another, except in the stall cases, which
+// launch them as several on purpose.
 #define AV_CUDA_EMU 1
 #include "kernels/tsne/tsne_affinities.cu"
 #include "kernels/tsne/tsne_bh.cu"
 
 #include <algorithm>
+#include <condition_variable>
 #include <numeric>
 #include "kernels/emu/emu_check.h"
 
@@ -24,7 +31,34 @@ static uint64_t rng = 0x9E3779B97F4A7C15ull;
 static double uniform() { return emu_uniform(rng); }
 static double normal() { return emu_normal(rng); }
 
+// Runs fn; if it has not returned after `seconds`, says that it hung and ends the
+// program (a kernel that waits forever cannot be stopped from outside its threads).
+static void within(double seconds, const char *what, const std::function<void()> &fn) {
+    std::mutex m;
+    std::condition_variable cv;
+    bool done = false;
+    std::thread dog([&] {
+        std::unique_lock<std::mutex> g(m);
+        if (!cv.wait_for(g, std::chrono::duration<double>(seconds), [&] { return done; })) {
+            printf("  %-52s still running after %.0f s: hung FAILED\n", what, seconds);
+            fflush(stdout);
+            std::_Exit(1);
+        }
+    });
+    fn();
+    {
+        std::lock_guard<std::mutex> g(m);
+        done = true;
+    }
+    cv.notify_one();
+    dog.join();
+}
+
 // ---- t-SNE tree ----------------------------------------------------------------------
+// How long a wait of summarise / sort may last here: the threads are the host's, and on
+// a busy machine the one waited for may not run for a while.
+static const long long EMU_SPIN_NS = 30000000000LL;
+
 template <int DIM> struct tree_host {
     int n, nnodes;
     std::vector<float> pos, mass, rep, bbox;
@@ -33,9 +67,10 @@ template <int DIM> struct tree_host {
     tree_host(int n_, int cells) : n(n_), nnodes(n_ + cells), pos((size_t)DIM * (n_ + cells), NAN),
         mass(n_ + cells, NAN), rep((size_t)DIM * n_, NAN), bbox(BB_MAXGRID * 2 * DIM, NAN), count(n_ + cells, -9),
         start(n_ + cells, -9), child((size_t)cells * nch<DIM>::v, -9), next(n_, -9), sorted(n_, -9) {}
+    long long spin_ns = EMU_SPIN_NS;
     tree_view view() {
         return {n, nnodes, pos.data(), mass.data(), count.data(), start.data(), child.data(), next.data(),
-                sorted.data(), &st};
+                sorted.data(), &st, spin_ns};
     }
     float y(int i, int a) const { return pos[(size_t)a * nnodes + i]; }
     // gradient_dim's sequence up to the repulsion (grids small enough for the emulation)
@@ -45,7 +80,8 @@ template <int DIM> struct tree_host {
         const int parts = 3;
         emu_launch(dim3(parts), dim3(64), 0, [&] { bbox_partial_kernel<DIM>(t, bbox.data()); });
         emu_launch(dim3(1), dim3(32), 0, [&] { bbox_final_kernel<DIM>(t, bbox.data(), parts, (float)theta); });
-        emu_launch(dim3(2), dim3(64), 0, [&] { build_kernel<DIM>(t); });
+        // two blocks of four warps: four caches of the chains' links in each block
+        emu_launch(dim3(2), dim3(128), 0, [&] { build_kernel<DIM>(t); });
         // few threads: a thread waiting on a child spins, and on a busy machine a
         // spinning thread only takes time from the one it waits for
         emu_launch(dim3(1), dim3(8), 0, [&] { summarise_kernel<DIM>(t); });
@@ -57,7 +93,9 @@ template <int DIM> struct tree_host {
 // Points. MIXED: gaussian blobs, groups of exact duplicates and pairs one ulp apart
 // (both end in chains), as q/k clouds have them. SPREAD: uniform, no duplicates.
 // PAIRED: every point has a partner one ulp away (the most cells a cloud can take).
-enum cloud { MIXED, SPREAD, PAIRED };
+// ACROSS: 4 positions, point i at position i % 4, so each of the 4 chains takes points
+// from every warp of the build, which read and write its head in turn.
+enum cloud { MIXED, SPREAD, PAIRED, ACROSS };
 template <int DIM> static void tree_points(tree_host<DIM> &h, float scale, cloud kind = MIXED) {
     const int n = h.n;
     for (int i = 0; i < n; i++) {
@@ -66,6 +104,9 @@ template <int DIM> static void tree_points(tree_host<DIM> &h, float scale, cloud
             h.pos[(size_t)a * h.nnodes + i] = (float)(kind == MIXED ? scale * (0.3 * normal() + blob - 2.0 * (a == 1))
                                                                     : scale * (2 * uniform() - 1));
     }
+    if (kind == ACROSS)
+        for (int i = 4; i < n; i++)
+            for (int a = 0; a < DIM; a++) h.pos[(size_t)a * h.nnodes + i] = h.y(i % 4, a);
     if (kind == PAIRED)
         for (int i = 0; i + 1 < n; i += 2)
             for (int a = 0; a < DIM; a++) h.pos[(size_t)a * h.nnodes + i + 1] = std::nextafter(h.y(i, a), INFINITY);
@@ -105,7 +146,7 @@ template <int DIM> static void tsne_tree(int n, double theta, float scale, cloud
     const double tol = theta == 0 ? 2e-5 : 3e-2;
     char what[96], detail[128];
     snprintf(what, sizeof what, "tsne tree %dD n %d theta %g scale %g%s", DIM, n, theta, scale,
-             kind == PAIRED ? " all paired" : kind == SPREAD ? " spread" : "");
+             kind == PAIRED ? " all paired" : kind == SPREAD ? " spread" : kind == ACROSS ? " chains x warps" : "");
     snprintf(detail, sizeof detail, "cells %d, sorted %s, rep rel %.1e, Z rel %.1e", root - h.st.bottom,
              perm ? "perm" : "NOT A PERMUTATION", e_rep, e_z);
     verdict(what, perm && root_ok && e_rep <= tol && e_z <= tol, detail);
@@ -129,6 +170,53 @@ template <int DIM> static void tsne_overflow(int n) {
     snprintf(what, sizeof what, "tsne tree %dD n %d, %d cells: spread, paired, spread", DIM, n, 2 * n);
     snprintf(detail, sizeof detail, "err %d, %d, %d", fits, overflow, after);
     verdict(what, fits == 0 && overflow == 1 && after == 1, detail);
+}
+
+// summarise and sort launched as several blocks: here blocks run one after another, so
+// a thread of the first block waits for a cell that a later block holds, as on a GPU
+// whose grid is not all resident. Each must end (within a few seconds) with
+// TSNE_ERR_STALLED set, and from then on every kernel of the head must return at once:
+// the next gradient and update leave positions and the state as they are.
+template <int DIM> static void tsne_stall(int n, bool sort) {
+    tree_host<DIM> h(n, 16 * n + 1024);
+    tree_points(h, 1.0f, SPREAD);
+    h.spin_ns = 300000000;   // 0.3 s: the case must not take long
+    tree_view t = h.view();
+    std::fill(h.sorted.begin(), h.sorted.end(), 0);
+    emu_launch(dim3(3), dim3(64), 0, [&] { bbox_partial_kernel<DIM>(t, h.bbox.data()); });
+    emu_launch(dim3(1), dim3(32), 0, [&] { bbox_final_kernel<DIM>(t, h.bbox.data(), 3, 0.5f); });
+    emu_launch(dim3(2), dim3(64), 0, [&] { build_kernel<DIM>(t); });
+    char what[96];
+    snprintf(what, sizeof what, "tsne %s %dD n %d on 4 blocks (not resident)", sort ? "sort" : "summarise", DIM, n);
+    double t0 = av_time_ns() * 1e-9;
+    within(20, what, [&] {
+        if (sort) emu_launch(dim3(1), dim3(8), 0, [&] { summarise_kernel<DIM>(t); });
+        emu_launch(dim3(4), dim3(8), 0, [&] {
+            if (sort) sort_kernel<DIM>(t);
+            else summarise_kernel<DIM>(t);
+        });
+    });
+    double secs = av_time_ns() * 1e-9 - t0;
+    const int err = h.st.err;
+    // what a stalled head does next: nothing
+    std::vector<float> before(h.pos.begin(), h.pos.begin() + (size_t)DIM * h.nnodes);
+    std::vector<float> attr((size_t)DIM * n, 0), U((size_t)DIM * n, 0.5f), gains((size_t)DIM * n, 1);
+    std::fill(h.rep.begin(), h.rep.end(), 1.0f);
+    const double Z = h.st.Z;
+    within(20, what, [&] {
+        h.gradient(0.5);
+        emu_launch(dim3((n + PT_BLOCK - 1) / PT_BLOCK), dim3(PT_BLOCK), 0, [&] {
+            update_kernel<DIM>(t, attr.data(), h.rep.data(), U.data(), gains.data(), 12.0f, 0.5f, 200.0f);
+        });
+        emu_launch(dim3((n + PT_BLOCK - 1) / PT_BLOCK), dim3(PT_BLOCK), 0, [&] { recentre_kernel<DIM>(t); });
+    });
+    // bytes, not values: cells never summarised hold NaN
+    bool frozen = !std::memcmp(before.data(), h.pos.data(), before.size() * sizeof(float)) && h.st.Z == Z &&
+                  std::all_of(U.begin(), U.end(), [](float u) { return u == 0.5f; }) &&
+                  std::all_of(h.rep.begin(), h.rep.end(), [](float r) { return r == 1.0f; });
+    char detail[96];
+    snprintf(detail, sizeof detail, "err %d after %.1f s, then %s", err, secs, frozen ? "no change" : "CHANGED");
+    verdict(what, err == TSNE_ERR_STALLED && frozen, detail);
 }
 
 // attract (P rows, KL term), update (gains, momentum), re-centring, exact Z.
@@ -318,6 +406,14 @@ void emu_tsne_tree() {
     tsne_tree<3>(300, 0.5, 30.0f);
     tsne_tree<2>(200, 0.0, 50.0f, PAIRED);   // the budget holds the worst cloud
     tsne_tree<3>(150, 0.0, 50.0f, PAIRED);
+    tsne_tree<2>(400, 0.0, 1.0f, ACROSS);    // links past the stale caches
+    tsne_tree<3>(400, 0.0, 1.0f, ACROSS);
+}
+
+void emu_tsne_stall() {
+    tsne_stall<2>(300, false);
+    tsne_stall<2>(300, true);
+    tsne_stall<3>(300, false);
 }
 
 void emu_tsne_overflow() {

@@ -21,11 +21,22 @@ struct tsne_P_dev {
 int tsne_affinities_dev(av_proj_ctx *c, const float *hX, const float *dX, int64_t n, int d, double perplexity,
                         av_metric metric, av_knn_method method, tsne_P_dev *P);
 
+// Bits of tsne_state::err. Both are sticky: they are cleared only when the state is made.
+enum {
+    TSNE_ERR_CELLS = 1,      // the tree ran out of cells: points were left out of an iteration
+    TSNE_ERR_STALLED = 2,    // a wait in summarise or sort gave up (its grid was not all resident
+                             // at once): every kernel of the head does nothing from then on
+};
+// How long a thread of summarise or sort waits for another before it gives up. A wait
+// for a thread that runs lasts microseconds; a context switch away (another program on
+// the GPU) a few milliseconds; one for a block that is not resident, forever.
+#define TSNE_SPIN_LIMIT_NS 1000000000LL
+
 // Device-wide scalars of one head, written and read only by kernels (no host round
 // trip inside the loop).
 struct tsne_state {
     int bottom;              // next free cell + 1 (cells are handed out downwards)
-    int err;                 // 1 when the tree ran out of cells
+    int err;                 // TSNE_ERR_* bits
     float radius;            // root half width
     float center[3];
     float dq[TSNE_MAXDEPTH + 1];  // (cell side at depth)^2 / theta^2: far enough to summarise
@@ -40,6 +51,8 @@ struct tsne_gpu {
     av_proj_ctx *c;
     int dim;
     int share;               // heads running side by side on the device (>= 1)
+    int one_block;           // summarise and sort as one block each: they cannot stall (a
+                             // rerun after TSNE_ERR_STALLED), at the cost of speed
     int64_t n, nnodes;       // nnodes = n + cells; the root is nnodes - 1
     tsne_P_dev P;
     float *pos, *mass;       // [dim * nnodes], [nnodes]

@@ -9,6 +9,9 @@
 // at the end (tree overflow check, final KL, download). A lone head runs the driver's
 // loop (av_tsne_iterate); the batch enqueues iteration `it` of every head in turn, one
 // stream each, so small heads fill the GPU together.
+// A head whose tree kernels could not all be resident at once (TSNE_ERR_STALLED: another
+// program on the GPU, or heads of other streams holding it) is run again from its start
+// with one block per waiting kernel, which cannot stall: slower, the same algorithm.
 #include "kernels/tsne/tsne_internal.cuh"
 
 extern "C" {
@@ -57,7 +60,21 @@ static void head_end(head *h) {
     memset(h, 0, sizeof *h);
 }
 
-static int head_setup(head *h, const float *X, int64_t n, int d, const av_tsne_params *p, int share) {
+static const char *const cells_msg = "t-SNE on the GPU: the tree ran out of cells (too many near-duplicate points)";
+static const char *const stall_msg =
+    "t-SNE on the GPU: the tree kernels could not all run at once (another program on the GPU?)";
+
+// The state's error bits as a status; *stalled says a rerun with one block can do better.
+static int state_status(const tsne_state *st, int *stalled) {
+    if (st->err & TSNE_ERR_STALLED) {
+        *stalled = 1;
+        return av_fail("%s", stall_msg);
+    }
+    if (st->err & TSNE_ERR_CELLS) return av_fail("%s", cells_msg);
+    return AV_OK;
+}
+
+static int head_setup(head *h, const float *X, int64_t n, int d, const av_tsne_params *p, int share, int one_block) {
     if (av_proj_begin(&h->c) != AV_OK) return AV_ERR;
     double perp = av_tsne_effective_perplexity(n, p->perplexity);
     float *dX;
@@ -67,6 +84,7 @@ static int head_setup(head *h, const float *X, int64_t n, int d, const av_tsne_p
     h->g.c = &h->c;
     h->g.dim = p->dim;
     h->g.share = share;
+    h->g.one_block = one_block;
     h->g.n = n;
     if (tsne_affinities_dev(&h->c, X, dX, n, d, perp, p->metric, p->knn_method, &h->g.P) != AV_OK) return AV_ERR;
     if (tsne_gpu_alloc(&h->g) != AV_OK) return AV_ERR;
@@ -145,59 +163,107 @@ static int head_download(head *h, float *Y, tsne_state *st) {
 }
 
 // Final tree check, positions and KL (exact Z up to AV_TSNE_KL_EXACT_MAX points, else
-// the BH estimate at theta 0.5, as av_tsne_kl).
-static int head_finish(head *h, float *Y, double *kl_out) {
+// the BH estimate at theta 0.5, as av_tsne_kl). *stalled as state_status.
+static int head_finish(head *h, float *Y, double *kl_out, int *stalled) {
     tsne_state st;
     if (head_download(h, Y, &st) != AV_OK) return AV_ERR;
-    if (st.err) return av_fail("t-SNE on the GPU: the tree ran out of cells (too many near-duplicate points)");
+    if (state_status(&st, stalled) != AV_OK) return AV_ERR;
     if (!kl_out) return AV_OK;
     if (tsne_gpu_gradient(&h->g, 0.5, 1.0f, 1) != AV_OK) return AV_ERR;
     if (av_tsne_kl_is_exact(h->g.n) && tsne_gpu_exact_Z(&h->g) != AV_OK) return AV_ERR;
     cudaCheck(cudaMemcpyAsync(&st, h->g.st, sizeof st, cudaMemcpyDeviceToHost, h->c.s));
     cudaCheck(cudaStreamSynchronize(h->c.s));
-    if (st.err) return av_fail("t-SNE on the GPU: the tree ran out of cells (too many near-duplicate points)");
+    if (state_status(&st, stalled) != AV_OK) return AV_ERR;
     *kl_out = st.klp + log(st.Z > 0 ? st.Z : 1e-300);
     return AV_OK;
+}
+
+// The caller's on_iter behind a filter: a rerun of a stalled head reports only the
+// iterations past those its first run reported, so the caller sees each one once.
+struct report_once {
+    const av_tsne_params *caller;
+    int reported;
+};
+static void report_once_iter(void *user, int iter, const float *Y, int64_t n, double kl) {
+    report_once *r = (report_once *)user;
+    if (iter <= r->reported) return;
+    r->reported = iter;
+    r->caller->on_iter(r->caller->user, iter, Y, n, kl);
+}
+static void report_once_device(void *user, int iter, const float *pos, int64_t axis_stride, int64_t point_stride,
+                               void *stream) {
+    report_once *r = (report_once *)user;
+    if (iter <= r->reported) return;
+    r->reported = iter;
+    r->caller->on_iter_device(r->caller->user, iter, pos, axis_stride, point_stride, stream);
 }
 
 // av_tsne_iterate's view of one head (the driver the CPU runs too, tsne_driver.c).
 struct single_run {
     head *h;
     const av_tsne_params *p;
+    int stalled;
 };
 static int single_step(void *state, const av_tsne_phase *s, int want_kl) {
     single_run *r = (single_run *)state;
     return head_step(r->h, r->p, s, want_kl);
 }
 static int single_report(void *state, float *Y, double *kl) {
-    head *h = ((single_run *)state)->h;
+    single_run *r = (single_run *)state;
     tsne_state st;
-    if (head_download(h, Y, &st) != AV_OK) return AV_ERR;
-    // an overflow spoils the layout from then on: stop at the first report
-    if (st.err) return av_fail("t-SNE on the GPU: the tree ran out of cells (too many near-duplicate points)");
+    if (head_download(r->h, Y, &st) != AV_OK) return AV_ERR;
+    // an overflow spoils the layout from then on, a stall stops it: stop at the first report
+    if (state_status(&st, &r->stalled) != AV_OK) return AV_ERR;
     *kl = st.klp + log(st.Z > 0 ? st.Z : 1e-300);
     return AV_OK;
 }
-
 // The positions as they are on the device (structure of arrays, axis a at pos + a *
-// nnodes), in the head's stream order: no download, no wait.
+// nnodes), in the head's stream order: no download, no wait (and so no look at the
+// tree's state: a stall shows at the finish, and the rerun reports only what is new).
 static int single_report_device(void *state, const av_tsne_params *p, int iter) {
     head *h = ((single_run *)state)->h;
     p->on_iter_device(p->user, iter, h->g.pos, h->g.nnodes, 1, (void *)h->c.s);
     return AV_OK;
 }
 
-extern "C" int av_tsne_cuda(const float *X, int64_t n, int d, const av_tsne_params *p, float *Y, double *kl_out) {
-    if (av_tsne_check(n, p, INT32_MAX / 16, "t-SNE on the GPU") != AV_OK) return AV_ERR;
+// One head alone; one_block: summarise and sort as one block each (a rerun). once
+// filters the reports (on_iter's and on_iter_device's).
+static int run_single(const float *X, int64_t n, int d, const av_tsne_params *p, float *Y, double *kl_out,
+                      int one_block, report_once *once, int *stalled) {
+    av_tsne_params q = *p;
+    if (p->on_iter || p->on_iter_device) {
+        q.on_iter = p->on_iter ? report_once_iter : NULL;
+        q.on_iter_device = p->on_iter_device ? report_once_device : NULL;
+        q.user = once;
+    }
     head *h = (head *)av_calloc(1, sizeof *h);
     if (!h) return AV_ERR_NOMEM;
     static const av_tsne_engine gpu_engine = {single_step, single_report, single_report_device};
-    single_run run = {h, p};
-    int rc = head_setup(h, X, n, d, p, 1);
-    if (rc == AV_OK) rc = av_tsne_iterate(p, n, &gpu_engine, &run, Y);
-    if (rc == AV_OK) rc = head_finish(h, Y, kl_out);
+    single_run run = {h, &q, 0};
+    int rc = head_setup(h, X, n, d, &q, 1, one_block);
+    if (rc == AV_OK) rc = av_tsne_iterate(&q, n, &gpu_engine, &run, Y);
+    if (rc == AV_OK) rc = head_finish(h, Y, kl_out, &run.stalled);
+    *stalled = run.stalled;
     head_end(h);
     free(h);
+    return rc;
+}
+
+// The head again from its start, summarise and sort as one block each: slower, never
+// stalled (kernels print nothing: the caller sees the same result, later).
+static int rerun_one_block(const float *X, int64_t n, int d, const av_tsne_params *p, float *Y, double *kl_out,
+                           report_once *once) {
+    av_clear_error();
+    int stalled = 0;
+    return run_single(X, n, d, p, Y, kl_out, 1, once, &stalled);
+}
+
+extern "C" int av_tsne_cuda(const float *X, int64_t n, int d, const av_tsne_params *p, float *Y, double *kl_out) {
+    if (av_tsne_check(n, p, INT32_MAX / 16, "t-SNE on the GPU") != AV_OK) return AV_ERR;
+    report_once once = {p, 0};
+    int stalled = 0;
+    int rc = run_single(X, n, d, p, Y, kl_out, 0, &once, &stalled);
+    if (rc != AV_OK && stalled) rc = rerun_one_block(X, n, d, p, Y, kl_out, &once);
     return rc;
 }
 
@@ -287,9 +353,9 @@ extern "C" int av_tsne_cuda_batch(const float *const *X, int heads, int64_t n, i
     batch_progress pr;
     int rc = progress_begin(&pr, p, n, heads);
     for (int h0 = 0; rc == AV_OK && h0 < heads; h0 += BATCH_STREAMS) {
-        int g = heads - h0 < BATCH_STREAMS ? heads - h0 : BATCH_STREAMS;
+        int g = heads - h0 < BATCH_STREAMS ? heads - h0 : BATCH_STREAMS, stalled[BATCH_STREAMS] = {0};
         pr.g = g;
-        for (int h = 0; rc == AV_OK && h < g; h++) rc = head_setup(&hs[h], X[h0 + h], n, d, p, g);
+        for (int h = 0; rc == AV_OK && h < g; h++) rc = head_setup(&hs[h], X[h0 + h], n, d, p, g, 0);
         // iteration it of every head in turn: the streams run side by side
         for (int it = 0; rc == AV_OK && it < p->iters; it++) {
             av_tsne_phase s = av_tsne_schedule(p, it);
@@ -297,8 +363,16 @@ extern "C" int av_tsne_cuda_batch(const float *const *X, int heads, int64_t n, i
             if (rc == AV_OK) rc = progress_step(&pr, hs, it);
         }
         if (rc == AV_OK) rc = progress_poll(&pr, 1);
-        for (int h = 0; rc == AV_OK && h < g; h++) rc = head_finish(&hs[h], Y[h0 + h], kl_out ? &kl_out[h0 + h] : NULL);
+        for (int h = 0; rc == AV_OK && h < g; h++) {
+            rc = head_finish(&hs[h], Y[h0 + h], kl_out ? &kl_out[h0 + h] : NULL, &stalled[h]);
+            if (rc != AV_OK && stalled[h]) rc = AV_OK;   // rerun below, once its group is done
+        }
         for (int h = 0; h < g; h++) head_end(&hs[h]);
+        // a rerun reports nothing: the batch's progress already counted its iterations
+        av_tsne_params alone = *p;
+        alone.on_iter = NULL;
+        for (int h = 0; rc == AV_OK && h < g; h++)
+            if (stalled[h]) rc = rerun_one_block(X[h0 + h], n, d, &alone, Y[h0 + h], kl_out ? &kl_out[h0 + h] : NULL, NULL);
         pr.before += (int64_t)g * p->iters;
     }
     progress_end(&pr);

@@ -4,14 +4,15 @@
  * ends together, and pushes its head away from negative_sample_rate random points;
  * gradients clipped to [-4, 4], learning rate decaying linearly to 0.
  *
- * Parallel like umap-learn's parallel mode: edges are split into a fixed number of
- * chunks processed by OpenMP threads Hogwild-style (unsynchronised updates of shared
- * points). Each chunk owns its random stream, seeded from (seed, chunk, epoch), so one
- * thread reproduces a run exactly; several threads differ only by the update races. */
+ * The SGD runs on one thread, as umap-learn's does whenever a random_state is given: its
+ * parallel mode (Hogwild, unsynchronised updates of shared points) gives another layout
+ * at every run and with every thread count, and a seed must give the same layout on any
+ * machine (kernels/backend/determinism.h). Edges are still split into a fixed number of
+ * chunks, each with its own random stream seeded from (seed, chunk, epoch). The kNN
+ * search, the fuzzy graph and the spectral initialisation before it use every thread. */
 #include "kernels/umap/umap.h"
 
 #include <math.h>
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include "base/rng.h"
@@ -19,7 +20,6 @@
 
 #define SGD_CHUNKS 256
 #define GRAD_CLIP 4.0f
-#define SGD_SYNC 10
 
 static inline float clip4(float x) { return x > GRAD_CLIP ? GRAD_CLIP : (x < -GRAD_CLIP ? -GRAD_CLIP : x); }
 
@@ -29,10 +29,10 @@ typedef struct {
     double *eps, *next, *eps_neg, *next_neg;
 } edge_set;
 
-/* One epoch over the edges of chunks [c0, c1). */
-static void sgd_chunks(float *Y, int64_t n, int dim, const edge_set *E, float fa, float fb,
-                       float alpha, int epoch, uint64_t seed, int c0, int c1) {
-    for (int c = c0; c < c1; c++) {
+/* One epoch over the edges, chunk by chunk. */
+static void sgd_epoch(float *Y, int64_t n, int dim, const edge_set *E, float fa, float fb,
+                      float alpha, int epoch, uint64_t seed) {
+    for (int c = 0; c < SGD_CHUNKS; c++) {
         uint64_t rng = seed * 0x9E3779B97F4A7C15ull + (uint64_t)c * 0xD1B54A32D192ED03ull + (uint64_t)epoch;
         int64_t lo = E->m * c / SGD_CHUNKS, hi = E->m * (c + 1) / SGD_CHUNKS;
         for (int64_t i = lo; i < hi; i++) {
@@ -69,32 +69,14 @@ static void sgd_chunks(float *Y, int64_t n, int dim, const edge_set *E, float fa
     }
 }
 
-/* All epochs in one parallel region: each thread owns a fixed run of chunks and the
- * threads meet only every SGD_SYNC epochs (and where the caller's callback wants a
- * view of Y). A barrier per epoch cost more than the epoch itself on a busy machine,
- * where a waiting thread loses its time slice; umap-learn's Hogwild updates are
- * unsynchronised anyway, this lets threads drift apart by at most SGD_SYNC epochs. */
+/* Every epoch over all chunks in order, on the calling thread (see the top). */
 static void sgd(float *Y, int64_t n, int dim, const edge_set *E, double a, double b, int epochs,
                 const av_umap_params *p) {
     const float fa = (float)a, fb = (float)b;
-    int threads = E->m < 20000 ? 1 : omp_get_max_threads();
-    #pragma omp parallel num_threads(threads)
-    {
-        int nt = omp_get_num_threads(), t = omp_get_thread_num();
-        int c0 = SGD_CHUNKS * t / nt, c1 = SGD_CHUNKS * (t + 1) / nt;
-        for (int ep = 0; ep < epochs; ep++) {
-            float alpha = av_umap_alpha(p, ep, epochs);
-            sgd_chunks(Y, n, dim, E, fa, fb, alpha, ep, p->seed, c0, c1);
-            int view = p->on_epoch && p->every > 0 && (ep + 1) % p->every == 0;
-            if (nt > 1 && (view || (ep + 1) % SGD_SYNC == 0)) {
-                #pragma omp barrier
-            }
-            if (view) {
-                #pragma omp master
-                p->on_epoch(p->user, ep + 1, Y, n);
-                #pragma omp barrier
-            }
-        }
+    for (int ep = 0; ep < epochs; ep++) {
+        float alpha = av_umap_alpha(p, ep, epochs);
+        sgd_epoch(Y, n, dim, E, fa, fb, alpha, ep, p->seed);
+        if (p->on_epoch && p->every > 0 && (ep + 1) % p->every == 0) p->on_epoch(p->user, ep + 1, Y, n);
     }
 }
 

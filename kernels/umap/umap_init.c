@@ -23,6 +23,7 @@
 #include <string.h>
 #include "base/rng.h"
 #include "base/util.h"
+#include "kernels/backend/determinism.h"
 
 #define LANCZOS_BASIS 48
 #define LANCZOS_CYCLES 200
@@ -95,8 +96,9 @@ static int lanczos(const comp_op *op, int dim, uint64_t *rng, double *out) {
     double *MY = av_malloc((size_t)keep * n * sizeof(double));
     double *H = av_malloc((size_t)m * m * sizeof(double));
     double *ev = av_malloc((size_t)m * sizeof(double));
+    double *rr = av_malloc((size_t)n * sizeof(double));
     int rc = AV_ERR_NOMEM;
-    if (!u || !V || !W || !Y || !MY || !H || !ev) goto done;
+    if (!u || !V || !W || !Y || !MY || !H || !ev || !rr) goto done;
     rc = AV_ERR;
     double un = 0.0;
     for (int64_t i = 0; i < n; i++) { u[i] = 1.0 / op->isq[i]; un += u[i] * u[i]; }
@@ -131,8 +133,9 @@ static int lanczos(const comp_op *op, int dim, uint64_t *rng, double *out) {
         double worst = 0.0;
         for (int r = 0; r < keep; r++) {
             int c = m - 1 - r;
-            double *y = Y + (int64_t)r * n, *my = MY + (int64_t)r * n, res = 0.0;
-            #pragma omp parallel for schedule(static) reduction(+:res) if (n > PAR_MIN)
+            double *y = Y + (int64_t)r * n, *my = MY + (int64_t)r * n;
+            /* the residual in a fixed order (av_det_sum): it decides how many cycles run */
+            #pragma omp parallel for schedule(static) if (n > PAR_MIN)
             for (int64_t i = 0; i < n; i++) {
                 double yv = 0.0, wv = 0.0;
                 for (int a = 0; a < m; a++) {
@@ -141,8 +144,9 @@ static int lanczos(const comp_op *op, int dim, uint64_t *rng, double *out) {
                 }
                 y[i] = yv;
                 my[i] = wv;
-                res += (wv - ev[c] * yv) * (wv - ev[c] * yv);
+                rr[i] = (wv - ev[c] * yv) * (wv - ev[c] * yv);
             }
+            double res = av_det_sum(rr, n);
             if (r < dim && sqrt(res) > worst) worst = sqrt(res);
         }
         if (worst < LANCZOS_TOL || cycle == LANCZOS_CYCLES - 1 || m >= n - 1) break;
@@ -156,7 +160,7 @@ static int lanczos(const comp_op *op, int dim, uint64_t *rng, double *out) {
         for (int r = 0; r < dim; r++) out[i * dim + r] = Y[(int64_t)r * n + i];
     rc = AV_OK;
 done:
-    free(u); free(V); free(W); free(Y); free(MY); free(H); free(ev);
+    free(u); free(V); free(W); free(Y); free(MY); free(H); free(ev); free(rr);
     return rc;
 }
 
@@ -228,6 +232,7 @@ done:
 
 int av_umap_spectral_init(const av_umap_graph *g, const float *X, int d, int dim,
                           uint64_t seed, float *Y) {
+    av_blas_single_thread(); /* LAPACK's eigensolvers below: kernels/backend/determinism.h */
     int64_t n = g->n;
     int64_t *label = av_malloc((size_t)n * sizeof(int64_t));
     int64_t *order = av_malloc((size_t)n * sizeof(int64_t));

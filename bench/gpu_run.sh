@@ -24,6 +24,8 @@
 #   proj     bench/bench_tsne_gpu.sh PARTS="sizes others otsne" (t-SNE to 2M points,
 #            kNN / PCA / UMAP at 200k, openTSNE from .gpu/wheels)
 #   heads    bench/bench_tsne_gpu.sh PARTS=heads (all 144 heads of a 100k-token run)
+#   live     build/bench_live_gpu: a live t-SNE of 200k points (20k quick) with a display
+#            polling at 60 Hz on EGL: interop vs copy path vs no display (RESULTS-live.md)
 # A step starts only when the budget still holds its minimum; its timeout is the smaller
 # of its own and what the budget has left. Without a budget (no $OUT, no AV_GPU_BUDGET:
 # a local build, scripts/gpu_bundle_check.sh) no step is cut short. Between steps, every GPU process this run
@@ -58,7 +60,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 self="$root/bench/gpu_run.sh"
 default_steps=(info build test dev tsne extract viewer)
-named_steps=(proj heads)
+named_steps=(proj heads live)
 build=${AV_BUILD:-build}
 case "$build" in /*) ;; *) build="$root/$build" ;; esac
 prefix="$build/gpu-prefix"
@@ -77,11 +79,11 @@ usage() {
 scaled() { if [ "$dry" = 1 ]; then echo $(($1 / 5)); else echo "$1"; fi; }
 cap() {
   case "$1" in info) scaled 20 ;; build) scaled 240 ;; test) scaled 240 ;; dev) scaled 150 ;; tsne) scaled 200 ;;
-    extract) scaled 180 ;; viewer) scaled 90 ;; proj|heads) scaled 540 ;; esac
+    extract) scaled 180 ;; viewer) scaled 90 ;; proj|heads) scaled 540 ;; live) scaled 300 ;; esac
 }
 min() {
   case "$1" in info) scaled 5 ;; build) scaled 60 ;; test) scaled 60 ;; dev) scaled 30 ;; tsne) scaled 60 ;;
-    extract) scaled 60 ;; viewer) scaled 30 ;; proj|heads) scaled 120 ;; esac
+    extract) scaled 60 ;; viewer) scaled 30 ;; proj|heads) scaled 120 ;; live) scaled 60 ;; esac
 }
 # Seconds the summary and the last copies need after the last step.
 reserve=$(scaled 10)
@@ -380,6 +382,17 @@ step_proj() {
   return $st
 }
 
+step_live() {
+  build_targets bench_live_gpu || { echo "build failed" > "$line"; return 1; }
+  local st=0
+  if [ "$quick" = 1 ]; then "$build/bench_live_gpu" 20000 300 > "$out/live.txt" 2>&1 || st=$?
+  else "$build/bench_live_gpu" 200000 500 > "$out/live.txt" 2>&1 || st=$?; fi
+  grep -E '^(no display|copy|interop) ' "$out/live.txt" | awk '{printf "%s%s %s s %s it/s %s ms/frame", NR > 1 ? "; " : "", $1 == "no" ? "off" : $1, $(NF-3), $(NF-2), $NF}' > "$line"
+  [ $st = 0 ] || echo "exit $st: $(grep -m1 -E 'impossible|failed|SKIP' "$out/live.txt" | cut -c1-120); $(cat "$line")" > "$line"
+  { echo "## Live t-SNE with a display (bench_live_gpu, EGL on the card)"; echo; header; fence "$out/live.txt"; } > "$md"
+  [ $st = 0 ]
+}
+
 # In a dry run, what the step would run, and a process left behind standing for a GPU
 # process (its PID where a real run reads nvidia-smi's list).
 dry_step() {
@@ -400,7 +413,7 @@ one_step() {
   if [ "$dry" = 1 ]; then dry_step "$s"; return; fi
   case "$s" in
     info) step_info ;; build) step_build ;; test) step_test ;; dev) step_dev ;; tsne) step_tsne ;;
-    extract) step_extract ;; viewer) step_viewer ;; proj|heads) step_proj "$s" ;;
+    extract) step_extract ;; viewer) step_viewer ;; proj|heads) step_proj "$s" ;; live) step_live ;;
   esac
 }
 
@@ -494,7 +507,7 @@ steps=()
 for a in "$@"; do
   case "$a" in
     -h|--help) usage; exit 0 ;;
-    info|build|test|dev|tsne|extract|viewer|proj|heads) steps+=("$a") ;;
+    info|build|test|dev|tsne|extract|viewer|proj|heads|live) steps+=("$a") ;;
     *) echo "gpu_run: unknown step '$a' (steps: ${default_steps[*]}; by name: ${named_steps[*]}; --help)"; exit 2 ;;
   esac
 done

@@ -29,6 +29,7 @@ enum {
     /* one command each */
     AV_OPT_OPEN_VIEW,   /* run --view */
     AV_OPT_LIVE,        /* view --live */
+    AV_OPT_INTEROP,     /* view --live --interop auto|off */
 };
 
 /* ---- extract --------------------------------------------------------------------- */

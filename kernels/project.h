@@ -44,6 +44,13 @@ typedef struct {
      * tsne_batch) calls it for progress only: Y NULL, kl NaN, iter the iterations its
      * heads have completed on average. */
     void (*on_iter)(void *user, int iter, const float *Y, int64_t n, double kl);
+    /* A GPU backend's alternative to on_iter, used instead of it when set (the CPU
+     * ignores it): the positions are left on the device, point i's axis a at
+     * pos[i * point_stride + a * axis_stride], ready in the order of `stream` (a
+     * cudaStream_t). The callee enqueues what reads them on that stream and returns
+     * without waiting; the next iteration is enqueued after it. Single heads only. */
+    void (*on_iter_device)(void *user, int iter, const float *pos, int64_t axis_stride, int64_t point_stride,
+                           void *stream);
     void *user;
     int every;
 } av_tsne_params;
@@ -63,6 +70,9 @@ typedef struct {
     av_metric metric;
     av_knn_method knn_method;
     void (*on_epoch)(void *user, int epoch, const float *Y, int64_t n);
+    /* as av_tsne_params.on_iter_device, for epochs */
+    void (*on_epoch_device)(void *user, int epoch, const float *pos, int64_t axis_stride, int64_t point_stride,
+                            void *stream);
     void *user;
     int every;
 } av_umap_params;

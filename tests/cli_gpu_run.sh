@@ -40,7 +40,7 @@ expect 1 "AV_GPU_BUNDLE=$AV_TMP/none.tar.xz: no such file" AV_GPU_BUNDLE="$AV_TM
 
 run --help; rc=$?
 [ $rc = 0 ] || fail "--help: exit $rc"
-for s in info build test dev tsne extract viewer proj heads BENCH_QUICK AV_GPU_BUDGET AV_GPU_DRY_RUN; do
+for s in info build test dev tsne extract viewer proj heads live BENCH_QUICK AV_GPU_BUDGET AV_GPU_DRY_RUN; do
   grep -qE "^  $s[ =]" "$AV_TMP/out" || fail "--help does not describe $s"
 done
 
@@ -48,7 +48,7 @@ if nvidia-smi -L >/dev/null 2>&1; then
   echo "cli_gpu_run: this machine has an NVIDIA GPU: the no-GPU checks do not apply"
 else
   before=$(cksum < bench/RESULTS-gpu.md)
-  for s in info test dev tsne extract viewer proj heads "build test" "dev build"; do
+  for s in info test dev tsne extract viewer proj heads live "build test" "dev build"; do
     # shellcheck disable=SC2086
     expect 1 "no NVIDIA GPU here" X=1 -- $s
   done

@@ -5,8 +5,12 @@
 # advancing, the KL falling and the points moving; key s saves the result, which must
 # then be a normal projection (proj/tsne-2d.npy, manifest entry with one head projected,
 # rendered by `attnviz render`, byte-identical to `attnviz project` with the same seed)
-# and a save before the end must be refused. UMAP runs
-# live too. Bad invocations: exit 2 with one line.
+# and a save before the end must be refused. The positions drawn mid-run (script
+# `positions`, with the iteration the `state` before names) must be byte-identical to
+# `attnviz project --iters` of that many iterations, and the state and bottom bar must
+# say the frames take the copy path (the CPU projects). Two heads run live side by
+# side in the matrix view and save what `project --heads` writes. UMAP runs live too.
+# Bad invocations: exit 2 with one line.
 set -u
 fail=0
 rm -rf "$AV_TMP" && mkdir -p "$AV_TMP"
@@ -24,7 +28,9 @@ R="$T/run"
 "$AV" view "$R" --live --method pca --head 0:0 2>"$T/e2" >/dev/null; [ $? -eq 2 ] && grep -q "needs --method tsne or --method umap" "$T/e2" || bad "pca: $(cat "$T/e2")"
 "$AV" view "$R" --live --method tsne 2>"$T/e3" >/dev/null; [ $? -eq 2 ] && grep -q "needs --head" "$T/e3" || bad "no head: $(cat "$T/e3")"
 "$AV" view "$R" --perplexity 5 2>"$T/e4" >/dev/null; [ $? -eq 2 ] && grep -q "need --live" "$T/e4" || bad "perplexity without live: $(cat "$T/e4")"
-for f in e1 e2 e3 e4; do [ "$(wc -l <"$T/$f")" -eq 1 ] || bad "$f: not one line"; done
+"$AV" view "$R" --live --method tsne --head 0:0 --interop maybe 2>"$T/e7" >/dev/null; [ $? -eq 2 ] && grep -q "interop wants auto or off" "$T/e7" || bad "bad --interop: $(cat "$T/e7")"
+"$AV" view "$R" --interop off 2>"$T/e8" >/dev/null; [ $? -eq 2 ] && grep -q "need --live" "$T/e8" || bad "--interop without live: $(cat "$T/e8")"
+for f in e1 e2 e3 e4 e7 e8; do [ "$(wc -l <"$T/$f")" -eq 1 ] || bad "$f: not one line"; done
 
 . "$AV_SRC/tests/xvfb.sh"
 av_start_xvfb 161 230 "$T/xvfb.log"
@@ -36,6 +42,7 @@ av_start_xvfb 161 230 "$T/xvfb.log"
 cat >"$T/script.txt" <<EOS
 live-wait 30
 state $T/a.json
+positions $T/a.npy
 screenshot $T/mid.png
 key s
 state $T/early.json
@@ -66,6 +73,23 @@ pa=$(grep -o '"point0":\[[^]]*\]' "$T/a.json"); pb=$(grep -o '"point0":\[[^]]*\]
 [ "$(png_size "$T/mid.png")" = 900x700 ] && [ "$(png_size "$T/done.png")" = 900x700 ] || bad "screenshot sizes"
 cmp -s "$T/mid.png" "$T/done.png" && bad "mid-run and final screenshots are identical"
 
+# the copy path, said in the state and the bottom bar, with one frame per iteration taken
+grep -q '"path":"copy","path_why":"the projection runs on the CPU"' "$T/a.json" || bad "path: $(cat "$T/a.json")"
+grep -q '"bar":"live t-SNE 2-D of head 1:0 on the CPU .* copy' "$T/a.json" || bad "bottom bar: $(cat "$T/a.json")"
+fc=$(num "$T/b.json" frames_copy)
+[ "$(num "$T/b.json" frames_interop)" = 0 ] && [ -n "$fc" ] && [ "$fc" -ge 2 ] || bad "frames: $(cat "$T/b.json")"
+# the positions drawn at iteration ia are the projection's own at that iteration: the
+# bytes `attnviz project --iters ia` writes for the head (layer 1 of 2, head 0 of 4: the fifth of 8 heads)
+npy_data() { echo $((10 + $(od -An -tu2 -j8 -N2 "$1"))); }
+cp -r "$R" "$T/run_mid" && rm -rf "$T/run_mid/proj"
+"$AV" project "$T/run_mid" --method tsne --heads 1:0 --iters "$ia" --seed 3 2>/dev/null || bad "project --iters $ia: exit $?"
+P="$T/run_mid/proj/tsne-2d.npy"
+len=$(( $(stat -c %s "$T/a.npy") - $(npy_data "$T/a.npy") ))
+[ "$len" -gt 0 ] && [ $(( $(stat -c %s "$P") - $(npy_data "$P") )) -eq $((8 * len)) ] || bad "positions size $len vs $P"
+cmp -s -n "$len" -i "$(npy_data "$T/a.npy"):$(( $(npy_data "$P") + 4 * len ))" "$T/a.npy" "$P" \
+  || bad "positions drawn at iteration $ia differ from project --iters $ia"
+grep -q "'shape': ($(( len / 8 )), 2)" "$T/a.npy" || bad "positions shape: $(head -c 100 "$T/a.npy")"
+
 # the save is a projection like `attnviz project` makes
 [ -f "$R/proj/tsne-2d.npy" ] || bad "no proj/tsne-2d.npy"
 grep -q '"tsne-2d"' "$R/manifest.json" && grep -q '"heads_projected":[[:space:]]*1' "$R/manifest.json" || bad "manifest lacks the saved projection"
@@ -82,6 +106,28 @@ cmp -s "$T/run_project/proj/tsne-2d.npy" "$R/proj/tsne-2d.npy" || bad "saved pro
 printf 'state %s\nquit\n' "$T/d.json" >"$T/s2.txt"
 "$AV" view "$R" --view single --head 1:0 --script "$T/s2.txt" >/dev/null 2>"$T/v2.err" || bad "view of saved: $(cat "$T/v2.err")"
 grep -q '"method":"tsne"' "$T/d.json" || bad "saved view state: $(cat "$T/d.json")"
+
+# several heads at once: both converge side by side in the matrix view, and s saves the
+# bytes `attnviz project --heads` writes for the two
+printf 'live-wait done 300000\nstate %s\npositions %s 1:2\nkey s\nstate %s\nquit\n' "$T/m.json" "$T/m12.npy" "$T/m2.json" >"$T/sm.txt"
+rm -rf "$T/run_multi" && cp -r "$T/run_project" "$T/run_multi" && rm -rf "$T/run_multi/proj"
+timeout 600 "$AV" view "$T/run_multi" --live --method tsne --head 0:1,1:2 --iters 120 --seed 5 --size 600x450 \
+  --script "$T/sm.txt" >/dev/null 2>"$T/m.err" || bad "multi-head live: $(cat "$T/m.err")"
+grep -q '"view":"matrix"' "$T/m.json" || bad "several heads not in the matrix view: $(cat "$T/m.json")"
+grep -q '"heads":\[{"head":"0:1","iteration":120,"done":true},{"head":"1:2","iteration":120,"done":true}\]' "$T/m.json" \
+  || bad "multi-head state: $(cat "$T/m.json")"
+grep -q '"bar":"live t-SNE 2-D of 2 heads on the CPU' "$T/m.json" || bad "multi-head bar: $(cat "$T/m.json")"
+grep -q '"saved":true' "$T/m2.json" || bad "multi-head save: $(cat "$T/m2.json")"
+rm -rf "$T/run_multi_p" && cp -r "$T/run_project" "$T/run_multi_p" && rm -rf "$T/run_multi_p/proj"
+"$AV" project "$T/run_multi_p" --method tsne --heads 0:1,1:2 --iters 120 --seed 5 2>/dev/null || bad "project two heads: exit $?"
+cmp -s "$T/run_multi/proj/tsne-2d.npy" "$T/run_multi_p/proj/tsne-2d.npy" || bad "two saved heads differ from project's"
+P="$T/run_multi_p/proj/tsne-2d.npy"
+cmp -s -n "$len" -i "$(npy_data "$T/m12.npy"):$(( $(npy_data "$P") + 6 * len ))" "$T/m12.npy" "$P" \
+  || bad "positions of head 1:2 differ from project's"
+"$AV" view "$R" --live --method tsne --head 0:1,0:1 2>"$T/e9" >/dev/null
+[ $? -eq 2 ] && grep -q "names 0:1 twice" "$T/e9" || bad "a head twice: $(cat "$T/e9")"
+"$AV" view "$R" --head 0:1,1:2 2>"$T/e10" >/dev/null
+[ $? -eq 2 ] && grep -q "need --live" "$T/e10" || bad "several heads without live: $(cat "$T/e10")"
 
 # UMAP live, 3-D
 printf 'live-wait done 300000\nstate %s\nquit\n' "$T/u.json" >"$T/s3.txt"

@@ -168,18 +168,27 @@ static void test_live(void) {
     tsne_calls = 0;
     CHECK_MSG(av_live_start(&lv, &r, &o, 1, 2) == AV_OK, "live: %s", av_last_error());
     CHECK(!strcmp(lv.backend, "stand-in") && strstr(lv.note, "no knn, pca, umap") != NULL);
+    CHECK_MSG(lv.gpu == NULL, "a table other than CUDA's got device slots");
     int64_t seen = 0;
-    int iter = 0, done = 0;
-    double kl, rate;
-    float *Y = malloc((size_t)lv.n * 2 * sizeof *Y);
-    for (int i = 0; i < 6000 && !done; i++) {
-        av_live_poll(&lv, &seen, Y, &iter, &kl, &rate, &done);
-        if (!done) usleep(10000);
+    av_live_frame f = {.slot = -1};
+    int taken = 0, last = 0, ordered = 1;
+    for (int i = 0; i < 6000 && f.done == 0; i++) {
+        int r = av_live_take(&lv, &seen, 1, &f);
+        CHECK(r == 0 || r == 1);
+        if (r == 1) {
+            taken++;
+            ordered &= f.iter >= last && f.slot >= 0 && f.slot < 3 && !f.on_device;
+            last = f.iter;
+        }
+        if (!f.done) usleep(10000);
     }
-    CHECK_MSG(done == 1 && iter == 40, "live: done %d at iteration %d", done, iter);
+    CHECK_MSG(f.done == 1 && f.iter == 40, "live: done %d at iteration %d", f.done, f.iter);
+    CHECK_MSG(taken >= 1 && ordered, "live: %d frames taken, iterations in order %d", taken, ordered);
+    /* the last frame the viewer holds is the finished projection */
+    CHECK(f.slot >= 0 && !memcmp(lv.host[f.slot], lv.result, (size_t)lv.n * 2 * sizeof(float)));
+    CHECK(av_live_take(&lv, &seen, 1, &f) == 0);  /* nothing newer */
     av_live_free(&lv);
     CHECK_MSG(tsne_calls == 1, "the live worker called the table's t-SNE %d times", tsne_calls);
-    free(Y);
     av_run_close(&r);
 }
 

@@ -159,17 +159,27 @@ int av_points_upload_proj(av_viewer *v) {
                            vd->proj[vd->cur].file, (long long)texels, max_texels);
         v->pos_tex = make_tbo(&v->pos_buf, GL_R32F, vd->pdata.data, (size_t)texels * sizeof(float));
         v->pos_bytes = texels * (int64_t)sizeof(float);
+        /* the live projection's heads are the live job's slots, not in pdata */
+        int64_t n = 2 * vd->T, dim = av_vdata_dim(vd);
+        for (int64_t c = 0; vd->cur == vd->live_idx && c < (int64_t)vd->run.num_layers * vd->run.num_heads; c++)
+            if (vd->live_head[c])
+                glBufferSubData(GL_TEXTURE_BUFFER, (GLintptr)(c * n * dim * (int64_t)sizeof(float)),
+                                (GLsizeiptr)(n * dim * (int64_t)sizeof(float)), vd->live_head[c]);
     }
     v->gl_proj = vd->cur;
     v->pick_valid = 0;
     return AV_OK;
 }
 
+void av_points_head_changed(av_viewer *v, int l, int h) {
+    v->head_gen[l * v->vd->run.num_heads + h]++;
+    v->pick_valid = 0;
+}
+
 void av_points_update_head(av_viewer *v, int l, int h) {
     av_vdata *vd = v->vd;
     if (vd->cur < 0 || v->gl_proj != vd->cur) return;
-    v->head_gen[l * vd->run.num_heads + h]++;
-    v->pick_valid = 0;
+    av_points_head_changed(v, l, h);
     if (!v->pos_buf) return;
     int dim = av_vdata_dim(vd);
     int64_t n = 2 * vd->T;

@@ -280,9 +280,14 @@ int av_vdata_add_live(av_vdata *vd, const char *method, int dim) {
     int64_t L = vd->run.num_layers, H = vd->run.num_heads, count = L * H * 2 * vd->T * dim;
     vd->live = av_malloc((size_t)(count > 0 ? count : 1) * sizeof(float));
     vd->live_bounds = av_malloc((size_t)L * H * 6 * sizeof(float));
-    if (!vd->live || !vd->live_bounds) {
-        free(vd->live); free(vd->live_bounds); free(vd->synth);
+    vd->live_head = av_calloc((size_t)(L * H > 0 ? L * H : 1), sizeof *vd->live_head);
+    vd->live_dev = av_calloc((size_t)(L * H > 0 ? L * H : 1), 1);
+    if (!vd->live || !vd->live_bounds || !vd->live_head || !vd->live_dev) {
+        free(vd->live); free(vd->live_bounds); free(vd->live_head); free(vd->live_dev); free(vd->synth);
         vd->live = vd->live_bounds = NULL;
+        vd->live_head = NULL;
+        vd->live_dev = NULL;
+        vd->synth = NULL;
         return AV_ERR;
     }
     for (int64_t i = 0; i < count; i++) vd->live[i] = NAN;
@@ -300,8 +305,16 @@ void av_vdata_live_update(av_vdata *vd, int l, int h, const float *Y) {
     if (!vd->live) return;
     int dim = vd->proj[vd->live_idx].dim;
     int64_t n = 2 * vd->T, c = (int64_t)l * vd->run.num_heads + h;
-    memcpy(vd->live + c * n * dim, Y, (size_t)(n * dim) * sizeof(float));
-    fit_bounds(Y, n, dim, vd->live_bounds + c * 6);
+    vd->live_head[c] = Y;
+    vd->live_dev[c] = 0;
+    fit_bounds(Y ? Y : vd->live + c * n * dim, Y ? n : 0, dim, vd->live_bounds + c * 6);
+}
+
+void av_vdata_live_device(av_vdata *vd, int l, int h, const float bounds[6]) {
+    if (!vd->live) return;
+    int64_t c = (int64_t)l * vd->run.num_heads + h;
+    vd->live_dev[c] = 1;
+    memcpy(vd->live_bounds + c * 6, bounds, 6 * sizeof(float));
 }
 
 int av_vdata_load_proj(av_vdata *vd, int i) {
@@ -337,11 +350,14 @@ int av_vdata_dim(const av_vdata *vd) { return vd->cur >= 0 ? vd->proj[vd->cur].d
 
 const float *av_vdata_point(const av_vdata *vd, int l, int h, int64_t p) {
     int dim = av_vdata_dim(vd);
-    return (const float *)vd->pdata.data + (((int64_t)l * vd->run.num_heads + h) * 2 * vd->T + p) * dim;
+    int64_t c = (int64_t)l * vd->run.num_heads + h;
+    if (vd->cur >= 0 && vd->cur == vd->live_idx && vd->live_head[c]) return vd->live_head[c] + p * dim;
+    return (const float *)vd->pdata.data + (c * 2 * vd->T + p) * dim;
 }
 
 int av_vdata_head_projected(const av_vdata *vd, int l, int h) {
     if (vd->cur < 0 || vd->T < 1) return 0;
+    if (vd->cur == vd->live_idx && vd->live_dev[(int64_t)l * vd->run.num_heads + h]) return 1;
     /* a head is written whole or not at all: its first and last points tell */
     const float *a = av_vdata_point(vd, l, h, 0), *b = av_vdata_point(vd, l, h, 2 * vd->T - 1);
     return isfinite(a[0]) && isfinite(b[0]);
@@ -478,7 +494,7 @@ void av_vdata_close(av_vdata *vd) {
     free(vd->tok_text); free(vd->tok_row); free(vd->tok_col); free(vd->tok_item); free(vd->tok_pos);
     free(vd->item_start); free(vd->item_len); free(vd->item_text); free(vd->item_label);
     drop_current(vd);
-    free(vd->norm01); free(vd->tok_flags); free(vd->live); free(vd->live_bounds); free(vd->synth);
+    free(vd->norm01); free(vd->tok_flags); free(vd->live); free(vd->live_bounds); free(vd->live_head); free(vd->live_dev); free(vd->synth);
     if (vd->has_vnorm) av_npy_close(&vd->vnorm);
     if (vd->stats) cJSON_Delete(vd->stats);
     av_run_close(&vd->run);

@@ -75,6 +75,11 @@ typedef struct {
     /* `attnviz view --live`: an in-memory projection proj[live_idx] (file ""), NaN for
      * every head but the live one; owned here, pdata.data points at it while current */
     float *live, *live_bounds;
+    /* [L*H] where each live head's positions are: NULL (live's NaN), or the caller's
+     * [2T, dim] (av_vdata_live_update: the live job's slot, not copied); live_dev[c] 1
+     * when the head is drawn from positions only the GPU buffer holds (interop) */
+    const float **live_head;
+    uint8_t *live_dev;
     /* [num_items][AV_SYNTH_PARAMS] hue, brightness, frequency, angle, cells of each item's synthetic image
      * (NaN where its kind has none), from DIR/params.jsonl when every image path of a
      * ViT run is DIR/<kind>/<file> of an `attnviz synth` folder; NULL otherwise */
@@ -95,8 +100,14 @@ int av_vdata_dim(const av_vdata *vd);
 /* Adds the in-memory projection (method, dim) of the live viewer, all NaN, and makes
  * it current. Returns its index. */
 int av_vdata_add_live(av_vdata *vd, const char *method, int dim);
-/* Copies Y [2T, dim] into head (l, h) of the live projection and refits its bounds. */
+/* Makes Y [2T, dim] head (l, h) of the live projection and refits its bounds. Y is not
+ * copied: it must stay valid and unchanged until the next update of the head (NULL:
+ * back to the NaN of no positions). */
 void av_vdata_live_update(av_vdata *vd, int l, int h, const float *Y);
+/* Head (l, h) of the live projection is in the GPU's point buffer only (written there
+ * through CUDA-OpenGL interop), with these bounds (min xyz, max xyz): it counts as
+ * projected, while av_vdata_point keeps giving its last positions on the host. */
+void av_vdata_live_device(av_vdata *vd, int l, int h, const float bounds[6]);
 /* Pointer to point p (0..2T-1) of head (l, h) in the loaded projection. */
 const float *av_vdata_point(const av_vdata *vd, int l, int h, int64_t p);
 /* 1 when the loaded projection holds head (l, h); `attnviz project --heads` leaves the

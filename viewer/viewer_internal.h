@@ -36,7 +36,9 @@ void av_project_px(const float m[16], const float *p, int dim, av_rect r, float 
 int av_points_init(av_viewer *v);
 void av_points_free(av_viewer *v);
 int av_points_upload_proj(av_viewer *v);       /* when vd->cur changed */
-void av_points_update_head(av_viewer *v, int l, int h); /* head (l, h) of the current projection changed */
+void av_points_update_head(av_viewer *v, int l, int h); /* head (l, h) of the current projection changed: uploads it */
+/* head (l, h) changed where the GPU buffer already holds it (written by CUDA): redraw, re-pick */
+void av_points_head_changed(av_viewer *v, int l, int h);
 int av_points_upload_color(av_viewer *v);      /* when the colour mode changed */
 void av_points_upload_flags(av_viewer *v);     /* when flags changed */
 int av_points_any_flag(const av_viewer *v);    /* a selection or search hits are shown */

@@ -15,6 +15,14 @@
 #include "viewer/png.h"
 #include "viewer/viewer_internal.h"
 
+/* One live head: its job and the frame the viewer holds of it. */
+typedef struct {
+    av_live job;
+    int64_t seen;
+    int slot, slot_dev;    /* the frame held (-1 none) and whether it is on the device only */
+    av_live_frame f;       /* the newest take's iteration, KL, rate, done */
+} live_head;
+
 typedef struct {
     GLFWwindow *win;
     av_viewer *v;
@@ -25,12 +33,17 @@ typedef struct {
     int dirty;
     int scripted;          /* input comes from the script only */
     FILE *state_out;       /* where `state -` writes (the caller's stream) */
-    /* live projection (NULL lv when not live) */
-    av_live *lv;
-    float *live_y;         /* [2T, dim] the newest Y, copied out of lv */
-    int64_t live_seen;
-    int live_iter, live_done, live_saved;
-    double live_kl, live_rate;
+    /* live projection: one job per head (nlive 0 when not live) */
+    live_head *live;
+    int nlive;
+    int live_iter, live_done, live_saved;  /* the slowest head's iteration; 1 all done, -1 one failed */
+    double live_kl, live_rate;             /* the first head's KL, the slowest head's rate */
+    int interop_wanted;    /* --interop auto (1) or off (0) */
+    int interop_refused;   /* registering the GL buffer failed: copy from then on */
+    av_gl_buffer *glbuf;   /* the point buffer registered with CUDA (interop), or NULL */
+    char path_why[200];    /* why the copy path ("" with interop) */
+    int64_t frames_interop, frames_copy;  /* frames taken by each path */
+    double secs_interop, secs_copy;       /* time the viewer spent taking them (bench/bench_live.sh) */
 } win_state;
 
 static char glfw_error[512];
@@ -92,7 +105,7 @@ static void ev_key(win_state *w, int key, int action) {
 static void live_save(win_state *w);
 
 static void ev_char(win_state *w, unsigned cp) {
-    if (w->lv && cp == 's' && !w->v->search_active) live_save(w); /* s: save the live projection */
+    if (w->nlive && cp == 's' && !w->v->search_active) live_save(w); /* s: save the live projection */
     else av_viewer_char(w->v, cp);
     w->dirty = 1;
 }
@@ -112,42 +125,174 @@ static void cb_refresh(GLFWwindow *win) { ((win_state *)glfwGetWindowUserPointer
 
 /* ---- frames ----------------------------------------------------------------------- */
 
-/* Takes the newest iteration of the live projection into the viewer and says where
- * the run stands in the bottom bar. */
-static void live_poll(win_state *w) {
-    av_live *lv = w->lv;
-    if (!lv) return;
-    if (av_live_poll(lv, &w->live_seen, w->live_y, &w->live_iter, &w->live_kl, &w->live_rate, &w->live_done)) {
-        av_vdata_live_update(w->v->vd, lv->layer, lv->head, w->live_y);
-        av_points_update_head(w->v, lv->layer, lv->head);
+/* Whether the live frames go into the GL point buffer through CUDA-OpenGL interop:
+ * wanted, the jobs publish on the device, the viewer draws with OpenGL from its point
+ * buffer, and the live projection is the one loaded. Registers the buffer when it is
+ * new (returns 2: the held frames must be written again); path_why says why not. */
+static int interop_ready(win_state *w) {
+    av_live *lv = &w->live[0].job;
+    av_viewer *v = w->v;
+    const char *why = NULL;
+    if (!w->interop_wanted) why = "--interop off";
+    else if (!lv->gpu) why = strcmp(lv->backend, "cpu") ? "no room for the positions on the GPU" : "the projection runs on the CPU";
+    else if (v->renderer != AV_RENDERER_GL) why = "OpenGL is a software renderer here";
+    else if (w->interop_refused) return 0; /* path_why holds the refusal */
+    else if (v->vd->cur != v->vd->live_idx || !v->pos_buf) {
+        /* another projection is shown: let go of the point buffer now, before it is
+         * replaced by that projection's (the poll runs before the frame's upload) */
+        av_gl_buffer_unregister(w->glbuf);
+        w->glbuf = NULL;
+        return 0;
     }
+    else if (av_gl_buffer_name(w->glbuf) != v->pos_buf) {
+        /* a new point buffer (the projection was loaded again) */
+        av_gl_buffer_unregister(w->glbuf);
+        w->glbuf = NULL;
+        if (av_gl_buffer_register(v->pos_buf, &w->glbuf) != AV_OK) {
+            snprintf(w->path_why, sizeof w->path_why, "%s", av_last_error());
+            w->interop_refused = 1;
+            return 0;
+        }
+        w->path_why[0] = 0;
+        return 2;
+    } else {
+        w->path_why[0] = 0;
+        return 1;
+    }
+    snprintf(w->path_why, sizeof w->path_why, "%s", why);
+    return 0;
+}
+
+/* Takes head j's newest iteration into the viewer. Copy path: the frame is the job's
+ * host slot (the viewer keeps a pointer to it and uploads it to the GL buffer);
+ * interop: the job's device slot is written into the GL buffer by CUDA. */
+static void live_take(win_state *w, live_head *j, int ready) {
+    av_live *lv = &j->job;
+    av_viewer *v = w->v;
+    int interop = ready && lv->gpu;
+    int r = av_live_take(lv, &j->seen, !interop, &j->f);
+    if (r == AV_ERR) {
+        snprintf(v->note, sizeof v->note, "%s", av_last_error());
+        return;
+    }
+    if (r == 1) {
+        j->slot = j->f.slot;
+        j->slot_dev = j->f.on_device;
+    } else if (!(ready == 2 && j->slot_dev)) {
+        return;  /* nothing new, and the buffer still holds the frame */
+    }
+    double t0 = av_now();
+    if (j->slot_dev) {
+        float b[6];
+        int64_t at = ((int64_t)lv->layer * v->vd->run.num_heads + lv->head) * lv->n * lv->opts.dim;
+        if (av_live_gpu_to_gl(lv->gpu, j->slot, w->glbuf, at, b) != AV_OK) {
+            snprintf(v->note, sizeof v->note, "%s", av_last_error());
+            return;
+        }
+        av_vdata_live_device(v->vd, lv->layer, lv->head, b);
+        av_points_head_changed(v, lv->layer, lv->head);
+        w->frames_interop++;
+        w->secs_interop += av_now() - t0;
+    } else {
+        av_vdata_live_update(v->vd, lv->layer, lv->head, lv->host[j->slot]);
+        av_points_update_head(v, lv->layer, lv->head);
+        if (v->pos_buf) glFinish();  /* the upload is part of the frame's cost */
+        w->frames_copy++;
+        w->secs_copy += av_now() - t0;
+    }
+}
+
+/* Takes every live head's newest iteration and says where the run stands in the
+ * bottom bar (the slowest head's iteration when there are several). */
+static void live_poll(win_state *w) {
+    if (!w->nlive) return;
+    av_viewer *v = w->v;
+    int ready = interop_ready(w);
+    int done = 1, failed = -1;
+    for (int k = 0; k < w->nlive; k++) {
+        live_head *j = &w->live[k];
+        live_take(w, j, ready);
+        if (k == 0 || j->f.iter < w->live_iter) w->live_iter = j->f.iter;
+        if (k == 0 || j->f.rate < w->live_rate) w->live_rate = j->f.rate;
+        if (j->f.done != 1) done = 0;
+        if (j->f.done < 0 && failed < 0) failed = k;
+    }
+    w->live_kl = w->live[0].f.kl;
+    w->live_done = failed >= 0 ? -1 : done;
+    av_live *lv = &w->live[0].job;
     const char *m = lv->opts.method == AV_PROJ_TSNE ? "t-SNE" : "UMAP";
-    char kl[48] = "";
-    if (!isnan(w->live_kl)) snprintf(kl, sizeof kl, "  KL %.4f", w->live_kl);
-    if (w->live_done < 0)
-        snprintf(w->v->note, sizeof w->v->note, "%s", lv->err);
+    char kl[48] = "", heads[32];
+    if (!isnan(w->live_kl) && w->nlive == 1) snprintf(kl, sizeof kl, "  KL %.4f", w->live_kl);
+    if (w->nlive == 1) snprintf(heads, sizeof heads, "head %d:%d", lv->layer, lv->head);
+    else snprintf(heads, sizeof heads, "%d heads", w->nlive);
+    if (failed >= 0)
+        snprintf(v->note, sizeof v->note, "%s", w->live[failed].job.err);
     else
-        snprintf(w->v->status, sizeof w->v->status, "live %s %d-D of head %d:%d on the %s  %s %d/%d%s  %.0f it/s%s", m,
-                 lv->opts.dim, lv->layer, lv->head, strcmp(lv->backend, "cpu") ? "GPU" : "CPU", lv->opts.method == AV_PROJ_TSNE ? "iteration" : "epoch", w->live_iter, lv->total,
-                 kl, w->live_rate,
+        snprintf(v->status, sizeof v->status, "live %s %d-D of %s on the %s  %s %d/%d%s  %.0f it/s  %s%s", m,
+                 lv->opts.dim, heads, strcmp(lv->backend, "cpu") ? "GPU" : "CPU",
+                 lv->opts.method == AV_PROJ_TSNE ? "iteration" : "epoch", w->live_iter, lv->total, kl, w->live_rate,
+                 w->path_why[0] ? "copy" : "interop",
                  w->live_saved ? "  - saved to proj/" : w->live_done ? "  - done: s saves it to proj/" : "");
 }
 
+/* s: every live head into the run's proj/, as `attnviz project --heads` would write them. */
 static void live_save(win_state *w) {
-    if (!w->lv) return;
-    if (av_live_save(w->lv, &w->v->vd->run) != AV_OK) {
-        snprintf(w->v->note, sizeof w->v->note, "%s", av_last_error());
-        return;
-    }
+    for (int k = 0; k < w->nlive; k++)
+        if (av_live_save(&w->live[k].job, &w->v->vd->run) != AV_OK) {
+            snprintf(w->v->note, sizeof w->v->note, "%s", av_last_error());
+            return;
+        }
     w->live_saved = 1;
     w->v->note[0] = 0;
 }
 
-/* The live part of the state JSON: where the run is, and the first point and the
- * cloud's extent, so a script can tell the points moved. */
+/* Live head j's positions as the viewer draws them: read back from the GL point buffer
+ * when the GPU draws (whichever path wrote it), else the host frame. Into Y [2T, dim];
+ * AV_ERR when there is no frame yet. */
+static int live_positions(win_state *w, const live_head *j, float *Y) {
+    const av_live *lv = &j->job;
+    av_viewer *v = w->v;
+    size_t bytes = (size_t)lv->n * lv->opts.dim * sizeof(float);
+    if (j->slot < 0) return av_fail("the live projection of head %d:%d has no iteration to show yet", lv->layer, lv->head);
+    if (v->renderer == AV_RENDERER_GL && v->pos_buf && v->gl_proj == v->vd->live_idx) {
+        int64_t at = ((int64_t)lv->layer * v->vd->run.num_heads + lv->head) * (int64_t)bytes;
+        glBindBuffer(GL_TEXTURE_BUFFER, v->pos_buf);
+        glGetBufferSubData(GL_TEXTURE_BUFFER, (GLintptr)at, (GLsizeiptr)bytes, Y);
+        return AV_OK;
+    }
+    if (j->slot_dev) return av_fail("the live positions of head %d:%d are on the GPU only", lv->layer, lv->head);
+    memcpy(Y, av_vdata_point(v->vd, lv->layer, lv->head, 0), bytes);
+    return AV_OK;
+}
+
+/* Script `positions FILE.npy [L:H]`: the drawn positions of a live head (the first
+ * by default), [2T, dim] f32. */
+static int write_positions(win_state *w, const char *path, const char *head) {
+    if (!w->nlive) return av_fail("positions: only a live projection (--live) has positions to write");
+    const live_head *j = &w->live[0];
+    int l, h;
+    if (*head) {
+        j = NULL;
+        if (sscanf(head, "%d:%d", &l, &h) == 2)
+            for (int k = 0; k < w->nlive; k++)
+                if (w->live[k].job.layer == l && w->live[k].job.head == h) j = &w->live[k];
+        if (!j) return av_fail("positions: '%s' is not a live head", head);
+    }
+    float *Y = av_malloc((size_t)j->job.n * j->job.opts.dim * sizeof(float));
+    if (!Y) return AV_ERR;
+    int64_t shape[2] = {j->job.n, j->job.opts.dim};
+    int rc = live_positions(w, j, Y);
+    if (rc == AV_OK) rc = av_npy_write(path, AV_DT_F32, 2, shape, Y);
+    free(Y);
+    return rc;
+}
+
+/* The live part of the state JSON: where the run is (the slowest head), the first
+ * head's first point and extent (so a script can tell the points moved), the path
+ * frames take, and with several heads each head's iteration. */
 static void live_state(win_state *w, cJSON *s) {
-    if (!w->lv) return;
-    av_live *lv = w->lv;
+    if (!w->nlive) return;
+    av_live *lv = &w->live[0].job;
     cJSON *o = cJSON_AddObjectToObject(s, "live");
     cJSON_AddStringToObject(o, "method", av_proj_method_name(lv->opts.method));
     cJSON_AddNumberToObject(o, "dim", lv->opts.dim);
@@ -155,17 +300,58 @@ static void live_state(win_state *w, cJSON *s) {
     cJSON_AddNumberToObject(o, "total", lv->total);
     if (!isnan(w->live_kl)) cJSON_AddNumberToObject(o, "kl", w->live_kl);
     cJSON_AddNumberToObject(o, "rate", round(w->live_rate));
+    /* from the start to the newest iteration (of the slowest head) */
+    cJSON_AddNumberToObject(o, "seconds", w->live_rate > 0 ? round(1e3 * w->live_iter / w->live_rate) / 1e3 : 0);
     cJSON_AddBoolToObject(o, "done", w->live_done == 1);
     cJSON_AddBoolToObject(o, "saved", w->live_saved);
     float p0[3] = {0, 0, 0}, ext = 0;
     int dim = lv->opts.dim;
-    for (int k = 0; k < dim; k++) p0[k] = w->live_y[k];
-    for (int64_t i = 0; i < lv->n * dim; i++)
-        if (isfinite(w->live_y[i]) && fabsf(w->live_y[i]) > ext) ext = fabsf(w->live_y[i]);
+    float *Y = av_malloc((size_t)lv->n * dim * sizeof(float));
+    if (Y && live_positions(w, &w->live[0], Y) == AV_OK) {
+        for (int k = 0; k < dim; k++) p0[k] = Y[k];
+        for (int64_t i = 0; i < lv->n * dim; i++)
+            if (isfinite(Y[i]) && fabsf(Y[i]) > ext) ext = fabsf(Y[i]);
+    }
+    av_clear_error();
+    free(Y);
     cJSON *a = cJSON_AddArrayToObject(o, "point0");
     for (int k = 0; k < dim; k++) cJSON_AddItemToArray(a, cJSON_CreateNumber(isfinite(p0[k]) ? p0[k] : 0));
     cJSON_AddNumberToObject(o, "extent", ext);
     cJSON_AddStringToObject(o, "backend", lv->backend);   /* the projections it runs on ("cpu", "cuda") */
+    /* "interop": CUDA writes the frames into the GL point buffer; "copy": they reach it
+     * (or the CPU renderer) through the host, path_why says why */
+    cJSON_AddStringToObject(o, "path", w->path_why[0] ? "copy" : "interop");
+    if (w->path_why[0]) cJSON_AddStringToObject(o, "path_why", w->path_why);
+    cJSON_AddNumberToObject(o, "frames_interop", (double)w->frames_interop);
+    cJSON_AddNumberToObject(o, "frames_copy", (double)w->frames_copy);
+    /* mean milliseconds a taken frame cost the viewer (take, download or interop write,
+     * bounds, upload), and the workers' publishing per iteration (their host copy, or
+     * enqueueing the device one) */
+    cJSON_AddNumberToObject(o, "frame_ms_interop", w->frames_interop ? 1e3 * w->secs_interop / w->frames_interop : 0);
+    cJSON_AddNumberToObject(o, "frame_ms_copy", w->frames_copy ? 1e3 * w->secs_copy / w->frames_copy : 0);
+    double ps = 0;
+    int64_t pn = 0;
+    for (int k = 0; k < w->nlive; k++) {
+        av_live *jl = &w->live[k].job;
+        pthread_mutex_lock(&jl->mu);
+        ps += jl->publish_secs;
+        pn += jl->published;
+        pthread_mutex_unlock(&jl->mu);
+    }
+    cJSON_AddNumberToObject(o, "publish_ms", pn ? 1e3 * ps / pn : 0);
+    cJSON_AddStringToObject(o, "bar", w->v->status);  /* the bottom bar's line */
+    if (w->nlive > 1) {
+        cJSON *hs = cJSON_AddArrayToObject(o, "heads");
+        for (int k = 0; k < w->nlive; k++) {
+            cJSON *e = cJSON_CreateObject();
+            char name[32];
+            snprintf(name, sizeof name, "%d:%d", w->live[k].job.layer, w->live[k].job.head);
+            cJSON_AddStringToObject(e, "head", name);
+            cJSON_AddNumberToObject(e, "iteration", w->live[k].f.iter);
+            cJSON_AddBoolToObject(e, "done", w->live[k].f.done == 1);
+            cJSON_AddItemToArray(hs, e);
+        }
+    }
 }
 
 static void frame(win_state *w) {
@@ -303,9 +489,12 @@ static int script_line(win_state *w, const char *file, int lineno, char *line) {
     } else if (!strcmp(cmd, "state") && sscanf(rest, "%1023s", arg) == 1) {
         frame(w);  /* state after the frame: hover and lines drawn are current */
         return write_state(w, arg);
+    } else if (!strcmp(cmd, "positions") && sscanf(rest, "%1023s %15s", arg, extra) >= 1) {
+        /* no frame first: the positions of the iteration the last frame (a `state`) took */
+        return write_positions(w, arg, extra);
     } else if (!strcmp(cmd, "screenshot") && sscanf(rest, "%1023s", arg) == 1) {
         return screenshot(w, arg);
-    } else if (!strcmp(cmd, "live-wait") && w->lv && sscanf(rest, "%1023s", arg) == 1) {
+    } else if (!strcmp(cmd, "live-wait") && w->nlive && sscanf(rest, "%1023s", arg) == 1) {
         double until = strcmp(arg, "done") ? atof(arg) : -1, limit = 60000;
         sscanf(rest, "%*s %lf", &limit);
         double t0 = av_now();
@@ -321,7 +510,7 @@ static int script_line(win_state *w, const char *file, int lineno, char *line) {
     } else if (!strcmp(cmd, "quit")) {
         return 1;
     } else {
-        return av_fail("%s:%d: cannot read '%s' (move, point, click, rclick, drag, scroll, key, type, frame, settle, wait, live-wait, state, screenshot, quit)",
+        return av_fail("%s:%d: cannot read '%s' (move, point, click, rclick, drag, scroll, key, type, frame, settle, wait, live-wait, state, positions, screenshot, quit)",
                        file, lineno, line);
     }
     return 0;
@@ -398,17 +587,21 @@ int av_window_run_live(const av_session_opts *o, int width, int height, const ch
     w.dirty = 1;
     w.scripted = script != NULL;
     w.state_out = out;
-    av_live lv;
     int rc = av_viewer_init(&v, &vd);
     if (rc == AV_OK) rc = av_session_apply(o, &v, proj);
     if (rc == AV_OK && live) {
         /* start after GL is up and the options applied: a bad option costs no thread */
-        if (!(w.live_y = av_malloc((size_t)(2 * vd.T) * live->proj.dim * sizeof(float)))) rc = AV_ERR;
-        else if ((rc = av_live_start(&lv, &vd.run, &live->proj, live->layer, live->head)) == AV_OK) {
-            w.lv = &lv;
-            w.live_kl = NAN;
-            if (lv.note[0]) snprintf(v.note, sizeof v.note, "%s", lv.note);
+        if (!(w.live = av_calloc((size_t)live->count, sizeof *w.live))) rc = AV_ERR;
+        for (int k = 0; rc == AV_OK && k < live->count; k++) {
+            live_head *j = &w.live[k];
+            if ((rc = av_live_start(&j->job, &vd.run, &live->proj, live->heads[2 * k], live->heads[2 * k + 1])) != AV_OK)
+                break;
+            j->slot = -1;
+            w.nlive++;
         }
+        w.live_kl = NAN;
+        w.interop_wanted = live->interop;
+        if (rc == AV_OK && w.live[0].job.note[0]) snprintf(v.note, sizeof v.note, "%s", w.live[0].job.note);
     }
     if (rc == AV_OK) {
         /* a frame draws points for this long, then shows them; the rest follow in the
@@ -438,7 +631,7 @@ int av_window_run_live(const av_session_opts *o, int width, int height, const ch
                 continue;
             }
             /* while a live projection runs, look for a new iteration at about 60 Hz */
-            int running = w.lv && !w.live_done;
+            int running = w.nlive && !w.live_done;
             glfwWaitEventsTimeout(w.dirty ? 0.0 : running ? 1.0 / 60 : 0.25);
             if (running) w.dirty = 1;
             if (w.dirty) {
@@ -448,14 +641,19 @@ int av_window_run_live(const av_session_opts *o, int width, int height, const ch
             }
         }
     }
-    if (w.lv) {
-        /* t-SNE and UMAP have no cancel hook: the thread must finish before its buffers
-         * go. The window goes away at once so closing feels immediate (Ctrl-C ends the
-         * process sooner; nothing is being written to the run meanwhile). */
+    if (w.nlive) {
+        /* t-SNE and UMAP have no cancel hook: the threads must finish before their
+         * buffers go. The window goes away at once so closing feels immediate (Ctrl-C
+         * ends the process sooner; nothing is being written to the run meanwhile). */
         if (!w.live_done) glfwHideWindow(win);
-        av_live_free(w.lv);
+        for (int k = 0; k < w.nlive; k++) {
+            /* the viewer lets go of the job's slot */
+            av_vdata_live_update(&vd, w.live[k].job.layer, w.live[k].job.head, NULL);
+            av_live_free(&w.live[k].job);
+        }
     }
-    free(w.live_y);
+    free(w.live);
+    av_gl_buffer_unregister(w.glbuf);  /* before the buffer goes with the viewer */
     av_viewer_free(&v);
     glfwDestroyWindow(win);
     glfwTerminate();

@@ -76,4 +76,5 @@ void emu_tsne_step();
 void emu_tsne_affinities();
 void emu_umap();             // kernels/umap/umap_emu.cpp
 void emu_pca();              // kernels/pca/pca_emu.cpp
+void emu_live();             // kernels/backend/live_gpu_emu.cpp
 #endif

@@ -15,7 +15,7 @@ static const struct {
     {"rope", emu_rope},           {"swiglu", emu_swiglu}, {"half", emu_half},           {"embed", emu_embed},
     {"gelu", emu_gelu},           {"knn", emu_knn},       {"tree", emu_tsne_tree},      {"overflow", emu_tsne_overflow},
     {"stall", emu_tsne_stall},    {"step", emu_tsne_step}, {"affinities", emu_tsne_affinities}, {"umap", emu_umap},
-    {"pca", emu_pca},
+    {"pca", emu_pca},             {"live", emu_live},
 };
 
 int main(int argc, char **argv) {

@@ -5,8 +5,8 @@
 # kernels/emu/emu_main.cpp. No GPU, no nvcc.
 #   bash kernels/emu/run.sh [BUILD_DIR [GROUP...]]
 # BUILD_DIR defaults to build/emu; GROUPs (attention, pack, layernorm, rmsnorm, rope,
-# swiglu, half, embed, gelu, knn, tree, overflow, stall, step, affinities, umap, pca) pick
-# what runs, every one by default
+# swiglu, half, embed, gelu, knn, tree, overflow, stall, step, affinities, umap, pca,
+# live) pick what runs, every one by default
 # (about 80 s on 2 busy cores). tests/cli_cuda_emu.sh runs it in ctest (label cpu), so
 # CI checks the kernels' logic.
 set -euo pipefail

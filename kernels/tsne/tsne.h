@@ -58,8 +58,12 @@ void av_tsne_start_from_pca(const float *init, int pca_ok, int64_t n, int dim, u
 typedef struct {
     int (*step)(void *state, const av_tsne_phase *s, int want_kl);
     int (*report)(void *state, float *Y, double *kl);
+    /* optional (NULL on the CPU): hands p->on_iter_device the positions where they are,
+     * on the device, without waiting for them */
+    int (*report_device)(void *state, const av_tsne_params *p, int iter);
 } av_tsne_engine;
-/* Runs p->iters steps on the schedule, and every p->every iterations (when p->on_iter
- * is set) a report handed to p->on_iter with Y as its buffer [n, dim]. */
+/* Runs p->iters steps on the schedule, and every p->every iterations a report: to
+ * p->on_iter_device through e->report_device when both are set, else (when p->on_iter
+ * is set) to p->on_iter with Y as its buffer [n, dim]. */
 int av_tsne_iterate(const av_tsne_params *p, int64_t n, const av_tsne_engine *e, void *state, float *Y);
 #endif

@@ -313,7 +313,7 @@ int av_tsne(const float *X, int64_t n, int d, const av_tsne_params *p, float *Yo
     c.sq = av_malloc((size_t)n * sizeof *c.sq);
     c.klr = av_malloc((size_t)n * sizeof *c.klr);
     c.order = av_malloc((size_t)n * sizeof *c.order);
-    static const av_tsne_engine cpu_engine = {cpu_step, cpu_report};
+    static const av_tsne_engine cpu_engine = {cpu_step, cpu_report, NULL};
     int rc = AV_ERR_NOMEM;
     if (!c.Y || !c.G || !c.U || !c.gains || !c.sq || !c.klr || !c.order) goto done;
     if ((rc = initialise(X, n, d, dim, p->seed, c.Y)) != AV_OK) goto done;

@@ -78,9 +78,13 @@ void av_tsne_start_from_pca(const float *init, int pca_ok, int64_t n, int dim, u
 int av_tsne_iterate(const av_tsne_params *p, int64_t n, const av_tsne_engine *e, void *state, float *Y) {
     for (int it = 0; it < p->iters; it++) {
         av_tsne_phase s = av_tsne_schedule(p, it);
-        int report = p->on_iter && p->every > 0 && (it + 1) % p->every == 0;
-        if (e->step(state, &s, report) != AV_OK) return AV_ERR;
-        if (report) {
+        int on_device = p->on_iter_device && e->report_device;
+        int report = (p->on_iter || on_device) && p->every > 0 && (it + 1) % p->every == 0;
+        /* a device report has no KL: measuring it would make the host wait */
+        if (e->step(state, &s, report && !on_device) != AV_OK) return AV_ERR;
+        if (report && on_device) {
+            if (e->report_device(state, p, it + 1) != AV_OK) return AV_ERR;
+        } else if (report) {
             double kl;
             if (e->report(state, Y, &kl) != AV_OK) return AV_ERR;
             p->on_iter(p->user, it + 1, Y, n, kl);

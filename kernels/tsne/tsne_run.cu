@@ -190,6 +190,13 @@ static void report_once_iter(void *user, int iter, const float *Y, int64_t n, do
     r->reported = iter;
     r->caller->on_iter(r->caller->user, iter, Y, n, kl);
 }
+static void report_once_device(void *user, int iter, const float *pos, int64_t axis_stride, int64_t point_stride,
+                               void *stream) {
+    report_once *r = (report_once *)user;
+    if (iter <= r->reported) return;
+    r->reported = iter;
+    r->caller->on_iter_device(r->caller->user, iter, pos, axis_stride, point_stride, stream);
+}
 
 // av_tsne_iterate's view of one head (the driver the CPU runs too, tsne_driver.c).
 struct single_run {
@@ -210,19 +217,28 @@ static int single_report(void *state, float *Y, double *kl) {
     *kl = st.klp + log(st.Z > 0 ? st.Z : 1e-300);
     return AV_OK;
 }
+// The positions as they are on the device (structure of arrays, axis a at pos + a *
+// nnodes), in the head's stream order: no download, no wait (and so no look at the
+// tree's state: a stall shows at the finish, and the rerun reports only what is new).
+static int single_report_device(void *state, const av_tsne_params *p, int iter) {
+    head *h = ((single_run *)state)->h;
+    p->on_iter_device(p->user, iter, h->g.pos, h->g.nnodes, 1, (void *)h->c.s);
+    return AV_OK;
+}
 
-// One head alone; one_block: summarise and sort as one block each (a rerun). once (NULL
-// when p has no on_iter) filters the reports.
+// One head alone; one_block: summarise and sort as one block each (a rerun). once
+// filters the reports (on_iter's and on_iter_device's).
 static int run_single(const float *X, int64_t n, int d, const av_tsne_params *p, float *Y, double *kl_out,
                       int one_block, report_once *once, int *stalled) {
     av_tsne_params q = *p;
-    if (p->on_iter) {
-        q.on_iter = report_once_iter;
+    if (p->on_iter || p->on_iter_device) {
+        q.on_iter = p->on_iter ? report_once_iter : NULL;
+        q.on_iter_device = p->on_iter_device ? report_once_device : NULL;
         q.user = once;
     }
     head *h = (head *)av_calloc(1, sizeof *h);
     if (!h) return AV_ERR_NOMEM;
-    static const av_tsne_engine gpu_engine = {single_step, single_report};
+    static const av_tsne_engine gpu_engine = {single_step, single_report, single_report_device};
     single_run run = {h, &q, 0};
     int rc = head_setup(h, X, n, d, &q, 1, one_block);
     if (rc == AV_OK) rc = av_tsne_iterate(&q, n, &gpu_engine, &run, Y);

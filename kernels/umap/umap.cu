@@ -245,7 +245,10 @@ extern "C" int av_umap_cuda(const float *X, int64_t n, int d, const av_umap_para
             sgd_kernel<3><<<av_grid(mkeep, 256), 256, 0, c.s>>>(dY, n, mkeep, ehead, etail, eps, enext, eneg, enext_neg,
                                                                  (float)a, (float)b, alpha, ep, p->seed);
         cudaGo(cudaGetLastError());
-        if (p->on_epoch && p->every > 0 && (ep + 1) % p->every == 0) {
+        if (p->on_epoch_device && p->every > 0 && (ep + 1) % p->every == 0) {
+            // rows [n, dim] left on the device, in stream order: no download, no wait
+            p->on_epoch_device(p->user, ep + 1, dY, 1, dim, (void *)c.s);
+        } else if (p->on_epoch && p->every > 0 && (ep + 1) % p->every == 0) {
             cudaGo(cudaMemcpyAsync(Y, dY, (size_t)n * dim * sizeof(float), cudaMemcpyDeviceToHost, c.s));
             cudaGo(cudaStreamSynchronize(c.s));
             p->on_epoch(p->user, ep + 1, Y, n);

@@ -3,6 +3,7 @@
  * inside one critical section, so OpenMP worker threads may take work too. */
 #include "engine/dist.h"
 
+#include <cblas.h>
 #include <mpi.h>
 #include <omp.h>
 #include <sched.h>
@@ -54,8 +55,9 @@ static void choose_gpu(void) {
 }
 
 /* The cores of this process: all of them when the launcher bound it to some (OpenMP's
- * default follows the binding); when it is free to run anywhere, its share of the
- * machine, so that several processes on one machine do not each start a thread per core. */
+ * and OpenBLAS's defaults follow the binding); when it is free to run anywhere, its share
+ * of the machine, so that several processes on one machine do not each start a thread
+ * per core. Both pools read their variables before main, hence the calls. */
 static void choose_threads(void) {
     if (getenv("OMP_NUM_THREADS") || g.local_size < 2) return;
     cpu_set_t set;
@@ -63,6 +65,7 @@ static void choose_threads(void) {
     if (sched_getaffinity(0, sizeof set, &set) != 0 || CPU_COUNT(&set) < online) return;
     int share = (int)(online / g.local_size);
     omp_set_num_threads(share > 0 ? share : 1);
+    openblas_set_num_threads(share > 0 ? share : 1);
 }
 
 int av_dist_init(int *argc, char ***argv) {
@@ -129,6 +132,33 @@ int av_dist_bcast(void *buf, size_t bytes) {
         if (MPI_Bcast((char *)buf + at, (int)n, MPI_BYTE, 0, MPI_COMM_WORLD) != MPI_SUCCESS) rc = AV_ERR;
     }
     return rc == AV_OK ? AV_OK : av_fail("MPI: broadcast failed");
+}
+
+int av_dist_any(int flag) {
+    if (g.size < 2) return flag != 0;
+    int mine = flag != 0, any = mine;
+#pragma omp critical(av_dist)
+    MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    return any;
+}
+
+int av_dist_sum_f64(double *v, int64_t n) {
+    if (g.size < 2) return AV_OK;
+    int rc = MPI_SUCCESS;
+#pragma omp critical(av_dist)
+    for (int64_t at = 0; at < n && rc == MPI_SUCCESS; at += 1 << 26) {
+        int64_t k = n - at < (1 << 26) ? n - at : (1 << 26);
+        rc = MPI_Allreduce(MPI_IN_PLACE, v + at, (int)k, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    }
+    return rc == MPI_SUCCESS ? AV_OK : av_fail("MPI: summing over the processes failed");
+}
+
+int av_dist_min_i64(int64_t *v) {
+    if (g.size < 2) return AV_OK;
+    int rc;
+#pragma omp critical(av_dist)
+    rc = MPI_Allreduce(MPI_IN_PLACE, v, 1, MPI_INT64_T, MPI_MIN, MPI_COMM_WORLD);
+    return rc == MPI_SUCCESS ? AV_OK : av_fail("MPI: the minimum over the processes failed");
 }
 
 int av_dist_share(void *base, size_t elem, int count, const unsigned char *mine) {
@@ -225,16 +255,12 @@ struct av_dist_file {
 
 int av_dist_file_open(const char *path, av_dist_file **out) {
     av_dist_file *f = av_calloc(1, sizeof *f);
-    int ok = f != NULL, all = ok, err = MPI_SUCCESS;
     *out = NULL;
-    if (f) snprintf(f->path, sizeof f->path, "%s", path);
+    if (!f) return AV_ERR;
+    snprintf(f->path, sizeof f->path, "%s", path);
+    int err;
 #pragma omp critical(av_dist)
-    {
-        MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-        if (all)
-            err = MPI_File_open(MPI_COMM_WORLD, path, MPI_MODE_WRONLY, MPI_INFO_NULL, &f->fh);
-    }
-    if (!all) { free(f); return av_fail("out of memory"); }
+    err = MPI_File_open(MPI_COMM_SELF, path, MPI_MODE_WRONLY, MPI_INFO_NULL, &f->fh);
     if (err != MPI_SUCCESS) {
         free(f);
         return av_fail("%s: MPI-IO cannot open it for writing", path);
@@ -254,15 +280,18 @@ int av_dist_file_write_at(av_dist_file *f, int64_t offset, const void *buf, size
     return rc == MPI_SUCCESS ? AV_OK : av_fail("%s: MPI-IO write failed", f->path);
 }
 
+int av_dist_file_sync(av_dist_file *f) {
+    int rc;
+#pragma omp critical(av_dist)
+    rc = MPI_File_sync(f->fh);
+    return rc == MPI_SUCCESS ? AV_OK : av_fail("%s: MPI-IO flush failed", f->path);
+}
+
 int av_dist_file_close(av_dist_file *f, int keep) {
     if (!f) return AV_OK;
-    int rc = MPI_SUCCESS;
+    int rc = keep ? av_dist_file_sync(f) : AV_OK;
 #pragma omp critical(av_dist)
-    {
-        if (keep) rc = MPI_File_sync(f->fh);
-        MPI_File_close(&f->fh);
-    }
-    int out = rc == MPI_SUCCESS ? AV_OK : av_fail("%s: MPI-IO flush failed", f->path);
+    MPI_File_close(&f->fh);
     free(f);
-    return out;
+    return rc;
 }

@@ -43,6 +43,11 @@ int av_dist_error_shared(void);
 
 /* bytes from rank 0 to every process. */
 int av_dist_bcast(void *buf, size_t bytes);
+/* Whether flag is set on any process. */
+int av_dist_any(int flag);
+/* In place on every process: the sum of v[0..n) over the processes, the minimum of *v. */
+int av_dist_sum_f64(double *v, int64_t n);
+int av_dist_min_i64(int64_t *v);
 /* Array elements computed by different processes, made whole everywhere: element i of
  * base[count] (of elem bytes each) comes from the process with mine[i] set (at most
  * one; elements nobody set keep each process's own bytes). */
@@ -62,12 +67,15 @@ void av_dist_counter_fail(av_dist_counter *c);
 int av_dist_counter_failed(av_dist_counter *c);
 void av_dist_counter_close(av_dist_counter *c);
 
-/* A file every process writes parts of in place (MPI-IO on a shared file system), for
- * jobs of several processes only (one process maps its files itself). The file must
- * exist with its final size. */
+/* A file that several processes write parts of in place (MPI-IO: the file system's own
+ * rules for concurrent writers, NFS included, are the MPI library's business). Each
+ * process opens its own handle (not collective), so each may flush at its own pace.
+ * The file must exist with its final size. */
 typedef struct av_dist_file av_dist_file;
 int av_dist_file_open(const char *path, av_dist_file **f);
 int av_dist_file_write_at(av_dist_file *f, int64_t offset, const void *buf, size_t bytes);
-/* Flushes to the disk and closes; keep 0 only releases it. */
+/* What this process wrote is on the disk when it returns. */
+int av_dist_file_sync(av_dist_file *f);
+/* Flushes (keep 1) and closes; keep 0 only releases it. NULL is allowed. */
 int av_dist_file_close(av_dist_file *f, int keep);
 #endif

@@ -33,6 +33,16 @@ int av_dist_share(void *base, size_t elem, int count, const unsigned char *mine)
     (void)mine;
     return AV_OK;
 }
+int av_dist_any(int flag) { return flag != 0; }
+int av_dist_sum_f64(double *v, int64_t n) {
+    (void)v;
+    (void)n;
+    return AV_OK;
+}
+int av_dist_min_i64(int64_t *v) {
+    (void)v;
+    return AV_OK;
+}
 
 struct av_dist_counter { int64_t next, done, failed; };
 
@@ -71,9 +81,13 @@ int av_dist_file_write_at(av_dist_file *f, int64_t offset, const void *buf, size
     return AV_OK;
 }
 
+int av_dist_file_sync(av_dist_file *f) {
+    return fsync(f->fd) == 0 ? AV_OK : av_fail("%s: write failed (%s)", f->path, strerror(errno));
+}
+
 int av_dist_file_close(av_dist_file *f, int keep) {
     if (!f) return AV_OK;
-    int rc = keep && fsync(f->fd) != 0 ? av_fail("%s: write failed (%s)", f->path, strerror(errno)) : AV_OK;
+    int rc = keep ? av_dist_file_sync(f) : AV_OK;
     close(f->fd);
     free(f);
     return rc;

@@ -10,6 +10,7 @@
 #include "engine/dist.h"
 
 int av_cli_fail(const char *cmd, const char *fmt, ...) {
+    if (av_dist_rank() != 0) return 2; /* the processes of an MPI job meet the same fault */
     va_list ap;
     va_start(ap, fmt);
     fprintf(stderr, "attnviz %s: ", cmd);

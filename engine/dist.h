@@ -12,7 +12,7 @@
  * gets the GPU of its local rank (CUDA_VISIBLE_DEVICES narrowed to one entry, taken in
  * turn from the list given or the driver's GPUs) and, when the launcher bound it to no
  * cores of its own and OMP_NUM_THREADS is unset, its share of the cores as OpenMP
- * threads.
+ * threads. A build without MPI started as one of several processes refuses to run.
  *
  * The collective calls (agree, bcast, share, counter open/close, the file calls) must be
  * made by every process of the job, in the same order. Calls are safe from any thread

@@ -10,9 +10,14 @@
 #include <unistd.h>
 #include "base/util.h"
 
+/* Started by an MPI launcher as one of several processes, this build would run the
+ * whole job once per process, all of them writing the same files: refused. */
 int av_dist_init(int *argc, char ***argv) {
     (void)argc;
     (void)argv;
+    const char *n = getenv("OMPI_COMM_WORLD_SIZE");
+    if (!n) n = getenv("PMI_SIZE");
+    if (n && atoi(n) > 1) return av_fail("this attnviz was built without MPI: run it without mpirun or srun");
     return AV_OK;
 }
 void av_dist_finalize(void) {}

@@ -118,11 +118,10 @@ int av_cmd_project(int argc, char **argv) {
         if (r.manifest) av_run_close(&r);
         return av_cli_fail_last();
     }
-    int *pairs = NULL, npairs = 0, rc;
-    if (av_dist_agree(av_parse_heads(p.heads, r.num_layers, r.num_heads, &pairs, &npairs) != AV_OK ||
-                              av_device_choose(device, &p.opts.device, NULL, 0) != AV_OK
-                          ? AV_ERR
-                          : AV_OK) != AV_OK) {
+    int *pairs = NULL, npairs = 0;
+    int rc = av_parse_heads(p.heads, r.num_layers, r.num_heads, &pairs, &npairs);
+    if (rc == AV_OK) rc = av_device_choose(device, &p.opts.device, NULL, 0);
+    if (av_dist_agree(rc) != AV_OK) {
         rc = av_cli_fail_last();
     } else {
         p.opts.heads = pairs;

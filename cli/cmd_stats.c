@@ -38,7 +38,7 @@ int av_cli_stats_job(const char *run_dir, const char *format, const char *heads_
     int *heads = NULL, count = 0, rc = 2;
     av_head_stats *st = NULL;
     if (av_dist_agree(av_stats_parse_heads(heads_spec, run.num_layers, run.num_heads, &heads, &count)) != AV_OK) {
-        if (av_dist_rank() == 0) fprintf(stderr, "attnviz stats: %s\n", av_last_error());
+        rc = av_cli_fail("stats", "%s", av_last_error());
         goto done;
     }
     st = av_calloc((size_t)count + 1, sizeof *st);

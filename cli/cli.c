@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "base/util.h"
+#include "engine/dist.h"
 
 int av_cli_fail(const char *cmd, const char *fmt, ...) {
+    if (av_dist_rank() != 0) return 2; /* the processes of an MPI job meet the same fault */
     va_list ap;
     va_start(ap, fmt);
     fprintf(stderr, "attnviz %s: ", cmd);
@@ -19,11 +21,13 @@ int av_cli_fail(const char *cmd, const char *fmt, ...) {
 }
 
 int av_cli_fail_last(void) {
-    fprintf(stderr, "attnviz: %s\n", av_last_error());
+    /* under MPI, an error every process agreed on is said once */
+    if (av_dist_rank() == 0 || !av_dist_error_shared()) fprintf(stderr, "attnviz: %s\n", av_last_error());
     return 2;
 }
 
 int av_cli_usage(const char *cmd, const char *fmt, ...) {
+    if (av_dist_rank() != 0) return 2; /* every process of an MPI job reads the same argv */
     va_list ap;
     va_start(ap, fmt);
     fprintf(stderr, "attnviz %s: ", cmd);

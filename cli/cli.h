@@ -35,11 +35,14 @@ int av_cli_stats_job(const char *run_dir, const char *format, const char *heads)
 int av_cli_view_job(const char *run_dir);
 
 /* ---- messages and values ------------------------------------------------------------ */
-/* Prints "attnviz <cmd>: <message>" on stderr and returns 2. */
+/* Prints "attnviz <cmd>: <message>" on stderr and returns 2 (under MPI rank 0 alone
+ * says it: every process runs the same command on the same inputs). */
 int av_cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Prints "attnviz: <av_last_error()>" on stderr and returns 2. */
+/* Prints "attnviz: <av_last_error()>" on stderr and returns 2; under MPI, an error the
+ * processes agreed on (engine/dist.h) only on rank 0. */
 int av_cli_fail_last(void);
-/* Usage error: "attnviz <cmd>: <message> (see attnviz <cmd> --help)", returns 2. */
+/* Usage error: "attnviz <cmd>: <message> (see attnviz <cmd> --help)", returns 2 (under
+ * MPI said by rank 0 alone: every process parses the same argv). */
 int av_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Parses a whole positive int / double option value; 2 on failure after printing. */
 int av_cli_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);

@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "cli/console.h"
 #include "cli/signals.h"
+#include "engine/dist.h"
 #include "engine/extract.h"
 
 static const char *usage_text =
@@ -45,7 +46,7 @@ int av_cli_extract_job(const char *model, const char *data, const char *out, av_
         return av_cli_fail_last();
     }
     /* only now: a fault of the inputs found above stays a one-line error */
-    if (!e->quiet) fprintf(stderr, "attnviz: %s\n", device_line);
+    if (!e->quiet && av_dist_rank() == 0) fprintf(stderr, "attnviz: %s\n", device_line);
     int rc = av_extract_run(job, res);
     av_extract_close(job);
     av_cli_restore_signals(&saved);
@@ -83,6 +84,7 @@ int av_cmd_extract(int argc, char **argv) {
     if (!out) return av_cli_usage("extract", "-o RUN is required");
     av_extract_result res;
     if (av_cli_extract_job(argv[optind], argv[optind + 1], out, &e, &res)) return 2;
+    if (av_dist_rank() != 0) return 0; /* under MPI rank 0 speaks for the job */
     if (res.f16_overflow)
         fprintf(stderr, "attnviz extract: warning: %lld values exceed the f16 range and are stored as +-inf; "
                         "rerun with --dtype f32\n", (long long)res.f16_overflow);

@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "cli/console.h"
 #include "cli/signals.h"
+#include "engine/dist.h"
 #include "engine/projectrun.h"
 #include "kernels/backend/device.h"
 #include "kernels/tsne/tsne.h"
@@ -70,6 +71,7 @@ int av_cli_project_job(av_run *r, const av_project_opts *o, int quiet, int nargs
     snprintf(line, sizeof line,
              "%sattnviz project: interrupted; finished heads are kept in %s/proj/.partial-%s-%dd; `%s` resumes\n",
              isatty(2) && !quiet ? "\n" : "", r->dir, av_proj_method_name(o->method), o->dim, cmd);
+    if (av_dist_rank() != 0) line[0] = 0; /* under MPI rank 0 says it for the job */
     av_console con;
     av_console_init(&con, "project", quiet);
     av_project_opts po = *o;
@@ -111,10 +113,15 @@ int av_cmd_project(int argc, char **argv) {
                             optind < argc ? argv[optind + 1] : "");
     if (av_cli_project_finish(cmd, &p)) return 2;
     av_run r;
-    if (av_run_open(argv[optind], &r) != AV_OK) return av_cli_fail_last();
-    int *pairs = NULL, npairs = 0, rc;
-    if (av_parse_heads(p.heads, r.num_layers, r.num_heads, &pairs, &npairs) != AV_OK ||
-        av_device_choose(device, &p.opts.device, NULL, 0) != AV_OK) {
+    /* under MPI the processes fail together (engine/dist.h), with one line */
+    if (av_dist_agree(av_run_open(argv[optind], &r)) != AV_OK) {
+        if (r.manifest) av_run_close(&r);
+        return av_cli_fail_last();
+    }
+    int *pairs = NULL, npairs = 0;
+    int rc = av_parse_heads(p.heads, r.num_layers, r.num_heads, &pairs, &npairs);
+    if (rc == AV_OK) rc = av_device_choose(device, &p.opts.device, NULL, 0);
+    if (av_dist_agree(rc) != AV_OK) {
         rc = av_cli_fail_last();
     } else {
         p.opts.heads = pairs;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include "base/util.h"
 #include "cli/cli.h"
+#include "engine/dist.h"
 
 static const char *usage_text =
     "usage: attnviz run MODEL_DIR DATA [-o RUN] [options] [--view]\n"
@@ -30,9 +31,13 @@ static const char *usage_text =
  * device and --quiet. */
 static int project_step(const char *out, av_cli_project *p, const av_cli_extract *e, int nargs, char **args) {
     av_run r;
-    if (av_run_open(out, &r) != AV_OK) return av_cli_fail_last();
+    /* under MPI the processes fail together (engine/dist.h), with one line */
+    if (av_dist_agree(av_run_open(out, &r)) != AV_OK) {
+        if (r.manifest) av_run_close(&r);
+        return av_cli_fail_last();
+    }
     int *pairs = NULL, npairs = 0, rc;
-    if (av_parse_heads(p->heads, r.num_layers, r.num_heads, &pairs, &npairs) != AV_OK) {
+    if (av_dist_agree(av_parse_heads(p->heads, r.num_layers, r.num_heads, &pairs, &npairs)) != AV_OK) {
         rc = av_cli_fail_last();
     } else {
         p->opts.heads = pairs;
@@ -127,10 +132,11 @@ int av_cmd_run(int argc, char **argv) {
     }
     av_extract_result res;
     if (av_cli_extract_job(model, data, out, &e, &res)) goto done;
-    if (res.f16_overflow)
+    const int speak = av_dist_rank() == 0; /* under MPI rank 0 speaks for the job */
+    if (res.f16_overflow && speak)
         fprintf(stderr, "attnviz run: warning: %lld values exceed the f16 range and are stored as +-inf; "
                         "rerun with --dtype f32\n", (long long)res.f16_overflow);
-    if (!e.quiet)
+    if (!e.quiet && speak)
         fprintf(stderr, "attnviz run: extracted %lld items, %lld tokens into %s\n", (long long)res.items,
                 (long long)res.tokens, out);
     if (project_step(out, &p, &e, nargs, args)) {
@@ -142,6 +148,7 @@ int av_cmd_run(int argc, char **argv) {
         goto done;
     }
     rc = 0;
+    if (!speak) goto done; /* the viewer too is rank 0's */
     if (!e.quiet && !view)
         fprintf(stderr, "attnviz run: done; look at it with `attnviz view %s` or `attnviz render %s -o matrix.png`\n",
                 out, out);

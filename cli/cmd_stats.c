@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli/cli.h"
+#include "engine/dist.h"
 #include "engine/stats.h"
 #include "base/util.h"
 
@@ -28,21 +29,32 @@ static const char *usage =
 
 int av_cli_stats_job(const char *run_dir, const char *format, const char *heads_spec) {
     av_run run;
-    /* locked from the start: a second writer is refused before the work, not after */
-    if (av_run_open(run_dir, &run) != AV_OK) return av_cli_fail_last();
-    if (av_run_lock(&run) != AV_OK) {
+    /* under MPI the processes fail together (engine/dist.h), with one line; the heads
+     * are shared out between them and rank 0 writes and prints the result. Locked from
+     * the start (by rank 0 for the whole job): a second writer is refused before the
+     * work, not after. */
+    if (av_dist_agree(av_run_open(run_dir, &run)) != AV_OK) {
+        if (run.manifest) av_run_close(&run);
+        return av_cli_fail_last();
+    }
+    if (av_dist_agree(av_dist_rank() == 0 ? av_run_lock(&run) : AV_OK) != AV_OK) {
         av_run_close(&run);
         return av_cli_fail_last();
     }
     int *heads = NULL, count = 0, rc = 2;
     av_head_stats *st = NULL;
-    if (av_stats_parse_heads(heads_spec, run.num_layers, run.num_heads, &heads, &count) != AV_OK) {
+    if (av_dist_agree(av_stats_parse_heads(heads_spec, run.num_layers, run.num_heads, &heads, &count)) != AV_OK) {
         rc = av_cli_fail("stats", "%s", av_last_error());
         goto done;
     }
-    st = av_calloc((size_t)count, sizeof *st);
-    if (!st || av_stats_compute(&run, heads, count, st) != AV_OK || av_stats_save(&run, st, count) != AV_OK) {
+    st = av_calloc((size_t)count + 1, sizeof *st);
+    if (av_dist_agree(st ? AV_OK : AV_ERR) != AV_OK || av_stats_compute(&run, heads, count, st) != AV_OK ||
+        av_dist_agree(av_dist_rank() == 0 ? av_stats_save(&run, st, count) : AV_OK) != AV_OK) {
         rc = av_cli_fail_last();
+        goto done;
+    }
+    if (av_dist_rank() != 0) {
+        rc = 0;
         goto done;
     }
     if (!strcmp(format, "table")) {

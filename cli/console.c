@@ -6,9 +6,11 @@
 #include <unistd.h>
 #include "base/util.h"
 #include "cli/signals.h"
+#include "engine/dist.h"
 
 static void on_log(void *user, av_log_level level, const char *line) {
     const av_console *c = user;
+    if (c->mute) return;
     if (level == AV_LOG_WARN) fprintf(stderr, "attnviz %s: warning: %s\n", c->cmd, line);
     else if (c->quiet) return;
     else if (level == AV_LOG_INFO) fprintf(stderr, "attnviz %s: %s\n", c->cmd, line);
@@ -53,7 +55,7 @@ static void summary(const av_console *c, const av_progress_report *r) {
 
 static void on_progress(void *user, const av_progress_report *r) {
     av_console *c = user;
-    if (c->quiet) return;
+    if (c->quiet || c->mute) return;
     if (r->phase == AV_PROGRESS_START) c->start = c->last_draw = av_now();
     else if (r->phase == AV_PROGRESS_STEP) draw(c, r);
     else summary(c, r);
@@ -64,6 +66,7 @@ void av_console_init(av_console *c, const char *cmd, int quiet) {
     c->cmd = cmd;
     c->quiet = quiet;
     c->tty = isatty(2);
+    c->mute = av_dist_rank() != 0;
     c->ctx.stop = &av_cli_stop;
     c->ctx.log = on_log;
     c->ctx.progress = on_progress;

@@ -9,7 +9,8 @@
  *             second; otherwise (logs, CI) a plain line every 30 seconds, so a long job
  *             in a log still shows it is alive. The end writes one summary line,
  *             "<label>: N <unit> in S s (R <unit>/s)[; note]". Left out with --quiet.
- * The context's stop flag is av_cli_stop (cli/signals.h). One console per job; it holds
+ * Under MPI only rank 0 speaks (the engine reports the whole job's progress there); the
+ * other processes' consoles say nothing. The context's stop flag is av_cli_stop (cli/signals.h). One console per job; it holds
  * no resources. */
 #ifndef AV_CLI_CONSOLE_H
 #define AV_CLI_CONSOLE_H
@@ -20,6 +21,7 @@ typedef struct {
     const char *cmd;        /* the name in the lines: "extract", "project" */
     int quiet;
     int tty;                /* stderr is a terminal */
+    int mute;               /* a process of an MPI job other than rank 0 */
     double start, last_draw;
 } av_console;
 

@@ -3,7 +3,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include "base/util.h"
 #include "cli/cli.h"
+#include "engine/dist.h"
 
 typedef struct { const char *name; int (*fn)(int, char **); const char *summary; } command;
 
@@ -39,8 +41,12 @@ int main(int argc, char **argv) {
     }
     for (size_t i = 0; i < NCOMMANDS; i++)
         if (!strcmp(argv[1], commands[i].name)) {
+            /* a process of an MPI job (mpirun, srun) joins it; any other does nothing here */
+            if (av_dist_init(&argc, &argv) != AV_OK) return av_cli_fail_last();
             av_cli_reset_getopt();
-            return commands[i].fn(argc - 1, argv + 1);
+            int rc = commands[i].fn(argc - 1, argv + 1);
+            av_dist_finalize();
+            return rc;
         }
     fprintf(stderr, "attnviz: unknown command '%s' (see attnviz --help)\n", argv[1]);
     return 2;

@@ -89,15 +89,50 @@ int av_extract_open(const char *model_dir, const char *data, const char *run_arg
     j->t0 = t0;
     j->be = be;
     j->q.fd = j->k.fd = j->vn.fd = -1;
+    j->multi = av_dist_size() > 1;
     memcpy(j->run_dir, run_dir, sizeof run_dir);
-    if (copy_path(j->model_dir, sizeof j->model_dir, model_dir) || copy_path(j->data, sizeof j->data, data) ||
-        load_model(j) || load_data(j) || av_extract_items(j) || av_extract_open_partial(j) ||
-        av_model_set_pack(&j->model, o->dtype) || av_extract_plan_memory(j)) {
+    /* Under MPI every process reads the same inputs, so a fault of them is met by all;
+     * each step that can fail on one process alone is agreed on (engine/dist.h). The
+     * batch plan must be the same everywhere: the smallest memory budget decides it. */
+    int rc = copy_path(j->model_dir, sizeof j->model_dir, model_dir) || copy_path(j->data, sizeof j->data, data) ||
+                     load_model(j) || load_data(j) || av_extract_items(j) ||
+                     av_model_set_pack(&j->model, o->dtype) || av_extract_plan_memory(j)
+                 ? AV_ERR
+                 : AV_OK;
+    if (av_dist_agree(rc) || av_dist_min_i64(&j->max_rows)) {
+        av_extract_close(j);
+        return AV_ERR;
+    }
+    av_extract_share(j);
+    if (av_extract_open_partial(j) || (j->multi && av_dist_counter_open(&j->counter))) {
         av_extract_close(j);
         return AV_ERR;
     }
     *out = j;
     return AV_OK;
+}
+
+/* A job of several processes after its batches: when any process failed (it told the
+ * others, who stopped after their batch), every process keeps its finished items behind
+ * its checkpoint, and all end with one message, the failing process's. */
+static int agree_batches(av_extract_job *j, int rc) {
+    if (rc) av_dist_counter_fail(j->counter);
+    if (av_dist_agree(rc) == AV_OK) return AV_OK;
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", av_last_error());
+    if (!j->keep_partial && j->items_done > 0 && av_extract_checkpoint(j) == AV_OK) j->keep_partial = 1;
+    j->keep_partial = av_dist_any(j->keep_partial);
+    double done = (double)j->items_done;
+    if (av_dist_sum_f64(&done, 1)) return AV_ERR;
+    /* rank 0's line for the job, agreed again so that it is said once */
+    if (av_stop_requested(j->o.ctx))
+        av_fail("interrupted after %.0f of %lld items; the same command resumes from %s", done, (long long)j->n_items,
+                j->tmp);
+    else if (j->keep_partial)
+        av_fail("%s (%.0f of %lld items are done and kept in %s; the same command resumes)", msg, done,
+                (long long)j->n_items, j->tmp);
+    else av_fail("%s", msg);
+    return av_dist_agree(AV_ERR);
 }
 
 /* After a failure midway: hours of work are not thrown away for one fault, so what is
@@ -121,33 +156,52 @@ int av_extract_run(av_extract_job *j, av_extract_result *res) {
                (long long)nb * j->longest, j->longest, o->batch > 0 ? "" : ", sized to the memory");
     }
     int64_t toks_done = 0;
-    for (int64_t i = 0; i < j->items_done; i++) toks_done += j->len[j->order[i]];
+    for (int64_t i = j->lo; i < j->lo + j->items_done; i++) toks_done += j->len[j->order[i]];
+    /* several processes: the job's tokens and items done (rank 0 shows the job) */
+    double done[2] = {(double)toks_done, (double)j->items_done};
+    if (j->multi) {
+        if (av_dist_sum_f64(done, 2)) return AV_ERR;
+        av_dist_counter_done(j->counter, toks_done);
+    }
     av_progress prog;
-    av_progress_start(&prog, o->ctx, "extract", "tokens", j->n_tokens, toks_done);
-    if (j->items_done)
-        av_log(o->ctx, AV_LOG_INFO, "resuming %s: %lld of %lld items were done", j->tmp, (long long)j->items_done,
+    av_progress_start(&prog, o->ctx, "extract", "tokens", j->n_tokens, (int64_t)done[0]);
+    if (done[1] > 0)
+        av_log(o->ctx, AV_LOG_INFO, "resuming %s: %lld of %lld items were done", j->tmp, (long long)done[1],
                (long long)j->n_items);
     j->last_checkpoint = av_now();
     double t_run = av_now();
-    const int64_t items_before = j->items_done;
     int rc = av_extract_batches(j, &prog);
     t_run = av_now() - t_run;
-    if (rc && !j->keep_partial && j->items_done > 0) keep_done_items(j);
+    if (j->multi) rc = agree_batches(j, rc);
+    else if (rc && !j->keep_partial && j->items_done > 0) keep_done_items(j);
     if (rc) return rc;
     char note[160];
     snprintf(note, sizeof note, "%lld items on %s", (long long)j->n_items, j->be->name);
-    if (items_before)
+    if (done[1] > 0)
         snprintf(note + strlen(note), sizeof note - strlen(note), " (%lld of them in this run)",
-                 (long long)(j->n_items - items_before));
+                 (long long)(j->n_items - (int64_t)done[1]));
+    if (j->multi) snprintf(note + strlen(note), sizeof note - strlen(note), ", %d processes", av_dist_size());
     if (j->truncated)
         snprintf(note + strlen(note), sizeof note - strlen(note), ", %lld truncated to %d tokens",
                  (long long)j->truncated, c->max_positions);
     av_progress_end(&prog, note);
     double t_flush = av_now();
-    if (av_extract_array_close(&j->q, 1) || av_extract_array_close(&j->k, 1) || av_extract_array_close(&j->vn, 1))
-        return AV_ERR;
+    rc = av_extract_array_close(&j->q, 1) || av_extract_array_close(&j->k, 1) || av_extract_array_close(&j->vn, 1)
+             ? AV_ERR
+             : AV_OK;
     t_flush = av_now() - t_flush;
-    if (av_extract_publish(j)) return AV_ERR;
+    if (j->multi) {
+        /* every process's rows are on the disk: rank 0 sums the means and publishes */
+        int64_t LH = (int64_t)c->num_layers * c->num_heads;
+        double over = (double)j->f16_overflow;
+        if (av_dist_agree(rc) || av_dist_sum_f64(j->qsum, LH) || av_dist_sum_f64(j->ksum, LH) ||
+            av_dist_sum_f64(j->vsum, LH) || av_dist_sum_f64(&over, 1))
+            return AV_ERR;
+        j->f16_overflow = (int64_t)over;
+        if (av_dist_agree(av_dist_rank() == 0 ? av_extract_publish(j) : AV_OK)) return AV_ERR;
+    } else if (rc || av_extract_publish(j)) {
+        return AV_ERR;
+    }
     j->tmp_made = 0;
     if (res) {
         res->items = j->n_items;
@@ -166,6 +220,7 @@ int av_extract_run(av_extract_job *j, av_extract_result *res) {
 
 void av_extract_close(av_extract_job *j) {
     if (!j) return;
+    av_dist_counter_close(j->counter);
     av_extract_array_close(&j->q, 0);
     av_extract_array_close(&j->k, 0);
     av_extract_array_close(&j->vn, 0);

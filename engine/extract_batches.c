@@ -3,6 +3,7 @@
  * into the mapped arrays, a checkpoint every 30 s, and a stop after the batch in which
  * the caller asked for one. */
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "base/dtype.h"
@@ -13,18 +14,31 @@
 
 enum { CHECKPOINT_SECONDS = 30 };
 
-/* After each batch: a checkpoint when one is due; when the caller asked to stop, a last
- * one and a stop that leaves the partial folder for the next run. */
-static int after_batch(av_extract_job *j, int64_t items_done) {
-    j->items_done = items_done;
+/* After each batch (s: the run order's next item): a checkpoint when one is due; when the
+ * caller asked to stop, a last one and a stop that leaves the partial folder for the next
+ * run; under MPI, a stop when another process failed. */
+static int after_batch(av_extract_job *j, int64_t s) {
+    j->items_done = s - j->lo;
+    const int64_t share = j->hi - j->lo;
     if (av_stop_requested(j->o.ctx)) {
         if (av_extract_checkpoint(j)) return AV_ERR;
         j->keep_partial = 1;
         return av_fail("interrupted after %lld of %lld items; the same command resumes from %s",
-                       (long long)items_done, (long long)j->n_items, j->tmp);
+                       (long long)j->items_done, (long long)share, j->tmp);
     }
-    if (av_now() - j->last_checkpoint >= CHECKPOINT_SECONDS && items_done < j->n_items) return av_extract_checkpoint(j);
+    if (j->multi && av_dist_counter_failed(j->counter)) j->halted = 1;
+    if (av_now() - j->last_checkpoint >= CHECKPOINT_SECONDS && j->items_done < share) return av_extract_checkpoint(j);
     return AV_OK;
+}
+
+/* Tokens done: under MPI rank 0 shows the whole job's, counted by every process. */
+static void progressed(av_extract_job *j, av_progress *p, int64_t toks) {
+    if (!j->multi) {
+        av_progress_add(p, toks);
+        return;
+    }
+    int64_t job = av_dist_counter_done(j->counter, toks);
+    if (av_dist_rank() == 0 && job > p->done) av_progress_add(p, job - p->done);
 }
 
 
@@ -41,6 +55,22 @@ static int64_t count_f16_inf(const uint16_t *x, int64_t n) {
  * length, the arrays keep the dataset's order), hence one copy per item and head. Query
  * heads h < H carry q and |v|; key heads h < Hkv (all of them without grouped-query
  * attention) carry k. */
+/* n bytes at byte offset off of an output array's body: into the mapping, or through
+ * MPI-IO in a job of several processes. */
+static int put(av_extract_array *a, size_t off, const void *src, size_t n) {
+    if (a->map) {
+        memcpy(a->map + a->hdr + off, src, n);
+        return AV_OK;
+    }
+    return av_dist_file_write_at(a->file, (int64_t)(a->hdr + off), src, n);
+}
+
+/* A batch's sum of norms on a grid of 2^-16: sums of such values are exact in a double
+ * (below 2^37), so the run's totals do not depend on the order batches are added in, and
+ * a job of several processes, whose totals add up each process's share, writes the same
+ * manifest as one process (the mean moves by under 1e-5 / tokens). */
+static double on_grid(double x) { return ldexp(nearbyint(ldexp(x, 16)), -16); }
+
 static int sink(void *user, const av_layer_out *o) {
     av_extract_job *j = user;
     double t0 = av_now();
@@ -48,48 +78,59 @@ static int sink(void *user, const av_layer_out *o) {
     const int64_t n = j->n_tokens;
     const size_t es = av_dtype_size(j->o.dtype);
     int64_t over = 0;
+    int failed = 0;
+    char err[1024] = "";
     j->first[0] = 0;
     for (int b = 0; b < o->B; b++) j->first[b + 1] = j->first[b] + o->lengths[b];
 #pragma omp parallel for schedule(dynamic) reduction(+ : over)
     for (int h = 0; h < H; h++) {
-        for (int b = 0; b < o->B; b++) {
+        uint16_t *v16 = j->o.dtype == AV_DT_F32 ? NULL : malloc(sizeof *v16 * (size_t)j->longest);
+        int rc = j->o.dtype == AV_DT_F32 || v16 ? AV_OK : av_fail("out of memory");
+        for (int b = 0; b < o->B && rc == AV_OK; b++) {
             int64_t it = j->batch_items[b], len = j->len[it];
             int64_t dst = ((int64_t)l * H + h) * n + j->off[it];    /* token row in [L, H, T, .] */
             int64_t kdst = ((int64_t)l * Hkv + h) * n + j->off[it]; /* token row in [L, Hkv, T, .] */
             int64_t src = (int64_t)h * o->n + j->first[b];          /* token row in [H, n, .] */
             const uint8_t *qs = (const uint8_t *)o->qp + (size_t)(src * d) * es;
             const uint8_t *ks = (const uint8_t *)o->kp + (size_t)(src * d) * es;
-            memcpy(j->q.map + j->q.hdr + (size_t)(dst * d) * es, qs, (size_t)(len * d) * es);
-            if (h < Hkv) memcpy(j->k.map + j->k.hdr + (size_t)(kdst * d) * es, ks, (size_t)(len * d) * es);
             const float *vs = o->vnp + src;
-            uint8_t *vd = j->vn.map + j->vn.hdr + (size_t)dst * es;
-            if (j->o.dtype == AV_DT_F32) memcpy(vd, vs, (size_t)len * sizeof(float));
-            else {
+            if (j->o.dtype != AV_DT_F32) {
                 for (int64_t t = 0; t < len; t++) {
-                    uint16_t v16 = av_f32_to_f16(vs[t]);
-                    memcpy(vd + 2 * t, &v16, 2);
-                    over += (v16 & 0x7fff) == 0x7c00;
+                    v16[t] = av_f32_to_f16(vs[t]);
+                    over += (v16[t] & 0x7fff) == 0x7c00;
                 }
                 over += count_f16_inf((const uint16_t *)(const void *)qs, len * d);
                 if (h < Hkv) over += count_f16_inf((const uint16_t *)(const void *)ks, len * d);
             }
+            if (put(&j->q, (size_t)(dst * d) * es, qs, (size_t)(len * d) * es) ||
+                (h < Hkv && put(&j->k, (size_t)(kdst * d) * es, ks, (size_t)(len * d) * es)) ||
+                put(&j->vn, (size_t)dst * es, v16 ? (const void *)v16 : (const void *)vs, (size_t)len * es))
+                rc = AV_ERR;
         }
-        j->qsum[(int64_t)l * H + h] += o->sums[h];
-        j->ksum[(int64_t)l * H + h] += o->sums[H + h];
-        j->vsum[(int64_t)l * H + h] += o->sums[2 * H + h];
+        free(v16);
+        if (rc != AV_OK) {
+#pragma omp critical(av_extract_sink)
+            if (!failed) {
+                failed = 1;
+                snprintf(err, sizeof err, "%s", av_last_error());
+            }
+        }
+        j->qsum[(int64_t)l * H + h] += on_grid(o->sums[h]);
+        j->ksum[(int64_t)l * H + h] += on_grid(o->sums[H + h]);
+        j->vsum[(int64_t)l * H + h] += on_grid(o->sums[2 * H + h]);
     }
     j->f16_overflow += over;
     j->write_seconds += av_now() - t0;
-    return AV_OK;
+    return failed ? av_fail("%s", err) : AV_OK;
 }
 
 static int run_text(av_extract_job *j, av_progress *p) {
     const int64_t *order = j->order;
     /* the plan: longest items first, each batch as wide as its first item */
     int64_t cap_rows = 0, cap_items = 0;
-    for (int64_t s = j->items_done; s < j->n_items;) {
+    for (int64_t s = j->lo + j->items_done; s < j->hi;) {
         int T = j->len[order[s]], nb = av_extract_batch_items(j, T);
-        if (nb > j->n_items - s) nb = (int)(j->n_items - s);
+        if (nb > j->hi - s) nb = (int)(j->hi - s);
         if ((int64_t)nb * T > cap_rows) cap_rows = (int64_t)nb * T;
         if (nb > cap_items) cap_items = nb;
         s += nb;
@@ -100,10 +141,10 @@ static int run_text(av_extract_job *j, av_progress *p) {
     int rc = ids && types && lengths && j->first ? AV_OK : AV_ERR;
     int32_t pad = av_tokenizer_pad(j->tok);
     if (pad < 0) pad = 0; /* any valid id: padded rows are masked and never stored */
-    for (int64_t s = j->items_done; rc == AV_OK && s < j->n_items;) {
+    for (int64_t s = j->lo + j->items_done; rc == AV_OK && !j->halted && s < j->hi;) {
         int T = j->len[order[s]]; /* longest first */
         int nb = av_extract_batch_items(j, T);
-        if (nb > j->n_items - s) nb = (int)(j->n_items - s);
+        if (nb > j->hi - s) nb = (int)(j->hi - s);
         for (int b = 0; b < nb; b++) {
             int64_t it = order[s + b];
             int n = j->len[it];
@@ -121,7 +162,7 @@ static int run_text(av_extract_job *j, av_progress *p) {
         rc = av_model_forward(&j->model, &batch, sink, j, NULL);
         int64_t toks = 0;
         for (int b = 0; b < nb; b++) toks += lengths[b];
-        av_progress_add(p, toks);
+        progressed(j, p, toks);
         s += nb;
         if (rc == AV_OK) rc = after_batch(j, s);
     }
@@ -159,8 +200,8 @@ static int run_images(av_extract_job *j, av_progress *p) {
     char (*errs)[1024] = av_calloc((size_t)B, sizeof *errs);
     j->first = av_malloc(sizeof(int64_t) * (size_t)(B + 1));
     int rc = pixels && rows && lengths && errs && j->first ? AV_OK : AV_ERR;
-    for (int64_t s = j->items_done; rc == AV_OK && s < j->n_items; s += B) {
-        int nb = (int)(j->n_items - s < B ? j->n_items - s : B), bad = -1;
+    for (int64_t s = j->lo + j->items_done; rc == AV_OK && !j->halted && s < j->hi; s += B) {
+        int nb = (int)(j->hi - s < B ? j->hi - s : B), bad = -1;
         /* decoding and resizing are per image and independent: spread over the threads */
 #pragma omp parallel for schedule(dynamic)
         for (int b = 0; b < nb; b++) {
@@ -178,7 +219,7 @@ static int run_images(av_extract_job *j, av_progress *p) {
         av_batch batch = {.B = nb, .T = T, .lengths = lengths, .pixels = pixels};
         j->batch_items = rows;
         rc = av_model_forward(&j->model, &batch, sink, j, NULL);
-        av_progress_add(p, (int64_t)nb * T);
+        progressed(j, p, (int64_t)nb * T);
         if (rc == AV_OK) rc = after_batch(j, s + nb);
     }
     free(pixels);

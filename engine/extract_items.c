@@ -161,6 +161,31 @@ static int run_order(av_extract_job *j) {
     return AV_OK;
 }
 
+/* Items in the batch that starts at s (of the run order), as the batch loops cut them. */
+static int64_t batch_at(const av_extract_job *j, int64_t s) {
+    int T = j->cfg->type == AV_MODEL_VIT ? (int)j->cfg->max_positions : j->len[j->order[s]];
+    int64_t nb = av_extract_batch_items(j, T);
+    return nb < j->n_items - s ? nb : j->n_items - s;
+}
+
+void av_extract_share(av_extract_job *j) {
+    int64_t size = av_dist_size(), rank = av_dist_rank();
+    j->lo = 0;
+    j->hi = j->n_items;
+    if (size < 2) return;
+    /* rank r starts at the first batch that begins at or after r/size of the tokens */
+    j->lo = j->hi = j->n_items;
+    int64_t acc = 0;
+    for (int64_t s = 0; s < j->n_items;) {
+        if (j->lo == j->n_items && acc * size >= rank * j->n_tokens) j->lo = s;
+        if (rank + 1 < size && j->hi == j->n_items && acc * size >= (rank + 1) * j->n_tokens) j->hi = s;
+        int64_t nb = batch_at(j, s);
+        for (int64_t b = 0; b < nb; b++) acc += j->len[j->order[s + b]];
+        s += nb;
+    }
+    if (j->hi < j->lo) j->hi = j->lo;
+}
+
 int av_extract_items(av_extract_job *j) {
     if ((j->cfg->type == AV_MODEL_VIT ? vit_items(j) : tokenize_all(j)) || run_order(j)) return AV_ERR;
     j->longest = 1;

@@ -5,21 +5,31 @@
  *   extract_output.c   RUN.partial: its arrays, token files, checkpoint, manifest, publishing
  *   extract_batches.c  the batch loop: forward passes, the sink that stores q/k/|v|, stops
  * Only these files include this header. The job owns everything it points to;
- * av_extract_close frees it. */
+ * av_extract_close frees it.
+ *
+ * Under MPI (engine/dist.h) every process loads the model and the data and plans the
+ * same batches; the batches are cut into one contiguous share of the run order per
+ * process, balanced by tokens ([lo, hi)), so each item is computed in the very batch a
+ * single process would put it in. Rank 0 owns RUN.partial (lock, token files, the
+ * arrays created at full size, the manifest and the rename); every process writes its
+ * items' rows into the arrays in place with MPI-IO and keeps its own checkpoint. */
 #ifndef AV_ENGINE_EXTRACT_JOB_H
 #define AV_ENGINE_EXTRACT_JOB_H
 #include <cjson/cJSON.h>
 #include <stdint.h>
 #include "base/lock.h"
 #include "datasets/dataset.h"
+#include "engine/dist.h"
 #include "engine/extract.h"
 #include "models/model.h"
 #include "models/tokenizer.h"
 
-/* A memory-mapped output array: header written, body filled at computed offsets. */
+/* An output array, header written, body filled at computed offsets: memory-mapped in a
+ * job of one process, written through MPI-IO (file) in a job of several. */
 typedef struct {
     int fd;
     uint8_t *map;
+    av_dist_file *file;
     size_t size, hdr;
     char path[4200];
 } av_extract_array;
@@ -55,9 +65,17 @@ struct av_extract_job {
     int64_t *order;           /* the run order: longest text first (extract_items.c) */
     /* batch plan: tokens one batch may hold (from the memory budget) */
     int64_t max_rows;
-    /* resume: what decides the arrays, items complete (in run order), last checkpoint */
+    /* this process's share of the run order: items lo .. hi-1 (all of them in one process) */
+    int64_t lo, hi;
+    int multi;                /* a job of several processes */
+    /* several processes: the job's progress, and a failure that stops every process */
+    av_dist_counter *counter;
+    int halted;               /* another process failed: this one stopped after its batch */
+    /* resume: what decides the arrays, items complete (of the share, in run order), the
+     * checkpoint file's name, last checkpoint */
     cJSON *params;
     int64_t items_done;
+    char ckpt[64];
     double last_checkpoint;
     int keep_partial;         /* interrupted or failed midway: leave RUN.partial for the next run */
     av_folder_lock lock;      /* RUN.partial/.lock, held while this process writes there */
@@ -75,6 +93,9 @@ int av_extract_batch_items(const av_extract_job *j, int T);
 /* Sets max_rows from --max-memory or the device's free memory; fails when even one item
  * of the longest length does not fit. */
 int av_extract_plan_memory(av_extract_job *j);
+/* Sets lo, hi: this process's share of the batches, by tokens (the whole run order in a
+ * job of one process). max_rows must be the same on every process. */
+void av_extract_share(av_extract_job *j);
 
 /* ---- extract_output.c --------------------------------------------------------------- */
 /* Where RUN may go: never the model or the data, a folder holding them (RUN or
@@ -86,7 +107,7 @@ int av_extract_check_output(const char *run_dir, const char *model_dir, const ch
  * (items_done, sums and keep_partial set), else made afresh (a line says why an existing
  * one is not resumed); locks it, maps the arrays and writes the token files. */
 int av_extract_open_partial(av_extract_job *j);
-/* Flushes the arrays, then records that items_done items are complete. */
+/* Flushes the arrays, then records that items_done items (of the share) are complete. */
 int av_extract_checkpoint(av_extract_job *j);
 /* Flushes and closes one array; with keep = 0 only releases it. */
 int av_extract_array_close(av_extract_array *a, int keep);

@@ -1,6 +1,7 @@
 /* extract_output.c - RUN.partial of an extraction (extract_job.h): opened afresh or
  * resumed from its checkpoint, its memory-mapped arrays, the token and item files, the
  * checkpoint, and at the end the manifest and the rename to RUN. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -17,10 +18,15 @@
 #include "engine/extract_resume.h"
 #include "engine/runfolder.h"
 
+/* How out_open treats the file: a job of one process maps it; in a job of several,
+ * rank 0 creates it (sized, header written) and every process then opens it with MPI-IO. */
+typedef enum { OUT_MAP, OUT_CREATE, OUT_LAYOUT } out_mode;
+
 /* With reuse, an existing file of exactly the right size and header is opened as it is
- * (a resumed extraction); anything else is created empty. */
+ * (a resumed extraction); anything else is created empty. OUT_LAYOUT only computes the
+ * path and the sizes. */
 static int out_open(av_extract_array *a, const char *dir, const char *name, av_dtype dt, int ndim, const int64_t *shape,
-                    int reuse) {
+                    int reuse, out_mode mode) {
     memset(a, 0, sizeof *a);
     a->fd = -1;
     av_path_join(a->path, sizeof a->path, dir, name);
@@ -29,6 +35,7 @@ static int out_open(av_extract_array *a, const char *dir, const char *name, av_d
     int64_t count = 1;
     for (int i = 0; i < ndim; i++) count *= shape[i];
     a->size = a->hdr + (size_t)count * av_dtype_size(dt);
+    if (mode == OUT_LAYOUT) return AV_OK;
     struct stat st;
     if (reuse && (stat(a->path, &st) != 0 || (size_t)st.st_size != a->size))
         return av_fail("%s: does not match its checkpoint (remove the folder to start afresh)", a->path);
@@ -43,6 +50,12 @@ static int out_open(av_extract_array *a, const char *dir, const char *name, av_d
         a->fd = -1;
         return AV_ERR;
     }
+    if (mode == OUT_CREATE) {
+        int ok = pwrite(a->fd, hdr, a->hdr, 0) == (ssize_t)a->hdr;
+        close(a->fd);
+        a->fd = -1;
+        return ok ? AV_OK : av_fail("%s: write failed (%s)", a->path, strerror(errno));
+    }
     void *m = mmap(NULL, a->size, PROT_READ | PROT_WRITE, MAP_SHARED, a->fd, 0);
     if (m == MAP_FAILED) {
         av_fail("%s: cannot map %zu bytes (%s)", a->path, a->size, strerror(errno));
@@ -55,14 +68,16 @@ static int out_open(av_extract_array *a, const char *dir, const char *name, av_d
     return AV_OK;
 }
 
-/* Puts what the mapping holds on the disk (a checkpoint's first half). */
+/* Puts what the mapping holds, or what this process wrote, on the disk (a checkpoint's
+ * first half). */
 static int out_flush(av_extract_array *a) {
     if (a->map && msync(a->map, a->size, MS_SYNC) != 0) return av_fail("%s: write failed (%s)", a->path, strerror(errno));
-    return AV_OK;
+    return a->file ? av_dist_file_sync(a->file) : AV_OK;
 }
 
 int av_extract_array_close(av_extract_array *a, int keep) {
-    int rc = AV_OK;
+    int rc = av_dist_file_close(a->file, keep);
+    a->file = NULL;
     if (a->map) {
         if (keep && msync(a->map, a->size, MS_SYNC) != 0) rc = av_fail("%s: write failed (%s)", a->path, strerror(errno));
         munmap(a->map, a->size);
@@ -141,7 +156,9 @@ int av_extract_check_output(const char *run_dir, const char *model_dir, const ch
     if (!av_run_is_run_folder(run_dir))
         return av_fail("%s: exists and is not an attnviz run folder (no manifest.json saying \"format\": \"%s\"); "
                        "--force replaces only run folders: move it away or choose another -o", run_dir, AV_RUN_FORMAT);
-    /* a run that another attnviz writes into is not replaced under it */
+    /* a run that another attnviz writes into is not replaced under it (asked by one
+     * process of a job: two asking at once would find each other's probe) */
+    if (av_dist_rank() != 0) return AV_OK;
     av_folder_lock l;
     if (av_folder_lock_take(&l, run_dir, run_dir) != AV_OK) return AV_ERR;
     av_folder_lock_release(&l);
@@ -152,7 +169,7 @@ int av_extract_checkpoint(av_extract_job *j) {
     if (out_flush(&j->q) || out_flush(&j->k) || out_flush(&j->vn)) return AV_ERR;
     int64_t L = j->cfg->num_layers, H = j->cfg->num_heads;
     av_resume_state st = {j->items_done, j->f16_overflow, j->qsum, j->ksum, j->vsum, L * H};
-    if (av_resume_save(j->tmp, j->params, &st)) return AV_ERR;
+    if (av_resume_save(j->tmp, j->ckpt, j->params, &st)) return AV_ERR;
     j->last_checkpoint = av_now();
     return AV_OK;
 }
@@ -323,53 +340,138 @@ static int rename_into_place(const av_extract_job *j) {
     return AV_OK;
 }
 
+/* The checkpoints in RUN.partial: resume.json, and resume-rank<R>-of-<N>.json of jobs
+ * of several processes. */
+static void remove_checkpoints(const char *dir) {
+    DIR *d = opendir(dir);
+    char path[4400];
+    for (struct dirent *e; d && (e = readdir(d));)
+        if (!strcmp(e->d_name, "resume.json") || !strncmp(e->d_name, "resume-rank", 11))
+            unlink(av_path_join(path, sizeof path, dir, e->d_name));
+    if (d) closedir(d);
+}
+
 int av_extract_publish(av_extract_job *j) {
     if (write_manifest(j)) return AV_ERR;
-    /* the run is complete: its checkpoint, marker and lock file are not part of it (its
+    /* the run is complete: its checkpoints, marker and lock file are not part of it (its
      * manifest proves it is a run folder now; nothing is written into it after the
      * rename, so the lock may go first) */
     char aux[4300];
-    unlink(av_path_join(aux, sizeof aux, j->tmp, "resume.json"));
+    remove_checkpoints(j->tmp);
     unlink(av_path_join(aux, sizeof aux, j->tmp, AV_MARKER_FILE));
     unlink(av_path_join(aux, sizeof aux, j->tmp, ".lock"));
     return rename_into_place(j);
 }
 
+/* The arrays of RUN.partial [L, H, T, d] and [L, H, T]. */
+static int open_arrays(av_extract_job *j, int reuse, out_mode mode) {
+    const av_model_config *c = j->cfg;
+    int64_t shape[4] = {c->num_layers, c->num_heads, j->n_tokens, c->head_dim};
+    int64_t kshape[4] = {c->num_layers, c->num_kv_heads, j->n_tokens, c->head_dim};
+    av_dtype dt = j->o.dtype;
+    return out_open(&j->q, j->tmp, "q.npy", dt, 4, shape, reuse, mode) ||
+                   out_open(&j->k, j->tmp, "k.npy", dt, 4, kshape, reuse, mode) ||
+                   out_open(&j->vn, j->tmp, "v_norm.npy", dt, 3, shape, reuse, mode)
+               ? AV_ERR
+               : AV_OK;
+}
+
+static void zero_sums(av_extract_job *j) {
+    size_t LH = (size_t)j->cfg->num_layers * j->cfg->num_heads;
+    memset(j->vsum, 0, sizeof(double) * LH);
+    memset(j->qsum, 0, sizeof(double) * LH);
+    memset(j->ksum, 0, sizeof(double) * LH);
+}
+
+/* What stands at RUN.partial before a job uses it: nothing, an empty folder (removed: it
+ * holds nothing to lose), or a folder with an extraction's marker. Anything else is
+ * refused, never resumed into or removed. */
+static int check_partial(const av_extract_job *j) {
+    struct stat lst;
+    if (lstat(j->tmp, &lst) != 0) return AV_OK;
+    if (!av_is_dir(j->tmp)) return av_fail("%s: exists and is not a folder; move it away or choose another -o", j->tmp);
+    if (av_dir_is_empty(j->tmp) && rmdir(j->tmp) != 0)
+        return av_fail("%s: cannot remove the empty folder: %s", j->tmp, strerror(errno));
+    if (av_is_dir(j->tmp) && !av_marker_says(j->tmp, partial_marker))
+        return av_fail("%s: exists and was not made by attnviz (it has no %s marker); move it away or choose "
+                       "another -o", j->tmp, AV_MARKER_FILE);
+    return AV_OK;
+}
+
+/* A job of several processes (extract_job.h): each process resumes its share from its
+ * own checkpoint, and one without a usable checkpoint does its whole share again (its
+ * rows are simply written anew). When no process has one, rank 0 starts the folder
+ * afresh. Every step ends in av_dist_agree, so the processes fail together. */
+static int open_partial_multi(av_extract_job *j, av_resume_state *st) {
+    const int root = av_dist_rank() == 0, size = av_dist_size();
+    snprintf(j->ckpt, sizeof j->ckpt, "resume-rank%d-of-%d.json", av_dist_rank(), size);
+    cJSON_AddNumberToObject(j->params, "processes", size);
+    cJSON_AddNumberToObject(j->params, "rank", av_dist_rank());
+    cJSON_AddNumberToObject(j->params, "first_item", (double)j->lo);
+    cJSON_AddNumberToObject(j->params, "end_item", (double)j->hi);
+    if (av_dist_agree(root ? check_partial(j) : AV_OK)) return AV_ERR;
+    const int existed = av_is_dir(j->tmp);
+    if (av_dist_agree(root && existed ? lock_partial(j) : AV_OK)) return AV_ERR;
+    char why[160] = "";
+    const int resume = existed && av_resume_load(j->tmp, j->ckpt, j->params, st, why, sizeof why);
+    const int reuse = av_dist_any(resume);
+    int rc = AV_OK;
+    j->keep_partial = reuse; /* some process's checkpoint is worth keeping, whatever happens */
+    if (resume) {
+        j->items_done = st->items_done;
+        j->f16_overflow = st->f16_overflow;
+    } else {
+        zero_sums(j);
+    }
+    if (!reuse) {
+        if (root && existed) {
+            av_log(j->o.ctx, AV_LOG_INFO, "starting %s afresh: %s", j->tmp,
+                   why[0] ? why : "it holds no checkpoint of a job of this many processes");
+            av_folder_lock_release(&j->lock);
+            rc = av_rm_rf(j->tmp);
+        }
+        if (root && rc == AV_OK) rc = make_marked_folder(j->tmp) || lock_partial(j) ? AV_ERR : AV_OK;
+    }
+    if (root && rc == AV_OK) {
+        j->tmp_made = 1;
+        rc = open_arrays(j, reuse, OUT_CREATE) || write_token_files(j) ? AV_ERR : AV_OK;
+    }
+    if (!root) rc = open_arrays(j, reuse, OUT_LAYOUT);
+    if (av_dist_agree(rc)) return AV_ERR;
+    rc = av_dist_file_open(j->q.path, &j->q.file) || av_dist_file_open(j->k.path, &j->k.file) ||
+                 av_dist_file_open(j->vn.path, &j->vn.file)
+             ? AV_ERR
+             : AV_OK;
+    return av_dist_agree(rc);
+}
+
 int av_extract_open_partial(av_extract_job *j) {
     const av_model_config *c = j->cfg;
     snprintf(j->tmp, sizeof j->tmp, "%s.partial", j->run_dir);
+    snprintf(j->ckpt, sizeof j->ckpt, "resume.json");
     int64_t LH = (int64_t)c->num_layers * c->num_heads;
     j->vsum = av_calloc((size_t)LH, sizeof(double));
     j->qsum = av_calloc((size_t)LH, sizeof(double));
     j->ksum = av_calloc((size_t)LH, sizeof(double));
     j->params = av_resume_params(j->model_dir, j->data, &j->o, j->n_items, j->n_tokens, c->num_layers, c->num_heads,
                                  c->head_dim);
-    if (!j->vsum || !j->qsum || !j->ksum || !j->params) return AV_ERR;
+    int rc = j->vsum && j->qsum && j->ksum && j->params ? AV_OK : AV_ERR;
+    av_resume_state st = {0, 0, j->qsum, j->ksum, j->vsum, LH};
+    if (j->multi) return av_dist_agree(rc) || open_partial_multi(j, &st) ? AV_ERR : AV_OK;
+    if (rc) return AV_ERR;
     int resume = 0;
-    struct stat lst;
-    if (lstat(j->tmp, &lst) == 0 && !av_is_dir(j->tmp))
-        return av_fail("%s: exists and is not a folder; move it away or choose another -o", j->tmp);
-    /* an empty folder of that name holds nothing to lose: made afresh */
-    if (av_is_dir(j->tmp) && av_dir_is_empty(j->tmp) && rmdir(j->tmp) != 0)
-        return av_fail("%s: cannot remove the empty folder: %s", j->tmp, strerror(errno));
+    if (check_partial(j)) return AV_ERR;
     if (av_is_dir(j->tmp)) {
-        /* resumed or removed only when it proves it is an extraction's partial folder */
-        if (!av_marker_says(j->tmp, partial_marker))
-            return av_fail("%s: exists and was not made by attnviz (it has no %s marker); move it away or choose "
-                           "another -o", j->tmp, AV_MARKER_FILE);
         if (lock_partial(j)) return AV_ERR;
-        av_resume_state st = {0, 0, j->qsum, j->ksum, j->vsum, LH};
         char why[160];
-        resume = av_resume_load(j->tmp, j->params, &st, why, sizeof why);
+        resume = av_resume_load(j->tmp, j->ckpt, j->params, &st, why, sizeof why);
         if (resume) {
             j->items_done = st.items_done;
             j->f16_overflow = st.f16_overflow;
             j->keep_partial = 1;   /* a valid checkpoint stays valid whatever happens next */
         } else {
             if (why[0]) av_log(j->o.ctx, AV_LOG_INFO, "starting %s afresh: %s", j->tmp, why);
-            memset(j->vsum, 0, sizeof(double) * (size_t)LH);
-            memset(j->qsum, 0, sizeof(double) * (size_t)LH);
-            memset(j->ksum, 0, sizeof(double) * (size_t)LH);
+            zero_sums(j);
             av_folder_lock_release(&j->lock);
             if (av_rm_rf(j->tmp)) return AV_ERR;
         }
@@ -380,11 +482,7 @@ int av_extract_open_partial(av_extract_job *j) {
         if (lock_partial(j)) return AV_ERR;
     }
     j->tmp_made = 1;
-    int64_t shape[4] = {c->num_layers, c->num_heads, j->n_tokens, c->head_dim};
-    int64_t kshape[4] = {c->num_layers, c->num_kv_heads, j->n_tokens, c->head_dim};
-    av_dtype dt = j->o.dtype;
-    if (out_open(&j->q, j->tmp, "q.npy", dt, 4, shape, resume) || out_open(&j->k, j->tmp, "k.npy", dt, 4, kshape, resume) ||
-        out_open(&j->vn, j->tmp, "v_norm.npy", dt, 3, shape, resume) || write_token_files(j)) {
+    if (open_arrays(j, resume, OUT_MAP) || write_token_files(j)) {
         if (resume) {
             char msg[1024];
             snprintf(msg, sizeof msg, "%s", av_last_error());

@@ -52,9 +52,10 @@ static int read_sums(const cJSON *root, const char *key, double *out, int64_t n)
     return 1;
 }
 
-int av_resume_load(const char *dir, const cJSON *params, av_resume_state *st, char *why, size_t whylen) {
+int av_resume_load(const char *dir, const char *name, const cJSON *params, av_resume_state *st, char *why,
+                   size_t whylen) {
     char path[4200];
-    av_path_join(path, sizeof path, dir, "resume.json");
+    av_path_join(path, sizeof path, dir, name);
     why[0] = 0;
     if (!av_file_exists(path)) return 0;
     cJSON *root = av_json_read(path);
@@ -90,9 +91,9 @@ static cJSON *sums_json(const double *x, int64_t n) {
     return a;
 }
 
-int av_resume_save(const char *dir, const cJSON *params, const av_resume_state *st) {
+int av_resume_save(const char *dir, const char *name, const cJSON *params, const av_resume_state *st) {
     char path[4200];
-    av_path_join(path, sizeof path, dir, "resume.json");
+    av_path_join(path, sizeof path, dir, name);
     cJSON *root = cJSON_CreateObject();
     if (!root) return av_fail("%s: out of memory", path);
     cJSON_AddItemToObject(root, "params", cJSON_Duplicate(params, 1));

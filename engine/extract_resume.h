@@ -31,11 +31,14 @@ typedef struct {
 cJSON *av_resume_params(const char *model_dir, const char *data, const av_extract_opts *o, int64_t items,
                         int64_t tokens, int layers, int heads, int head_dim);
 
-/* Reads dir/resume.json into st when its params equal `params`: returns 1 (resume), 0
- * (no usable checkpoint: none, unreadable, or made with other parameters; `why` says
- * which, empty when there was none). Never fails. */
-int av_resume_load(const char *dir, const cJSON *params, av_resume_state *st, char *why, size_t whylen);
+/* Reads dir/<name> (the checkpoint: resume.json, or under MPI each process's own
+ * resume-rank<R>-of-<N>.json, whose items are that process's share) into st when its
+ * params equal `params`: returns 1 (resume), 0 (no usable checkpoint: none, unreadable,
+ * or made with other parameters; `why` says which, empty when there was none). Never
+ * fails. */
+int av_resume_load(const char *dir, const char *name, const cJSON *params, av_resume_state *st, char *why,
+                   size_t whylen);
 
-/* Writes dir/resume.json atomically (temporary file, fsync, rename). */
-int av_resume_save(const char *dir, const cJSON *params, const av_resume_state *st);
+/* Writes dir/<name> atomically (temporary file, fsync, rename). */
+int av_resume_save(const char *dir, const char *name, const cJSON *params, const av_resume_state *st);
 #endif

@@ -12,6 +12,7 @@
 #include "kernels/knn/knn.h"
 #include "engine/normalize.h"
 #include "engine/context.h"
+#include "engine/dist.h"
 #include "engine/quality.h"
 #include "kernels/tsne/tsne.h"
 #include "base/util.h"
@@ -127,6 +128,10 @@ typedef struct {
     int have_prev;
     unsigned char *prev_ok; /* [L*H]: head present in prev and reusable */
     cJSON *prev_meta;       /* copy of its manifest "heads" entries */
+    /* the heads still to do are handed out one by one from this counter, to the
+     * threads of this process and, under MPI, to every process of the job */
+    av_dist_counter *counter;
+    int multi;              /* several processes: progress is the job's, from the counter */
 } job;
 
 static void head_path(const job *j, int l, int h, const char *ext, char *out, size_t n) {
@@ -274,22 +279,30 @@ static void close_prev(job *j) {
 /* Progress of one head, or of a batch of `heads` heads moving together. */
 typedef struct { job *j; int64_t reported; int heads; } iter_ctx;
 
+/* Under MPI rank 0 shows the whole job: the units of the heads every process finished. */
+static void sync_job_progress(job *j, int64_t job_done) {
+    if (av_dist_rank() == 0 && job_done > j->prog.done) av_progress_add(&j->prog, job_done - j->prog.done);
+}
+
 static void on_iter(void *user, int iter, const float *Y, int64_t n, double kl) {
     (void)Y; (void)n; (void)kl;
     iter_ctx *c = user;
 #pragma omp critical(av_project_progress)
-    av_progress_add(&c->j->prog, (iter - c->reported) * c->heads);
+    {
+        if (c->j->multi) sync_job_progress(c->j, av_dist_counter_done(c->j->counter, 0));
+        else av_progress_add(&c->j->prog, (iter - c->reported) * c->heads);
+    }
     c->reported = iter;
 }
 
 /* Every selected head's q and k must be finite: checked before any work starts, so bad
- * data costs one line and no half-done job. */
+ * data costs one line and no half-done job. Under MPI each process checks its share. */
 static int check_finite(const av_run *r, const int *sel, int nsel) {
     int64_t T = r->num_tokens, d = r->head_dim;
     float *buf = av_malloc((size_t)T * d * sizeof *buf);
     if (!buf) return AV_ERR_NOMEM;
     int rc = AV_OK;
-    for (int s = 0; s < nsel && rc == AV_OK; s++) {
+    for (int s = av_dist_rank(); s < nsel && rc == AV_OK; s += av_dist_size()) {
         int l = sel[2 * s], h = sel[2 * s + 1];
         int64_t bq = 0, bk = 0;
         if ((rc = av_run_head_q(r, l, h, buf)) != AV_OK) break;
@@ -375,10 +388,12 @@ static int store_head(job *j, int l, int h, float *X, const float *Y, float c, d
     head_path(j, l, h, "npy", path, sizeof path);
     int64_t shape[2] = {n, dim};
     if ((rc = av_npy_write(path, AV_DT_F32, 2, shape, Y)) != AV_OK) return rc;
+    int64_t job_done = av_dist_counter_done(j->counter, j->units_per_head);
 #pragma omp critical(av_project_progress)
     {
         j->heads_done++;
-        av_progress_add(&j->prog, j->units_per_head - reported);
+        if (j->multi) sync_job_progress(j, job_done);
+        else av_progress_add(&j->prog, j->units_per_head - reported);
         if (isnan(kl)) av_log(j->o->ctx, AV_LOG_DETAIL, "head %d:%d done in %.1fs", l, h, secs);
         else av_log(j->o->ctx, AV_LOG_DETAIL, "head %d:%d done in %.1fs, KL %.4f", l, h, secs, kl);
     }
@@ -539,15 +554,19 @@ static int remove_partials(const char *pdir) {
     return AV_OK;
 }
 
+static void set_partial_dir(job *j, const char *name) {
+    char proj[4096], sub[256];
+    av_run_path(j->r, proj, sizeof proj, "proj");
+    snprintf(sub, sizeof sub, ".partial-%s", name);
+    av_path_join(j->pdir, sizeof j->pdir, proj, sub);
+}
+
 /* Brings the partial folder in line with the parameters: creates it, or empties it
  * when it was made with other parameters (a note says so). */
 static int prepare_partials(job *j, const char *name) {
     remove_stale_temporaries(j->r, name);
-    char proj[4096], pp[4200];
-    av_run_path(j->r, proj, sizeof proj, "proj");
-    char sub[256];
-    snprintf(sub, sizeof sub, ".partial-%s", name);
-    av_path_join(j->pdir, sizeof j->pdir, proj, sub);
+    set_partial_dir(j, name);
+    char pp[4200];
     av_path_join(pp, sizeof pp, j->pdir, "params.json");
     cJSON *want = params_json(j->o);
     char *ws = cJSON_PrintUnformatted(want);
@@ -654,6 +673,68 @@ static int finish(job *j, const char *name, int *done) {
     return AV_OK;
 }
 
+/* The selected heads not done yet, compacted in place at the front of sel (--force
+ * first removes their partial files); *skipped counts the others. */
+static int heads_todo(job *j, int *sel, int nsel, int *skipped) {
+    int ntodo = 0, H = j->r->num_heads;
+    *skipped = 0;
+    for (int s = 0; s < nsel; s++) {
+        int l = sel[2 * s], h = sel[2 * s + 1];
+        if (j->o->force) {
+            if (j->have_prev) j->prev_ok[l * H + h] = 0;
+            char p[4200];
+            head_path(j, l, h, "npy", p, sizeof p);
+            unlink(p);
+            head_path(j, l, h, "json", p, sizeof p);
+            unlink(p);
+        } else if (head_done(j, l, h)) {
+            (*skipped)++;
+            continue;
+        }
+        sel[2 * ntodo] = l; /* ntodo <= s */
+        sel[2 * ntodo + 1] = h;
+        ntodo++;
+    }
+    return ntodo;
+}
+
+/* Takes heads from the job's counter until none is left or a process failed; err gets
+ * this process's first failure. */
+static void run_heads(job *j, const int *todo, int ntodo, int batch, int side_by_side, char *err, size_t errn) {
+    int failed = 0;
+    /* a device with a batch of heads takes them batch at a time (t-SNE) */
+    while (batch && !failed && !av_dist_counter_failed(j->counter)) {
+        int64_t t = av_dist_counter_take(j->counter, batch);
+        if (t >= ntodo) break;
+        if (project_batch(j, todo + 2 * t, ntodo - t < batch ? (int)(ntodo - t) : batch) != AV_OK) {
+            failed = 1;
+            snprintf(err, errn, "%s", av_last_error());
+            av_dist_counter_fail(j->counter);
+        }
+    }
+    /* Otherwise one call per head. On the CPU, small heads go side by side, one per
+     * thread (the inner OpenMP regions then run on one thread), and large ones one at a
+     * time with all threads inside; another device's call fills that device itself. */
+#pragma omp parallel if (side_by_side)
+    while (!batch) {
+        int stop;
+#pragma omp atomic read
+        stop = failed;
+        if (stop || av_dist_counter_failed(j->counter)) break;
+        int64_t t = av_dist_counter_take(j->counter, 1);
+        if (t >= ntodo) break;
+        if (project_head(j, todo[2 * t], todo[2 * t + 1]) != AV_OK) {
+#pragma omp critical(av_project_error)
+            if (!failed) {
+                failed = 1;
+                snprintf(err, errn, "%s", av_last_error());
+            }
+            av_dist_counter_fail(j->counter);
+        }
+    }
+    if (failed) av_fail("%s", err);
+}
+
 static int project_run(av_run *r, const av_project_opts *o) {
     if (o->dim != 2 && o->dim != 3) return av_fail("project: --dim must be 2 or 3, got %d", o->dim);
     if (r->num_tokens < 1) return av_fail("%s: the run has no tokens", r->dir);
@@ -673,31 +754,28 @@ static int project_run(av_run *r, const av_project_opts *o) {
     memset(&j, 0, sizeof j);
     j.r = r;
     j.o = o;
+    j.multi = av_dist_size() > 1;
+    const int root = av_dist_rank() == 0;
+    /* Under MPI every step below that can fail ends in av_dist_agree, so the processes
+     * fail together, with one message. Rank 0 alone changes the partial folder and the
+     * manifest; the others only add finished heads to the folder. */
     char note[160];
-    if (av_project_backend_of(o, &j.be, note, sizeof note) != AV_OK || check_finite(r, sel, nsel) != AV_OK ||
-        prepare_partials(&j, name) != AV_OK) {
-        free(sel);
-        return AV_ERR;
-    }
-    drop_bad_partials(&j);
+    int rc = av_project_backend_of(o, &j.be, note, sizeof note);
+    if (rc == AV_OK) rc = check_finite(r, sel, nsel);
+    if (av_dist_agree(rc) != AV_OK) { free(sel); return AV_ERR; }
+    set_partial_dir(&j, name);
+    if (av_dist_agree(root ? prepare_partials(&j, name) : AV_OK) != AV_OK) { free(sel); return AV_ERR; }
+    if (root) drop_bad_partials(&j);
     open_prev(&j, name);
     int ntodo = 0, skipped = 0;
-    for (int s = 0; s < nsel; s++) {
-        int l = sel[2 * s], h = sel[2 * s + 1];
-        if (o->force) {
-            if (j.have_prev) j.prev_ok[l * H + h] = 0;
-            char p[4200];
-            head_path(&j, l, h, "npy", p, sizeof p);
-            unlink(p);
-            head_path(&j, l, h, "json", p, sizeof p);
-            unlink(p);
-        } else if (head_done(&j, l, h)) {
-            skipped++;
-            continue;
-        }
-        sel[2 * ntodo] = l; /* compacted in place: ntodo <= s */
-        sel[2 * ntodo + 1] = h;
-        ntodo++;
+    if (root) ntodo = heads_todo(&j, sel, nsel, &skipped);
+    rc = av_dist_bcast(&ntodo, sizeof ntodo);
+    if (rc == AV_OK) rc = av_dist_bcast(sel, (size_t)ntodo * 2 * sizeof *sel);
+    if (rc == AV_OK) rc = av_dist_counter_open(&j.counter);
+    if (av_dist_agree(rc) != AV_OK) {
+        close_prev(&j);
+        free(sel);
+        return AV_ERR;
     }
     int *todo = sel;
     int64_t n = 2 * r->num_tokens;
@@ -706,8 +784,10 @@ static int project_run(av_run *r, const av_project_opts *o) {
     int on_cpu = o->method == AV_PROJ_TSNE ? j.be.tsne == cpu->tsne
                : o->method == AV_PROJ_UMAP ? j.be.umap == cpu->umap : j.be.pca == cpu->pca;
     if (note[0]) av_log(o->ctx, AV_LOG_INFO, "%s", note);
-    av_log(o->ctx, AV_LOG_INFO, "%s of %d head%s, %lld points each, on the %s", name, nsel,
-           nsel == 1 ? "" : "s", (long long)n, on_cpu ? "CPU" : "GPU");
+    char procs[48] = "";
+    if (j.multi) snprintf(procs, sizeof procs, ", %d processes", av_dist_size());
+    av_log(o->ctx, AV_LOG_INFO, "%s of %d head%s, %lld points each, on the %s%s", name, nsel,
+           nsel == 1 ? "" : "s", (long long)n, on_cpu ? "CPU" : "GPU", procs);
     if (o->method == AV_PROJ_TSNE && av_tsne_effective_perplexity(n, o->tsne.perplexity) != o->tsne.perplexity)
         av_log(o->ctx, AV_LOG_WARN, "perplexity %g is too large for %lld points; using %.4g", o->tsne.perplexity,
                (long long)n, av_tsne_effective_perplexity(n, o->tsne.perplexity));
@@ -720,45 +800,31 @@ static int project_run(av_run *r, const av_project_opts *o) {
                       (int64_t)ntodo * j.units_per_head, 0);
     j.name = name;
     j.heads_todo = ntodo;
-    int failed = 0;
     char err[1024] = "";
-    /* a device with a batch of heads takes them batch_heads at a time (t-SNE) */
     int batch = o->method == AV_PROJ_TSNE && j.be.tsne_batch && j.be.batch_heads > 1 && ntodo > 1 ? j.be.batch_heads : 0;
-    for (int t = 0; batch && t < ntodo && !failed; t += batch)
-        if (project_batch(&j, todo + 2 * t, ntodo - t < batch ? ntodo - t : batch) != AV_OK) {
-            failed = 1;
-            snprintf(err, sizeof err, "%s", av_last_error());
-        }
-    /* Otherwise one call per head. On the CPU, small heads go side by side, one per
-     * thread (the inner OpenMP regions then run on one thread), and large ones one at a
-     * time with all threads inside; another device's call fills that device itself. */
     int side_by_side = n <= o->parallel_heads_max_points && on_cpu;
-#pragma omp parallel for schedule(dynamic, 1) if (side_by_side)
-    for (int t = 0; t < (batch ? 0 : ntodo); t++) {
-        int stop;
-#pragma omp atomic read
-        stop = failed;
-        if (stop) continue;
-        if (project_head(&j, todo[2 * t], todo[2 * t + 1]) != AV_OK) {
-#pragma omp critical(av_project_error)
-            if (!failed) {
-                failed = 1;
-                snprintf(err, sizeof err, "%s", av_last_error());
-            }
-        }
-    }
+    run_heads(&j, todo, ntodo, batch, side_by_side, err, sizeof err);
+    rc = av_dist_agree(err[0] ? AV_ERR : AV_OK);
     free(todo);
+    av_dist_counter_close(j.counter);
     char heads_note[96];
     snprintf(heads_note, sizeof heads_note, "%d head%s", ntodo, ntodo == 1 ? "" : "s");
     snprintf(j.prog.label, sizeof j.prog.label, "%s", label);
+    if (rc == AV_OK) sync_job_progress(&j, (int64_t)ntodo * j.units_per_head);
     av_progress_end(&j.prog, o->method == AV_PROJ_TSNE ? heads_note : NULL);
-    if (failed) { close_prev(&j); return av_fail("%s", err); }
+    if (rc != AV_OK) { close_prev(&j); return AV_ERR; }
     int done = 0;
-    if (finish(&j, name, &done) != AV_OK) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", av_last_error());
-        return av_fail("%s (the finished heads are kept in %s; the same command resumes)", msg, j.pdir);
+    if (root) {
+        rc = finish(&j, name, &done);
+        if (rc != AV_OK) {
+            char msg[1024];
+            snprintf(msg, sizeof msg, "%s", av_last_error());
+            av_fail("%s (the finished heads are kept in %s; the same command resumes)", msg, j.pdir);
+        }
+    } else {
+        close_prev(&j);
     }
+    if (av_dist_agree(rc) != AV_OK) return AV_ERR;
     av_log(o->ctx, AV_LOG_INFO, "wrote proj/%s.npy (%d of %d heads projected%s)", name, done, L * H,
            done < L * H ? ", the others NaN" : "");
     return AV_OK;
@@ -767,10 +833,12 @@ static int project_run(av_run *r, const av_project_opts *o) {
 /* The public calls write into the run folder: under its lock (runfolder.h), taken here
  * unless the caller holds it already. */
 int av_project_run(av_run *r, const av_project_opts *o) {
-    int had = r->lock.held;
-    if (!had && av_run_lock(r) != AV_OK) return AV_ERR;
+    /* one writer per run folder: in a job of several processes rank 0 holds the lock for
+     * them all (the others would find it held by their own job) */
+    int take = !r->lock.held && av_dist_rank() == 0;
+    if (av_dist_agree(take ? av_run_lock(r) : AV_OK) != AV_OK) return AV_ERR;
     int rc = project_run(r, o);
-    if (!had) av_run_unlock(r);
+    if (take) av_run_unlock(r);
     return rc;
 }
 

@@ -1,5 +1,7 @@
 /* stats.c - computing the per-head statistics of stats.h: one pass per head over the
- * run's items, attention recomputed per item from the stored q/k. OpenMP over heads. */
+ * run's items, attention recomputed per item from the stored q/k. Heads are handed out
+ * one at a time to the OpenMP threads and, under MPI, to every process of the job
+ * (engine/dist.h), whose results are then made whole on every process. */
 #include "engine/stats.h"
 
 #include <cblas.h>
@@ -8,6 +10,7 @@
 #include <string.h>
 #include "base/util.h"
 #include "kernels/backend/determinism.h"
+#include "engine/dist.h"
 #include "kernels/ops.h"
 
 /* Item boundaries: tokens of one item are contiguous and items appear in order. */
@@ -289,26 +292,37 @@ int av_stats_compute(const av_run *r, const int *heads, int count, av_head_stats
     /* the heads run side by side, one thread each, and each head's sgemm (CKA) on that
      * thread alone: the same statistics on any thread count (kernels/backend/determinism.h) */
     av_blas_single_thread();
-    if (r->num_tokens < 4)
-        return av_fail("%s: %lld tokens; statistics need at least 4", r->dir, (long long)r->num_tokens);
     int causal = av_model_type_causal(r->model_type);
-    items_t it;
-    if (find_items(r, &it) != AV_OK) return AV_ERR;
+    items_t it = {0};
     int32_t *row = NULL, *col = NULL;
     av_npy vn;
-    int have_v = 0, rc = AV_ERR;
-    if (!strcmp(r->model_type, "vit")) {
+    int have_v = 0, nomem = 0;
+    /* bad[3h..3h+2]: non-finite values in q, in k, out of memory */
+    int *bad = NULL;
+    unsigned char *mine = NULL; /* the heads this process computed */
+    av_dist_counter *next = NULL;
+    /* Under MPI every process reads the same run: a fault of it is found by all, and
+     * every failure is agreed on (engine/dist.h) before the next collective step. */
+    int rc = r->num_tokens < 4 ? av_fail("%s: %lld tokens; statistics need at least 4", r->dir, (long long)r->num_tokens)
+                               : find_items(r, &it);
+    if (rc != AV_OK) it.start = NULL; /* find_items freed it */
+    if (rc == AV_OK && !strcmp(r->model_type, "vit")) {
         row = av_malloc((size_t)r->num_tokens * sizeof(int32_t));
         col = av_malloc((size_t)r->num_tokens * sizeof(int32_t));
-        if (!row || !col || patch_grid(r, &it, row, col) != AV_OK) goto out;
+        rc = !row || !col ? AV_ERR : patch_grid(r, &it, row, col);
     }
-    if (open_vnorm(r, &vn, &have_v) != AV_OK) goto out;
-
+    if (rc == AV_OK) rc = open_vnorm(r, &vn, &have_v);
+    if (rc == AV_OK) {
+        bad = av_calloc((size_t)count * 3 + 1, sizeof(int));
+        mine = av_calloc((size_t)count + 1, 1);
+        if (!bad || !mine) rc = AV_ERR;
+    }
+    if (av_dist_agree(rc) != AV_OK || av_dist_counter_open(&next) != AV_OK) {
+        rc = AV_ERR;
+        goto out;
+    }
     int64_t T = r->num_tokens;
     int d = r->head_dim, L = it.max_len;
-    int *bad = av_calloc((size_t)count * 3, sizeof(int));
-    if (!bad) goto out;
-    int nomem = 0;
     #pragma omp parallel reduction(|:nomem)
     {
         scratch s = {0};
@@ -323,9 +337,8 @@ int av_stats_compute(const av_run *r, const int *heads, int count, av_head_stats
         s.kt = malloc((size_t)(T * d) * sizeof(float));
         int ok = s.P && s.dots && s.dist && s.rd && s.rs && s.tmp && s.q && s.k && s.kt;
         if (!ok) nomem = 1;
-        #pragma omp for schedule(dynamic, 1)
-        for (int h = 0; h < count; h++) {
-            if (!ok) continue;
+        for (int64_t h; ok && (h = av_dist_counter_take(next, 1)) < count;) {
+            mine[h] = 1;
             if (head_stats(r, &it, row, col, have_v ? &vn : NULL, causal, heads[2 * h], heads[2 * h + 1],
                            &s, &out[h], &bad[3 * h], &bad[3 * h + 1]) < 0)
                 bad[3 * h + 2] = 1;
@@ -333,23 +346,27 @@ int av_stats_compute(const av_run *r, const int *heads, int count, av_head_stats
         free(s.P); free(s.dots); free(s.dist); free(s.rd); free(s.rs); free(s.tmp);
         free(s.q); free(s.k); free(s.kt);
     }
-    if (nomem) { av_fail("stats: out of memory (%lld tokens x %d dims per head)", (long long)T, d); goto out_bad; }
+    rc = nomem ? av_fail("stats: out of memory (%lld tokens x %d dims per head)", (long long)T, d) : AV_OK;
+    if (av_dist_agree(rc) != AV_OK || av_dist_share(out, sizeof *out, count, mine) != AV_OK ||
+        av_dist_share(bad, 3 * sizeof *bad, count, mine) != AV_OK) {
+        rc = AV_ERR;
+        goto out;
+    }
     int nbad = 0, first = -1;
-    for (int h = 0; h < count; h++) {
-        if (bad[3 * h + 2]) { av_fail("stats: out of memory"); goto out_bad; }
+    for (int h = 0; h < count && rc == AV_OK; h++) {
+        if (bad[3 * h + 2]) rc = av_fail("stats: out of memory");
         if (bad[3 * h] || bad[3 * h + 1]) { nbad++; if (first < 0) first = h; }
     }
-    if (nbad) {
-        const char *arr = bad[3 * first] ? "q.npy" : "k.npy";
-        av_fail("%s/%s: head %d:%d has %d non-finite values (NaN/Inf), %d head(s) affected; refusing to compute statistics",
-                r->dir, arr, heads[2 * first], heads[2 * first + 1], bad[3 * first] ? bad[3 * first] : bad[3 * first + 1],
-                nbad);
-        goto out_bad;
-    }
-    rc = AV_OK;
-out_bad:
-    free(bad);
+    if (rc == AV_OK && nbad)
+        rc = av_fail("%s/%s: head %d:%d has %d non-finite values (NaN/Inf), %d head(s) affected; refusing to compute statistics",
+                     r->dir, bad[3 * first] ? "q.npy" : "k.npy", heads[2 * first], heads[2 * first + 1],
+                     bad[3 * first] ? bad[3 * first] : bad[3 * first + 1], nbad);
+    /* every process found the same (the results are shared): agreed, it is said once */
+    rc = av_dist_agree(rc);
 out:
+    av_dist_counter_close(next);
+    free(mine);
+    free(bad);
     if (have_v) av_npy_close(&vn);
     free(row);
     free(col);

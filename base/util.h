@@ -48,6 +48,10 @@ void av_atomic_abort(av_atomic_file *a);  /* close and unlink the temporary */
  * call left errno 0. stdio keeps only an error flag, so callers pass the errno of the
  * failing call (or of the flush that repeats it), saved before anything else runs. */
 const char *av_write_reason(int e);
+/* n bytes of s as a one-line message shows them, into buf of size bytes (at least 4):
+ * control bytes as '?' (a newline or an escape code in a file's name or key would break
+ * the line, or the terminal), cut with "..." when longer. Returns buf. */
+const char *av_shown(const char *s, size_t n, char *buf, size_t size);
 /* Writes a whole buffer atomically. */
 int av_write_file_atomic(const char *path, const void *data, size_t len);
 

@@ -20,6 +20,17 @@
 #include "models/gguf_llama.h"
 #include "models/safetensors.h"
 
+/* Prints o as JSON on stdout and frees it; rc, or the exit status of a failure to
+ * serialise it. */
+static int print_json(cJSON *o, int rc) {
+    char *s = cJSON_Print(o);
+    if (s) printf("%s\n", s);
+    else rc = av_cli_fail("info", "cannot serialise JSON");
+    free(s);
+    cJSON_Delete(o);
+    return rc;
+}
+
 static void help(void) {
     printf("usage: attnviz info [--json] MODEL_DIR|FILE.gguf|RUN\n"
            "       attnviz info --device\n\n"
@@ -118,11 +129,7 @@ static int info_model(const char *dir, int json) {
         cJSON_AddNumberToObject(o, "buffer_elements", (double)buffers);
         cJSON *sh = cJSON_AddArrayToObject(o, "shards");
         for (int i = 0; i < st.nfiles; i++) cJSON_AddItemToArray(sh, cJSON_CreateString(shards[i]));
-        char *s = cJSON_Print(o);
-        if (s) printf("%s\n", s);
-        else rc = av_cli_fail("info", "cannot serialise JSON");
-        free(s);
-        cJSON_Delete(o);
+        rc = print_json(o, rc);
     } else {
         printf("model          %s\n", dir);
         printf("type           %s\n", c.model_type);
@@ -241,11 +248,7 @@ static int info_run(const char *dir, int json) {
         for (int i = 0; i < nproj; i++)
             if (heads_projected(&r, proj[i]) >= 0) cJSON_AddNumberToObject(hp, proj[i], heads_projected(&r, proj[i]));
         cJSON_AddBoolToObject(o, "stats", has_stats);
-        char *s = cJSON_Print(o);
-        if (s) printf("%s\n", s);
-        else rc = av_cli_fail("info", "cannot serialise JSON");
-        free(s);
-        cJSON_Delete(o);
+        rc = print_json(o, rc);
     } else {
         printf("run            %s\n", dir);
         printf("model          %s (%s)\n", model_dir, r.model_type);
@@ -344,11 +347,7 @@ static int info_gguf(const char *path, int json) {
         cJSON_AddNumberToObject(o, "params", (double)params);
         cJSON_AddNumberToObject(o, "file_bytes", (double)g->size);
         cJSON_AddItemToObject(o, "config", cJSON_Duplicate(c, 1));
-        char *s = cJSON_Print(o);
-        if (s) printf("%s\n", s);
-        else rc = av_cli_fail("info", "cannot serialise JSON");
-        free(s);
-        cJSON_Delete(o);
+        rc = print_json(o, rc);
     } else {
         printf("model          %s\n", path);
         printf("format         GGUF v%u, %d tensors, %d metadata keys, alignment %u, %zu bytes\n", g->version,

@@ -27,16 +27,7 @@
 
 /* A JSON string as messages show it: control bytes would break the one-line message. */
 #define SHOWN 48
-static const char *shown(const char *s, char *buf) {
-    size_t i = 0;
-    for (; s[i] && i + 4 < SHOWN; i++) {
-        unsigned char c = (unsigned char)s[i];
-        buf[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
-    }
-    if (s[i]) memcpy(buf + i, "...", 3), i += 3;
-    buf[i] = 0;
-    return buf;
-}
+static const char *shown(const char *s, char *buf) { return av_shown(s, strlen(s), buf, SHOWN); }
 
 /* The first of the spellings (NULL-terminated) that is present, else NULL. */
 static const cJSON *find_key(const cJSON *obj, const char *const *keys, const char **which) {

@@ -45,16 +45,7 @@ static size_t vsize(av_gguf_vtype t) {
 /* A name as messages show it: keys and tensor names are arbitrary bytes, and a newline
  * or escape code must not break the one-line message (or the terminal). */
 #define SHOWN 128
-static const char *shown(const char *s, size_t n, char *buf) {
-    size_t i = 0;
-    for (; i < n && i + 4 < SHOWN; i++) {
-        unsigned char c = (unsigned char)s[i];
-        buf[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
-    }
-    if (i < n) memcpy(buf + i, "...", 3), i += 3;
-    buf[i] = 0;
-    return buf;
-}
+static const char *shown(const char *s, size_t n, char *buf) { return av_shown(s, n, buf, SHOWN); }
 
 /* ---- the cursor ---------------------------------------------------------------------- */
 

@@ -9,16 +9,7 @@
 #include "models/dequant.h"
 
 #define SHOWN 128
-static const char *shown(const char *s, char *buf) {
-    size_t i = 0;
-    for (; s[i] && i + 4 < SHOWN; i++) {
-        unsigned char c = (unsigned char)s[i];
-        buf[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
-    }
-    if (s[i]) memcpy(buf + i, "...", 3), i += 3;
-    buf[i] = 0;
-    return buf;
-}
+static const char *shown(const char *s, char *buf) { return av_shown(s, strlen(s), buf, SHOWN); }
 
 /* model_type, the class config.json names, and whether llama.cpp permuted q/k. */
 static const struct { const char *arch, *cls; int permuted; } archs[] = {

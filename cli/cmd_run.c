@@ -137,7 +137,7 @@ int av_cmd_run(int argc, char **argv) {
         fprintf(stderr, "attnviz run: warning: %lld values exceed the f16 range and are stored as +-inf; "
                         "rerun with --dtype f32\n", (long long)res.f16_overflow);
     if (!e.quiet && speak)
-        fprintf(stderr, "attnviz run: extracted %lld items, %lld tokens into %s\n", (long long)res.items,
+        fprintf(stderr, "attnviz run: extracted %lld item%s, %lld tokens into %s\n", (long long)res.items, res.items == 1 ? "" : "s",
                 (long long)res.tokens, out);
     if (project_step(out, &p, &e, nargs, args)) {
         rc = av_cli_fail("run", "project failed; %s holds the extraction (run attnviz project/stats on it)", out);

@@ -176,7 +176,7 @@ int av_extract_run(av_extract_job *j, av_extract_result *res) {
     else if (rc && !j->keep_partial && j->items_done > 0) keep_done_items(j);
     if (rc) return rc;
     char note[160];
-    snprintf(note, sizeof note, "%lld items on %s", (long long)j->n_items, j->be->name);
+    snprintf(note, sizeof note, "%lld item%s on %s", (long long)j->n_items, j->n_items == 1 ? "" : "s", j->be->name);
     if (done[1] > 0)
         snprintf(note + strlen(note), sizeof note - strlen(note), " (%lld of them in this run)",
                  (long long)(j->n_items - (int64_t)done[1]));

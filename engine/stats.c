@@ -266,7 +266,7 @@ static int head_stats(const av_run *r, const items_t *it, const int32_t *row, co
 }
 
 /* The optional |v| array [L, H, T]; *have = 0 when the run did not record it. extract
- * names it "vnorm"; "v_norm" (what the viewer first looked for) is read too. */
+ * names it "v_norm"; "vnorm", the name some earlier runs carry, is read too. */
 static int open_vnorm(const av_run *r, av_npy *a, int *have) {
     *have = 0;
     const cJSON *arrays = cJSON_GetObjectItemCaseSensitive(r->manifest, "arrays");

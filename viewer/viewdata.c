@@ -461,7 +461,8 @@ int av_vdata_open(const char *dir, av_vdata *vd) {
     if (av_file_exists(path) && !(vd->stats = av_json_read(path))) goto fail;
 
     const cJSON *arrays = cJSON_GetObjectItemCaseSensitive(r->manifest, "arrays");
-    /* value norms |v| [L, H, T]: "vnorm" as extract writes it ("v_norm" also read) */
+    /* value norms |v| [L, H, T]: "v_norm" as extract writes it (stats reads the same two
+     * names; "vnorm" is looked up first, for earlier runs) */
     const cJSON *vn = arrays ? cJSON_GetObjectItemCaseSensitive(arrays, "vnorm") : NULL;
     if (!vn && arrays) vn = cJSON_GetObjectItemCaseSensitive(arrays, "v_norm");
     const cJSON *vf = vn ? cJSON_GetObjectItemCaseSensitive(vn, "file") : NULL;

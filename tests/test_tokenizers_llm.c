@@ -184,9 +184,9 @@ static void check_labels(void) {
     /* "Hello", "Ġworld", "Ċ", "ĉ", then 😀 cut in two byte-level tokens, then a lone "Ġa" and
      * the first two bytes of an emoji that never completes */
     const char *bl[] = { "Hello", "\xc4\xa0world", "\xc4\x8a", "\xc4\x89", "\xc3\xb0\xc5\x81\xc4\xba", "\xc4\xa2",
-                         "\xc4\xa0" "a", "\xc3\xb0\xc5\x81", "<|endoftext|>" };
+                         "\xc4\xa0\x61", "\xc3\xb0\xc5\x81", "<|endoftext|>" };
     const char *blw[] = { "Hello", "\xe2\x90\xa3world", "\xe2\x86\xb5", "\xe2\x86\x92", "\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80",
-                          "\xe2\x90\xa3" "a", "<0xF0><0x9F>", "<|endoftext|>" };
+                          "\xe2\x90\xa3\x61", "<0xF0><0x9F>", "<|endoftext|>" };
     expect_labels(AV_SPELL_BYTE_LEVEL, bl, 9, blw);
     /* "▁Hello", 日 as three byte-fallback tokens, "▁", a newline byte, a control byte */
     const char *sp[] = { "\xe2\x96\x81Hello", "<0xE6>", "<0x97>", "<0xA5>", "\xe2\x96\x81", "<0x0A>", "<0x01>", "<s>" };

@@ -29,6 +29,11 @@
                       a run folder `attnviz extract GGUF ... --dtype f32` wrote against transformers
                       loading the same GGUF (from_pretrained(dir, gguf_file=...), float32, eager):
                       token counts and every layer's q/k after RoPE per item, one JSON line.
+  llamacpp GGUF IDS LENGTHS BATCH
+                      llama.cpp's prompt processing (llama-cpp-python) on the same GGUF and ids:
+                      each item evaluated from an empty cache in chunks of BATCH tokens, the
+                      logits of its last token only; one JSON line as torch's. What it does
+                      is less than attnviz's job (no q/k copied out) and more (the LM head).
   bigckpt OUT GB      a llama checkpoint of about GB gigabytes in BF16 (TinyLlama-1.1B's layer
                       shapes, as many layers as the size asks), random weights written tensor by
                       tensor with safetensors, and its config.json; for the peak-memory runs.
@@ -153,6 +158,22 @@ def run_torch(model_dir, ids_path, lengths_path, batch):
     print(json.dumps({"tokens": T, "seconds": dt, "cpu_seconds": dc, "peak_rss_mb": rss}))
 
 
+def run_llamacpp(gguf, ids_path, lengths_path, batch):
+    from llama_cpp import Llama
+    threads = int(os.environ.get("OMP_NUM_THREADS", "2"))
+    flat, lens = np.load(ids_path), np.load(lengths_path)
+    off = np.concatenate([[0], np.cumsum(lens)])
+    llm = Llama(model_path=gguf, n_ctx=int(lens.max()) + 8, n_batch=max(batch, 1), n_ubatch=max(batch, 1),
+                n_threads=threads, n_threads_batch=threads, logits_all=False, verbose=False)
+    t0, c0 = time.perf_counter(), cpu()
+    for i in range(len(lens)):
+        llm.reset()
+        llm.eval([int(t) for t in flat[off[i]:off[i] + lens[i]]])
+    dt, dc = time.perf_counter() - t0, cpu() - c0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"tokens": int(lens.sum()), "seconds": dt, "cpu_seconds": dc, "peak_rss_mb": rss}))
+
+
 def parity(model_dir, ids_path, lengths_path, dump):
     from transformers import AutoModel
     from transformers.models.llama import modeling_llama
@@ -270,5 +291,7 @@ if __name__ == "__main__":
         parity(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5])
     elif cmd == "gguf-parity":
         gguf_parity(sys.argv[2], sys.argv[3])
+    elif cmd == "llamacpp":
+        run_llamacpp(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
     elif cmd == "bigckpt":
         bigckpt(sys.argv[2], float(sys.argv[3]))
